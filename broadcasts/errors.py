@@ -1,0 +1,80 @@
+"""Loa's exceptions: one root, one class per way a request can go wrong.
+
+    LoaError
+    ├── NotFound                 a row asked for does not exist
+    ├── Conflict                 the request clashes with what is stored (duplicate code, state)
+    ├── InvalidInput             input is malformed or breaks a rule
+    │   └── ImportRejected       a CSV import has bad rows (nothing is written)
+    ├── CodeRejected             an invite / registration code is unknown, used or expired
+    ├── NotAllowed               the caller may not do this
+    └── TransportError           a transport (Telegram, ...) refused or failed a send
+        ├── RateLimited          the provider asked us to wait `retry_after` seconds
+        ├── TemporaryFailure     worth retrying: 5xx, timeout, connection error
+        ├── ChatMigrated         the chat moved to `new_chat_ref`; resend there
+        └── PermanentFailure     final: blocked, kicked, chat not found, no rights
+
+The API maps these in one exception handler, the bot in one error router.
+"""
+
+from __future__ import annotations
+
+
+class LoaError(Exception):
+    """Raised for any failure Loa knows how to explain."""
+
+    def __init__(self, message: str = "", **detail: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class NotFound(LoaError):
+    """Raised when a row asked for does not exist."""
+
+
+class Conflict(LoaError):
+    """Raised when a request clashes with what is stored."""
+
+
+class InvalidInput(LoaError):
+    """Raised when input is malformed or breaks a rule."""
+
+
+class ImportRejected(InvalidInput):
+    """Raised when an import has bad rows; `detail["errors"]` lists them."""
+
+
+class CodeRejected(LoaError):
+    """Raised when an invite or registration code is unknown, used or expired."""
+
+
+class NotAllowed(LoaError):
+    """Raised when the caller may not do this."""
+
+
+class TransportError(LoaError):
+    """Raised when a transport refused or failed a send."""
+
+
+class RateLimited(TransportError):
+    """Raised when the provider asks to wait `retry_after` seconds."""
+
+    def __init__(self, message: str = "", *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(TransportError):
+    """Raised when a send failed in a way worth retrying."""
+
+
+class ChatMigrated(TransportError):
+    """Raised when the chat moved to `new_chat_ref`."""
+
+    def __init__(self, message: str = "", *, new_chat_ref: str) -> None:
+        super().__init__(message)
+        self.new_chat_ref = new_chat_ref
+
+
+class PermanentFailure(TransportError):
+    """Raised when a send can never succeed for this chat."""

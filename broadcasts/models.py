@@ -1,0 +1,224 @@
+"""Database tables (SQLModel) and the enums they use.
+
+Table classes carry ids and foreign keys; the API's create/update/public families live
+beside the functions that use them (`areas.py`, `channels.py`, ...). Times are stored in
+UTC; chat ids are strings so that no transport's id type leaks into the domain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AreaLevel(StrEnum):
+    city = "city"
+    ward = "ward"  # phường / xã / đặc khu
+    neighbourhood = "neighbourhood"  # khu phố / ấp / thôn
+    group = "group"  # tổ dân phố / tổ nhân dân
+
+
+LEVEL_ORDER = [AreaLevel.city, AreaLevel.ward, AreaLevel.neighbourhood, AreaLevel.group]
+
+
+class NoticeStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    dispatching = "dispatching"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+FINAL_DELIVERY = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.cancelled)
+
+
+class InviteKind(StrEnum):
+    official = "official"
+    channel = "channel"
+
+
+class Area(SQLModel, table=True):
+    __tablename__ = "area"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="", max_length=40)  # the local word: "khu phố", "ấp", "tổ dân phố"
+    level: AreaLevel
+    parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    # Codes from the root down, "/"-joined and "/"-ended: subtree = path LIKE 'x/%'.
+    path: str = Field(index=True, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BotAccount(SQLModel, table=True):
+    """A transport account (one Telegram bot token); the engine limits each one apart."""
+
+    __tablename__ = "bot_account"
+    id: int | None = Field(default=None, primary_key=True)
+    transport: str = Field(default="telegram", max_length=20)
+    token: str = Field(unique=True, max_length=200)
+    username: str | None = Field(default=None, max_length=100)
+    ward_id: int | None = Field(default=None, foreign_key="area.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channel"
+    __table_args__ = (UniqueConstraint("bot_id", "chat_ref", name="uq_channel_bot_chat"),)
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    bot_id: int = Field(foreign_key="bot_account.id", index=True)
+    transport: str = Field(default="telegram", max_length=20)
+    chat_ref: str = Field(max_length=64)
+    title: str = Field(default="", max_length=255)
+    locale: str = Field(default="vi", max_length=10)
+    active: bool = Field(default=True)
+    inactive_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Official(SQLModel, table=True):
+    __tablename__ = "official"
+    __table_args__ = (UniqueConstraint("transport", "user_ref", name="uq_official_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    transport: str = Field(default="telegram", max_length=20)
+    user_ref: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    ward_id: int = Field(foreign_key="area.id", index=True)
+    role: str = Field(default="official", max_length=20)
+    locale: str = Field(default="vi", max_length=10)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code: binds an official to a ward, or a group chat to an area."""
+
+    __tablename__ = "invite"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: InviteKind
+    code: str = Field(unique=True, index=True, max_length=32)
+    area_id: int = Field(foreign_key="area.id")
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: str | None = Field(default=None, max_length=64)
+
+
+class Notice(SQLModel, table=True):
+    __tablename__ = "notice"
+    id: int | None = Field(default=None, primary_key=True)
+    ward_id: int = Field(foreign_key="area.id", index=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    title: str = Field(default="", max_length=300)
+    text: str
+    status: NoticeStatus = Field(default=NoticeStatus.draft, index=True)
+    urgent: bool = Field(default=False)
+    scheduled_at: datetime | None = Field(default=None, index=True)
+    ack_deadline: datetime | None = None
+    dispatched_at: datetime | None = None
+    completed_at: datetime | None = None
+    # Where the official's live status message is, so progress can edit it.
+    status_chat_ref: str | None = Field(default=None, max_length=64)
+    status_message_ref: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NoticeTarget(SQLModel, table=True):
+    __tablename__ = "notice_target"
+    notice_id: int = Field(foreign_key="notice.id", primary_key=True)
+    area_id: int = Field(foreign_key="area.id", primary_key=True)
+
+
+class Rendition(SQLModel, table=True):
+    __tablename__ = "rendition"
+    __table_args__ = (UniqueConstraint("notice_id", "locale", name="uq_rendition_locale"),)
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    locale: str = Field(max_length=10)
+    text: str
+    source: str = Field(default="offline", max_length=10)  # ai / offline / edited
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    confirmed: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "channel_id", "occurrence", name="uq_delivery_once"),
+        Index("ix_delivery_due", "status", "priority", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    bot_id: int = Field(foreign_key="bot_account.id")
+    occurrence: int = Field(default=0)
+    locale: str = Field(default="vi", max_length=10)
+    priority: int = Field(default=0)  # higher goes first: urgent notices
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = None
+    provider_message_ref: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Acknowledgement(SQLModel, table=True):
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "channel_id", "person_ref", name="uq_ack_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    person_ref: str = Field(max_length=64)
+    person_name: str = Field(default="", max_length=200)
+    method: str = Field(default="button", max_length=10)  # button / api / link
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(index=True, max_length=16)
+    key_hash: str = Field(max_length=128)
+    scopes: str = Field(default="admin", max_length=200)  # space-separated
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=100)
+    subject: str = Field(default="", max_length=100)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

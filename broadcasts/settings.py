@@ -1,0 +1,64 @@
+"""One settings object for every Loa process, read from the environment and `.env`.
+
+Keys are prefixed `LOA_`; nested groups use `__` (for example `LOA_TELEGRAM__TOKEN`).
+Every key is listed, with a comment, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from broadcasts.ai import AISettings
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    api_base: str = "https://api.telegram.org"
+    poll_timeout_seconds: int = 25
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    bootstrap_key: SecretStr | None = None
+
+
+class DeliverySettings(BaseModel):
+    per_bot_per_second: float = 30.0
+    per_group_per_minute: float = 20.0
+    per_chat_per_second: float = 1.0
+    max_attempts: int = 5
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    send_timeout_seconds: float = 15.0
+    lease_seconds: float = 60.0
+    batch_size: int = 200
+    poll_interval_seconds: float = 0.5
+    concurrency: int = 200
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOA_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./loa.db"
+    redis_url: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: str = "vi"
+    log_level: str = "INFO"
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    ai: AISettings = Field(default_factory=AISettings)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
