@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.ai import AISettings
+
+
+def _blank_is_none(value: object) -> object:
+    # `.env.example` lists every key, so an unset secret arrives as an empty string.
+    return None if value == "" else value
 
 
 class TelegramSettings(BaseModel):
@@ -19,11 +24,15 @@ class TelegramSettings(BaseModel):
     api_base: str = "https://api.telegram.org"
     poll_timeout_seconds: int = 25
 
+    _blank_token = field_validator("token", mode="before")(_blank_is_none)
+
 
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     bootstrap_key: SecretStr | None = None
+
+    _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
 
 
 class DeliverySettings(BaseModel):
@@ -53,6 +62,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: str = "vi"
     log_level: str = "INFO"
+
+    _blank_redis = field_validator("redis_url", mode="before")(_blank_is_none)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)

@@ -1,0 +1,162 @@
+"""The runtime: builds the bot, API, scheduler and delivery worker from settings and runs
+any combination of them in one event loop (`loa run` runs them all)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import uvicorn
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from api.app import create_app
+from broadcasts.channels import get_or_create_bot_account
+from broadcasts.delivery import DeliveryWorker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.handlers import build_router
+from bot.i18n import OfficialLocaleMiddleware, make_i18n
+from bot.middlewares import DbSessionMiddleware
+from bot.services import Services
+from broadcasts.db import make_engine, make_sessionmaker, session_scope
+from broadcasts.migrate import upgrade_async
+from broadcasts.scheduling import NoticeScheduler
+from broadcasts.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Roles:
+    bot: bool = True
+    api: bool = True
+    scheduler: bool = True
+    worker: bool = True
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def make_bot(settings: Settings) -> Bot:
+    if settings.telegram.token is None:
+        raise SystemExit("LOA_TELEGRAM__TOKEN is not set: the bot needs a Telegram bot token.")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+    return Bot(settings.telegram.token.get_secret_value(), session=session)
+
+
+class Runtime:
+    """Owns every service of one process and closes them in order on stop."""
+
+    def __init__(self, settings: Settings, roles: Roles = Roles()) -> None:
+        self.settings = settings
+        self.roles = roles
+        self.engine: AsyncEngine = make_engine(settings.database_url)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.services: Services | None = None
+        self.scheduler: NoticeScheduler | None = None
+        self.worker: DeliveryWorker | None = None
+        self.api_server: uvicorn.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade_async(self.settings.database_url)
+        if self.roles.bot or self.roles.scheduler:
+            await self._start_bot_services()
+        if self.roles.worker:
+            self.worker = DeliveryWorker(
+                sessionmaker=self.sessionmaker, settings=self.settings,
+                on_progress=self.services.refresh_status if self.services else None,
+            )
+            self._spawn(self.worker.run(), "worker")
+        if self.roles.scheduler:
+            self.scheduler = NoticeScheduler(sessionmaker=self.sessionmaker,
+                                             on_dispatched=self._dispatched)
+            await self.scheduler.start()
+            if self.services is not None:
+                self.services.plan = self.scheduler.plan
+        if self.roles.api:
+            app = create_app(sessionmaker=self.sessionmaker, settings=self.settings,
+                             on_cancel=self._cancelled)
+            config = uvicorn.Config(app, host=self.settings.api.host, port=self.settings.api.port,
+                                    log_level="warning", lifespan="on")
+            self.api_server = uvicorn.Server(config)
+            self._spawn(self.api_server.serve(), "api")
+        if self.roles.bot and self.dispatcher is not None and self.bot is not None:
+            self._spawn(
+                self.dispatcher.start_polling(
+                    self.bot, handle_signals=False, close_bot_session=False,
+                    polling_timeout=self.settings.telegram.poll_timeout_seconds,
+                ),
+                "bot",
+            )
+
+    async def _start_bot_services(self) -> None:
+        self.bot = make_bot(self.settings)
+        me = await self.bot.get_me()
+        async with session_scope(self.sessionmaker) as session:
+            account = await get_or_create_bot_account(
+                session=session, token=self.settings.telegram.token.get_secret_value()  # type: ignore[union-attr]
+                , username=me.username)
+        i18n = make_i18n()
+        self.services = Services(settings=self.settings, sessionmaker=self.sessionmaker,
+                                 bot=self.bot, i18n=i18n, bot_account_id=account.id or 0)
+        dp = Dispatcher(storage=make_storage(self.settings), services=self.services)
+        dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
+        OfficialLocaleMiddleware(i18n).setup(dp)
+        dp.include_router(build_router())
+        self.dispatcher = dp
+        log.info("bot @%s ready", me.username)
+
+    async def _dispatched(self, notice_id: int, created: int) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+        if self.services is not None:
+            await self.services.refresh_status({notice_id})
+
+    async def _cancelled(self, notice_id: int) -> None:
+        if self.scheduler is not None:
+            self.scheduler.unplan(notice_id)
+        if self.services is not None:
+            await self.services.refresh_status({notice_id})
+
+    def _spawn(self, coro: object, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        task.add_done_callback(self._on_task_done)
+        self._tasks.append(task)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped with an error", task.get_name(), exc_info=task.exception())
+
+    async def wait(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            with contextlib.suppress(RuntimeError):  # polling was never started
+                await self.dispatcher.stop_polling()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.worker is not None:
+            await self.worker.stop()
+        if self.api_server is not None:
+            self.api_server.should_exit = True
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.dispatcher is not None:
+            await self.dispatcher.storage.close()
+        if self.bot is not None:
+            await self.bot.session.close()
+        await self.engine.dispose()

@@ -1,0 +1,98 @@
+"""`loa`: the one command-line entry point.
+
+    loa run        bot + API + scheduler + delivery worker in one process
+    loa bot        the bot and the scheduler only (scale-out)
+    loa api        the HTTP API only (scale-out)
+    loa worker     a delivery worker only (run as many as you like on PostgreSQL + Redis)
+    loa migrate    upgrade the database to the latest schema
+    loa demo       the whole path on embedded defaults, ending with one line of JSON
+    loa prepare    show what the AI step would send for a notice in a file
+    loa sandbox    run the local Telegram Bot API sandbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from broadcasts.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+async def _serve(roles: object) -> None:
+    from bot.app import Roles, Runtime
+
+    assert isinstance(roles, Roles)
+    runtime = Runtime(_settings(), roles)
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runtime.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loa", description="Loa: the ward loudspeaker.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in [
+        ("run", "bot + API + scheduler + delivery worker in one process"),
+        ("bot", "the bot and the scheduler"),
+        ("api", "the HTTP API"),
+        ("worker", "a delivery worker"),
+        ("migrate", "upgrade the database"),
+    ]:
+        sub.add_parser(name, help=text)
+    demo = sub.add_parser("demo", help="run the whole path on embedded defaults")
+    demo.add_argument("--notice", default="07-trieu-cuong.txt", help="sample notice file name")
+    demo.add_argument("--groups", type=int, default=3, help="residential groups per khu phố")
+    prepare = sub.add_parser("prepare", help="show what would be sent for a notice file")
+    prepare.add_argument("rest", nargs=argparse.REMAINDER)
+    sandbox = sub.add_parser("sandbox", help="run the Telegram Bot API sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.app import Roles
+
+    if args.command == "run":
+        asyncio.run(_serve(Roles()))
+    elif args.command == "bot":
+        asyncio.run(_serve(Roles(api=False, worker=False)))
+    elif args.command == "api":
+        asyncio.run(_serve(Roles(bot=False, scheduler=False, worker=False)))
+    elif args.command == "worker":
+        asyncio.run(_serve(Roles(bot=False, api=False, scheduler=False)))
+    elif args.command == "migrate":
+        from broadcasts.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print(f"database at {settings.database_url.split('@')[-1]} is up to date")
+    elif args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(notice=args.notice, groups=args.groups))
+    elif args.command == "prepare":
+        from broadcasts.ai.cli import main as prepare_main
+
+        return prepare_main(args.rest)
+    elif args.command == "sandbox":
+        from bot.sandbox.__main__ import main as sandbox_main
+
+        return sandbox_main(["--host", args.host, "--port", str(args.port)])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Bot texts through gettext catalogs (Babel): Vietnamese first, English too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, I18nMiddleware
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DEFAULT_LOCALE = "vi"
+
+
+def make_i18n() -> I18n:
+    return I18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain="messages")
+
+
+class OfficialLocaleMiddleware(I18nMiddleware):
+    """Speaks the official's chosen language; everyone else (groups, leaders) gets Vietnamese.
+
+    Telegram's `language_code` is not used: many Vietnamese phones are set to English, and
+    the ward's working language is Vietnamese.
+    """
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        official = data.get("official")
+        locale = getattr(official, "locale", None) or DEFAULT_LOCALE
+        return locale if locale in self.i18n.available_locales else DEFAULT_LOCALE

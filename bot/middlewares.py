@@ -1,0 +1,37 @@
+"""Per-update context: a database session (committed once per update) and who is writing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+from broadcasts.officials import get_official_by_user
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broadcasts.db import session_scope
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """Opens one session per update and finds the official behind it, if any."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        async with session_scope(self._sessionmaker) as session:
+            data["session"] = session
+            user: User | None = data.get("event_from_user")
+            data["official"] = (
+                await get_official_by_user(session=session, transport="telegram",
+                                           user_ref=str(user.id))
+                if user is not None
+                else None
+            )
+            return await handler(event, data)

@@ -1,0 +1,159 @@
+"""From an official's text to a reviewed draft: the AI step, renditions, edits, masking.
+
+The bot's compose wizard (and the API's prepare route) call these; each is one domain
+step the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.ai import (
+    AISettings,
+    Finding,
+    Preparation,
+    check_facts,
+    mask_private,
+    prepare_notice,
+)
+from broadcasts.errors import InvalidInput
+from broadcasts.models import Area, Channel, Notice, Rendition
+from broadcasts.notices import (
+    RenditionInput,
+    create_notice,
+    get_notice,
+    renditions_of,
+    save_renditions,
+)
+
+MAX_NOTICE_CHARS = 20_000
+
+
+@dataclass(slots=True)
+class Draft:
+    notice: Notice
+    preparation: Preparation
+
+
+def finding_dict(f: Finding) -> dict[str, object]:
+    return {"code": f.code, "value": f.value, "locale": f.locale}
+
+
+async def ward_locales(*, session: AsyncSession, ward_id: int) -> list[str]:
+    """Vietnamese first, then every other locale an active channel of the ward reads."""
+    ward = await session.get(Area, ward_id)
+    if ward is None:
+        return ["vi"]
+    rows = await session.scalars(
+        select(Channel.locale)
+        .join(Area, Area.id == Channel.area_id)  # type: ignore[arg-type]
+        .where(Channel.active, Area.path.startswith(ward.path))  # type: ignore[attr-defined]
+        .distinct()
+    )
+    others = sorted({loc for loc in rows if loc and loc != "vi"})
+    return ["vi", *others]
+
+
+async def prepare_draft(
+    *,
+    session: AsyncSession,
+    ward_id: int,
+    official_id: int | None,
+    text: str,
+    ai: AISettings,
+    notice_id: int | None = None,
+) -> Draft:
+    """Run the AI step and store the draft with one rendition per locale."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a notice needs some text")
+    if len(text) > MAX_NOTICE_CHARS:
+        raise InvalidInput(f"a notice may have at most {MAX_NOTICE_CHARS} characters")
+    locales = await ward_locales(session=session, ward_id=ward_id)
+    prep = await prepare_notice(text, locales, settings=ai)
+    if notice_id is None:
+        notice = await create_notice(session=session, ward_id=ward_id, official_id=official_id,
+                                     text=text, title=prep.title, urgent=prep.urgent)
+    else:
+        notice = await get_notice(session=session, notice_id=notice_id)
+        notice.text, notice.title, notice.urgent = text, prep.title[:300], prep.urgent
+        session.add(notice)
+    assert notice.id is not None
+    await save_renditions(
+        session=session,
+        notice_id=notice.id,
+        renditions=[
+            RenditionInput(locale=r.locale, text=r.text, source=r.source,
+                           findings=[finding_dict(f) for f in r.findings])
+            for r in prep.renditions.values()
+        ],
+    )
+    return Draft(notice=notice, preparation=prep)
+
+
+async def mask_draft(*, session: AsyncSession, notice_id: int, ai: AISettings) -> Draft:
+    """Mask private ID and phone numbers in the source, then prepare again."""
+    notice = await get_notice(session=session, notice_id=notice_id)
+    return await prepare_draft(session=session, ward_id=notice.ward_id,
+                               official_id=notice.official_id, text=mask_private(notice.text),
+                               ai=ai, notice_id=notice_id)
+
+
+async def edit_rendition(
+    *, session: AsyncSession, notice_id: int, locale: str, text: str
+) -> Rendition:
+    """The official's own text replaces a rendition; the fact guard checks it too."""
+    notice = await get_notice(session=session, notice_id=notice_id)
+    existing = await renditions_of(session=session, notice_id=notice_id)
+    if locale not in existing:
+        raise InvalidInput(f"the notice has no {locale} rendition")
+    findings = [finding_dict(f) for f in check_facts(notice.text, text, locale)]
+    inputs = [
+        RenditionInput(locale=r.locale, text=r.text, source=r.source, findings=r.findings,
+                       confirmed=r.confirmed)
+        for r in existing.values()
+        if r.locale != locale
+    ]
+    inputs.append(RenditionInput(locale=locale, text=text, source="edited", findings=findings))
+    saved = await save_renditions(session=session, notice_id=notice_id, renditions=inputs)
+    return next(r for r in saved if r.locale == locale)
+
+
+async def confirm_renditions(*, session: AsyncSession, notice_id: int) -> None:
+    """The official has checked the flagged facts and takes responsibility for them."""
+    for r in (await renditions_of(session=session, notice_id=notice_id)).values():
+        if r.findings and not r.confirmed:
+            r.confirmed = True
+            session.add(r)
+    await session.flush()
+
+
+async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, int]:
+    """Active channels under each area of the ward (its subtree included)."""
+    ward = await session.get(Area, ward_id)
+    if ward is None:
+        return {}
+    areas = list(await session.scalars(select(Area).where(Area.path.startswith(ward.path))))  # type: ignore[attr-defined]
+    rows = await session.execute(
+        select(Channel.area_id, func.count())
+        .where(Channel.active, Channel.area_id.in_([a.id for a in areas]))  # type: ignore[attr-defined]
+        .group_by(Channel.area_id)
+    )
+    own = dict(rows.tuples())
+    by_path = {a.path: a for a in areas}
+    counts: dict[int, int] = {}
+    for area in areas:
+        n = own.get(area.id or 0, 0)
+        if not n:
+            continue
+        # Credit every ancestor inside the ward (paths are code prefixes ending in "/").
+        parts = area.path.rstrip("/").split("/")
+        for i in range(len(parts), 0, -1):
+            ancestor = by_path.get("/".join(parts[:i]) + "/")
+            if ancestor is None:
+                break
+            counts[ancestor.id or 0] = counts.get(ancestor.id or 0, 0) + n
+    return counts

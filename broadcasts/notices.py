@@ -1,0 +1,297 @@
+"""Notices through their life: draft → scheduled → dispatching → done (or cancelled).
+
+Firing a schedule is an idempotent state change (`scheduled` → `dispatching` in one
+conditional UPDATE), so two schedulers, a restart or a double fire never send twice:
+only the caller whose UPDATE matched creates the deliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.channels import channels_for_areas
+from broadcasts.errors import Conflict, InvalidInput, NotFound
+from broadcasts.models import (
+    Acknowledgement,
+    Area,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticeStatus,
+    NoticeTarget,
+    Rendition,
+    utcnow,
+)
+
+URGENT_PRIORITY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionInput:
+    locale: str
+    text: str
+    source: str = "offline"  # ai / offline / edited
+    findings: list[dict[str, object]] = field(default_factory=list)
+    confirmed: bool = False
+
+
+@dataclass(slots=True)
+class Progress:
+    notice_id: int
+    status: str
+    total: int = 0
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    cancelled: int = 0
+    acknowledged_channels: int = 0
+    acknowledgements: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (chat title, reason)
+
+
+async def get_notice(*, session: AsyncSession, notice_id: int) -> Notice:
+    notice = await session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
+    return notice
+
+
+async def create_notice(
+    *,
+    session: AsyncSession,
+    ward_id: int,
+    text: str,
+    official_id: int | None = None,
+    title: str = "",
+    urgent: bool = False,
+) -> Notice:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a notice needs some text")
+    notice = Notice(ward_id=ward_id, official_id=official_id, text=text, title=title[:300],
+                    urgent=urgent)
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+async def save_renditions(
+    *, session: AsyncSession, notice_id: int, renditions: Sequence[RenditionInput]
+) -> list[Rendition]:
+    """Replace the notice's renditions (one per locale); Vietnamese must be among them."""
+    notice = await _editable(session, notice_id)
+    if not any(r.locale == "vi" for r in renditions):
+        raise InvalidInput("a Vietnamese rendition is required")
+    existing = {
+        r.locale: r
+        for r in (await session.scalars(select(Rendition).where(Rendition.notice_id == notice.id)))
+    }
+    saved: list[Rendition] = []
+    for item in renditions:
+        if not item.text.strip():
+            raise InvalidInput(f"the {item.locale} rendition is empty")
+        row = existing.get(item.locale) or Rendition(notice_id=notice_id, locale=item.locale,
+                                                     text="")
+        row.text = item.text.strip()
+        row.source = item.source
+        row.findings = list(item.findings)
+        row.confirmed = item.confirmed
+        session.add(row)
+        saved.append(row)
+    await session.flush()
+    return saved
+
+
+async def renditions_of(*, session: AsyncSession, notice_id: int) -> dict[str, Rendition]:
+    rows = await session.scalars(select(Rendition).where(Rendition.notice_id == notice_id))
+    return {r.locale: r for r in rows}
+
+
+async def set_targets(*, session: AsyncSession, notice_id: int, area_ids: Sequence[int]) -> None:
+    """Target areas must lie inside the notice's ward (the ward itself included)."""
+    notice = await _editable(session, notice_id)
+    if not area_ids:
+        raise InvalidInput("pick at least one area")
+    ward = await session.get(Area, notice.ward_id)
+    assert ward is not None
+    areas = list(await session.scalars(select(Area).where(Area.id.in_(set(area_ids)))))  # type: ignore[union-attr]
+    if len(areas) != len(set(area_ids)):
+        raise InvalidInput("some target areas do not exist")
+    outside = [a.code for a in areas if not a.path.startswith(ward.path)]
+    if outside:
+        raise InvalidInput(f"areas outside the ward: {', '.join(outside)}")
+    await session.execute(
+        NoticeTarget.__table__.delete().where(NoticeTarget.notice_id == notice_id)  # type: ignore[attr-defined]
+    )
+    session.add_all(NoticeTarget(notice_id=notice_id, area_id=a.id) for a in areas if a.id)
+    await session.flush()
+
+
+async def target_channels(*, session: AsyncSession, notice_id: int) -> list[Channel]:
+    query = select(NoticeTarget.area_id).where(NoticeTarget.notice_id == notice_id)
+    area_ids = list(await session.scalars(query))
+    if not area_ids:
+        return []
+    return await channels_for_areas(session=session, area_ids=area_ids, active_only=True)
+
+
+async def schedule_notice(
+    *, session: AsyncSession, notice_id: int, at: datetime | None = None
+) -> Notice:
+    """Schedule for `at` (aware), or for now when None. Needs targets and renditions."""
+    notice = await _editable(session, notice_id)
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("the schedule time needs a timezone")
+    targets = await session.scalar(
+        select(func.count()).select_from(NoticeTarget).where(NoticeTarget.notice_id == notice_id)
+    )
+    if not targets:
+        raise InvalidInput("pick at least one area before scheduling")
+    renditions = await renditions_of(session=session, notice_id=notice_id)
+    if "vi" not in renditions:
+        raise InvalidInput("the notice has no Vietnamese text to send")
+    unconfirmed = [r.locale for r in renditions.values() if r.findings and not r.confirmed]
+    if unconfirmed:
+        raise InvalidInput(f"renditions with unchecked facts: {', '.join(sorted(unconfirmed))}")
+    now = utcnow()
+    notice.scheduled_at = at if at is not None and at > now else now
+    notice.status = NoticeStatus.scheduled
+    notice.updated_at = now
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+async def due_notice_ids(*, session: AsyncSession, now: datetime | None = None) -> list[int]:
+    rows = await session.scalars(
+        select(Notice.id)
+        .where(Notice.status == NoticeStatus.scheduled, Notice.scheduled_at <= (now or utcnow()))  # type: ignore[operator]
+        .order_by(Notice.urgent.desc(), Notice.scheduled_at)  # type: ignore[attr-defined]
+    )
+    return [i for i in rows if i is not None]
+
+
+async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetime]]:
+    rows = await session.execute(
+        select(Notice.id, Notice.scheduled_at).where(Notice.status == NoticeStatus.scheduled)
+    )
+    return [(i, at) for i, at in rows.tuples() if i is not None and at is not None]
+
+
+async def dispatch_notice(
+    *, session: AsyncSession, notice_id: int, occurrence: int = 0
+) -> int | None:
+    """Fire a scheduled notice: create one delivery per active target channel.
+
+    Returns how many deliveries were created; None when it was not (or no longer) scheduled.
+    """
+    now = utcnow()
+    claimed = await session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == NoticeStatus.scheduled)  # type: ignore[arg-type]
+        .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    notice = await get_notice(session=session, notice_id=notice_id)
+    locales = set((await renditions_of(session=session, notice_id=notice_id)).keys())
+    channels = await target_channels(session=session, notice_id=notice_id)
+    rows = [
+        {
+            "notice_id": notice_id,
+            "channel_id": c.id,
+            "bot_id": c.bot_id,
+            "occurrence": occurrence,
+            "locale": c.locale if c.locale in locales else "vi",
+            "priority": URGENT_PRIORITY if notice.urgent else 0,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
+        for c in channels
+    ]
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(Delivery), rows[start : start + 5000])
+    if not rows:
+        notice.status = NoticeStatus.done
+        notice.completed_at = now
+        session.add(notice)
+    await session.flush()
+    return len(rows)
+
+
+async def cancel_notice(*, session: AsyncSession, notice_id: int) -> Notice:
+    """Cancel a draft or scheduled notice; one going out stops what is not yet sent."""
+    notice = await get_notice(session=session, notice_id=notice_id)
+    if notice.status in (NoticeStatus.done, NoticeStatus.cancelled):
+        raise Conflict(f"notice {notice_id} is already {notice.status.value}", status=notice.status)
+    now = utcnow()
+    if notice.status == NoticeStatus.dispatching:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.notice_id == notice_id, Delivery.status == DeliveryStatus.pending)  # type: ignore[arg-type]
+            .values(status=DeliveryStatus.cancelled, updated_at=now)
+        )
+    notice.status = NoticeStatus.cancelled
+    notice.updated_at = now
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+async def set_status_message(
+    *, session: AsyncSession, notice_id: int, chat_ref: str, message_ref: str
+) -> None:
+    notice = await get_notice(session=session, notice_id=notice_id)
+    notice.status_chat_ref = chat_ref
+    notice.status_message_ref = message_ref
+    session.add(notice)
+    await session.flush()
+
+
+async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
+    notice = await get_notice(session=session, notice_id=notice_id)
+    progress = Progress(notice_id=notice_id, status=notice.status.value)
+    counts = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.notice_id == notice_id)
+        .group_by(Delivery.status)
+    )
+    for status, n in counts.tuples():
+        progress.total += n
+        if status == DeliveryStatus.sent:
+            progress.sent += n
+        elif status == DeliveryStatus.failed:
+            progress.failed += n
+        elif status == DeliveryStatus.cancelled:
+            progress.cancelled += n
+        else:
+            progress.pending += n
+    acks = await session.execute(
+        select(func.count(func.distinct(Acknowledgement.channel_id)), func.count()).where(
+            Acknowledgement.notice_id == notice_id
+        )
+    )
+    progress.acknowledged_channels, progress.acknowledgements = acks.tuples().one()
+    failures = await session.execute(
+        select(Channel.title, Delivery.error)
+        .join(Channel, Channel.id == Delivery.channel_id)  # type: ignore[arg-type]
+        .where(Delivery.notice_id == notice_id, Delivery.status == DeliveryStatus.failed)
+        .limit(10)
+    )
+    progress.failures = [(t, e or "") for t, e in failures.tuples()]
+    return progress
+
+
+async def _editable(session: AsyncSession, notice_id: int) -> Notice:
+    notice = await get_notice(session=session, notice_id=notice_id)
+    if notice.status not in (NoticeStatus.draft, NoticeStatus.scheduled):
+        raise Conflict(f"notice {notice_id} is {notice.status.value} and can no longer change")
+    return notice
