@@ -53,37 +53,40 @@ def say(text: str) -> None:
 class Player:
     """Acts as people in the sandbox and waits for what the bot answers."""
 
-    def __init__(self, client: SandboxClient) -> None:
+    def __init__(self, client: SandboxClient, token: str = TOKEN,
+                 official: dict[str, Any] | None = None) -> None:
         self.client = client
+        self.token = token
+        self.official = official or OFFICIAL
 
     async def button(self, chat_id: int, prefix: str, timeout: float = 20.0,
-                     label: str | None = None) -> tuple[int, str]:
+                     exact: bool = False) -> tuple[int, str]:
         """Wait for the newest bot message in the chat with a button whose data starts so."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for msg in reversed(await self.client.messages(TOKEN, chat_id)):
+            for msg in reversed(await self.client.messages(self.token, chat_id)):
                 for row in (msg.get("reply_markup") or {}).get("inline_keyboard", []):
                     for b in row:
                         data = b.get("callback_data", "")
-                        if data.startswith(prefix) and (label is None or label in b["text"]):
+                        if data == prefix or (not exact and data.startswith(prefix)):
                             return int(msg["message_id"]), data
             await asyncio.sleep(0.1)
         raise TimeoutError(f"no button {prefix!r} in chat {chat_id}")
 
     async def press(self, chat_id: int, prefix: str, user: dict[str, Any],
-                    label: str | None = None) -> str:
-        message_id, data = await self.button(chat_id, prefix, label=label)
-        cq = await self.client.press(TOKEN, chat_id, message_id, user, data)
+                    exact: bool = False) -> str:
+        message_id, data = await self.button(chat_id, prefix, exact=exact)
+        cq = await self.client.press(self.token, chat_id, message_id, user, data)
         answer = await self.client.callback_answer(cq, wait=10.0)
         return str((answer or {}).get("text") or "")
 
     async def say_private(self, text: str) -> None:
-        await self.client.private_message(TOKEN, OFFICIAL, text)
+        await self.client.private_message(self.token, self.official, text)
 
     async def wait_text(self, chat_id: int, needle: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for msg in reversed(await self.client.messages(TOKEN, chat_id)):
+            for msg in reversed(await self.client.messages(self.token, chat_id)):
                 if needle in msg.get("text", ""):
                     return str(msg["text"])
             await asyncio.sleep(0.1)
@@ -155,7 +158,7 @@ async def _play(runtime: Runtime, client: SandboxClient, settings: Settings, not
     text = (SAMPLES / "notices" / notice).read_text(encoding="utf-8")
     await player.say_private(text)
     await player.press(OFFICIAL["id"], "rv:targets", OFFICIAL)
-    await player.press(OFFICIAL["id"], f"tr:toggle:{ward.id}", OFFICIAL)
+    await player.press(OFFICIAL["id"], f"tr:toggle:{ward.id}", OFFICIAL, exact=True)
     await player.press(OFFICIAL["id"], "tr:done", OFFICIAL)
     await player.press(OFFICIAL["id"], "wh:later", OFFICIAL)
     at = (datetime.now(UTC) + timedelta(seconds=5)).astimezone(TZ)
