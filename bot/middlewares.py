@@ -7,10 +7,10 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
-from broadcasts.officials import get_official_by_user
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
+from broadcasts.officials import get_official_by_user
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -28,10 +28,14 @@ class DbSessionMiddleware(BaseMiddleware):
         async with session_scope(self._sessionmaker) as session:
             data["session"] = session
             user: User | None = data.get("event_from_user")
-            data["official"] = (
+            official = (
                 await get_official_by_user(session=session, transport="telegram",
                                            user_ref=str(user.id))
                 if user is not None
                 else None
             )
+            if official is not None:
+                # Detached, so that a rollback cannot expire it under the error handler.
+                session.expunge(official)
+            data["official"] = official
             return await handler(event, data)

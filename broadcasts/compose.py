@@ -142,7 +142,7 @@ async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, in
         .where(Channel.active, Channel.area_id.in_([a.id for a in areas]))  # type: ignore[attr-defined]
         .group_by(Channel.area_id)
     )
-    own = dict(rows.tuples())
+    own = {a: n for a, n in rows.all()}
     by_path = {a.path: a for a in areas}
     counts: dict[int, int] = {}
     for area in areas:

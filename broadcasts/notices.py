@@ -181,7 +181,7 @@ async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetim
     rows = await session.execute(
         select(Notice.id, Notice.scheduled_at).where(Notice.status == NoticeStatus.scheduled)
     )
-    return [(i, at) for i, at in rows.tuples() if i is not None and at is not None]
+    return [(i, at) for i, at in rows.all() if i is not None and at is not None]
 
 
 async def dispatch_notice(
@@ -264,7 +264,7 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         .where(Delivery.notice_id == notice_id)
         .group_by(Delivery.status)
     )
-    for status, n in counts.tuples():
+    for status, n in counts.all():
         progress.total += n
         if status == DeliveryStatus.sent:
             progress.sent += n
@@ -279,14 +279,14 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
             Acknowledgement.notice_id == notice_id
         )
     )
-    progress.acknowledged_channels, progress.acknowledgements = acks.tuples().one()
+    progress.acknowledged_channels, progress.acknowledgements = acks.one()
     failures = await session.execute(
         select(Channel.title, Delivery.error)
         .join(Channel, Channel.id == Delivery.channel_id)  # type: ignore[arg-type]
         .where(Delivery.notice_id == notice_id, Delivery.status == DeliveryStatus.failed)
         .limit(10)
     )
-    progress.failures = [(t, e or "") for t, e in failures.tuples()]
+    progress.failures = [(t, e or "") for t, e in failures.all()]
     return progress
 
 

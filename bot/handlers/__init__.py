@@ -1,4 +1,4 @@
-"""The bot's feature routers, gathered in one place (order matters: errors first)."""
+"""The bot's feature routers, built fresh for each dispatcher (order matters: errors first)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from bot.handlers import acknowledge, compose, errors, register, start, status
 def build_router() -> Router:
     root = Router(name="loa")
     root.include_routers(
-        errors.router, acknowledge.router, register.router, start.router, status.router,
-        compose.router, start.fallback_router,
+        errors.make_router(), acknowledge.make_router(), register.make_router(),
+        start.make_router(), status.make_router(), compose.make_router(),
+        start.make_fallback_router(),
     )
     return root

@@ -5,16 +5,13 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
-from broadcasts.acks import record_ack
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import AckCb
 from bot.services import Services
+from broadcasts.acks import record_ack
 
-router = Router(name=__name__)
 
-
-@router.callback_query(AckCb.filter())
 async def acknowledge(
     query: CallbackQuery, callback_data: AckCb, session: AsyncSession, services: Services
 ) -> None:
@@ -29,3 +26,9 @@ async def acknowledge(
         await services.refresh_status({ack.notice_id})
     else:
         await query.answer(_("You have already confirmed this notice. Thank you!"))
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(acknowledge, AckCb.filter())
+    return router

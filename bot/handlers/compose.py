@@ -29,9 +29,6 @@ from broadcasts.notices import (
 )
 from broadcasts.timeparse import parse_local_time
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
-
 
 class Compose(StatesGroup):
     review = State()
@@ -42,15 +39,10 @@ class Compose(StatesGroup):
     confirm = State()
 
 
-def _official_only(official: Official | None) -> bool:
+def _official_only(_: object, official: Official | None = None) -> bool:
     return official is not None
 
 
-router.message.filter(_official_only)
-router.callback_query.filter(_official_only)
-
-
-@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
 async def new_notice(
     message: Message, state: FSMContext, session: AsyncSession, official: Official,
     services: Services,
@@ -70,7 +62,6 @@ def _warnings(draft: Any) -> list[list[str | None]]:
     return [[w.code, w.detail, w.locale] for w in draft.preparation.warnings]
 
 
-@router.callback_query(Compose.review, ReviewCb.filter())
 async def review_action(
     query: CallbackQuery, callback_data: ReviewCb, state: FSMContext, session: AsyncSession,
     services: Services,
@@ -100,7 +91,6 @@ async def review_action(
         await show_tree(message, session=session, notice_id=notice_id, data=data, edit=False)
 
 
-@router.message(Compose.editing, F.text)
 async def edited_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
     data = await state.get_data()
     await edit_rendition(session=session, notice_id=int(data["notice_id"]),
@@ -109,7 +99,6 @@ async def edited_text(message: Message, state: FSMContext, session: AsyncSession
     await show_review(message, session=session, notice_id=int(data["notice_id"]), data=data)
 
 
-@router.callback_query(Compose.targets, TreeCb.filter())
 async def tree_action(
     query: CallbackQuery, callback_data: TreeCb, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -146,7 +135,6 @@ async def tree_action(
                     edit=True)
 
 
-@router.callback_query(Compose.when, WhenCb.filter())
 async def when_action(
     query: CallbackQuery, callback_data: WhenCb, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -165,7 +153,6 @@ async def when_action(
                                "28/11/2026 07:30 (Ho Chi Minh City time)."))
 
 
-@router.message(Compose.when_text, F.text)
 async def when_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
     try:
         at = parse_local_time(message.text or "")
@@ -189,7 +176,6 @@ async def _ask_confirm(message: Message, state: FSMContext, session: AsyncSessio
     )
 
 
-@router.callback_query(Compose.confirm, ConfirmCb.filter())
 async def confirm_action(
     query: CallbackQuery, callback_data: ConfirmCb, state: FSMContext, session: AsyncSession,
     services: Services, bot: Bot,
@@ -220,3 +206,18 @@ async def _cancel(
     await state.clear()
     await cancel_notice(session=session, notice_id=notice_id)
     await message.answer(_("Cancelled. Nothing was sent."))
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.filter(_official_only)
+    router.callback_query.filter(_official_only)
+    router.message.register(new_notice, StateFilter(None), F.text, ~F.text.startswith("/"))
+    router.callback_query.register(review_action, Compose.review, ReviewCb.filter())
+    router.message.register(edited_text, Compose.editing, F.text)
+    router.callback_query.register(tree_action, Compose.targets, TreeCb.filter())
+    router.callback_query.register(when_action, Compose.when, WhenCb.filter())
+    router.message.register(when_text, Compose.when_text, F.text)
+    router.callback_query.register(confirm_action, Compose.confirm, ConfirmCb.filter())
+    return router

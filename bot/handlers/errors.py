@@ -11,7 +11,6 @@ from aiogram.utils.i18n import gettext as _
 from broadcasts.errors import CodeRejected, Conflict, InvalidInput, LoaError, NotFound
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
 def explain(error: Exception) -> str:
@@ -26,7 +25,6 @@ def explain(error: Exception) -> str:
     return _("Sorry, something went wrong. Please try again in a moment.")
 
 
-@router.error()
 async def on_error(event: ErrorEvent) -> None:
     error = event.exception
     if not isinstance(error, LoaError):
@@ -37,3 +35,9 @@ async def on_error(event: ErrorEvent) -> None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.message is not None:
         await update.message.answer(text)
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.error.register(on_error)
+    return router

@@ -7,17 +7,13 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from broadcasts.officials import register_official, set_official_locale
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broadcasts.models import Official
 from broadcasts.notices import cancel_notice
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
+from broadcasts.officials import register_official, set_official_locale
 
 
-@router.message(CommandStart())
 async def start(
     message: Message, command: CommandObject, session: AsyncSession, official: Official | None
 ) -> None:
@@ -27,6 +23,7 @@ async def start(
             session=session, code=command.args, user_ref=str(message.from_user.id),
             name=message.from_user.full_name,
         )
+        await session.commit()  # stored before the official is told so
         await message.answer(
             _("Welcome, {name}! You can now send notices for your ward.\n\n"
               "Just send me the text of a notice to begin.").format(name=official.name)
@@ -43,7 +40,6 @@ async def start(
         name=official.name))
 
 
-@router.message(Command("help", "trogiup"))
 async def help_(message: Message) -> None:
     await message.answer(
         _("How to send a notice:\n"
@@ -56,7 +52,6 @@ async def help_(message: Message) -> None:
     )
 
 
-@router.message(Command("cancel", "huy"))
 async def cancel(message: Message, state: FSMContext, session: AsyncSession) -> None:
     data = await state.get_data()
     await state.clear()
@@ -66,7 +61,6 @@ async def cancel(message: Message, state: FSMContext, session: AsyncSession) -> 
     await message.answer(_("Cancelled. Nothing was sent."))
 
 
-@router.message(Command("lang", "ngonngu"))
 async def language(
     message: Message, command: CommandObject, session: AsyncSession, official: Official | None
 ) -> None:
@@ -78,14 +72,26 @@ async def language(
     await message.answer("Đã chuyển sang tiếng Việt." if choice == "vi" else "Switched to English.")
 
 
-fallback_router = Router(name=f"{__name__}.fallback")
-fallback_router.message.filter(F.chat.type == "private")
-
-
-@fallback_router.message()
 async def unknown(message: Message, official: Official | None) -> None:
     if official is None:
         await message.answer(_("To send notices you need an invite code from the ward's "
                                "administrator. Then send: /start CODE"))
     else:
         await message.answer(_("Please send text, or /help to see what I can do."))
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help", "trogiup"))
+    router.message.register(cancel, Command("cancel", "huy"))
+    router.message.register(language, Command("lang", "ngonngu"))
+    return router
+
+
+def make_fallback_router() -> Router:
+    fallback_router = Router(name=f"{__name__}.fallback")
+    fallback_router.message.filter(F.chat.type == "private")
+    fallback_router.message.register(unknown)
+    return fallback_router

@@ -13,11 +13,7 @@ from bot.texts import status_text
 from broadcasts.models import Notice, Official
 from broadcasts.notices import notice_progress
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
-
-@router.message(Command("notices", "thongbao"))
 async def recent(message: Message, session: AsyncSession, official: Official | None) -> None:
     if official is None:
         await message.answer(_("Only registered ward officials can see notices."))
@@ -36,3 +32,10 @@ async def recent(message: Message, session: AsyncSession, official: Official | N
                         progress=progress, scheduled_at=notice.scheduled_at),
             parse_mode="HTML",
         )
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(recent, Command("notices", "thongbao"))
+    return router

@@ -115,8 +115,14 @@ async def _compose(w: World, notice_file: str, area_codes: list[str]) -> None:
     await w.player.say_private(text)
     await w.player.press(OFFICIAL["id"], "rv:targets", OFFICIAL)
     for code in area_codes:
+        parent = code.rsplit("-", 1)[0] if code.count("-") == 2 else None
+        if parent:  # a residential group: open its khu phố first, come back after
+            await w.player.press(OFFICIAL["id"], f"tr:open:{await _area_id(w, parent)}",
+                                 OFFICIAL, exact=True)
         await w.player.press(OFFICIAL["id"], f"tr:toggle:{await _area_id(w, code)}", OFFICIAL,
                              exact=True)
+        if parent:
+            await w.player.press(OFFICIAL["id"], "tr:back:", OFFICIAL)
     await w.player.press(OFFICIAL["id"], "tr:done", OFFICIAL)
 
 
@@ -182,6 +188,7 @@ async def test_scheduled_notice_survives_a_restart(world: World) -> None:
     at = (datetime.now(UTC) + timedelta(seconds=4)).astimezone(TZ)
     await w.player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await w.player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
+    await w.player.wait_text(OFFICIAL["id"], "Sẽ gửi lúc")
     notice = await _latest_notice(w)
     assert notice.status == NoticeStatus.scheduled
     # Stop everything before the time comes, start again: the schedule comes back.

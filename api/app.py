@@ -1,0 +1,71 @@
+"""The FastAPI application: admins manage areas, channels, officials and keys; report
+readers follow notices. Built by `create_app` with the services the process already has."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.deps import ApiServices, CancelHook
+from api.errors import Problem, install_error_handlers
+from api.routes import ROUTERS
+from broadcasts.apikeys import ensure_bootstrap_key
+from broadcasts.db import session_scope
+
+if TYPE_CHECKING:
+    from broadcasts.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Loa carries a ward's notices to the group chats of its neighbourhoods. This API is for
+admins (areas, channels, officials, API keys) and for report readers (notices, reports).
+
+Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Keys with the
+`admin` scope may do everything; keys with `reports` may read notices and reports.
+Errors are RFC 9457 problem details (`application/problem+json`). Lists come as
+`{"data": [...], "count": n}`, `count` being the total over all pages.
+"""
+
+
+def create_app(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    on_cancel: CancelHook | None = None,
+) -> FastAPI:
+    """The API over an existing sessionmaker; `on_cancel(notice_id)` runs after a notice
+    is cancelled through the API (and committed), so the runtime can unschedule it."""
+    services = ApiServices(sessionmaker=sessionmaker, settings=settings, on_cancel=on_cancel)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bootstrap = settings.api.bootstrap_key
+        if bootstrap is not None:
+            async with session_scope(sessionmaker) as session:
+                await ensure_bootstrap_key(session=session,
+                                           plaintext=bootstrap.get_secret_value())
+        yield
+
+    app = FastAPI(title="Loa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            # Every error response refers to Problem; no route returns it, so add it here.
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema()
+            )
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

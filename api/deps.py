@@ -1,0 +1,105 @@
+"""Typed dependencies: the request's session, the services, and API-key security.
+
+One session per request: the routes and the domain functions they call only flush; the
+session commits once, after the route returns and before the response goes out, or rolls
+back when anything raised.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broadcasts.apikeys import has_scope, verify_api_key
+from broadcasts.errors import NotAllowed
+from broadcasts.models import ApiKey
+
+if TYPE_CHECKING:
+    from broadcasts.settings import Settings
+
+CancelHook = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    """Created once by `create_app`, shared by every request."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    on_cancel: CancelHook | None = None
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# scope="function": commit before the response is sent, so a failed commit is an error
+# response, never a success the database does not have.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer loa_…`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: loa_…`")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+async def current_key(
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> ApiKey:
+    presented = bearer.credentials if bearer is not None else header
+    if not presented:
+        raise HTTPException(
+            401, "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'",
+            headers=_UNAUTHORIZED,
+        )
+    try:
+        return await verify_api_key(session=session, presented=presented)
+    except NotAllowed as exc:
+        raise HTTPException(401, exc.message, headers=_UNAUTHORIZED) from exc
+
+
+@functools.cache
+def require_scope(scope: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
+    """A dependency giving the request's key if it has `scope` (admin has every scope).
+
+    Cached, so a router-level and a route-level use of the same scope run once.
+    """
+
+    async def key_with_scope(key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
+        if not has_scope(key, scope):
+            raise NotAllowed(f"this API key lacks the '{scope}' scope", scope=scope)
+        return key
+
+    return key_with_scope
+
+
+AdminKey = Annotated[ApiKey, Depends(require_scope("admin"))]
+ReportsKey = Annotated[ApiKey, Depends(require_scope("reports"))]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=500, description="rows to return, at most 500")]
+
+
+def actor(key: ApiKey) -> str:
+    """How the audit log names the caller."""
+    return f"api-key:{key.id}:{key.name}"

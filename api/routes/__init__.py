@@ -1,0 +1,27 @@
+"""One router per resource, gathered here in the order the docs list them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import (
+    acknowledgements,
+    api_keys,
+    areas,
+    audit,
+    channels,
+    health,
+    notices,
+    officials,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    areas.router,
+    channels.router,
+    officials.router,
+    notices.router,
+    acknowledgements.router,
+    api_keys.router,
+    audit.router,
+)

@@ -1,0 +1,166 @@
+"""Acknowledgements: a person in a group confirms they saw a notice ("Đã nhận").
+
+One per person, channel and notice. Pressing twice, or two presses racing each other
+from two bot processes, still counts once: the insert is `ON CONFLICT DO NOTHING` on the
+unique constraint, so the database settles the race and nobody sees an error.
+
+(A SAVEPOINT around a plain INSERT would do the same on PostgreSQL, but with SQLite's
+Python driver a SAVEPOINT opened before any write commits the transaction on release.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from broadcasts.errors import InvalidInput, NotFound
+from broadcasts.models import Acknowledgement, Delivery, Notice
+
+METHODS = ("button", "api", "link")
+
+
+class AckCreate(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{
+            "notice_id": 7, "channel_id": 12, "person_ref": "phone:0909123456",
+            "person_name": "Nguyễn Thị Lan",
+        }]}
+    )
+
+    notice_id: int
+    channel_id: int
+    person_ref: str = Field(min_length=1, max_length=64)
+    person_name: str = Field(default="", max_length=200)
+
+
+class AckPublic(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{
+            "id": 31, "notice_id": 7, "channel_id": 12, "person_ref": "phone:0909123456",
+            "person_name": "Nguyễn Thị Lan", "method": "api",
+            "created_at": "2026-01-05T03:10:00Z", "created": True,
+        }]}
+    )
+
+    id: int
+    notice_id: int
+    channel_id: int
+    person_ref: str
+    person_name: str
+    method: str
+    created_at: datetime
+    created: bool = Field(description="false when this person had already acknowledged")
+
+
+def to_public(ack: Acknowledgement, created: bool) -> AckPublic:
+    return AckPublic(
+        id=ack.id or 0, notice_id=ack.notice_id, channel_id=ack.channel_id,
+        person_ref=ack.person_ref, person_name=ack.person_name, method=ack.method,
+        created_at=ack.created_at, created=created,
+    )
+
+
+def _insert_once(session: AsyncSession, values: dict[str, Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(Acknowledgement).values(**values)
+            .on_conflict_do_nothing(constraint="uq_ack_once")
+            .returning(col(Acknowledgement.id))
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(Acknowledgement).values(**values)
+            .on_conflict_do_nothing(index_elements=["notice_id", "channel_id", "person_ref"])
+            .returning(col(Acknowledgement.id))
+        )
+    raise NotImplementedError(f"acknowledgements are not supported on {dialect}")
+
+
+async def _record(
+    session: AsyncSession, *, delivery: Delivery, person_ref: str, person_name: str, method: str
+) -> tuple[Acknowledgement, bool]:
+    if method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)}, not '{method}'")
+    person_ref = person_ref.strip()
+    if not person_ref or len(person_ref) > 64:
+        raise InvalidInput("person_ref must be 1 to 64 characters", field="person_ref")
+    ack = Acknowledgement(
+        notice_id=delivery.notice_id, channel_id=delivery.channel_id, delivery_id=delivery.id,
+        person_ref=person_ref, person_name=person_name.strip()[:200], method=method,
+    )
+    values = ack.model_dump(exclude={"id"})
+    new_id = await session.scalar(_insert_once(session, values))
+    if new_id is not None:
+        stored = await session.get(Acknowledgement, new_id)
+        assert stored is not None
+        return stored, True
+    existing = await session.scalar(
+        select(Acknowledgement).where(
+            col(Acknowledgement.notice_id) == delivery.notice_id,
+            col(Acknowledgement.channel_id) == delivery.channel_id,
+            col(Acknowledgement.person_ref) == person_ref,
+        )
+    )
+    assert existing is not None  # the conflicting row
+    return existing, False
+
+
+async def record_ack(
+    *,
+    session: AsyncSession,
+    delivery_id: int,
+    person_ref: str,
+    person_name: str,
+    method: str = "button",
+) -> tuple[Acknowledgement, bool]:
+    """Record that `person_ref` saw the notice of this delivery; True if new."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} does not exist", delivery_id=delivery_id)
+    return await _record(session, delivery=delivery, person_ref=person_ref,
+                         person_name=person_name, method=method)
+
+
+async def record_ack_for_channel(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    channel_id: int,
+    person_ref: str,
+    person_name: str,
+    method: str = "api",
+) -> tuple[Acknowledgement, bool]:
+    """The same, for someone confirming through the API (by phone, in person...)."""
+    if await session.get(Notice, notice_id) is None:
+        raise InvalidInput(f"notice {notice_id} does not exist", field="notice_id")
+    delivery = await session.scalar(
+        select(Delivery)
+        .where(col(Delivery.notice_id) == notice_id, col(Delivery.channel_id) == channel_id)
+        .order_by(col(Delivery.occurrence).desc())
+        .limit(1)
+    )
+    if delivery is None:
+        raise InvalidInput(
+            f"channel {channel_id} has no delivery of notice {notice_id}", field="channel_id"
+        )
+    return await _record(session, delivery=delivery, person_ref=person_ref,
+                         person_name=person_name, method=method)
+
+
+async def ack_count(
+    *, session: AsyncSession, notice_id: int, channel_id: int | None = None
+) -> int:
+    """How many people acknowledged the notice (in one channel, if given)."""
+    query = select(func.count()).select_from(Acknowledgement).where(
+        col(Acknowledgement.notice_id) == notice_id
+    )
+    if channel_id is not None:
+        query = query.where(col(Acknowledgement.channel_id) == channel_id)
+    return await session.scalar(query) or 0

@@ -1,0 +1,244 @@
+"""The AI step as one call: a notice and its channels' locales in, a `Preparation` out.
+
+Private items are looked for first (and warned about). With an endpoint configured and
+enabled, the redacted notice goes to the remote engine; its answer gets its placeholders
+restored and every rendition is run through the fact guard. Otherwise — or when the
+endpoint fails — the offline engine summarises, and other locales get the Vietnamese
+text with a warning saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from broadcasts.ai import offline
+from broadcasts.ai.factguard import check_facts, missing_facts, weekday_mismatches
+from broadcasts.ai.formatting import compose_text, facts_lines, localized_facts, parse_when
+from broadcasts.ai.formatting import format_when as _format_when
+from broadcasts.ai.models import (
+    FACT_KEYS,
+    AISettings,
+    Finding,
+    Preparation,
+    RenditionDraft,
+    Warning,
+)
+from broadcasts.ai.redact import normalize, private_items, redact, restore
+
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    from broadcasts.ai.remote import AIAnswer, AITranslation
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_CHARS = 120
+MAX_MISSING_SHOWN = 6
+_FOREIGN_KEYS = ("when", "where", "contact")
+
+
+def _locales(locales: Sequence[str]) -> list[str]:
+    """Vietnamese first, each locale once, as the channels spell them."""
+    out = ["vi"]
+    for loc in locales:
+        loc = loc.strip()
+        if loc and loc.lower() != "vi" and loc not in out:
+            out.append(loc)
+    return out
+
+
+def _vi_facts_for_display(facts: dict[str, str]) -> dict[str, str]:
+    shown = dict(facts)
+    when = parse_when(facts.get("when", ""))
+    if when is not None:
+        shown["when"] = _format_when(when, "vi")
+    return shown
+
+
+def _vi_text(title: str, summary: str, facts: dict[str, str]) -> str:
+    return compose_text(title, summary, facts_lines(_vi_facts_for_display(facts), "vi",
+                                                    FACT_KEYS))
+
+
+def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Warning]:
+    """One warning listing the source's dates, times and phone numbers that the Vietnamese
+    rendition leaves out (private numbers may well be left out)."""
+    skip = {"".join(ch for ch in p if ch.isdigit()) for p in private}
+    values = [v for v in missing_facts(source, text)
+              if "".join(ch for ch in v if ch.isdigit()) not in skip]
+    if not values:
+        return []
+    shown = ", ".join(values[:MAX_MISSING_SHOWN])
+    if len(values) > MAX_MISSING_SHOWN:
+        shown += f" (+{len(values) - MAX_MISSING_SHOWN})"
+    return [Warning(code="missing_fact", detail=f"not in the summary: {shown}", locale="vi")]
+
+
+def _offline(text: str, locales: list[str], settings: AISettings,
+             private: Sequence[str]) -> tuple[Preparation, list[Warning]]:
+    result = offline.summarise(text, settings.summary_max_chars)
+    vi_text = _vi_text(result.title, result.summary, result.facts)
+    warnings = _missing_warnings(text, vi_text, private)
+    renditions: dict[str, RenditionDraft] = {}
+    for loc in locales:
+        renditions[loc] = RenditionDraft(
+            locale=loc, title=result.title, text=vi_text, source="offline",
+            findings=check_facts(text, vi_text, "vi") if loc == "vi" else [],
+        )
+        if loc != "vi":
+            warnings.append(Warning(code="no_translation_offline", detail=loc, locale=loc))
+    prep = Preparation(title=result.title, summary=result.summary, facts=result.facts,
+                       renditions=renditions, warnings=[], engine="offline", urgent=False,
+                       private_items=[])
+    return prep, warnings
+
+
+def _restore_all(
+    answer: AIAnswer, mapping: dict[str, str]
+) -> tuple[AIAnswer, dict[str, list[str]]]:
+    """The answer with originals back in place, and the placeholders each locale invented."""
+    invented: dict[str, list[str]] = {}
+
+    def back(value: str, locale: str) -> str:
+        restored, unknown = restore(value, mapping)
+        for token in unknown:
+            invented.setdefault(locale, [])
+            if token not in invented[locale]:
+                invented[locale].append(token)
+        return restored
+
+    facts = answer.facts.model_copy(update={
+        key: back(getattr(answer.facts, key), "vi") for key in FACT_KEYS
+    })
+    translations = {
+        loc: tr.model_copy(update={"title": back(tr.title, loc), "text": back(tr.text, loc)})
+        for loc, tr in answer.translations.items()
+    }
+    restored = answer.model_copy(update={
+        "title": back(answer.title, "vi"), "summary": back(answer.summary, "vi"),
+        "facts": facts, "translations": translations,
+    })
+    return restored, invented
+
+
+def _remote_preparation(text: str, answer: AIAnswer, invented: dict[str, list[str]],
+                        locales: list[str], settings: AISettings,
+                        private: Sequence[str]) -> tuple[Preparation, list[Warning]]:
+    from broadcasts.ai.remote import RemoteFailure
+
+    summary = answer.summary.strip()
+    if len(summary) > settings.summary_max_chars:
+        raise RemoteFailure(f"summary_too_long ({len(summary)} > {settings.summary_max_chars})")
+    title = (answer.title.strip() or offline.make_title(text))[:MAX_TITLE_CHARS]
+    facts = {k: v.strip() for k, v in answer.facts.model_dump().items()
+             if k in FACT_KEYS and v.strip()}
+    warnings: list[Warning] = []
+    renditions: dict[str, RenditionDraft] = {}
+    vi_text = _vi_text(title, summary, facts)
+    warnings += _missing_warnings(text, vi_text, private)
+    for loc in locales:
+        if loc == "vi":
+            r_title, r_text = title, vi_text
+        else:
+            tr = _translation(answer, loc)
+            if tr is None:
+                warnings.append(Warning(code="translation_missing",
+                                        detail=f"the AI gave no {loc} text", locale=loc))
+                r_title, r_text = title, vi_text
+            else:
+                r_title = tr.title.strip()[:MAX_TITLE_CHARS] or title
+                lines = facts_lines(localized_facts(facts, loc), loc, _FOREIGN_KEYS)
+                r_text = compose_text(r_title, tr.text, lines)
+        findings = check_facts(text, r_text, loc)
+        findings += [Finding(code="invented_placeholder", value=token, locale=loc)
+                     for token in invented.get(loc, []) if token in r_text]
+        renditions[loc] = RenditionDraft(locale=loc, title=r_title, text=r_text, source="ai",
+                                         findings=_unique(findings))
+    prep = Preparation(title=title, summary=summary, facts=facts, renditions=renditions,
+                       warnings=[], engine="ai", urgent=False, private_items=[])
+    return prep, warnings
+
+
+def _translation(answer: AIAnswer, locale: str) -> AITranslation | None:
+    tr = answer.translations.get(locale) or answer.translations.get(locale.lower())
+    if tr is None or not tr.text.strip():
+        return None
+    return tr
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in findings:
+        if f not in out:
+            out.append(f)
+    return out
+
+
+async def prepare_notice(
+    text: str,
+    locales: Sequence[str],
+    *,
+    settings: AISettings,
+    http_client: httpx2.AsyncClient | httpx.AsyncClient | None = None,
+) -> Preparation:
+    """Title, summary, key facts and one rendition per locale for a notice.
+
+    `http_client` is handed to the OpenAI client (an `httpx2.AsyncClient`, or an
+    `httpx.AsyncClient`); it is not closed here.
+    """
+    text = normalize(text).strip()
+    wanted = _locales(locales)
+    found = private_items(text)
+    private = [raw for _, raw in found]
+    warnings = [
+        Warning(code="private_id_number" if kind == "id" else "private_phone", detail=raw)
+        for kind, raw in found
+    ]
+    warnings += [Warning(code="weekday_mismatch", detail=detail)
+                 for detail in weekday_mismatches(text)]
+    urgent = offline.is_urgent(text) if text else False
+
+    prep: Preparation | None = None
+    engine_warnings: list[Warning] = []
+    if not settings.enabled:
+        engine_warnings.append(Warning(code="ai_disabled", detail="disabled in settings"))
+    elif settings.base_url is None:
+        engine_warnings.append(Warning(code="ai_disabled", detail="no endpoint configured"))
+    elif text:
+        from broadcasts.ai import remote
+
+        redacted = redact(text)
+        foreign = [loc for loc in wanted if loc != "vi"]
+        try:
+            budget = settings.timeout_seconds * (settings.max_retries + 1) * 3 + 10
+            answer = await asyncio.wait_for(
+                remote.ask(redacted.text, foreign, settings=settings, http_client=http_client,
+                           expansion=redacted.expansion),
+                timeout=budget,
+            )
+            restored, invented = _restore_all(answer, redacted.mapping)
+            prep, engine_warnings = _remote_preparation(text, restored, invented, wanted,
+                                                        settings, private)
+        except remote.RemoteFailure as exc:
+            log.warning("AI endpoint failed (%s); using the offline summary", exc.reason)
+            engine_warnings = [Warning(code="ai_failed_fallback", detail=exc.reason)]
+        except TimeoutError:
+            log.warning("AI endpoint took too long; using the offline summary")
+            engine_warnings = [Warning(code="ai_failed_fallback", detail="timeout")]
+        except Exception as exc:  # the bot must never lose a draft to the AI step
+            log.exception("AI step failed unexpectedly; using the offline summary")
+            engine_warnings = [Warning(code="ai_failed_fallback",
+                                       detail=f"unexpected_{type(exc).__name__}")]
+
+    if prep is None:
+        prep, offline_warnings = _offline(text, wanted, settings, private)
+        engine_warnings += offline_warnings
+    return prep.model_copy(update={
+        "warnings": warnings + engine_warnings,
+        "urgent": urgent,
+        "private_items": private,
+    })

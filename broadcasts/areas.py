@@ -1,0 +1,557 @@
+"""The administrative tree: city → ward → khu phố / ấp → tổ dân phố.
+
+Every area keeps a materialised `path` of codes ("HCM/BT/BT-KP3/"), so a subtree is one
+indexed prefix query. Codes are stable and upper-case; names and the local word for the
+level (`kind`) are editable. A ward's whole tree comes in as one CSV file
+(`import_areas_csv`): every row is checked first, and one bad row writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ConfigDict, JsonValue, ValidationError, field_validator
+from sqlalchemy import ColumnElement, String, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from broadcasts.errors import Conflict, ImportRejected, InvalidInput, NotFound
+from broadcasts.models import LEVEL_ORDER, Area, AreaLevel, utcnow
+
+CODE_PATTERN = r"^[A-Z0-9][A-Z0-9.\-]{0,63}$"
+_AREA_EXAMPLE: dict[str, JsonValue] = {
+    "code": "BT-KP3",
+    "name": "Khu phố 3",
+    "kind": "khu phố",
+    "level": "neighbourhood",
+    "parent_code": "BT",
+}
+
+
+def normalize_code(code: str) -> str:
+    return code.strip().upper()
+
+
+def clean_text(value: str) -> str:
+    # Files saved on a Mac may carry decomposed Vietnamese letters; store one form.
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def natural_key(code: str) -> tuple[int | str, ...]:
+    """Sort "KP2" before "KP10"."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", code))
+
+
+def level_rank(level: AreaLevel) -> int:
+    return LEVEL_ORDER.index(level)
+
+
+def subtree_condition(path: str) -> ColumnElement[bool]:
+    # autoescape: a "_" or "%" in a path must not act as a LIKE wildcard.
+    return col(Area.path).startswith(path, autoescape=True)
+
+
+class AreaBase(SQLModel):
+    code: str = Field(min_length=1, max_length=64,
+                      schema_extra={"json_schema_extra": {"pattern": CODE_PATTERN}})
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="", max_length=40)
+    level: AreaLevel
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _upper_code(cls, value: object) -> object:
+        return normalize_code(value) if isinstance(value, str) else value
+
+    @field_validator("code")
+    @classmethod
+    def _code_shape(cls, value: str) -> str:
+        if not re.match(CODE_PATTERN, value):
+            raise ValueError("use only letters A-Z, digits, '.' and '-', starting with a "
+                             "letter or digit")
+        return value
+
+    @field_validator("name", "kind", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class AreaCreate(AreaBase):
+    """A new area under `parent_code` (or `parent_id`); no parent makes a root."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_AREA_EXAMPLE]})  # type: ignore[assignment]
+
+    parent_code: str | None = Field(default=None, max_length=64)
+    parent_id: int | None = None
+
+
+class AreaUpdate(SQLModel):
+    """Rename, change the local word or level, or move under another parent."""
+
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{"name": "Khu phố 3 (mới)"}, {"parent_code": "BT"}]}
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: str | None = Field(default=None, max_length=40)
+    level: AreaLevel | None = None
+    parent_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("name", "kind", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class AreaPublic(AreaBase):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{**_AREA_EXAMPLE, "id": 5, "parent_id": 2,
+                                         "path": "HCM/BT/BT-KP3/"}]}
+    )
+
+    id: int
+    parent_id: int | None
+    parent_code: str | None = None
+    path: str
+
+
+class AreaNode(SQLModel):
+    """One area and the areas below it, for pickers and the `?tree=true` listing."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    level: AreaLevel
+    children: list[AreaNode] = Field(default_factory=list)
+
+
+def parent_code_of(area: Area) -> str | None:
+    parts = area.path.rstrip("/").split("/")
+    return parts[-2] if len(parts) > 1 else None
+
+
+def to_public(area: Area) -> AreaPublic:
+    return AreaPublic(
+        id=area.id or 0, code=area.code, name=area.name, kind=area.kind, level=area.level,
+        parent_id=area.parent_id, parent_code=parent_code_of(area), path=area.path,
+    )
+
+
+async def get_area(*, session: AsyncSession, area_id: int) -> Area:
+    area = await session.get(Area, area_id)
+    if area is None:
+        raise NotFound(f"area {area_id} does not exist", area_id=area_id)
+    return area
+
+
+async def get_area_by_code(*, session: AsyncSession, code: str) -> Area:
+    code = normalize_code(code)
+    area = await session.scalar(select(Area).where(col(Area.code) == code))
+    if area is None:
+        raise NotFound(f"area '{code}' does not exist", code=code)
+    return area
+
+
+def _check_depth(*, level: AreaLevel, parent: Area) -> None:
+    if level_rank(level) <= level_rank(parent.level):
+        raise InvalidInput(
+            f"level '{level.value}' must be below the parent's level "
+            f"'{parent.level.value}' ({parent.code})",
+            field="level",
+        )
+
+
+async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
+    if await session.scalar(select(col(Area.id)).where(col(Area.code) == data.code)) is not None:
+        raise Conflict(f"area code '{data.code}' already exists", code=data.code)
+    parent: Area | None = None
+    if data.parent_code is not None:
+        parent = await session.scalar(
+            select(Area).where(col(Area.code) == normalize_code(data.parent_code))
+        )
+        if parent is None:
+            raise InvalidInput(f"parent area '{data.parent_code}' does not exist",
+                               field="parent_code")
+        if data.parent_id is not None and data.parent_id != parent.id:
+            raise InvalidInput("parent_code and parent_id name different areas",
+                               field="parent_id")
+    elif data.parent_id is not None:
+        parent = await session.get(Area, data.parent_id)
+        if parent is None:
+            raise InvalidInput(f"parent area {data.parent_id} does not exist", field="parent_id")
+    if parent is not None:
+        _check_depth(level=data.level, parent=parent)
+    area = Area(
+        code=data.code, name=data.name, kind=data.kind, level=data.level,
+        parent_id=parent.id if parent else None,
+        path=(parent.path if parent else "") + data.code + "/",
+    )
+    session.add(area)
+    await session.flush()
+    return area
+
+
+async def update_area(*, session: AsyncSession, code: str, data: AreaUpdate) -> Area:
+    """Apply the given fields; moving an area rewrites the paths of its whole subtree."""
+    area = await get_area_by_code(session=session, code=code)
+    parent = await session.get(Area, area.parent_id) if area.parent_id else None
+    if data.parent_code is not None and normalize_code(data.parent_code) != (
+        parent.code if parent else None
+    ):
+        parent = await get_area_by_code(session=session, code=data.parent_code)
+        if parent.path.startswith(area.path):
+            raise InvalidInput(
+                f"cannot move '{area.code}' under '{parent.code}', which lies inside it",
+                field="parent_code",
+            )
+        await _move(session=session, area=area, parent=parent)
+    level = data.level or area.level
+    if parent is not None:
+        _check_depth(level=level, parent=parent)
+    if data.level is not None and data.level != area.level:
+        await _check_children_deeper(session=session, area=area, level=data.level)
+        area.level = data.level
+    if data.name is not None:
+        area.name = data.name
+    if data.kind is not None:
+        area.kind = data.kind
+    area.updated_at = utcnow()
+    session.add(area)
+    await session.flush()
+    return area
+
+
+async def _check_children_deeper(*, session: AsyncSession, area: Area, level: AreaLevel) -> None:
+    query = select(col(Area.level)).where(col(Area.parent_id) == area.id)
+    levels = set(await session.scalars(query))
+    shallow = [lv.value for lv in levels if level_rank(lv) <= level_rank(level)]
+    if shallow:
+        raise InvalidInput(
+            f"'{area.code}' cannot become '{level.value}': it has children at level "
+            f"{', '.join(sorted(shallow))}",
+            field="level",
+        )
+
+
+async def _move(*, session: AsyncSession, area: Area, parent: Area) -> None:
+    old, new = area.path, parent.path + area.code + "/"
+    await session.execute(
+        update(Area)
+        .where(subtree_condition(old))
+        .values(path=literal(new, String) + func.substr(Area.path, len(old) + 1),
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    area.parent_id = parent.id
+    # Refresh every loaded area of the subtree so nobody reads a stale path.
+    await session.execute(
+        select(Area).where(subtree_condition(new)).execution_options(populate_existing=True)
+    )
+
+
+async def list_areas(
+    *,
+    session: AsyncSession,
+    root_code: str | None = None,
+    level: AreaLevel | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[Area], int]:
+    """Areas in tree order (by path), optionally only a subtree or one level."""
+    query = select(Area)
+    if root_code:
+        root = await get_area_by_code(session=session, code=root_code)
+        query = query.where(subtree_condition(root.path))
+    if level is not None:
+        query = query.where(col(Area.level) == level)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(col(Area.path)).offset(offset).limit(limit))
+    return list(rows), total or 0
+
+
+async def area_tree(*, session: AsyncSession, root_code: str | None) -> list[AreaNode]:
+    """The tree below `root_code` as `[root]`, or every root's tree when None.
+
+    Children are in natural code order (KP2 before KP10).
+    """
+    query = select(
+        col(Area.id), col(Area.code), col(Area.name), col(Area.kind), col(Area.level),
+        col(Area.parent_id),
+    )
+    if root_code:
+        root = await get_area_by_code(session=session, code=root_code)
+        query = query.where(subtree_condition(root.path))
+    rows = (await session.execute(query)).all()
+    nodes = {
+        row.id: AreaNode(id=row.id, code=row.code, name=row.name, kind=row.kind, level=row.level)
+        for row in rows
+    }
+    roots: list[AreaNode] = []
+    for row in rows:
+        parent = nodes.get(row.parent_id) if row.parent_id is not None else None
+        (parent.children if parent is not None else roots).append(nodes[row.id])
+    for node in nodes.values():
+        node.children.sort(key=lambda n: natural_key(n.code))
+    roots.sort(key=lambda n: natural_key(n.code))
+    return roots
+
+
+async def subtree_paths(*, session: AsyncSession, area_ids: Iterable[int]) -> list[str]:
+    """The distinct subtree roots among `area_ids` (an area inside another is dropped)."""
+    ids = set(area_ids)
+    if not ids:
+        return []
+    paths = sorted(set(await session.scalars(select(col(Area.path)).where(col(Area.id).in_(ids)))))
+    kept: list[str] = []
+    for path in paths:  # sorted: an ancestor comes before everything inside it
+        if not kept or not path.startswith(kept[-1]):
+            kept.append(path)
+    return kept
+
+
+async def subtree_ids(*, session: AsyncSession, area_ids: list[int]) -> set[int]:
+    """The given areas and every area below them; unknown ids are ignored."""
+    paths = await subtree_paths(session=session, area_ids=area_ids)
+    if not paths:
+        return set()
+    rows = await session.scalars(
+        select(col(Area.id)).where(or_(*(subtree_condition(p) for p in paths)))
+    )
+    return {i for i in rows if i is not None}
+
+
+# --- CSV import ---------------------------------------------------------------------------
+
+CSV_COLUMNS = ("code", "name", "level", "parent_code", "kind")
+_REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
+MAX_REPORTED_ERRORS = 200
+# The local words admins write in the level column, and the level each one means.
+_LEVEL_WORDS = {
+    "thành phố": AreaLevel.city, "tỉnh": AreaLevel.city,
+    "phường": AreaLevel.ward, "xã": AreaLevel.ward, "đặc khu": AreaLevel.ward,
+    "khu phố": AreaLevel.neighbourhood, "ấp": AreaLevel.neighbourhood,
+    "thôn": AreaLevel.neighbourhood,
+    "tổ dân phố": AreaLevel.group, "tổ nhân dân": AreaLevel.group, "tổ": AreaLevel.group,
+}
+
+
+class ImportResult(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{"created": 12, "updated": 2, "unchanged": 40}]}
+    )
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    data: AreaCreate
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportRejected(
+                "the file is not UTF-8 text; save it as 'CSV UTF-8'",
+                errors=[{"line": 0, "error": f"not UTF-8 (byte {exc.start})"}],
+            ) from exc
+    return data.removeprefix("\ufeff")
+
+
+def _parse_level(value: str) -> tuple[AreaLevel | str, str]:
+    """The level, and the local word to use as `kind` when the file gave one."""
+    word = clean_text(value).lower()
+    if word in AreaLevel.__members__:
+        return AreaLevel(word), ""
+    if word in _LEVEL_WORDS:
+        return _LEVEL_WORDS[word], word
+    return value, ""
+
+
+def _read_rows(text: str) -> tuple[list[_Row], list[dict[str, object]]]:
+    """Parse and check each row on its own: columns, code, name, level, duplicates."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    errors: list[dict[str, object]] = []
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in _REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise ImportRejected(
+                f"the header row lacks column(s) {', '.join(missing)}",
+                errors=[{"line": 1, "error": "header must be: " + ",".join(CSV_COLUMNS)}],
+            )
+        rows: list[_Row] = []
+        seen: dict[str, int] = {}
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) < len(header):
+                record = record + [""] * (len(header) - len(record))
+            cells = dict(zip(header, record, strict=False))
+            level, word = _parse_level(cells["level"])
+            try:
+                data = AreaCreate.model_validate({
+                    "code": cells["code"], "name": cells["name"], "level": level,
+                    "kind": cells.get("kind", "").strip() or word,
+                    "parent_code": normalize_code(cells["parent_code"]) or None,
+                })
+            except ValidationError as exc:
+                for err in exc.errors():
+                    field = ".".join(str(p) for p in err["loc"])
+                    value = cells.get(field, "")
+                    message = _message(err["msg"])
+                    errors.append({"line": line, "error": f"{field} '{value}': {message}"})
+                continue
+            if data.code in seen:
+                errors.append({"line": line, "error": f"code '{data.code}' is already on "
+                               f"line {seen[data.code]}"})
+                continue
+            seen[data.code] = line
+            rows.append(_Row(line=line, data=data))
+    except csv.Error as exc:
+        raise ImportRejected(f"the file is not valid CSV: {exc}",
+                             errors=[{"line": reader.line_num, "error": str(exc)}]) from exc
+    return rows, errors
+
+
+async def _existing(session: AsyncSession, codes: set[str]) -> dict[str, Area]:
+    found: dict[str, Area] = {}
+    ordered = sorted(codes)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        found.update((a.code, a) for a in await session.scalars(
+            select(Area).where(col(Area.code).in_(chunk))
+        ))
+    return found
+
+
+def _check_tree(
+    rows: list[_Row], existing: dict[str, Area], ward: Area | None
+) -> list[dict[str, object]]:
+    """Parents known, levels deepening, existing areas not moved, all inside the ward."""
+    errors: list[dict[str, object]] = []
+    in_file = {r.data.code: r for r in rows}
+
+    def level_of(code: str) -> AreaLevel | None:
+        if code in in_file:
+            return in_file[code].data.level
+        return existing[code].level if code in existing else None
+
+    for row in rows:
+        data = row.data
+        parent_level = level_of(data.parent_code) if data.parent_code else None
+        old = existing.get(data.code)
+        problem = None
+        if data.parent_code == data.code:
+            problem = f"'{data.code}' cannot be its own parent"
+        elif data.parent_code and parent_level is None:
+            problem = f"parent_code '{data.parent_code}' is neither in the file nor stored"
+        elif parent_level is not None and level_rank(data.level) <= level_rank(parent_level):
+            problem = (f"level '{data.level.value}' must be below the level of its parent "
+                       f"'{data.parent_code}' ({parent_level.value})")
+        elif old is not None and old.level != data.level:
+            problem = f"'{data.code}' is stored as level '{old.level.value}', not '{data.level}'"
+        elif old is not None and parent_code_of(old) != data.parent_code:
+            problem = (f"'{data.code}' is stored under '{parent_code_of(old) or '(none)'}'; "
+                       "import does not move areas, update the area instead")
+        elif ward is not None and not _inside(data.code, ward, in_file, existing):
+            problem = f"'{data.code}' is not inside the ward '{ward.code}'"
+        if problem:
+            errors.append({"line": row.line, "error": problem})
+    return errors
+
+
+def _inside(code: str, ward: Area, in_file: dict[str, _Row], existing: dict[str, Area]) -> bool:
+    seen: set[str] = set()
+    while code not in seen:
+        seen.add(code)
+        if code == ward.code:
+            return True
+        if code in existing and code not in in_file:
+            return existing[code].path.startswith(ward.path)
+        row = in_file.get(code)
+        if row is None or row.data.parent_code is None:
+            return False
+        code = row.data.parent_code
+    return False
+
+
+async def import_areas_csv(
+    *, session: AsyncSession, ward_code: str | None, data: bytes | str
+) -> ImportResult:
+    """Create or update areas from `code,name,level,parent_code,kind` rows.
+
+    With `ward_code`, every row must lie inside that ward and a blank parent means the
+    ward. Stored codes get their name and kind updated. Any bad row raises ImportRejected
+    with `errors=[{"line", "error"}]` before anything is written.
+    """
+    ward = await get_area_by_code(session=session, code=ward_code) if ward_code else None
+    rows, errors = _read_rows(_decode(data))
+    if not rows and not errors:
+        raise ImportRejected("the file has no rows", errors=[{"line": 2, "error": "no rows"}])
+    if ward is not None:
+        for row in rows:
+            if row.data.parent_code is None and row.data.code != ward.code:
+                row.data.parent_code = ward.code
+    codes = {r.data.code for r in rows} | {r.data.parent_code for r in rows if r.data.parent_code}
+    existing = await _existing(session, codes)
+    errors += _check_tree(rows, existing, ward)
+    if errors:
+        errors.sort(key=lambda e: int(str(e["line"])))
+        raise ImportRejected(
+            f"{len(errors)} row(s) have errors; nothing was imported",
+            errors=errors[:MAX_REPORTED_ERRORS],
+        )
+    return await _write(session, rows, existing)
+
+
+async def _write(
+    session: AsyncSession, rows: list[_Row], existing: dict[str, Area]
+) -> ImportResult:
+    result = ImportResult()
+    paths = {code: area.path for code, area in existing.items()}
+    ids = {code: area.id for code, area in existing.items()}
+    now = utcnow()
+    # A parent's level is always above its children's: going level by level, parents exist.
+    for level in LEVEL_ORDER:
+        new: list[tuple[str, Area]] = []
+        for row in (r for r in rows if r.data.level == level):
+            data, old = row.data, existing.get(row.data.code)
+            if old is not None:
+                if (old.name, old.kind) == (data.name, data.kind):
+                    result.unchanged += 1
+                    continue
+                old.name, old.kind, old.updated_at = data.name, data.kind, now
+                session.add(old)
+                result.updated += 1
+                continue
+            parent = data.parent_code
+            area = Area(code=data.code, name=data.name, kind=data.kind, level=data.level,
+                        parent_id=ids[parent] if parent else None,
+                        path=(paths[parent] if parent else "") + data.code + "/")
+            new.append((data.code, area))
+        session.add_all(area for _, area in new)
+        await session.flush()
+        for code, area in new:
+            paths[code], ids[code] = area.path, area.id
+        result.created += len(new)
+    return result

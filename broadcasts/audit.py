@@ -1,0 +1,79 @@
+"""The audit log: who did what, written in the same transaction as the change itself.
+
+Every mutating API route and domain step an admin triggers records one event, so the log
+and the data cannot disagree (a rolled-back change leaves no event either).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from broadcasts.models import AuditEvent
+
+
+class AuditEventPublic(SQLModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+def _jsonable(value: object) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Sequence | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+async def record(
+    *, session: AsyncSession, actor: str, action: str, subject: str = "", **detail: object
+) -> AuditEvent:
+    """Add an event to the caller's transaction; `detail` is stored as JSON."""
+    event = AuditEvent(
+        actor=actor[:100],
+        action=action[:100],
+        subject=subject[:100],
+        detail={k: _jsonable(v) for k, v in detail.items()},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_events(
+    *,
+    session: AsyncSession,
+    action: str | None = None,
+    subject: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """Newest first, optionally only one action (`area.create`) or subject (`area:BT`)."""
+    query = select(AuditEvent)
+    if action:
+        query = query.where(col(AuditEvent.action) == action)
+    if subject:
+        query = query.where(col(AuditEvent.subject) == subject)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total or 0

@@ -1,0 +1,211 @@
+"""Claiming due deliveries under a lease, and the lookups a claimed delivery needs.
+
+A claim moves due deliveries (pending and due, or sending with an expired lease) to
+`sending` with `lease_owner` = the worker and `lease_expires_at` = now + lease, in one
+short statement: on PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so
+several workers never claim the same row; SQLite has one writer at a time, so the single
+`UPDATE … WHERE id IN (SELECT …) RETURNING` is already exclusive. Rows are taken by
+priority (urgent first), then id, and at most `per_account` per bot account, so that one
+ward's thousand channels do not fill a batch while the other wards' bots sit idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, Rendition
+
+_CHUNK = 1000
+_D: Any = Delivery  # SQLModel columns, typed loosely for SQLAlchemy's operators
+_C: Any = Channel
+_N: Any = Notice
+_R: Any = Rendition
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One claimed delivery, as the worker carries it from claim to recorded outcome."""
+
+    id: int
+    notice_id: int
+    channel_id: int
+    account_id: int
+    locale: str
+    priority: int
+    attempts: int
+    sent_refs: list[str] = field(default_factory=list)
+    chat_ref: str = ""
+    new_chat_ref: str | None = None  # set when the chat migrated while sending
+    started: bool = False  # a part has gone to the transport: no longer safe to release
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    chat_ref: str
+    active: bool
+    inactive_reason: str | None
+
+
+@dataclass(slots=True)
+class NoticeTexts:
+    status: NoticeStatus
+    texts: dict[str, str]
+
+    def text_for(self, locale: str) -> str | None:
+        return self.texts.get(locale) or self.texts.get("vi")
+
+
+def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(_D.status == DeliveryStatus.pending, _D.next_attempt_at <= now),
+        and_(_D.status == DeliveryStatus.sending, _D.lease_expires_at < now),
+    )
+
+
+async def claim_due(
+    *,
+    session: AsyncSession,
+    worker_id: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    per_account: int,
+    skip_accounts: Collection[int] = (),
+    postgres: bool,
+) -> list[Job]:
+    """Claim up to `limit` due deliveries for `worker_id`; the caller commits."""
+    if limit <= 0:
+        return []
+    rank = (
+        func.row_number()
+        .over(partition_by=_D.bot_id, order_by=(_D.priority.desc(), _D.id))
+        .label("rank")
+    )
+    ranked_query = select(_D.id, _D.priority, rank).where(_due(now))
+    if skip_accounts:
+        ranked_query = ranked_query.where(_D.bot_id.not_in(list(skip_accounts)))
+    ranked = ranked_query.subquery()
+    picked = (
+        select(ranked.c.id)
+        .where(ranked.c.rank <= per_account)
+        .order_by(ranked.c.priority.desc(), ranked.c.id)
+        .limit(limit)
+    )
+    if postgres:
+        # Window functions cannot take row locks; lock the picked rows in an outer select,
+        # re-checking that they are still due (another worker may have just claimed them).
+        picked = (
+            select(_D.id)
+            .where(_D.id.in_(picked.scalar_subquery()), _due(now))
+            .with_for_update(skip_locked=True)
+        )
+    stmt = (
+        update(_D)
+        .where(_D.id.in_(picked.scalar_subquery()))
+        .values(
+            status=DeliveryStatus.sending,
+            lease_owner=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(
+            _D.id, _D.notice_id, _D.channel_id, _D.bot_id, _D.locale, _D.priority,
+            _D.attempts, _D.provider_message_ref,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(stmt)).all()
+    jobs = [
+        Job(
+            id=row.id, notice_id=row.notice_id, channel_id=row.channel_id,
+            account_id=row.bot_id, locale=row.locale, priority=row.priority,
+            attempts=row.attempts, sent_refs=decode_refs(row.provider_message_ref),
+        )
+        for row in rows
+    ]
+    jobs.sort(key=lambda job: (-job.priority, job.id))
+    return jobs
+
+
+async def renew_leases(
+    *, session: AsyncSession, worker_id: str, now: datetime, lease_seconds: float
+) -> None:
+    """Push the lease of everything this worker still holds; the caller commits."""
+    await session.execute(
+        update(_D)
+        .where(_D.lease_owner == worker_id, _D.status == DeliveryStatus.sending)
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def load_channels(
+    *, session: AsyncSession, channel_ids: Iterable[int]
+) -> dict[int, ChannelInfo]:
+    ids = sorted(set(channel_ids))
+    found: dict[int, ChannelInfo] = {}
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(_C.id, _C.chat_ref, _C.active, _C.inactive_reason).where(_C.id.in_(chunk))
+        )
+        for row in rows:
+            found[row.id] = ChannelInfo(row.chat_ref, row.active, row.inactive_reason)
+    return found
+
+
+async def load_notices(
+    *, session: AsyncSession, notice_ids: Iterable[int], with_texts: bool = True
+) -> dict[int, NoticeTexts]:
+    """Each notice's status and, when asked, its renditions' texts by locale."""
+    ids = sorted(set(notice_ids))
+    found: dict[int, NoticeTexts] = {}
+    for chunk in _chunks(ids):
+        for row in await session.execute(select(_N.id, _N.status).where(_N.id.in_(chunk))):
+            found[row.id] = NoticeTexts(status=NoticeStatus(row.status), texts={})
+        if with_texts:
+            rows = await session.execute(
+                select(_R.notice_id, _R.locale, _R.text).where(_R.notice_id.in_(chunk))
+            )
+            for row in rows:
+                if row.notice_id in found:
+                    found[row.notice_id].texts[row.locale] = row.text
+    return found
+
+
+# provider_message_ref holds the message ids of the parts already sent, "123,124", so that
+# a retry resumes at the first part not sent. The column is 200 characters; a text long
+# enough to overflow it keeps the first and last ids and counts the ones between: "1,+38,40".
+_REF_COLUMN = 200
+
+
+def encode_refs(refs: Sequence[str]) -> str | None:
+    if not refs:
+        return None
+    joined = ",".join(refs)
+    if len(joined) <= _REF_COLUMN or len(refs) < 3:
+        return joined[:_REF_COLUMN]
+    return f"{refs[0]},+{len(refs) - 2},{refs[-1]}"
+
+
+def decode_refs(value: str | None) -> list[str]:
+    """The refs back, one entry per part sent (elided ones as "")."""
+    if not value:
+        return []
+    refs: list[str] = []
+    for item in value.split(","):
+        if item.startswith("+") and item[1:].isdigit():
+            refs.extend([""] * int(item[1:]))
+        else:
+            refs.append(item)
+    return refs

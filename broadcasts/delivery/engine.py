@@ -1,0 +1,130 @@
+"""Sending one claimed delivery: split, wait for the limits, send each part, classify.
+
+`Sender.deliver` never raises for a transport's failure: every way a send can end becomes
+an `Outcome` for the recorder. Parts already sent (kept in `job.sent_refs`) are skipped,
+so a retry resumes where the last attempt stopped; the acknowledge button rides on the
+last part only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from broadcasts.delivery.claims import Job
+from broadcasts.delivery.limits import LimiterBackend
+from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.delivery.split import split_text
+from broadcasts.errors import (
+    ChatMigrated,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+    TransportError,
+)
+from broadcasts.settings import DeliverySettings
+from broadcasts.transports.base import OutgoingMessage, Transport
+
+log = logging.getLogger(__name__)
+
+ACK_LABELS = {"vi": "✅ Đã nhận", "en": "✅ Received"}
+_MAX_MIGRATIONS = 3
+
+Clock = Callable[[], datetime]
+
+
+def backoff_seconds(
+    attempts: int, *, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
+    ceiling: float = min(cap, base * 2.0 ** max(0, attempts - 1))
+    return ceiling * (0.5 + 0.5 * rand())
+
+
+class Sender:
+    """Turns a job, its text and its account's transport into an outcome."""
+
+    def __init__(
+        self,
+        *,
+        limits: LimiterBackend,
+        settings: DeliverySettings,
+        clock: Clock,
+        http_slots: asyncio.Semaphore,
+    ) -> None:
+        self._limits = limits
+        self._settings = settings
+        self._clock = clock
+        self._http_slots = http_slots
+
+    async def deliver(self, job: Job, text: str, transport: Transport) -> Outcome:
+        parts = split_text(text, transport.max_text_length)
+        if not parts:
+            return self._final(job, Result.failed, "nothing to send: the text is empty")
+        label = ACK_LABELS.get(job.locale, ACK_LABELS["vi"])
+        migrations = 0
+        while len(job.sent_refs) < len(parts):
+            index = len(job.sent_refs)
+            last = index == len(parts) - 1
+            message = OutgoingMessage(
+                chat_ref=job.chat_ref,
+                text=parts[index],
+                ack_ref=str(job.id) if last else None,
+                ack_label=label,
+            )
+            await self._limits.wait_turn(job.account_id, job.chat_ref)
+            try:
+                async with self._http_slots:
+                    job.started = True
+                    async with asyncio.timeout(self._settings.send_timeout_seconds):
+                        sent = await transport.send(message)
+            except RateLimited as exc:
+                await self._limits.pause(job.account_id, exc.retry_after)
+                return self._rate_limited(job, exc)
+            except ChatMigrated as exc:
+                migrations += 1
+                if migrations > _MAX_MIGRATIONS:
+                    return self.retry_or_fail(job, "chat keeps migrating")
+                job.chat_ref = job.new_chat_ref = exc.new_chat_ref
+                continue
+            except PermanentFailure as exc:
+                reason = exc.message or type(exc).__name__
+                outcome = self._final(job, Result.failed, reason)
+                if exc.detail.get("scope") != "message":
+                    outcome.deactivate = reason
+                return outcome
+            except TimeoutError:
+                timeout = self._settings.send_timeout_seconds
+                return self.retry_or_fail(job, f"timeout: no answer within {timeout:g}s")
+            except (TemporaryFailure, TransportError) as exc:
+                return self.retry_or_fail(job, exc.message or type(exc).__name__)
+            job.sent_refs.append(sent.message_ref)
+        return self._final(job, Result.sent, None)
+
+    def _final(self, job: Job, result: Result, error: str | None) -> Outcome:
+        return Outcome(job=job, result=result, at=self._clock(), attempts=job.attempts + 1,
+                       error=error)
+
+    def _rate_limited(self, job: Job, exc: RateLimited) -> Outcome:
+        # The provider's pace, not a failure of this delivery: no attempt is counted.
+        now = self._clock()
+        return Outcome(
+            job=job, result=Result.retry, at=now, attempts=job.attempts,
+            error=f"rate limited: retry after {exc.retry_after:g}s",
+            next_attempt_at=now + timedelta(seconds=exc.retry_after),
+        )
+
+    def retry_or_fail(self, job: Job, reason: str) -> Outcome:
+        """Schedule another attempt with backoff, or fail once `max_attempts` are spent."""
+        now = self._clock()
+        attempts = job.attempts + 1
+        if attempts >= self._settings.max_attempts:
+            return Outcome(job=job, result=Result.failed, at=now, attempts=attempts,
+                           error=f"gave up after {attempts} attempts: {reason}")
+        delay = backoff_seconds(attempts, base=self._settings.backoff_base_seconds,
+                                cap=self._settings.backoff_max_seconds)
+        return Outcome(job=job, result=Result.retry, at=now, attempts=attempts, error=reason,
+                       next_attempt_at=now + timedelta(seconds=delay))

@@ -1,0 +1,391 @@
+"""What happened to notices: lists, per-channel detail, per-area reports and their CSV.
+
+Everything is aggregated in SQL (GROUP BY), a fixed handful of queries per call whatever the
+number of deliveries: one city-wide notice has up to 50,000 of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, JsonValue
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from broadcasts.areas import natural_key
+from broadcasts.errors import NotFound
+from broadcasts.models import (
+    Acknowledgement,
+    Area,
+    AreaLevel,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticeStatus,
+    NoticeTarget,
+    utcnow,
+)
+
+_TOTALS_EXAMPLE: dict[str, JsonValue] = {
+    "targeted": 40, "sent": 38, "failed": 1, "pending": 1, "cancelled": 0, "acknowledged": 25,
+    "acknowledgements": 27,
+}
+
+
+class ReportTotals(SQLModel):
+    targeted: int = 0
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0  # pending or being sent
+    cancelled: int = 0
+    acknowledged: int = Field(default=0, description="channels with at least one acknowledgement")
+    acknowledgements: int = Field(default=0, description="people who acknowledged")
+
+
+class AreaReportRow(ReportTotals):
+    area_code: str
+    area_name: str
+    level: AreaLevel
+
+
+class NoticeReport(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{
+            "notice_id": 7, "title": "Cúp điện ngày 12/3", "status": "done",
+            "generated_at": "2026-03-11T08:00:00Z",
+            "rows": [{"area_code": "BT-KP3", "area_name": "Khu phố 3", "level": "neighbourhood",
+                      **_TOTALS_EXAMPLE}],
+            "totals": _TOTALS_EXAMPLE,
+        }]}
+    )
+
+    notice_id: int
+    title: str
+    status: NoticeStatus
+    generated_at: datetime
+    rows: list[AreaReportRow]
+    totals: ReportTotals
+
+
+class NoticeSummary(SQLModel):
+    id: int
+    ward_id: int
+    ward_code: str
+    ward_name: str
+    title: str
+    excerpt: str
+    status: NoticeStatus
+    urgent: bool
+    created_at: datetime
+    scheduled_at: datetime | None
+    dispatched_at: datetime | None
+    completed_at: datetime | None
+    totals: ReportTotals = Field(default_factory=ReportTotals)
+
+
+class AckPerson(SQLModel):
+    person_ref: str
+    person_name: str
+    method: str
+    at: datetime
+
+
+class ChannelDeliveryRow(SQLModel):
+    delivery_id: int
+    channel_id: int
+    occurrence: int
+    area_code: str
+    area_name: str
+    chat_title: str
+    channel_active: bool
+    locale: str
+    status: DeliveryStatus
+    attempts: int
+    error: str | None
+    sent_at: datetime | None
+    acknowledgements: int = 0
+    acknowledged_by: list[AckPerson] = Field(default_factory=list)
+
+
+class NoticeDetail(NoticeSummary):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{
+            "id": 7, "ward_id": 2, "ward_code": "BT", "ward_name": "Phường Bến Thành",
+            "title": "Cúp điện ngày 12/3", "excerpt": "Thông báo cúp điện...", "status": "done",
+            "urgent": False, "created_at": "2026-03-11T07:00:00Z",
+            "scheduled_at": "2026-03-11T07:05:00Z", "dispatched_at": "2026-03-11T07:05:01Z",
+            "completed_at": "2026-03-11T07:05:09Z", "totals": _TOTALS_EXAMPLE,
+            "text": "Thông báo cúp điện...", "ack_deadline": None, "targets": ["BT-KP3"],
+            "channels_count": 1,
+            "channels": [{
+                "delivery_id": 90, "channel_id": 12, "occurrence": 0, "area_code": "BT-KP3",
+                "area_name": "Khu phố 3", "chat_title": "Khu phố 3 - Bến Thành",
+                "channel_active": True, "locale": "vi", "status": "sent", "attempts": 1,
+                "error": None, "sent_at": "2026-03-11T07:05:02Z", "acknowledgements": 1,
+                "acknowledged_by": [{"person_ref": "telegram:5550001", "person_name": "Lan",
+                                     "method": "button", "at": "2026-03-11T07:20:00Z"}],
+            }],
+        }]}
+    )
+
+    text: str
+    ack_deadline: datetime | None
+    targets: list[str]
+    channels_count: int
+    channels: list[ChannelDeliveryRow]
+
+
+def _counted(status: DeliveryStatus) -> ColumnElement[Any]:
+    return func.sum(case((col(Delivery.status) == status, 1), else_=0))
+
+
+_DELIVERY_COUNTS = (
+    func.count(col(Delivery.id)),
+    _counted(DeliveryStatus.sent),
+    _counted(DeliveryStatus.failed),
+    _counted(DeliveryStatus.cancelled),
+)
+
+
+def _fill(totals: ReportTotals, targeted: int, sent: Any, failed: Any, cancelled: Any) -> None:
+    totals.targeted += int(targeted)
+    totals.sent += int(sent or 0)
+    totals.failed += int(failed or 0)
+    totals.cancelled += int(cancelled or 0)
+    totals.pending = totals.targeted - totals.sent - totals.failed - totals.cancelled
+
+
+async def _get_notice(session: AsyncSession, notice_id: int) -> Notice:
+    notice = await session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
+    return notice
+
+
+async def _totals_by_notice(
+    session: AsyncSession, notice_ids: list[int]
+) -> dict[int, ReportTotals]:
+    totals = {i: ReportTotals() for i in notice_ids}
+    if not notice_ids:
+        return totals
+    rows = await session.execute(
+        select(col(Delivery.notice_id), *_DELIVERY_COUNTS)
+        .where(col(Delivery.notice_id).in_(notice_ids))
+        .group_by(col(Delivery.notice_id))
+    )
+    for notice_id, targeted, sent, failed, cancelled in rows:
+        _fill(totals[notice_id], targeted, sent, failed, cancelled)
+    acks = await session.execute(
+        select(col(Acknowledgement.notice_id),
+               func.count(func.distinct(col(Acknowledgement.channel_id))), func.count())
+        .where(col(Acknowledgement.notice_id).in_(notice_ids))
+        .group_by(col(Acknowledgement.notice_id))
+    )
+    for notice_id, channels, people in acks:
+        totals[notice_id].acknowledged, totals[notice_id].acknowledgements = channels, people
+    return totals
+
+
+def _summary(notice: Notice, ward: Area, totals: ReportTotals) -> dict[str, Any]:
+    return {
+        "id": notice.id or 0, "ward_id": notice.ward_id, "ward_code": ward.code,
+        "ward_name": ward.name, "title": notice.title,
+        "excerpt": " ".join(notice.text.split())[:160], "status": notice.status,
+        "urgent": notice.urgent, "created_at": notice.created_at,
+        "scheduled_at": notice.scheduled_at, "dispatched_at": notice.dispatched_at,
+        "completed_at": notice.completed_at, "totals": totals,
+    }
+
+
+async def list_notices(
+    *,
+    session: AsyncSession,
+    ward_id: int | None = None,
+    status: NoticeStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[NoticeSummary], int]:
+    """Newest first, each with its delivery and acknowledgement totals."""
+    query = select(Notice, Area).join(Area, col(Area.id) == col(Notice.ward_id))
+    if ward_id is not None:
+        query = query.where(col(Notice.ward_id) == ward_id)
+    if status is not None:
+        query = query.where(col(Notice.status) == status)
+    total = await session.scalar(
+        select(func.count()).select_from(query.with_only_columns(col(Notice.id)).subquery())
+    )
+    rows = (await session.execute(
+        query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
+        .offset(offset).limit(limit)
+    )).all()
+    totals = await _totals_by_notice(session, [n.id for n, _ in rows if n.id is not None])
+    return [
+        NoticeSummary.model_validate(_summary(n, w, totals[n.id or 0])) for n, w in rows
+    ], total or 0
+
+
+async def notice_summary(*, session: AsyncSession, notice_id: int) -> NoticeSummary:
+    notice = await _get_notice(session, notice_id)
+    ward = await session.get(Area, notice.ward_id)
+    assert ward is not None
+    totals = (await _totals_by_notice(session, [notice_id]))[notice_id]
+    return NoticeSummary.model_validate(_summary(notice, ward, totals))
+
+
+async def notice_detail(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    status: DeliveryStatus | None = None,
+    acknowledged: bool | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> NoticeDetail:
+    """The notice with one row per delivery (channel), optionally filtered and paged."""
+    notice = await _get_notice(session, notice_id)
+    ward = await session.get(Area, notice.ward_id)
+    assert ward is not None
+    totals = (await _totals_by_notice(session, [notice_id]))[notice_id]
+    targets = list(await session.scalars(
+        select(col(Area.code)).join(NoticeTarget, col(NoticeTarget.area_id) == col(Area.id))
+        .where(col(NoticeTarget.notice_id) == notice_id).order_by(col(Area.path))
+    ))
+    rows, count = await _delivery_rows(session, notice_id, status, acknowledged, offset, limit)
+    return NoticeDetail.model_validate({
+        **_summary(notice, ward, totals), "text": notice.text,
+        "ack_deadline": notice.ack_deadline, "targets": targets, "channels_count": count,
+        "channels": rows,
+    })
+
+
+async def _delivery_rows(
+    session: AsyncSession,
+    notice_id: int,
+    status: DeliveryStatus | None,
+    acknowledged: bool | None,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[ChannelDeliveryRow], int]:
+    query = (
+        select(
+            col(Delivery.id), col(Delivery.channel_id), col(Delivery.occurrence),
+            col(Area.code), col(Area.name), col(Channel.title), col(Channel.active),
+            col(Delivery.locale), col(Delivery.status), col(Delivery.attempts),
+            col(Delivery.error), col(Delivery.sent_at),
+        )
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .where(col(Delivery.notice_id) == notice_id)
+    )
+    if status is not None:
+        query = query.where(col(Delivery.status) == status)
+    if acknowledged is not None:
+        has_ack = exists().where(and_(
+            col(Acknowledgement.notice_id) == notice_id,
+            col(Acknowledgement.channel_id) == col(Delivery.channel_id),
+        ))
+        query = query.where(has_ack if acknowledged else ~has_ack)
+    count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    paged = query.order_by(col(Area.path), col(Channel.id), col(Delivery.occurrence))
+    paged = paged.offset(offset).limit(limit) if limit is not None else paged.offset(offset)
+    rows = [
+        ChannelDeliveryRow(
+            delivery_id=r[0] or 0, channel_id=r[1], occurrence=r[2], area_code=r[3], area_name=r[4],
+            chat_title=r[5], channel_active=r[6], locale=r[7], status=r[8], attempts=r[9],
+            error=r[10], sent_at=r[11],
+        )
+        for r in (await session.execute(paged))
+    ]
+    people = await _ack_people(session, notice_id, {r.channel_id for r in rows})
+    for row in rows:
+        row.acknowledged_by = people.get(row.channel_id, [])
+        row.acknowledgements = len(row.acknowledged_by)
+    return rows, count
+
+
+async def _ack_people(
+    session: AsyncSession, notice_id: int, channel_ids: set[int]
+) -> dict[int, list[AckPerson]]:
+    if not channel_ids:
+        return {}
+    query = select(Acknowledgement).where(col(Acknowledgement.notice_id) == notice_id)
+    if len(channel_ids) <= 1000:  # beyond that, reading the notice's acks beats a huge IN
+        query = query.where(col(Acknowledgement.channel_id).in_(channel_ids))
+    people: dict[int, list[AckPerson]] = defaultdict(list)
+    for ack in await session.scalars(query.order_by(col(Acknowledgement.created_at))):
+        if ack.channel_id in channel_ids:
+            people[ack.channel_id].append(AckPerson(
+                person_ref=ack.person_ref, person_name=ack.person_name, method=ack.method,
+                at=ack.created_at,
+            ))
+    return people
+
+
+async def notice_report(*, session: AsyncSession, notice_id: int) -> NoticeReport:
+    """Deliveries grouped by the area of their channel, with totals that add up."""
+    notice = await _get_notice(session, notice_id)
+    by_area = await session.execute(
+        select(col(Area.id), col(Area.code), col(Area.name), col(Area.level), *_DELIVERY_COUNTS)
+        .select_from(Delivery)
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .where(col(Delivery.notice_id) == notice_id)
+        .group_by(col(Area.id), col(Area.code), col(Area.name), col(Area.level))
+    )
+    rows: dict[int, AreaReportRow] = {}
+    for area_id, code, name, level, targeted, sent, failed, cancelled in by_area:
+        row = AreaReportRow(area_code=code, area_name=name, level=level)
+        _fill(row, targeted, sent, failed, cancelled)
+        rows[area_id] = row
+    acks = await session.execute(
+        select(col(Channel.area_id), func.count(func.distinct(col(Acknowledgement.channel_id))),
+               func.count())
+        .select_from(Acknowledgement)
+        .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
+        .where(col(Acknowledgement.notice_id) == notice_id)
+        .group_by(col(Channel.area_id))
+    )
+    for area_id, channels, people in acks:
+        if area_id in rows:
+            rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
+    ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))
+    totals = ReportTotals()
+    for row in ordered:
+        for field in ReportTotals.model_fields:
+            setattr(totals, field, getattr(totals, field) + getattr(row, field))
+    return NoticeReport(notice_id=notice_id, title=notice.title, status=notice.status,
+                        generated_at=utcnow(), rows=ordered, totals=totals)
+
+
+CSV_HEADER = ("area_code", "area_name", "level", "targeted", "sent", "failed", "pending",
+              "cancelled", "acknowledged", "acknowledgements")
+
+
+def _cell(value: object) -> object:
+    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def report_csv(report: NoticeReport) -> str:
+    """The report as CSV for Excel: UTF-8 with BOM, English header, a TOTAL row last."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in report.rows:
+        writer.writerow([_cell(v) for v in (
+            row.area_code, row.area_name, row.level.value, row.targeted, row.sent, row.failed,
+            row.pending, row.cancelled, row.acknowledged, row.acknowledgements,
+        )])
+    t = report.totals
+    writer.writerow(["TOTAL", "", "", t.targeted, t.sent, t.failed, t.pending, t.cancelled,
+                     t.acknowledged, t.acknowledgements])
+    return out.getvalue()

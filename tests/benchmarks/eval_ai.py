@@ -1,0 +1,167 @@
+"""Evaluation of the AI step over the sample notices (`make eval-ai`).
+
+Runs both engines — offline, and remote played by the local stub endpoint in "ok" mode —
+over `broadcasts/samples/notices/*.txt` and prints, per notice and in total: fact recall
+against facts.json `keep` (share of the patterns present in the summary, and in the
+Vietnamese rendition that would be sent), private items sent to the endpoint (must be
+0), private items warned about, summary length against the limit, and time taken.
+Ends with one JSON line of totals. Exit status 1 if anything private was sent or a
+summary went over the limit.
+
+    python -m tests.benchmarks.eval_ai [--limit 500] [--locales vi,en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import broadcasts
+from broadcasts.ai import AISettings, find_private, prepare_notice
+from broadcasts.ai.redact import find_names, find_phones, normalize
+from tests.support.openai_stub import OpenAIStub
+
+SAMPLES = Path(broadcasts.__file__).parent / "samples" / "notices"
+
+
+@dataclass
+class Row:
+    notice: str
+    engine: str
+    kept: int
+    total: int
+    kept_sent: int
+    private_sent: int
+    private_warned: int
+    private_total: int
+    length: int
+    limit: int
+    seconds: float
+    used: str  # engine that actually produced the text
+
+
+def _kept(patterns: Sequence[str], text: str) -> int:
+    return sum(bool(re.search(p, text, re.IGNORECASE)) for p in patterns)
+
+
+def _sent(stub: OpenAIStub, text: str, patterns: Sequence[str]) -> int:
+    """Distinct private items found in any recorded request body (raw or decoded)."""
+    bodies = stub.bodies()
+    digits_bodies = [re.sub(r"\D", "", b) for b in bodies]
+    hits: set[str] = set()
+    for pattern in patterns:
+        if any(re.search(pattern, b, re.IGNORECASE) for b in bodies):
+            hits.add(pattern)
+    items = set(find_private(text))
+    items |= {p.raw for p in find_phones(normalize(text)) if p.kind == "mobile"}
+    items |= {name for _, _, name in find_names(normalize(text))}
+    for item in items:
+        digits = re.sub(r"\D", "", item)
+        if any(item in b for b in bodies) or (
+            len(digits) >= 6 and any(digits in d for d in digits_bodies)
+        ):
+            hits.add(item)
+    return len(hits)
+
+
+async def _one(name: str, facts: dict[str, Any], engine: str, settings: AISettings,
+               locales: list[str], stub: OpenAIStub | None) -> Row:
+    text = (SAMPLES / name).read_text(encoding="utf-8")
+    if stub is not None:
+        stub.reset()
+    started = time.perf_counter()
+    prep = await prepare_notice(text, locales, settings=settings)
+    seconds = time.perf_counter() - started
+    keep = facts["keep"]
+    private = facts["private"]
+    warned = [w for w in prep.warnings if w.code in ("private_phone", "private_id_number")]
+    return Row(
+        notice=name, engine=engine, kept=_kept(keep, prep.summary), total=len(keep),
+        kept_sent=_kept(keep, prep.renditions["vi"].text),
+        private_sent=_sent(stub, text, private) if stub is not None else 0,
+        private_warned=len(warned), private_total=len(private),
+        length=len(prep.summary), limit=settings.summary_max_chars, seconds=seconds,
+        used=prep.engine,
+    )
+
+
+def _print_table(rows: list[Row]) -> None:
+    header = (f"{'notice':<26} {'engine':<8} {'recall':>7} {'sent':>7} {'priv.sent':>9} "
+              f"{'warned':>7} {'length':>9} {'ms':>7}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        engine = r.engine if r.used == ("ai" if r.engine == "remote" else "offline") else (
+            f"{r.engine}!")
+        print(f"{r.notice:<26} {engine:<8} {r.kept / r.total:>7.2f} "
+              f"{r.kept_sent / r.total:>7.2f} {r.private_sent:>9} "
+              f"{r.private_warned:>3}/{r.private_total:<3} {r.length:>4}/{r.limit:<4} "
+              f"{r.seconds * 1000:>7.0f}")
+
+
+def _totals(rows: list[Row]) -> dict[str, Any]:
+    kept = sum(r.kept for r in rows)
+    total = sum(r.total for r in rows)
+    return {
+        "notices": len(rows),
+        "fact_recall": round(kept / total, 4) if total else None,
+        "fact_recall_rendition": round(sum(r.kept_sent for r in rows) / total, 4)
+        if total else None,
+        "min_notice_recall": round(min(r.kept / r.total for r in rows), 4),
+        "private_sent": sum(r.private_sent for r in rows),
+        "private_warned": sum(r.private_warned for r in rows),
+        "private_expected": sum(r.private_total for r in rows),
+        "max_summary_chars": max(r.length for r in rows),
+        "mean_summary_chars": round(sum(r.length for r in rows) / len(rows), 1),
+        "summary_limit": rows[0].limit,
+        "over_limit": sum(r.length > r.limit for r in rows),
+        "fell_back": sum(r.used != ("ai" if r.engine == "remote" else "offline") for r in rows),
+        "seconds": round(sum(r.seconds for r in rows), 3),
+    }
+
+
+async def run(limit: int, locales: list[str]) -> dict[str, Any]:
+    facts = json.loads((SAMPLES / "facts.json").read_text(encoding="utf-8"))
+    names = sorted(n for n in facts if n.endswith(".txt"))
+    results: dict[str, Any] = {}
+    offline_settings = AISettings(summary_max_chars=limit)
+    rows = [await _one(n, facts[n], "offline", offline_settings, locales, None) for n in names]
+    async with OpenAIStub("ok") as stub:
+        remote_settings = AISettings(base_url=stub.base_url, api_key="eval", model="stub",
+                                     timeout_seconds=5, max_retries=0, summary_max_chars=limit)
+        remote_rows = [await _one(n, facts[n], "remote", remote_settings, locales, stub)
+                       for n in names]
+    for engine, engine_rows in (("offline", rows), ("remote_stub", remote_rows)):
+        print(f"\n== {engine} (locales {','.join(locales)}, summary limit {limit}) ==")
+        _print_table(engine_rows)
+        totals = _totals(engine_rows)
+        print(f"total: recall {totals['fact_recall']:.3f} (rendition "
+              f"{totals['fact_recall_rendition']:.3f}), private sent {totals['private_sent']}, "
+              f"warned {totals['private_warned']}/{totals['private_expected']}, "
+              f"max length {totals['max_summary_chars']}/{limit}, {totals['seconds']:.2f} s")
+        results[engine] = totals
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.eval_ai")
+    parser.add_argument("--limit", type=int, default=500, help="summary_max_chars")
+    parser.add_argument("--locales", default="vi,en")
+    args = parser.parse_args(argv)
+    locales = [loc for loc in args.locales.split(",") if loc]
+    results = asyncio.run(run(args.limit, locales))
+    print(json.dumps({"eval": "ai", **results}, ensure_ascii=False))
+    bad = any(r["private_sent"] or r["over_limit"] for r in results.values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

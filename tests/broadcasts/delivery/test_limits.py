@@ -1,0 +1,91 @@
+"""Limiter backends: even spacing per bot, per chat and per group, pauses for one bot only,
+and, through Redis, one budget shared by several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from broadcasts.delivery.limits import KeyedLimiters, MemoryLimits, RedisLimits, group_limiter
+
+
+async def _times(limits: MemoryLimits | RedisLimits, account: int, chats: list[str]) -> list[float]:
+    stamps = []
+    for chat in chats:
+        await limits.wait_turn(account, chat)
+        stamps.append(time.monotonic())
+    return stamps
+
+
+def _max_in_window(stamps: list[float], window: float) -> int:
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, at in enumerate(stamps):
+        while at - stamps[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_memory_limits_space_one_bot_evenly() -> None:
+    limits = MemoryLimits(per_bot_per_second=30)
+    stamps = await _times(limits, 1, [str(-i) for i in range(45)])
+    assert _max_in_window(stamps, 0.98) <= 30
+    assert 44 / 30 - 0.05 <= stamps[-1] - stamps[0] <= 44 / 30 + 0.3
+
+
+async def test_bots_do_not_share_a_budget_and_pauses_stay_with_their_bot() -> None:
+    limits = MemoryLimits(per_bot_per_second=20)
+    await limits.pause(1, 0.5)
+    started = time.monotonic()
+    other = await _times(limits, 2, [str(-i) for i in range(10)])
+    paused = await _times(limits, 1, ["-1"])
+    assert other[-1] - started < 0.5  # bot 2 ran its 10 sends at 20/s meanwhile
+    assert paused[0] - started >= 0.49
+
+
+async def test_one_chat_gets_at_most_one_per_second() -> None:
+    limits = MemoryLimits(per_bot_per_second=100, per_chat_per_second=1)
+    stamps = await _times(limits, 1, ["-5", "-5", "-5"])
+    assert stamps[2] - stamps[0] >= 1.95
+
+
+def test_group_bucket_never_allows_more_than_the_limit_per_minute() -> None:
+    bucket = group_limiter(20)
+    # Burst plus what leaks out in 60 seconds must stay within 20.
+    assert bucket.max_rate + 60 * bucket.max_rate / bucket.time_period <= 20 + 1e-9
+    assert bucket.max_rate >= 3  # a message in a few parts still goes out at once
+
+
+def test_idle_chats_are_forgotten() -> None:
+    keyed = KeyedLimiters(1, 1.0)
+    for i in range(5000):
+        keyed.get(("bot", i), now=float(i % 10))
+    assert len(keyed) == 5000
+    for i in range(10000):  # a minute later, other chats: the idle ones are swept
+        keyed.get(("bot", 10000 + i), now=100.0 + i * 0.001)
+    assert len(keyed) <= 10000
+    assert keyed.get(("bot", 1), now=120.0) is not None
+
+
+async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> None:
+    first = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
+    second = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
+    try:
+        started = time.monotonic()
+        a, b = await asyncio.gather(
+            _times(first, 7, [f"-{i}" for i in range(20)]),
+            _times(second, 7, [f"-{i + 100}" for i in range(20)]),
+        )
+        # 40 sends at 19/s (20 less headroom) across both: the second half waits a second.
+        assert _max_in_window(a + b, 0.98) <= 20
+        assert max(a + b) - started >= 0.95
+
+        await first.pause(7, 0.6)
+        paused = time.monotonic()
+        await second.wait_turn(7, "-999")  # the other worker sees the pause
+        assert time.monotonic() - paused >= 0.5
+        await second.wait_turn(8, "-999")  # and another bot does not wait
+    finally:
+        await first.close()
+        await second.close()
