@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level,
+    quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
+    logging.basicConfig(level=logging.WARNING if quiet else settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from bot.app import Roles
 

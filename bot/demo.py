@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import sys
 import tempfile
@@ -165,7 +166,9 @@ async def _play(runtime: Runtime, client: SandboxClient, settings: Settings, not
     await player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
     status = await player.wait_text(OFFICIAL["id"], "#")
-    notice_id = int(status.split("#", 1)[1].split()[0].strip(":"))
+    found = re.search(r"#(\d+)", status)
+    assert found is not None
+    notice_id = int(found.group(1))
     say(f"Notice #{notice_id} scheduled for {at:%H:%M:%S} (Ho Chi Minh City time)")
 
     # 4. Delivery progress.

@@ -191,7 +191,8 @@ def _title_from_sentence(sentence: str) -> str:
 
 
 def _has_phone(text: str) -> bool:
-    return bool(find_phones(text)) or bool(PLACEHOLDER.search(text) and "⟦P" in text)
+    """A phone number, or the placeholder of one (the engine also reads redacted text)."""
+    return bool(find_phones(text)) or bool(re.search(r"⟦P\d+⟧", text))
 
 
 def score(text: str, *, lead: bool) -> int:
@@ -502,7 +503,7 @@ def make_title(text: str) -> str:
 def summarise(text: str, max_chars: int = 500) -> OfflineResult:
     """Title, extractive summary (at most `max_chars`) and key facts of a notice."""
     text = normalize(text)
-    headers, body = _split_header(text.splitlines())
+    _, body = _split_header(text.splitlines())
     sentences = body_sentences(body)
     summary = select(sentences, max_chars)
     return OfflineResult(title=make_title(text), summary=summary, facts=extract_facts(text))

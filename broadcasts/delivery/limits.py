@@ -27,6 +27,9 @@ from broadcasts.settings import DeliverySettings
 log = logging.getLogger(__name__)
 
 # Chats quiet for this long have no state worth keeping (the longest window is a minute).
+# One chat's messages go a little slower than its limit: two sends exactly a second apart
+# can arrive less than a second apart.
+_CHAT_HEADROOM = 1.05
 _IDLE_SECONDS = 65.0
 _SWEEP_EVERY = 4096
 
@@ -99,7 +102,8 @@ class MemoryLimits:
         self._bot_rate = per_bot_per_second
         self._bots: dict[int, AsyncLimiter] = {}
         self._chats = (
-            KeyedLimiters(1, 1.0 / per_chat_per_second) if per_chat_per_second > 0 else None
+            KeyedLimiters(1, _CHAT_HEADROOM / per_chat_per_second)
+            if per_chat_per_second > 0 else None
         )
         self._groups: KeyedLimiters | None = None
         if per_group_per_minute > 0:

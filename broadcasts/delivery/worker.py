@@ -257,8 +257,11 @@ class DeliveryWorker:
         self._starved = full
         for job in jobs:
             self._hold(job)
+            notice = self._notices.get(job.notice_id)
             channel = channels.get(job.channel_id)
-            if channel is None:
+            if notice is not None and notice.status is NoticeStatus.cancelled:
+                self._recorder.add(self._cancelled(job))
+            elif channel is None:
                 self._finish_now(job, "channel not found")
             elif not channel.active:
                 self._finish_now(job, f"channel inactive: {channel.inactive_reason or ''}")
@@ -275,6 +278,10 @@ class DeliveryWorker:
         if lane is None:
             lane = self._lane(job.account_id)
         lane.held += 1
+
+    def _cancelled(self, job: Job) -> Outcome:
+        return Outcome(job=job, result=Result.cancelled, at=self._clock(),
+                       attempts=job.attempts, error="notice cancelled")
 
     def _finish_now(self, job: Job, reason: str) -> None:
         self._recorder.add(Outcome(job=job, result=Result.failed, at=self._clock(),
@@ -320,8 +327,7 @@ class DeliveryWorker:
     async def _attempt(self, job: Job) -> Outcome:
         notice = self._notices.get(job.notice_id)
         if notice is not None and notice.status is NoticeStatus.cancelled:
-            return Outcome(job=job, result=Result.cancelled, at=self._clock(),
-                           attempts=job.attempts, error="notice cancelled")
+            return self._cancelled(job)
         text = notice.text_for(job.locale) if notice is not None else None
         if text is None:
             return Outcome(job=job, result=Result.failed, at=self._clock(),

@@ -74,3 +74,16 @@ def test_missing_facts_lists_what_a_summary_left_out() -> None:
     source = sample("07-trieu-cuong.txt")
     summary = "Triều cường 15/11/2026 từ 17:00 đến 20:00; gọi 114 hoặc 02838730119."
     assert missing_facts(source, summary) == ["16 giờ 30"]
+
+
+def test_weekday_that_the_date_does_not_fall_on() -> None:
+    from broadcasts.ai.factguard import weekday_mismatches
+
+    # Sample 03 says "thứ Bảy, ngày 29/11/2026", but 29/11/2026 is a Sunday.
+    assert weekday_mismatches(sample("03-sot-xuat-huyet.txt")) == [
+        "thứ Bảy, ngày 29/11/2026 (29/11/2026: Chủ nhật)"]
+    for name in SAMPLE_NAMES:
+        if not name.startswith("03"):
+            assert weekday_mismatches(sample(name)) == [], name
+    assert weekday_mismatches("ngày 28/11/2026 (Chủ nhật)") == [
+        "28/11/2026 (Chủ nhật) (28/11/2026: thứ Bảy)"]

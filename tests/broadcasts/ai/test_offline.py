@@ -131,3 +131,10 @@ def test_settings_from_env_and_blank_values() -> None:
 )
 def test_urgency_words(text: str, urgent: bool) -> None:
     assert is_urgent(text) is urgent
+
+
+async def test_weekday_mismatch_is_warned_and_not_repeated() -> None:
+    prep = await prepare_notice(sample("03-sot-xuat-huyet.txt"), ["vi"], settings=OFFLINE)
+    assert "weekday_mismatch" in [w.code for w in prep.warnings]
+    # The key-fact line shows the date without asserting either weekday.
+    assert "Thời gian: 29 tháng 11, 2026, 07:00" in prep.renditions["vi"].text

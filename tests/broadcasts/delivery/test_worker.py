@@ -282,8 +282,8 @@ async def test_two_workers_share_a_notice_without_duplicates(
     tokens = [new_token(), new_token(), new_token()]
     groups = {token: await make_groups(tg, token, 40) for token in tokens}
     seeded = await seed(sessionmaker, groups=groups)
-    first = make_worker(worker_id="one", per_bot_per_second=100, batch_size=10)
-    second = make_worker(worker_id="two", per_bot_per_second=100, batch_size=10)
+    first = make_worker(worker_id="one", per_bot_per_second=100, batch_size=2)
+    second = make_worker(worker_id="two", per_bot_per_second=100, batch_size=2)
     results = await asyncio.gather(first.run_until_idle(timeout=20),
                                    second.run_until_idle(timeout=20))
     assert results == [True, True]
