@@ -14,17 +14,18 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from api.app import create_app
-from broadcasts.channels import get_or_create_bot_account
-from broadcasts.delivery import DeliveryWorker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.app import create_app
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.services import Services
+from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
+from broadcasts.delivery import DeliveryWorker
 from broadcasts.migrate import upgrade_async
+from broadcasts.notices import notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings
 
@@ -94,6 +95,9 @@ class Runtime:
                                     log_level="warning", lifespan="on")
             self.api_server = uvicorn.Server(config)
             self._spawn(self.api_server.serve(), "api")
+        if self.roles.bot and not self.roles.worker:
+            # Workers run elsewhere and cannot reach this bot: follow progress from the database.
+            self._spawn(self._follow_progress(), "status")
         if self.roles.bot and self.dispatcher is not None and self.bot is not None:
             self._spawn(
                 self.dispatcher.start_polling(
@@ -119,6 +123,14 @@ class Runtime:
         dp.include_router(build_router())
         self.dispatcher = dp
         log.info("bot @%s ready", me.username)
+
+    async def _follow_progress(self, every: float = 3.0) -> None:
+        assert self.services is not None
+        while True:
+            async with session_scope(self.sessionmaker) as session:
+                ids = await notices_in_flight(session=session)
+            await self.services.refresh_status(ids)
+            await asyncio.sleep(every)
 
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:
@@ -154,6 +166,9 @@ class Runtime:
             await self.worker.stop()
         if self.api_server is not None:
             self.api_server.should_exit = True
+        for task in self._tasks:
+            if task.get_name() == "status":
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.storage.close()

@@ -21,8 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from broadcasts.areas import import_areas_csv
-from broadcasts.invites import create_invite
 from pydantic import SecretStr
 from sqlalchemy import select
 from tqdm import tqdm
@@ -30,7 +28,9 @@ from tqdm import tqdm
 from bot.app import Roles, Runtime
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
+from broadcasts.areas import import_areas_csv
 from broadcasts.db import session_scope
+from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind
 from broadcasts.notices import notice_progress
 from broadcasts.settings import ApiSettings, Settings, TelegramSettings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -295,3 +295,16 @@ async def _editable(session: AsyncSession, notice_id: int) -> Notice:
     if notice.status not in (NoticeStatus.draft, NoticeStatus.scheduled):
         raise Conflict(f"notice {notice_id} is {notice.status.value} and can no longer change")
     return notice
+
+
+async def notices_in_flight(*, session: AsyncSession, grace_seconds: float = 120) -> list[int]:
+    """Notices with a status message still worth updating: going out, or just finished."""
+    since = utcnow() - timedelta(seconds=grace_seconds)
+    rows = await session.scalars(
+        select(Notice.id).where(
+            Notice.status_message_ref.is_not(None),  # type: ignore[union-attr]
+            (Notice.status == NoticeStatus.dispatching)
+            | ((Notice.status == NoticeStatus.done) & (Notice.completed_at >= since)),  # type: ignore[operator]
+        )
+    )
+    return [i for i in rows if i is not None]
