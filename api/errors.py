@@ -53,6 +53,7 @@ _BY_STATUS = {
     413: ("too-large", "Content too large"),
     422: ("validation-failed", "Validation failed"),
     500: ("internal", "Internal error"),
+    503: ("unavailable", "Service unavailable"),
 }
 _STANDARD = {"type", "title", "status", "detail", "instance"}
 
@@ -142,7 +143,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette still re-raises after this answer, so the server logs the traceback.
+    return problem(request, 500, "an unexpected error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(LoaError, _loa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -163,7 +170,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {400: "Code rejected", 404: "Not found", 409: "Conflict",
-                    413: "Content too large"}
+                    413: "Content too large", 503: "Service unavailable"}
     return {
         s: {"description": descriptions.get(s, "Error"), "content": _PROBLEM_CONTENT}
         for s in statuses

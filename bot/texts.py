@@ -45,7 +45,14 @@ def warning_text(code: str, detail: str, locale: str | None) -> str:
         "ai_disabled": _("External AI is turned off: the automatic summary is used."),
         "no_translation_offline": _("No translation service is set up: groups reading "
                                     "{language} will get the Vietnamese text."),
+        "translation_missing": _("The AI gave no {language} text: those groups will get the "
+                                 "Vietnamese text."),
+        "weekday_mismatch": _("The weekday and the date do not match: {detail}. "
+                              "Please check the original."),
+        "missing_fact": _("The summary leaves out: {detail}. Edit it if they matter."),
     }
+    if code == "missing_fact":
+        detail = detail.split(": ", 1)[-1]  # the engine says "not in the summary: …"
     template = texts.get(code, _("Note: {detail}"))
     return template.format(detail=detail, language=locale_name(locale or ""))
 

@@ -14,9 +14,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import ConfigDict, JsonValue, ValidationError, field_validator
-from sqlalchemy import ColumnElement, String, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, String, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -57,13 +58,24 @@ def subtree_condition(path: str) -> ColumnElement[bool]:
 
 
 class AreaBase(SQLModel):
-    code: str = Field(min_length=1, max_length=64,
-                      schema_extra={"json_schema_extra": {"pattern": CODE_PATTERN}})
-    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
     kind: str = Field(default="", max_length=40)
     level: AreaLevel
 
-    @field_validator("code", mode="before")
+
+class AreaCreate(AreaBase):
+    """A new area under `parent_code` (or `parent_id`); no parent makes a root."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_AREA_EXAMPLE]})  # type: ignore[assignment]
+
+    code: str = Field(min_length=1, max_length=64,
+                      schema_extra={"json_schema_extra": {"pattern": CODE_PATTERN}})
+    name: str = Field(min_length=1, max_length=200)
+    parent_code: str | None = Field(default=None, max_length=64)
+    parent_id: int | None = None
+
+    @field_validator("code", "parent_code", mode="before")
     @classmethod
     def _upper_code(cls, value: object) -> object:
         return normalize_code(value) if isinstance(value, str) else value
@@ -80,15 +92,6 @@ class AreaBase(SQLModel):
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
-
-
-class AreaCreate(AreaBase):
-    """A new area under `parent_code` (or `parent_id`); no parent makes a root."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [_AREA_EXAMPLE]})  # type: ignore[assignment]
-
-    parent_code: str | None = Field(default=None, max_length=64)
-    parent_id: int | None = None
 
 
 class AreaUpdate(SQLModel):
@@ -122,7 +125,7 @@ class AreaPublic(AreaBase):
 
 
 class AreaNode(SQLModel):
-    """One area and the areas below it, for pickers and the `?tree=true` listing."""
+    """One area and the areas below it, for pickers and `GET /areas/tree`."""
 
     id: int
     code: str
@@ -132,7 +135,7 @@ class AreaNode(SQLModel):
     children: list[AreaNode] = Field(default_factory=list)
 
 
-def parent_code_of(area: Area) -> str | None:
+def parent_code_of(area: Area | _Stored) -> str | None:
     parts = area.path.rstrip("/").split("/")
     return parts[-2] if len(parts) > 1 else None
 
@@ -433,19 +436,33 @@ def _read_rows(text: str) -> tuple[list[_Row], list[dict[str, object]]]:
     return rows, errors
 
 
-async def _existing(session: AsyncSession, codes: set[str]) -> dict[str, Area]:
-    found: dict[str, Area] = {}
-    ordered = sorted(codes)
-    for start in range(0, len(ordered), 1000):
-        chunk = ordered[start : start + 1000]
-        found.update((a.code, a) for a in await session.scalars(
-            select(Area).where(col(Area.code).in_(chunk))
-        ))
-    return found
+class _Stored(NamedTuple):
+    id: int
+    code: str
+    name: str
+    kind: str
+    level: AreaLevel
+    path: str
+
+
+async def _existing(session: AsyncSession, codes: set[str]) -> dict[str, _Stored]:
+    query = select(col(Area.id), col(Area.code), col(Area.name), col(Area.kind),
+                   col(Area.level), col(Area.path))
+    # One query either way: many same-shaped IN queries would get PostgreSQL's generic
+    # plan, which right after a big import (no statistics yet) is a sequential scan each.
+    if len(codes) <= 1000:
+        query = query.where(col(Area.code).in_(codes))
+    rows = await session.execute(query)
+    return {
+        r.code: _Stored(id=r.id or 0, code=r.code, name=r.name, kind=r.kind, level=r.level,
+                        path=r.path)
+        for r in rows
+        if r.code in codes
+    }
 
 
 def _check_tree(
-    rows: list[_Row], existing: dict[str, Area], ward: Area | None
+    rows: list[_Row], existing: dict[str, _Stored], ward: Area | None
 ) -> list[dict[str, object]]:
     """Parents known, levels deepening, existing areas not moved, all inside the ward."""
     errors: list[dict[str, object]] = []
@@ -480,7 +497,9 @@ def _check_tree(
     return errors
 
 
-def _inside(code: str, ward: Area, in_file: dict[str, _Row], existing: dict[str, Area]) -> bool:
+def _inside(
+    code: str, ward: Area, in_file: dict[str, _Row], existing: dict[str, _Stored]
+) -> bool:
     seen: set[str] = set()
     while code not in seen:
         seen.add(code)
@@ -510,8 +529,9 @@ async def import_areas_csv(
         raise ImportRejected("the file has no rows", errors=[{"line": 2, "error": "no rows"}])
     if ward is not None:
         for row in rows:
-            if row.data.parent_code is None and row.data.code != ward.code:
-                row.data.parent_code = ward.code
+            if row.data.parent_code is None:
+                is_ward = row.data.code == ward.code
+                row.data.parent_code = parent_code_of(ward) if is_ward else ward.code
     codes = {r.data.code for r in rows} | {r.data.parent_code for r in rows if r.data.parent_code}
     existing = await _existing(session, codes)
     errors += _check_tree(rows, existing, ward)
@@ -525,33 +545,39 @@ async def import_areas_csv(
 
 
 async def _write(
-    session: AsyncSession, rows: list[_Row], existing: dict[str, Area]
+    session: AsyncSession, rows: list[_Row], existing: dict[str, _Stored]
 ) -> ImportResult:
+    # Bulk statements, not one ORM object per row: a city's tree is some 30,000 rows.
     result = ImportResult()
     paths = {code: area.path for code, area in existing.items()}
-    ids = {code: area.id for code, area in existing.items()}
+    ids: dict[str, int | None] = {code: area.id for code, area in existing.items()}
     now = utcnow()
+    changed = [
+        {"id": old.id, "name": r.data.name, "kind": r.data.kind, "updated_at": now}
+        for r in rows
+        if (old := existing.get(r.data.code)) is not None
+        and (old.name, old.kind) != (r.data.name, r.data.kind)
+    ]
+    if changed:
+        await session.execute(update(Area), changed)
+    result.updated = len(changed)
+    result.unchanged = sum(1 for r in rows if r.data.code in existing) - len(changed)
     # A parent's level is always above its children's: going level by level, parents exist.
     for level in LEVEL_ORDER:
-        new: list[tuple[str, Area]] = []
-        for row in (r for r in rows if r.data.level == level):
-            data, old = row.data, existing.get(row.data.code)
-            if old is not None:
-                if (old.name, old.kind) == (data.name, data.kind):
-                    result.unchanged += 1
-                    continue
-                old.name, old.kind, old.updated_at = data.name, data.kind, now
-                session.add(old)
-                result.updated += 1
-                continue
-            parent = data.parent_code
-            area = Area(code=data.code, name=data.name, kind=data.kind, level=data.level,
-                        parent_id=ids[parent] if parent else None,
-                        path=(paths[parent] if parent else "") + data.code + "/")
-            new.append((data.code, area))
-        session.add_all(area for _, area in new)
-        await session.flush()
-        for code, area in new:
-            paths[code], ids[code] = area.path, area.id
+        new = [
+            {"code": d.code, "name": d.name, "kind": d.kind, "level": d.level,
+             "parent_id": ids[d.parent_code] if d.parent_code else None,
+             "path": (paths[d.parent_code] if d.parent_code else "") + d.code + "/",
+             "created_at": now, "updated_at": now}
+            for d in (r.data for r in rows if r.data.level == level)
+            if d.code not in existing
+        ]
+        for start in range(0, len(new), 5000):
+            inserted = await session.execute(
+                insert(Area).returning(col(Area.id), col(Area.code), col(Area.path)),
+                new[start : start + 5000],
+            )
+            for area_id, code, path in inserted:
+                ids[code], paths[code] = area_id, path
         result.created += len(new)
     return result

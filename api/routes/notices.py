@@ -26,6 +26,7 @@ from api.schemas import Listing
 from broadcasts import audit
 from broadcasts.areas import get_area_by_code
 from broadcasts.models import DeliveryStatus, NoticeStatus
+from broadcasts.notices import cancel_notice
 from broadcasts.reports import (
     NoticeDetail,
     NoticeReport,
@@ -85,8 +86,6 @@ async def cancel(
     services: ServicesDep,
     background: BackgroundTasks,
 ) -> NoticeSummary:
-    from broadcasts.notices import cancel_notice
-
     await cancel_notice(session=session, notice_id=notice_id)
     await audit.record(session=session, actor=actor(key), action="notice.cancel",
                        subject=f"notice:{notice_id}")

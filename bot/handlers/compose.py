@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
@@ -17,7 +16,13 @@ from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb, confirm_keyboard,
 from bot.services import Services
 from bot.texts import local_time
 from bot.views import show_review, show_tree
-from broadcasts.compose import confirm_renditions, edit_rendition, mask_draft, prepare_draft
+from broadcasts.compose import (
+    Draft,
+    confirm_renditions,
+    edit_rendition,
+    mask_draft,
+    prepare_draft,
+)
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Official
 from broadcasts.notices import (
@@ -58,8 +63,11 @@ async def new_notice(
                       data=await state.get_data())
 
 
-def _warnings(draft: Any) -> list[list[str | None]]:
-    return [[w.code, w.detail, w.locale] for w in draft.preparation.warnings]
+def _warnings(draft: Draft) -> list[list[str | None]]:
+    # "AI is off" is how the ward set Loa up, not news: each rendition already names its
+    # source ("tóm tắt tự động"), and what it changes (no translation) has its own warning.
+    return [[w.code, w.detail, w.locale] for w in draft.preparation.warnings
+            if w.code != "ai_disabled"]
 
 
 async def review_action(

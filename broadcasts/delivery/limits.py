@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # One chat's messages go a little slower than its limit: two sends exactly a second apart
 # can arrive less than a second apart.
 _CHAT_HEADROOM = 1.05
+_CHAT_POLL_SECONDS = 0.02
 _IDLE_SECONDS = 65.0
 _SWEEP_EVERY = 4096
 
@@ -60,26 +61,47 @@ def group_limiter(per_minute: float) -> AsyncLimiter:
     return AsyncLimiter(burst, 60.0 * burst / (per_minute - burst))
 
 
-class KeyedLimiters:
-    """AsyncLimiters by key, forgetting the ones idle long enough to be full again."""
+class ChatLimits:
+    """One chat's limiters, and a lock that lets one message to it at a time wait its turn."""
 
-    def __init__(self, rate: float, period: float) -> None:
-        self._rate = rate
-        self._period = period
-        self._items: dict[Hashable, tuple[AsyncLimiter, float]] = {}
+    __slots__ = ("limiters", "lock", "used")
+
+    def __init__(self, limiters: tuple[AsyncLimiter, ...], used: float) -> None:
+        self.limiters = limiters
+        self.lock = asyncio.Lock()
+        self.used = used
+
+    def has_capacity(self) -> bool:
+        return all(limiter.has_capacity() for limiter in self.limiters)
+
+
+class ChatTable:
+    """`ChatLimits` by chat, forgetting chats idle long enough for their buckets to be full."""
+
+    def __init__(self, *, chat_period: float | None, group: AsyncLimiter | None) -> None:
+        self._chat_period = chat_period
+        self._group = (group.max_rate, group.time_period) if group is not None else None
+        self._items: dict[Hashable, ChatLimits] = {}
         self._uses = 0
 
-    def get(self, key: Hashable, now: float) -> AsyncLimiter:
-        entry = self._items.get(key)
-        limiter = entry[0] if entry is not None else AsyncLimiter(self._rate, self._period)
-        self._items[key] = (limiter, now)
+    def get(self, key: Hashable, now: float) -> ChatLimits:
+        state = self._items.get(key)
+        if state is None:
+            limiters = []
+            if self._chat_period is not None:
+                limiters.append(AsyncLimiter(1, self._chat_period))
+            if self._group is not None:
+                limiters.append(AsyncLimiter(*self._group))
+            state = self._items[key] = ChatLimits(tuple(limiters), now)
+        state.used = now
         self._uses += 1
         if self._uses % _SWEEP_EVERY == 0:
             self._sweep(now)
-        return limiter
+        return state
 
     def _sweep(self, now: float) -> None:
-        idle = [k for k, (_, used) in self._items.items() if now - used > _IDLE_SECONDS]
+        idle = [key for key, state in self._items.items()
+                if now - state.used > _IDLE_SECONDS and not state.lock.locked()]
         for key in idle:
             del self._items[key]
 
@@ -101,14 +123,13 @@ class MemoryLimits:
         # followed by a steady rate would break a sliding one-second window.
         self._bot_rate = per_bot_per_second
         self._bots: dict[int, AsyncLimiter] = {}
-        self._chats = (
-            KeyedLimiters(1, _CHAT_HEADROOM / per_chat_per_second)
-            if per_chat_per_second > 0 else None
-        )
-        self._groups: KeyedLimiters | None = None
-        if per_group_per_minute > 0:
-            sample = group_limiter(per_group_per_minute)
-            self._groups = KeyedLimiters(sample.max_rate, sample.time_period)
+        self._chats: ChatTable | None = None
+        if per_chat_per_second > 0 or per_group_per_minute > 0:
+            self._chats = ChatTable(
+                chat_period=_CHAT_HEADROOM / per_chat_per_second
+                if per_chat_per_second > 0 else None,
+                group=group_limiter(per_group_per_minute) if per_group_per_minute > 0 else None,
+            )
         self._paused_until: dict[int, float] = {}
 
     @classmethod
@@ -121,12 +142,21 @@ class MemoryLimits:
 
     async def wait_turn(self, account_id: int, chat_ref: str) -> None:
         loop = asyncio.get_running_loop()
-        await self._wait_pause(account_id, loop)
-        key = (account_id, chat_ref)
-        if self._chats is not None:
-            await self._chats.get(key, loop.time()).acquire()
-        if self._groups is not None:
-            await self._groups.get(key, loop.time()).acquire()
+        if self._chats is None:
+            await self._wait_bot(account_id, loop)
+            return
+        chat = self._chats.get((account_id, chat_ref), loop.time())
+        # A chat's buckets are charged only once the bot's turn has come, right before the
+        # send: charged earlier, a wait for the bot would shrink the gap between two
+        # messages to the chat. Until the chat has room, the bot's turn is not taken.
+        async with chat.lock:
+            while not chat.has_capacity():
+                await asyncio.sleep(_CHAT_POLL_SECONDS)
+            await self._wait_bot(account_id, loop)
+            for limiter in chat.limiters:
+                await limiter.acquire()
+
+    async def _wait_bot(self, account_id: int, loop: asyncio.AbstractEventLoop) -> None:
         await self._wait_pause(account_id, loop)
         if self._bot_rate > 0:
             bot = self._bots.get(account_id)
@@ -148,7 +178,7 @@ class MemoryLimits:
         self._bots.clear()
 
     def tracked_chats(self) -> int:
-        """How many chats have limiter state (for tests of memory use)."""
+        """How many chats have limiter state (memory stays flat however many chats)."""
         return len(self._chats) if self._chats is not None else 0
 
 
@@ -205,16 +235,18 @@ class RedisLimits:
     async def wait_turn(self, account_id: int, chat_ref: str) -> None:
         await self._local.wait_turn(account_id, chat_ref)
         await self._wait_pause(account_id)
-        if self._chat is not None:
-            await self._take(self._chat, "chat", str(account_id), chat_ref)
-        if self._group is not None:
-            await self._take(self._group, "group", str(account_id), chat_ref)
         if self._bot is not None:
             # One waiter per account and process: the others queue here instead of
             # polling Redis together each time a slot frees.
             lock = self._bot_locks.setdefault(account_id, asyncio.Lock())
             async with lock:
                 await self._take(self._bot, "bot", str(account_id))
+        # This process already spaced the chat's messages; the shared windows only matter
+        # when two workers hold messages to one chat at once, so they are charged last.
+        if self._chat is not None:
+            await self._take(self._chat, "chat", str(account_id), chat_ref)
+        if self._group is not None:
+            await self._take(self._group, "group", str(account_id), chat_ref)
 
     async def _take(self, item: RateLimitItem, *identifiers: str) -> None:
         while not await self._limiter.hit(item, *identifiers):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.app import create_app
 from broadcasts.apikeys import create_api_key
-from broadcasts.db import session_scope
+from broadcasts.db import make_engine, make_sessionmaker, session_scope
+from broadcasts.settings import Settings
 from tests.api.conftest import ADMIN_KEY, assert_problem
 
 
@@ -35,8 +39,20 @@ async def test_reports_key_reads_notices_only(
     assert_problem(await anon.get("/areas", headers=headers), 403, "admin")
     assert_problem(await anon.post("/api-keys", headers=headers,
                                    json={"name": "x", "scopes": ["admin"]}), 403)
+    assert_problem(await anon.post("/notices/1/cancel", headers=headers), 403, "admin")
 
 
 async def test_unknown_paths_are_problems_too(admin: httpx.AsyncClient) -> None:
     assert_problem(await admin.get("/nowhere"), 404)
     assert_problem(await admin.put("/areas"), 405)
+
+
+async def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'loa.db'}")
+    app = create_app(sessionmaker=make_sessionmaker(engine), settings=Settings())
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://loa.test") as client:
+            assert_problem(await client.get("/health"), 503, "not reachable")
+    finally:
+        await engine.dispose()

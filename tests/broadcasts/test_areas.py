@@ -92,8 +92,10 @@ async def test_import_rejects_unreadable_files(session: AsyncSession, data: byte
 
 async def test_import_for_a_ward_stays_inside_it(session: AsyncSession) -> None:
     await seed_tree(session)
-    rows = "code,name,level,parent_code,kind\nBT-KP3,Khu phố 3,neighbourhood,,khu phố\n"
-    assert (await import_areas_csv(session=session, ward_code="BT", data=rows)).created == 1
+    rows = ("code,name,level,parent_code,kind\nBT,Phường Bến Thành,ward,,phường\n"
+            "BT-KP3,Khu phố 3,neighbourhood,,khu phố\n")
+    result = await import_areas_csv(session=session, ward_code="BT", data=rows)
+    assert (result.created, result.unchanged) == (1, 1)
     assert (await get_area_by_code(session=session, code="BT-KP3")).path == "HCM/BT/BT-KP3/"
 
     outside = ("code,name,level,parent_code,kind\nBT-KP4,Khu phố 4,neighbourhood,,\n"
