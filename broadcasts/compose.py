@@ -6,6 +6,7 @@ step the caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -65,15 +66,21 @@ async def prepare_draft(
     text: str,
     ai: AISettings,
     notice_id: int | None = None,
+    locales: Sequence[str] | None = None,
 ) -> Draft:
-    """Run the AI step and store the draft with one rendition per locale."""
+    """Run the AI step and store the draft with one rendition per locale.
+
+    The locales default to those the ward's channels read (Vietnamese always first).
+    """
     text = text.strip()
     if not text:
         raise InvalidInput("a notice needs some text")
     if len(text) > MAX_NOTICE_CHARS:
         raise InvalidInput(f"a notice may have at most {MAX_NOTICE_CHARS} characters")
-    locales = await ward_locales(session=session, ward_id=ward_id)
-    prep = await prepare_notice(text, locales, settings=ai)
+    wanted = ["vi", *[loc for loc in (locales or []) if loc != "vi"]] if locales else (
+        await ward_locales(session=session, ward_id=ward_id)
+    )
+    prep = await prepare_notice(text, wanted, settings=ai)
     if notice_id is None:
         notice = await create_notice(session=session, ward_id=ward_id, official_id=official_id,
                                      text=text, title=prep.title, urgent=prep.urgent)

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # can arrive less than a second apart.
 _CHAT_HEADROOM = 1.05
 _CHAT_POLL_SECONDS = 0.02
+# How stale one process's view of another's 429 pause may be.
+_PAUSE_RECHECK_SECONDS = 0.1
 _IDLE_SECONDS = 65.0
 _SWEEP_EVERY = 4096
 
@@ -257,7 +259,7 @@ class RedisLimits:
         while True:
             now = time.time()
             until, checked = self._pause_seen.get(account_id, (0.0, 0.0))
-            if now - checked > 0.25:
+            if now - checked > _PAUSE_RECHECK_SECONDS:
                 stored = await self._redis.get(f"{self._pause_key}{account_id}")
                 until = float(stored) if stored else 0.0
                 self._pause_seen[account_id] = (until, now)

@@ -1,0 +1,286 @@
+"""Delivery benchmark: the engine against the sandbox with Telegram's limits enforced.
+
+    python -m tests.benchmarks.bench_delivery [--quick] [--database-url URL] [--only NAME ...]
+
+The sandbox runs in its own process (`tests.benchmarks.sandbox_world`); the engine runs in
+this one, on a fresh SQLite file per scenario unless `--database-url` names another
+database (it is migrated, and rows are left behind). One JSON line per scenario on stdout:
+
+1. `one_bot`: one bot, 1,000 group chats, limits on; the aim is >= 0.95 of 30 msg/s
+   with no 429 caused by Loa's pace.
+2. `city`: 100 bots x 500 group chats (one city-wide notice, 50,000 deliveries), limits
+   on; ideal time is 500 / 30 s (every bot at 30/s in parallel), the aim within 1.1x.
+3. `ceiling`: the same 50,000 with limits off (sandbox and engine): the engine's ceiling
+   in msg/s and the CPU seconds it spends per 1,000 messages; the aim >= 1,000 msg/s.
+4. `naive_loop`: for comparison, a plain aiogram loop sending to scenario 1's chats with a
+   fixed `sleep(1/30)` between sends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
+from sqlalchemy import func, select
+
+from bot.sandbox.client import SandboxClient
+from broadcasts.db import is_sqlite, make_engine, make_sessionmaker
+from broadcasts.delivery import DeliveryWorker
+from broadcasts.migrate import upgrade_async
+from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
+from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from tests.broadcasts.delivery.world import seed
+
+PER_BOT = 30.0
+TEXT = ("THÔNG BÁO: Tạm ngưng cung cấp điện khu vực khu phố từ 8 giờ đến 11 giờ sáng Thứ "
+        "Bảy để bảo trì lưới điện. Đề nghị các hộ dân chủ động sắp xếp sinh hoạt.")
+
+FULL = {"one_bot": (1, 1000), "city": (100, 500), "ceiling": (100, 500)}
+QUICK = {"one_bot": (1, 150), "city": (20, 100), "ceiling": (20, 250)}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def sandbox_process(spec: dict[str, tuple[int, int]], workdir: Path) -> Iterator[dict[str, Any]]:
+    out = workdir / "world.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.benchmarks.sandbox_world", "--spec", json.dumps(spec),
+         "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not out.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not start")
+            time.sleep(0.1)
+        yield json.loads(out.read_text())
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class Sampler:
+    """This process's peak RSS and CPU time over a run."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.peak = 0
+        self.samples: list[tuple[float, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            rss = self.process.memory_info().rss
+            self.peak = max(self.peak, rss)
+            self.samples.append((time.monotonic(), rss))
+            await asyncio.sleep(0.2)
+
+    def start(self) -> None:
+        times = self.process.cpu_times()
+        self.cpu = times.user + times.system
+        self._task = asyncio.create_task(self._sample())
+
+    async def stop(self) -> float:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        times = self.process.cpu_times()
+        return times.user + times.system - self.cpu
+
+
+async def _database(url: str | None, workdir: Path, name: str) -> str:
+    database_url = url or f"sqlite+aiosqlite:///{workdir / f'{name}.db'}"
+    await upgrade_async(database_url)
+    return database_url
+
+
+async def run_engine(
+    name: str, groups: dict[str, list[int]], *, sandbox_url: str, tg: SandboxClient,
+    database_url: str, limits: bool,
+) -> dict[str, Any]:
+    engine = make_engine(database_url)
+    sessionmaker = make_sessionmaker(engine)
+    total = sum(len(chats) for chats in groups.values())
+    started = time.monotonic()
+    seeded = await seed(sessionmaker, groups=groups, text=f"[{name}] {TEXT}")
+    log(f"{name}: {total} deliveries seeded in {time.monotonic() - started:.1f}s")
+    rates = ({} if limits else
+             {"per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0})
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        telegram=TelegramSettings(api_base=sandbox_url),
+        delivery=DeliverySettings(**rates),
+    )
+    await tg.set_limits(limits)
+    before = await tg.stats()
+    worker = DeliveryWorker(sessionmaker=sessionmaker, settings=settings)
+    sampler = Sampler()
+    sampler.start()
+    t0 = time.monotonic()
+    running = asyncio.create_task(worker.run())
+    done_at = None
+    while done_at is None:
+        await asyncio.sleep(0.05)
+        async with sessionmaker() as session:
+            notice = await session.get(Notice, seeded.notice_id)
+            if notice is not None and notice.status is NoticeStatus.done:
+                done_at = time.monotonic()
+        if running.done():
+            running.result()
+            raise RuntimeError("the worker stopped early")
+    seconds = done_at - t0
+    await worker.stop()
+    await running
+    cpu = await sampler.stop()
+    after = await tg.stats()
+    async with sessionmaker() as session:
+        not_sent = await session.scalar(
+            select(func.count()).select_from(Delivery).where(
+                Delivery.notice_id == seeded.notice_id,  # type: ignore[arg-type]
+                Delivery.status != DeliveryStatus.sent))  # type: ignore[arg-type]
+    await engine.dispose()
+    chats = {str(c) for cs in groups.values() for c in cs}
+    before_chat, after_chat = before["per_chat"], after["per_chat"]
+    lost = sum(1 for c in chats if after_chat.get(c, 0) - before_chat.get(c, 0) == 0)
+    mid = [rss for at, rss in sampler.samples if at - t0 >= seconds * 0.2]
+    return {
+        "deliveries": total,
+        "seconds": round(seconds, 2),
+        "msgs_per_second": round(total / seconds, 1),
+        "http_429": after["rejected_429"] - before["rejected_429"],
+        "duplicates": after["duplicates"] - before["duplicates"],
+        "lost": max(lost, int(not_sent or 0)),
+        "peak_rss_mb": round(sampler.peak / 2**20, 1),
+        "rss_growth_after_20pct_mb": round((max(mid) - mid[0]) / 2**20, 1) if mid else 0.0,
+        "cpu_seconds_per_1000": round(cpu / total * 1000, 3),
+    }
+
+
+async def run_naive(chats: list[int], token: str, *, sandbox_url: str,
+                    tg: SandboxClient) -> dict[str, Any]:
+    await tg.set_limits(True)
+    before = await tg.stats()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = Bot(token, session=session)
+    sampler = Sampler()
+    sampler.start()
+    limited = 0
+    t0 = time.monotonic()
+    try:
+        for chat in chats:
+            while True:
+                try:
+                    await bot.send_message(chat_id=chat, text=f"[naive] {TEXT}")
+                    break
+                except TelegramRetryAfter as exc:
+                    limited += 1
+                    await asyncio.sleep(exc.retry_after)
+            await asyncio.sleep(1 / PER_BOT)
+        seconds = time.monotonic() - t0
+    finally:
+        await session.close()
+    cpu = await sampler.stop()
+    after = await tg.stats()
+    return {
+        "deliveries": len(chats),
+        "seconds": round(seconds, 2),
+        "msgs_per_second": round(len(chats) / seconds, 1),
+        "limit": PER_BOT,
+        "ratio_to_limit": round(len(chats) / seconds / PER_BOT, 3),
+        "http_429": limited,
+        "duplicates": after["duplicates"] - before["duplicates"],
+        "lost": 0,
+        "peak_rss_mb": round(sampler.peak / 2**20, 1),
+        "cpu_seconds_per_1000": round(cpu / len(chats) * 1000, 3),
+    }
+
+
+def emit(name: str, result: dict[str, Any]) -> None:
+    print(json.dumps({"scenario": name, **result}, ensure_ascii=False), flush=True)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    sizes = QUICK if args.quick else FULL
+    wanted = args.only or ["one_bot", "city", "ceiling", "naive_loop"]
+    spec = {name: sizes[name] for name in sizes
+            if name in wanted or (name == "one_bot" and "naive_loop" in wanted)}
+    with tempfile.TemporaryDirectory(prefix="loa-bench-") as tmp:
+        workdir = Path(tmp)
+        log(f"starting the sandbox with {spec}")
+        with sandbox_process(spec, workdir) as world:
+            url = world["url"]
+            worlds: dict[str, dict[str, list[int]]] = world["worlds"]
+            async with SandboxClient(url, timeout=120) as tg:
+                if "one_bot" in wanted:
+                    db = await _database(args.database_url, workdir, "one_bot")
+                    result = await run_engine("one_bot", worlds["one_bot"], sandbox_url=url,
+                                              tg=tg, database_url=db, limits=True)
+                    result.pop("rss_growth_after_20pct_mb")
+                    result.pop("cpu_seconds_per_1000")
+                    result.update(limit=PER_BOT,
+                                  ratio_to_limit=round(result["msgs_per_second"] / PER_BOT, 3))
+                    emit("one_bot", result)
+                if "city" in wanted:
+                    db = await _database(args.database_url, workdir, "city")
+                    bots, per_bot = sizes["city"]
+                    result = await run_engine("city", worlds["city"], sandbox_url=url, tg=tg,
+                                              database_url=db, limits=True)
+                    result.pop("cpu_seconds_per_1000")
+                    ideal = per_bot / PER_BOT
+                    result.update(limit=bots * PER_BOT,
+                                  ratio_to_limit=round(result["msgs_per_second"]
+                                                       / (bots * PER_BOT), 3),
+                                  ideal_seconds=round(ideal, 2),
+                                  ratio_to_ideal=round(result["seconds"] / ideal, 3))
+                    emit("city", result)
+                if "ceiling" in wanted:
+                    db = await _database(args.database_url, workdir, "ceiling")
+                    result = await run_engine("ceiling", worlds["ceiling"], sandbox_url=url,
+                                              tg=tg, database_url=db, limits=False)
+                    result.update(limit=None, ratio_to_limit=None)
+                    emit("ceiling", result)
+                if "naive_loop" in wanted:
+                    ((token, chats),) = worlds["one_bot"].items()
+                    emit("naive_loop", await run_naive(chats, token, sandbox_url=url, tg=tg))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_delivery")
+    parser.add_argument("--quick", action="store_true", help="smaller numbers, ~1 minute")
+    parser.add_argument("--database-url", help="instead of a fresh SQLite file per scenario")
+    parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling",
+                                                      "naive_loop"])
+    args = parser.parse_args()
+    if args.database_url and is_sqlite(args.database_url):
+        log("note: one SQLite database is shared by every scenario")
+    logging.basicConfig(level=os.environ.get("LOA_LOG_LEVEL", "WARNING"))
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
