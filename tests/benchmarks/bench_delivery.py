@@ -120,7 +120,7 @@ async def _database(url: str | None, workdir: Path, name: str) -> str:
 
 async def run_engine(
     name: str, groups: dict[str, list[int]], *, sandbox_url: str, tg: SandboxClient,
-    database_url: str, limits: bool,
+    database_url: str, limits: bool, concurrency: int | None = None,
 ) -> dict[str, Any]:
     engine = make_engine(database_url)
     sessionmaker = make_sessionmaker(engine)
@@ -128,8 +128,10 @@ async def run_engine(
     started = time.monotonic()
     seeded = await seed(sessionmaker, groups=groups, text=f"[{name}] {TEXT}")
     log(f"{name}: {total} deliveries seeded in {time.monotonic() - started:.1f}s")
-    rates = ({} if limits else
-             {"per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0})
+    rates: dict[str, Any] = ({} if limits else {
+        "per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0})
+    if concurrency:
+        rates["concurrency"] = concurrency
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
@@ -239,7 +241,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 if "one_bot" in wanted:
                     db = await _database(args.database_url, workdir, "one_bot")
                     result = await run_engine("one_bot", worlds["one_bot"], sandbox_url=url,
-                                              tg=tg, database_url=db, limits=True)
+                                              tg=tg, database_url=db, limits=True,
+                                              concurrency=args.concurrency)
                     result.pop("rss_growth_after_20pct_mb")
                     result.pop("cpu_seconds_per_1000")
                     result.update(limit=PER_BOT,
@@ -249,7 +252,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     db = await _database(args.database_url, workdir, "city")
                     bots, per_bot = sizes["city"]
                     result = await run_engine("city", worlds["city"], sandbox_url=url, tg=tg,
-                                              database_url=db, limits=True)
+                                              database_url=db, limits=True,
+                                              concurrency=args.concurrency)
                     result.pop("cpu_seconds_per_1000")
                     ideal = per_bot / PER_BOT
                     result.update(limit=bots * PER_BOT,
@@ -261,7 +265,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 if "ceiling" in wanted:
                     db = await _database(args.database_url, workdir, "ceiling")
                     result = await run_engine("ceiling", worlds["ceiling"], sandbox_url=url,
-                                              tg=tg, database_url=db, limits=False)
+                                              tg=tg, database_url=db, limits=False,
+                                              concurrency=args.concurrency)
                     result.update(limit=None, ratio_to_limit=None)
                     emit("ceiling", result)
                 if "naive_loop" in wanted:
@@ -273,6 +278,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_delivery")
     parser.add_argument("--quick", action="store_true", help="smaller numbers, ~1 minute")
     parser.add_argument("--database-url", help="instead of a fresh SQLite file per scenario")
+    parser.add_argument("--concurrency", type=int,
+                        help="DeliverySettings.concurrency (sends in flight at once)")
     parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling",
                                                       "naive_loop"])
     args = parser.parse_args()
