@@ -28,7 +28,7 @@ from tqdm import tqdm
 from bot.app import Roles, Runtime
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from broadcasts.areas import import_areas_csv
+from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from broadcasts.ai import (
     AISettings,
@@ -49,9 +50,9 @@ async def ward_locales(*, session: AsyncSession, ward_id: int) -> list[str]:
     if ward is None:
         return ["vi"]
     rows = await session.scalars(
-        select(Channel.locale)
-        .join(Area, Area.id == Channel.area_id)  # type: ignore[arg-type]
-        .where(Channel.active, Area.path.startswith(ward.path))  # type: ignore[attr-defined]
+        select(col(Channel.locale))
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .where(col(Channel.active), col(Area.path).startswith(ward.path))
         .distinct()
     )
     others = sorted({loc for loc in rows if loc and loc != "vi"})
@@ -143,11 +144,11 @@ async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, in
     ward = await session.get(Area, ward_id)
     if ward is None:
         return {}
-    areas = list(await session.scalars(select(Area).where(Area.path.startswith(ward.path))))  # type: ignore[attr-defined]
+    areas = list(await session.scalars(select(Area).where(col(Area.path).startswith(ward.path))))
     rows = await session.execute(
-        select(Channel.area_id, func.count())
-        .where(Channel.active, Channel.area_id.in_([a.id for a in areas]))  # type: ignore[attr-defined]
-        .group_by(Channel.area_id)
+        select(col(Channel.area_id), func.count())
+        .where(col(Channel.active), col(Channel.area_id).in_([a.id for a in areas]))
+        .group_by(col(Channel.area_id))
     )
     own = {a: n for a, n in rows.all()}
     by_path = {a.path: a for a in areas}

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from broadcasts.channels import channels_for_areas
 from broadcasts.errors import Conflict, InvalidInput, NotFound
@@ -90,7 +92,9 @@ async def save_renditions(
         raise InvalidInput("a Vietnamese rendition is required")
     existing = {
         r.locale: r
-        for r in (await session.scalars(select(Rendition).where(Rendition.notice_id == notice.id)))
+        for r in (
+            await session.scalars(select(Rendition).where(col(Rendition.notice_id) == notice.id))
+        )
     }
     saved: list[Rendition] = []
     for item in renditions:
@@ -109,7 +113,7 @@ async def save_renditions(
 
 
 async def renditions_of(*, session: AsyncSession, notice_id: int) -> dict[str, Rendition]:
-    rows = await session.scalars(select(Rendition).where(Rendition.notice_id == notice_id))
+    rows = await session.scalars(select(Rendition).where(col(Rendition.notice_id) == notice_id))
     return {r.locale: r for r in rows}
 
 
@@ -120,21 +124,23 @@ async def set_targets(*, session: AsyncSession, notice_id: int, area_ids: Sequen
         raise InvalidInput("pick at least one area")
     ward = await session.get(Area, notice.ward_id)
     assert ward is not None
-    areas = list(await session.scalars(select(Area).where(Area.id.in_(set(area_ids)))))  # type: ignore[union-attr]
+    areas = list(await session.scalars(select(Area).where(col(Area.id).in_(set(area_ids)))))
     if len(areas) != len(set(area_ids)):
         raise InvalidInput("some target areas do not exist")
     outside = [a.code for a in areas if not a.path.startswith(ward.path)]
     if outside:
         raise InvalidInput(f"areas outside the ward: {', '.join(outside)}")
     await session.execute(
-        NoticeTarget.__table__.delete().where(NoticeTarget.notice_id == notice_id)  # type: ignore[attr-defined]
+        delete(NoticeTarget)
+        .where(col(NoticeTarget.notice_id) == notice_id)
+        .execution_options(synchronize_session=False)
     )
     session.add_all(NoticeTarget(notice_id=notice_id, area_id=a.id) for a in areas if a.id)
     await session.flush()
 
 
 async def target_channels(*, session: AsyncSession, notice_id: int) -> list[Channel]:
-    query = select(NoticeTarget.area_id).where(NoticeTarget.notice_id == notice_id)
+    query = select(col(NoticeTarget.area_id)).where(col(NoticeTarget.notice_id) == notice_id)
     area_ids = list(await session.scalars(query))
     if not area_ids:
         return []
@@ -149,7 +155,9 @@ async def schedule_notice(
     if at is not None and at.tzinfo is None:
         raise InvalidInput("the schedule time needs a timezone")
     targets = await session.scalar(
-        select(func.count()).select_from(NoticeTarget).where(NoticeTarget.notice_id == notice_id)
+        select(func.count())
+        .select_from(NoticeTarget)
+        .where(col(NoticeTarget.notice_id) == notice_id)
     )
     if not targets:
         raise InvalidInput("pick at least one area before scheduling")
@@ -170,16 +178,18 @@ async def schedule_notice(
 
 async def due_notice_ids(*, session: AsyncSession, now: datetime | None = None) -> list[int]:
     rows = await session.scalars(
-        select(Notice.id)
-        .where(Notice.status == NoticeStatus.scheduled, Notice.scheduled_at <= (now or utcnow()))  # type: ignore[operator]
-        .order_by(Notice.urgent.desc(), Notice.scheduled_at)  # type: ignore[attr-defined]
+        select(col(Notice.id))
+        .where(col(Notice.status) == NoticeStatus.scheduled,
+               col(Notice.scheduled_at) <= (now or utcnow()))
+        .order_by(col(Notice.urgent).desc(), col(Notice.scheduled_at))
     )
     return [i for i in rows if i is not None]
 
 
 async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetime]]:
     rows = await session.execute(
-        select(Notice.id, Notice.scheduled_at).where(Notice.status == NoticeStatus.scheduled)
+        select(col(Notice.id), col(Notice.scheduled_at))
+        .where(col(Notice.status) == NoticeStatus.scheduled)
     )
     return [(i, at) for i, at in rows.all() if i is not None and at is not None]
 
@@ -192,12 +202,13 @@ async def dispatch_notice(
     Returns how many deliveries were created; None when it was not (or no longer) scheduled.
     """
     now = utcnow()
-    claimed = await session.execute(
+    # A DML statement's result is a CursorResult; the async session's stubs only say Result.
+    claimed = cast("CursorResult[Any]", await session.execute(
         update(Notice)
-        .where(Notice.id == notice_id, Notice.status == NoticeStatus.scheduled)  # type: ignore[arg-type]
+        .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
         .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    ))
+    if claimed.rowcount != 1:
         return None
     notice = await get_notice(session=session, notice_id=notice_id)
     locales = set((await renditions_of(session=session, notice_id=notice_id)).keys())
@@ -236,7 +247,8 @@ async def cancel_notice(*, session: AsyncSession, notice_id: int) -> Notice:
     if notice.status == NoticeStatus.dispatching:
         await session.execute(
             update(Delivery)
-            .where(Delivery.notice_id == notice_id, Delivery.status == DeliveryStatus.pending)  # type: ignore[arg-type]
+            .where(col(Delivery.notice_id) == notice_id,
+                   col(Delivery.status) == DeliveryStatus.pending)
             .values(status=DeliveryStatus.cancelled, updated_at=now)
         )
     notice.status = NoticeStatus.cancelled
@@ -260,9 +272,9 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
     notice = await get_notice(session=session, notice_id=notice_id)
     progress = Progress(notice_id=notice_id, status=notice.status.value)
     counts = await session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.notice_id == notice_id)
-        .group_by(Delivery.status)
+        select(col(Delivery.status), func.count())
+        .where(col(Delivery.notice_id) == notice_id)
+        .group_by(col(Delivery.status))
     )
     for status, n in counts.all():
         progress.total += n
@@ -275,15 +287,16 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         else:
             progress.pending += n
     acks = await session.execute(
-        select(func.count(func.distinct(Acknowledgement.channel_id)), func.count()).where(
-            Acknowledgement.notice_id == notice_id
+        select(func.count(func.distinct(col(Acknowledgement.channel_id))), func.count()).where(
+            col(Acknowledgement.notice_id) == notice_id
         )
     )
     progress.acknowledged_channels, progress.acknowledgements = acks.one()
     failures = await session.execute(
-        select(Channel.title, Delivery.error)
-        .join(Channel, Channel.id == Delivery.channel_id)  # type: ignore[arg-type]
-        .where(Delivery.notice_id == notice_id, Delivery.status == DeliveryStatus.failed)
+        select(col(Channel.title), col(Delivery.error))
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .where(col(Delivery.notice_id) == notice_id,
+               col(Delivery.status) == DeliveryStatus.failed)
         .limit(10)
     )
     progress.failures = [(t, e or "") for t, e in failures.all()]
@@ -301,10 +314,10 @@ async def notices_in_flight(*, session: AsyncSession, grace_seconds: float = 120
     """Notices with a status message still worth updating: going out, or just finished."""
     since = utcnow() - timedelta(seconds=grace_seconds)
     rows = await session.scalars(
-        select(Notice.id).where(
-            Notice.status_message_ref.is_not(None),  # type: ignore[union-attr]
-            (Notice.status == NoticeStatus.dispatching)
-            | ((Notice.status == NoticeStatus.done) & (Notice.completed_at >= since)),  # type: ignore[operator]
+        select(col(Notice.id)).where(
+            col(Notice.status_message_ref).is_not(None),
+            (col(Notice.status) == NoticeStatus.dispatching)
+            | ((col(Notice.status) == NoticeStatus.done) & (col(Notice.completed_at) >= since)),
         )
     )
     return [i for i in rows if i is not None]

@@ -11,16 +11,15 @@ from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.schemas import Listing
 from broadcasts import audit
+from broadcasts.area_import import ImportResult, import_areas_csv
 from broadcasts.areas import (
     AreaCreate,
     AreaNode,
     AreaPublic,
     AreaUpdate,
-    ImportResult,
     area_tree,
     create_area,
     get_area_by_code,
-    import_areas_csv,
     list_areas,
     to_public,
     update_area,

@@ -9,6 +9,7 @@ last part only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from broadcasts.transports.base import OutgoingMessage, Transport
 log = logging.getLogger(__name__)
 
 ACK_LABELS = {"vi": "✅ Đã nhận", "en": "✅ Received"}
+# Every channel of a notice gets one of a few texts: split each once.
+_split = functools.lru_cache(maxsize=256)(split_text)
 _MAX_MIGRATIONS = 3
 
 Clock = Callable[[], datetime]
@@ -61,7 +64,7 @@ class Sender:
         self._http_slots = http_slots
 
     async def deliver(self, job: Job, text: str, transport: Transport) -> Outcome:
-        parts = split_text(text, transport.max_text_length)
+        parts = _split(text, transport.max_text_length)
         if not parts:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
         label = ACK_LABELS.get(job.locale, ACK_LABELS["vi"])

@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 _NOTICE_REFRESH_SECONDS = 2.0
+_REFILL_SECONDS = 0.25  # at most this often, a claim to refill accounts running low
 
 
 @dataclass(eq=False)
@@ -109,17 +110,22 @@ class DeliveryWorker:
         self._postgres = is_postgres(settings.database_url)
         rate = self.config.per_bot_per_second
         concurrency = max(1, self.config.concurrency)
+        batch = max(1, self.config.batch_size)
         # Sends in progress per account: enough to keep a bot at its rate even when each
         # request takes a second; without a rate limit, a share of the global bound.
-        self._lane_slots = max(1, min(concurrency, math.ceil(rate))) if rate > 0 else concurrency
-        # Jobs claimed ahead per account: about two seconds of sending at its rate.
-        self._per_account = (
-            max(2 * self._lane_slots, math.ceil(rate * 2)) if rate > 0
-            else max(1, self.config.batch_size)
+        self._lane_slots = (
+            max(1, min(concurrency, math.ceil(rate))) if rate > 0
+            else max(1, concurrency // 8)
         )
-        self._max_held = max(self.config.batch_size, 25 * self.config.batch_size)
-        self._claim_limit = max(1, 10 * self.config.batch_size)
+        # Jobs claimed ahead per account: about four seconds of sending at its rate, so a
+        # claim every second or two keeps every bot busy.
+        self._per_account = max(2 * self._lane_slots, math.ceil(rate * 4)) if rate > 0 else batch
+        # Bounds on what one worker holds; claims are big and few, as each one reads all
+        # due rows to rank them per account.
+        self._max_held = 100 * batch
+        self._claim_limit = 25 * batch
         self._wake = asyncio.Event()
+        self._wake_requested = False
         self._stopping = False
         self._running = False
         self._stopped = asyncio.Event()
@@ -132,13 +138,16 @@ class DeliveryWorker:
         self._notices: dict[int, NoticeTexts] = {}
         self._notices_used: dict[int, float] = {}
         self._to_complete: set[int] = set()
-        self._starved: set[int] = set()
+        self._more: set[int] = set()  # accounts that may have more due than they were given
+        self._hungry = False  # one of them is running low
+        self._last_claim = -math.inf
         self.sent_count = 0
 
     # -- public API ---------------------------------------------------------------------
 
     def wake(self) -> None:
         """Claim now rather than at the next poll (call after creating deliveries)."""
+        self._wake_requested = True
         self._wake.set()
 
     def request_stop(self) -> None:
@@ -208,30 +217,47 @@ class DeliveryWorker:
     async def _claim_loop(self, deadline: float | None) -> bool:
         last_refresh = time.monotonic()
         while not self._stopping:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            claimed = await self._claim()
             now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return False
+            more_now = False
+            if self._should_claim(now):
+                self._wake_requested = self._hungry = False
+                self._last_claim = now
+                more_now = await self._claim()
             if now - last_refresh >= _NOTICE_REFRESH_SECONDS:
                 last_refresh = now
                 await self._refresh_notices()
-            if claimed and not self._stopping:
-                continue  # there may be more due right away
+            if more_now and not self._stopping:
+                continue
             if deadline is not None and self._held == 0 and await self._is_idle(deadline):
                 await self._recorder.flush()
                 await self._check_completions()
                 return True
+            wait = self.config.poll_interval_seconds
+            if self._hungry:
+                wait = min(wait, max(0.0, self._last_claim + _REFILL_SECONDS - now))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.config.poll_interval_seconds):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
         return False
 
+    def _should_claim(self, now: float) -> bool:
+        if self._max_held - self._held < self._claim_limit // 4:
+            return False  # plenty held; claim when a good batch fits
+        since = now - self._last_claim
+        return (
+            self._wake_requested
+            or since >= self.config.poll_interval_seconds
+            or (self._hungry and since >= _REFILL_SECONDS)
+        )
+
     async def _claim(self) -> bool:
+        """Claim a batch; True when it was full (more may be due right now)."""
         room = min(self._max_held - self._held, self._claim_limit)
-        if room <= 0:
-            return False
-        full = {a for a, lane in self._lanes.items() if lane.held >= self._per_account // 2}
+        low = self._per_account // 2
+        full = {a for a, lane in self._lanes.items() if lane.held >= low}
         try:
             async with session_scope(self._sessionmaker) as session:
                 jobs = await claim_due(
@@ -240,21 +266,22 @@ class DeliveryWorker:
                     per_account=self._per_account, skip_accounts=full,
                     postgres=self._postgres,
                 )
-            if not jobs:
-                self._starved = full
-                return False
-            async with self._sessionmaker() as session:
-                channels = await load_channels(
-                    session=session, channel_ids=[j.channel_id for j in jobs])
-                missing = {j.notice_id for j in jobs} - self._notices.keys()
-                if missing:
-                    self._notices.update(await load_notices(session=session, notice_ids=missing))
+            if jobs:
+                async with self._sessionmaker() as session:
+                    channels = await load_channels(
+                        session=session, channel_ids=[j.channel_id for j in jobs])
+                    missing = {j.notice_id for j in jobs} - self._notices.keys()
+                    if missing:
+                        self._notices.update(
+                            await load_notices(session=session, notice_ids=missing))
         except SQLAlchemyError:
             # Claimed rows (if the claim committed) come back when their lease runs out.
             log.exception("claiming deliveries failed; will try again")
-            await asyncio.sleep(self.config.poll_interval_seconds)
             return False
-        self._starved = full
+        per_account = Counter(job.account_id for job in jobs)
+        # Who may have more: the accounts skipped as busy, and those given a full share.
+        self._more = (self._more & full) | {
+            a for a, n in per_account.items() if n >= self._per_account}
         for job in jobs:
             self._hold(job)
             notice = self._notices.get(job.notice_id)
@@ -268,7 +295,7 @@ class DeliveryWorker:
             else:
                 job.chat_ref = channel.chat_ref
                 self._lane(job.account_id).push(job)
-        return True
+        return len(jobs) >= room
 
     def _hold(self, job: Job) -> None:
         self._held += 1
@@ -352,14 +379,13 @@ class DeliveryWorker:
             lane = self._lanes.get(job.account_id)
             if lane is not None:
                 lane.held -= 1
-                if job.account_id in self._starved and lane.held < self._per_account // 2:
-                    self._starved.discard(job.account_id)
+                if (not self._hungry and lane.held < self._per_account // 2
+                        and job.account_id in self._more):
+                    self._hungry = True
                     self._wake.set()
             if outcome.result is Result.sent:
                 self.sent_count += 1
         self._progress.touch(touched)
-        if self._held < self._max_held // 2:
-            self._wake.set()
         if let_go:
             self._to_complete |= let_go
             await self._check_completions(let_go)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broadcasts.areas import import_areas_csv
+from broadcasts.area_import import import_areas_csv
 from broadcasts.models import (
     Acknowledgement,
     Area,

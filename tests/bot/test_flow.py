@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
-from broadcasts.areas import import_areas_csv
-from broadcasts.invites import create_invite
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import Roles, Runtime
 from bot.demo import TZ, Player
+from bot.sandbox.client import SandboxClient
+from bot.sandbox.server import SandboxServer
+from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
+from broadcasts.invites import create_invite
 from broadcasts.models import (
     Acknowledgement,
     Area,

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broadcasts.area_import import import_areas_csv
 from broadcasts.areas import (
     AreaCreate,
     AreaUpdate,
     area_tree,
     create_area,
     get_area_by_code,
-    import_areas_csv,
     subtree_ids,
     update_area,
 )
