@@ -138,6 +138,12 @@ async def claim_due(
     return jobs
 
 
+async def has_due(*, session: AsyncSession, before: datetime) -> bool:
+    """Whether any delivery is (or will be, by `before`) pending or claimable."""
+    row = await session.execute(select(_D.id).where(_due(before)).limit(1))
+    return row.first() is not None
+
+
 async def renew_leases(
     *, session: AsyncSession, worker_id: str, now: datetime, lease_seconds: float
 ) -> None:

@@ -78,9 +78,10 @@ class Sender:
                 ack_ref=str(job.id) if last else None,
                 ack_label=label,
             )
-            await self._limits.wait_turn(job.account_id, job.chat_ref)
+            # A paused account waits here without a slot, so it never holds up the others.
+            await self._limits.wait_unpaused(job.account_id)
             try:
-                async with self._http_slots:
+                async with self._limits.turn(job.account_id, job.chat_ref, self._http_slots):
                     job.started = True
                     async with asyncio.timeout(self._settings.send_timeout_seconds):
                         sent = await transport.send(message)

@@ -10,10 +10,12 @@ account, so that only that account waits. A rate of 0 switches that limit off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -21,27 +23,40 @@ from aiolimiter import AsyncLimiter
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
-# Chats quiet for this long have no state worth keeping (the longest window is a minute).
+# A chat's state is looked at for forgetting once it has been quiet this long.
+_SPENT_AFTER_SECONDS = 2.0
 # One chat's messages go a little slower than its limit: two sends exactly a second apart
 # can arrive less than a second apart.
 _CHAT_HEADROOM = 1.05
 _CHAT_POLL_SECONDS = 0.02
 # How stale one process's view of another's 429 pause may be.
 _PAUSE_RECHECK_SECONDS = 0.1
-_IDLE_SECONDS = 65.0
-_SWEEP_EVERY = 4096
+_SWEEP_EVERY = 2048
 
 
 class LimiterBackend(Protocol):
     """Decides when a message may go; shared by every lane of a worker."""
 
-    async def wait_turn(self, account_id: int, chat_ref: str) -> None:
-        """Return once one message from `account_id` to `chat_ref` may be sent."""
+    def turn(
+        self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
+    ) -> AbstractAsyncContextManager[None]:
+        """Wait for the turn of one message from `account_id` to `chat_ref`; send inside.
+
+        One of `slots` (the worker's bound on sends in flight) is taken just before the
+        account's turn and given back when the block ends. Taken after the turn, a send
+        could wait for a slot and go out bunched with the next ones; taken long before,
+        a slot would sit idle while the account waits for its turn.
+        """
+        ...
+
+    async def wait_unpaused(self, account_id: int) -> None:
+        """Return once `account_id` is not paused (cheap; takes no turn)."""
         ...
 
     async def pause(self, account_id: int, seconds: float) -> None:
@@ -76,9 +91,18 @@ class ChatLimits:
     def has_capacity(self) -> bool:
         return all(limiter.has_capacity() for limiter in self.limiters)
 
+    def is_spent(self) -> bool:
+        """True when every bucket has drained: forgetting the chat then changes nothing."""
+        return not self.lock.locked() and all(
+            limiter.has_capacity(limiter.max_rate) for limiter in self.limiters)
+
 
 class ChatTable:
-    """`ChatLimits` by chat, forgetting chats idle long enough for their buckets to be full."""
+    """`ChatLimits` by chat, forgetting chats whose buckets have drained.
+
+    A city-wide notice touches 50,000 chats once each; a chat's state is kept only for the
+    few seconds its buckets take to drain, so memory follows the send rate, not the chats.
+    """
 
     def __init__(self, *, chat_period: float | None, group: AsyncLimiter | None) -> None:
         self._chat_period = chat_period
@@ -102,9 +126,9 @@ class ChatTable:
         return state
 
     def _sweep(self, now: float) -> None:
-        idle = [key for key, state in self._items.items()
-                if now - state.used > _IDLE_SECONDS and not state.lock.locked()]
-        for key in idle:
+        spent = [key for key, state in self._items.items()
+                 if now - state.used > _SPENT_AFTER_SECONDS and state.is_spent()]
+        for key in spent:
             del self._items[key]
 
     def __len__(self) -> int:
@@ -124,7 +148,7 @@ class MemoryLimits:
         # Capacity 1 spaces sends evenly (1/rate apart): a burst at the start of a second
         # followed by a steady rate would break a sliding one-second window.
         self._bot_rate = per_bot_per_second
-        self._bots: dict[int, AsyncLimiter] = {}
+        self._bots: dict[int, tuple[AsyncLimiter, asyncio.Lock]] = {}
         self._chats: ChatTable | None = None
         if per_chat_per_second > 0 or per_group_per_minute > 0:
             self._chats = ChatTable(
@@ -142,33 +166,64 @@ class MemoryLimits:
             per_group_per_minute=settings.per_group_per_minute,
         )
 
-    async def wait_turn(self, account_id: int, chat_ref: str) -> None:
+    @contextlib.asynccontextmanager
+    async def turn(
+        self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
+    ) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        if self._chats is None:
-            await self._wait_bot(account_id, loop)
-            return
-        chat = self._chats.get((account_id, chat_ref), loop.time())
-        # A chat's buckets are charged only once the bot's turn has come, right before the
-        # send: charged earlier, a wait for the bot would shrink the gap between two
-        # messages to the chat. Until the chat has room, the bot's turn is not taken.
-        async with chat.lock:
-            while not chat.has_capacity():
-                await asyncio.sleep(_CHAT_POLL_SECONDS)
-            await self._wait_bot(account_id, loop)
-            for limiter in chat.limiters:
-                await limiter.acquire()
+        chats = self._chats
+        chat = chats.get((account_id, chat_ref), loop.time()) if chats is not None else None
+        if chat is None:
+            await self._take_turn(account_id, slots, loop)
+        else:
+            # A chat's buckets are charged only once the bot's turn has come, right before
+            # the send: charged earlier, a wait for the bot would shrink the gap between
+            # two messages to the chat. Until the chat has room, no turn is taken.
+            async with chat.lock:
+                while not chat.has_capacity():
+                    await asyncio.sleep(_CHAT_POLL_SECONDS)
+                await self._take_turn(account_id, slots, loop)
+                for limiter in chat.limiters:
+                    await limiter.acquire()  # no wait: checked above, and the lock is ours
+        try:
+            yield
+        finally:
+            slots.release()
 
-    async def _wait_bot(self, account_id: int, loop: asyncio.AbstractEventLoop) -> None:
+    async def _take_turn(
+        self, account_id: int, slots: asyncio.Semaphore, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Take a slot and the account's turn; on return the caller holds the slot."""
         await self._wait_pause(account_id, loop)
-        if self._bot_rate > 0:
-            bot = self._bots.get(account_id)
-            if bot is None:
-                bot = self._bots[account_id] = AsyncLimiter(1, 1.0 / self._bot_rate)
-            await bot.acquire()
+        if self._bot_rate <= 0:
+            await slots.acquire()
+            return
+        bot = self._bots.get(account_id)
+        if bot is None:
+            bot = self._bots[account_id] = (
+                AsyncLimiter(1, 1.0 / self._bot_rate), asyncio.Lock())
+        limiter, lock = bot
+        # The bot's other sends queue on the lock, without a slot: the bucket has one
+        # waiter and one timer at a time, and only that one holds a slot.
+        async with lock:
+            await slots.acquire()
+            try:
+                await limiter.acquire()
+            except BaseException:
+                slots.release()
+                raise
 
     async def _wait_pause(self, account_id: int, loop: asyncio.AbstractEventLoop) -> None:
-        while (until := self._paused_until.get(account_id, 0.0)) > loop.time():
+        until = self._paused_until.get(account_id)
+        if until is None:
+            return
+        while until > loop.time():
             await asyncio.sleep(until - loop.time())
+            until = self._paused_until.get(account_id, 0.0)
+
+    async def wait_unpaused(self, account_id: int) -> None:
+        if account_id in self._paused_until:
+            await self._wait_pause(account_id, asyncio.get_running_loop())
 
     async def pause(self, account_id: int, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -190,7 +245,8 @@ class RedisLimits:
     Each process also spaces its own sends with `MemoryLimits`, so that a process never
     bursts; the moving windows in Redis then cap what all processes send together. The
     shared per-account window keeps `headroom` below the limit: a send admitted by Redis
-    reaches the provider a few milliseconds later, and those delays differ.
+    reaches the provider a few milliseconds later, and those delays differ. Should Redis
+    fail, sending goes on under this process's own limits (a 429 then pauses the bot).
     """
 
     def __init__(
@@ -202,9 +258,11 @@ class RedisLimits:
         per_group_per_minute: float = 20.0,
         headroom: float = 0.97,
         prefix: str = "loa",
+        max_connections: int = 128,
     ) -> None:
         uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-        self._storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits")
+        self._storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits",
+                                     max_connections=max_connections)
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._local = MemoryLimits(
             per_bot_per_second=per_bot_per_second,
@@ -220,10 +278,13 @@ class RedisLimits:
         self._group: RateLimitItem | None = None
         if per_group_per_minute > 0:
             self._group = RateLimitItemPerMinute(max(1, math.floor(per_group_per_minute)))
-        self._redis = aioredis.from_url(redis_url)
+        self._redis = aioredis.from_url(redis_url, max_connections=max_connections)
+        # Calls wait for a connection here rather than fail when the pools are busy.
+        self._connections = asyncio.Semaphore(max_connections)
         self._pause_key = f"{prefix}:pause:"
         self._pause_seen: dict[int, tuple[float, float]] = {}  # account -> (until, checked at)
         self._bot_locks: dict[int, asyncio.Lock] = {}
+        self._warned_at = -math.inf
 
     @classmethod
     def from_settings(cls, settings: DeliverySettings, redis_url: str) -> RedisLimits:
@@ -232,10 +293,21 @@ class RedisLimits:
             per_bot_per_second=settings.per_bot_per_second,
             per_chat_per_second=settings.per_chat_per_second,
             per_group_per_minute=settings.per_group_per_minute,
+            max_connections=max(32, min(512, settings.concurrency)),
         )
 
-    async def wait_turn(self, account_id: int, chat_ref: str) -> None:
-        await self._local.wait_turn(account_id, chat_ref)
+    @contextlib.asynccontextmanager
+    async def turn(
+        self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
+    ) -> AsyncIterator[None]:
+        async with self._local.turn(account_id, chat_ref, slots):
+            try:
+                await self._shared_turn(account_id, chat_ref)
+            except RedisError as exc:
+                self._warn(exc)
+            yield
+
+    async def _shared_turn(self, account_id: int, chat_ref: str) -> None:
         await self._wait_pause(account_id)
         if self._bot is not None:
             # One waiter per account and process: the others queue here instead of
@@ -243,24 +315,43 @@ class RedisLimits:
             lock = self._bot_locks.setdefault(account_id, asyncio.Lock())
             async with lock:
                 await self._take(self._bot, "bot", str(account_id))
-        # This process already spaced the chat's messages; the shared windows only matter
-        # when two workers hold messages to one chat at once, so they are charged last.
+        # This process already spaced the chat's messages; the shared windows only
+        # matter when two workers hold messages to one chat at once.
         if self._chat is not None:
             await self._take(self._chat, "chat", str(account_id), chat_ref)
         if self._group is not None:
             await self._take(self._group, "group", str(account_id), chat_ref)
 
     async def _take(self, item: RateLimitItem, *identifiers: str) -> None:
-        while not await self._limiter.hit(item, *identifiers):
-            stats = await self._limiter.get_window_stats(item, *identifiers)
+        while True:
+            async with self._connections:
+                if await self._limiter.hit(item, *identifiers):
+                    return
+                stats = await self._limiter.get_window_stats(item, *identifiers)
             await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.002), 1.0))
+
+    def _warn(self, exc: RedisError) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 10:
+            self._warned_at = now
+            log.warning("Redis limits unavailable, sending under this process's limits: %s",
+                        exc)
+
+    async def wait_unpaused(self, account_id: int) -> None:
+        await self._local.wait_unpaused(account_id)
+        try:
+            await self._wait_pause(account_id)
+        except RedisError as exc:
+            self._warn(exc)
 
     async def _wait_pause(self, account_id: int) -> None:
         while True:
             now = time.time()
             until, checked = self._pause_seen.get(account_id, (0.0, 0.0))
             if now - checked > _PAUSE_RECHECK_SECONDS:
-                stored = await self._redis.get(f"{self._pause_key}{account_id}")
+                self._pause_seen[account_id] = (until, now)  # one look at a time
+                async with self._connections:
+                    stored = await self._redis.get(f"{self._pause_key}{account_id}")
                 until = float(stored) if stored else 0.0
                 self._pause_seen[account_id] = (until, now)
             if until <= now:
@@ -272,9 +363,12 @@ class RedisLimits:
         await self._local.pause(account_id, seconds)
         until = time.time() + seconds
         self._pause_seen[account_id] = (until, time.time())
-        await self._redis.set(
-            f"{self._pause_key}{account_id}", repr(until), px=max(1, int(seconds * 1000))
-        )
+        try:
+            async with self._connections:
+                await self._redis.set(f"{self._pause_key}{account_id}", repr(until),
+                                      px=max(1, int(seconds * 1000)))
+        except RedisError as exc:
+            self._warn(exc)
 
     async def close(self) -> None:
         await self._local.close()

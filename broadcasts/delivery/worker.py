@@ -1,19 +1,17 @@
 """The delivery worker: claims due deliveries, sends them through per-account lanes, records.
 
-One lane per bot account: a heap of claimed jobs (urgent first) and a bounded number of
-sends in progress, so a slow or paused bot only ever holds up itself. The worker claims
-more while it holds less than its bounds, renews the leases of what it holds, and hands
-finished sends to the recorder, which writes them in batches. `stop()` stops claiming,
-lets the sends already started finish and be recorded, and puts back what was claimed but
-not started; after a crash, the lease runs out and any worker claims the rest.
+The worker claims more while it holds less than its bounds (a few seconds of sending per
+bot account), puts each job in its account's lane (`lanes.py`), renews the leases of what
+it holds, and hands finished sends to the recorder, which writes them in batches.
+`stop()` stops claiming, lets the sends already started finish and be recorded, and puts
+back what was claimed but not started; after a crash, the lease runs out and any worker
+claims the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import heapq
 import logging
 import math
 import os
@@ -23,10 +21,8 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,11 +31,13 @@ from broadcasts.delivery.claims import (
     Job,
     NoticeTexts,
     claim_due,
+    has_due,
     load_channels,
     load_notices,
     renew_leases,
 )
 from broadcasts.delivery.engine import Sender
+from broadcasts.delivery.lanes import Lanes
 from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.delivery.outcomes import (
     Outcome,
@@ -50,7 +48,7 @@ from broadcasts.delivery.outcomes import (
 )
 from broadcasts.delivery.progress import ProgressHook, ProgressReporter
 from broadcasts.errors import TransportError
-from broadcasts.models import BotAccount, Delivery, DeliveryStatus, NoticeStatus, utcnow
+from broadcasts.models import BotAccount, NoticeStatus, utcnow
 from broadcasts.settings import Settings
 from broadcasts.transports.base import TransportRegistry
 from broadcasts.transports.telegram import TelegramTransports
@@ -61,23 +59,6 @@ Clock = Callable[[], datetime]
 
 _NOTICE_REFRESH_SECONDS = 2.0
 _REFILL_SECONDS = 0.25  # at most this often, a claim to refill accounts running low
-
-
-@dataclass(eq=False)
-class _Lane:
-    """One bot account's queue and its sends in progress."""
-
-    account_id: int
-    slots: asyncio.Semaphore
-    heap: list[tuple[int, int, Job]] = field(default_factory=list)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    running: dict[asyncio.Task[None], Job] = field(default_factory=dict)
-    task: asyncio.Task[None] | None = None
-    held: int = 0  # claimed and not yet recorded: queued, sending, or awaiting the write
-
-    def push(self, job: Job) -> None:
-        heapq.heappush(self.heap, (-job.priority, job.id, job))
-        self.ready.set()
 
 
 def _default_worker_id() -> str:
@@ -132,7 +113,7 @@ class DeliveryWorker:
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes = Lanes(slots=self._lane_slots, deliver=self._deliver)
         self._held = 0
         self._held_by_notice: Counter[int] = Counter()
         self._notices: dict[int, NoticeTexts] = {}
@@ -179,7 +160,6 @@ class DeliveryWorker:
         if self._running:
             raise RuntimeError("this DeliveryWorker is already running")
         self._running = True
-        self._stopping = False
         self._stopped.clear()
         self._reset_state()
         owns_transports = self._given_transports is None
@@ -211,6 +191,7 @@ class DeliveryWorker:
                 await self._shutdown(helpers, owns_transports)
             finally:
                 self._running = False
+                self._stopping = False  # a stopped worker may be run again
                 self._stopped.set()
         return idle
 
@@ -257,7 +238,7 @@ class DeliveryWorker:
         """Claim a batch; True when it was full (more may be due right now)."""
         room = min(self._max_held - self._held, self._claim_limit)
         low = self._per_account // 2
-        full = {a for a, lane in self._lanes.items() if lane.held >= low}
+        full = self._lanes.holding_at_least(low)
         try:
             async with session_scope(self._sessionmaker) as session:
                 jobs = await claim_due(
@@ -294,17 +275,14 @@ class DeliveryWorker:
                 self._finish_now(job, f"channel inactive: {channel.inactive_reason or ''}")
             else:
                 job.chat_ref = channel.chat_ref
-                self._lane(job.account_id).push(job)
+                self._lanes.get(job.account_id).push(job)
         return len(jobs) >= room
 
     def _hold(self, job: Job) -> None:
         self._held += 1
         self._held_by_notice[job.notice_id] += 1
         self._notices_used[job.notice_id] = time.monotonic()
-        lane = self._lanes.get(job.account_id)
-        if lane is None:
-            lane = self._lane(job.account_id)
-        lane.held += 1
+        self._lanes.get(job.account_id).held += 1
 
     def _cancelled(self, job: Job) -> Outcome:
         return Outcome(job=job, result=Result.cancelled, at=self._clock(),
@@ -314,35 +292,11 @@ class DeliveryWorker:
         self._recorder.add(Outcome(job=job, result=Result.failed, at=self._clock(),
                                    attempts=job.attempts, error=reason))
 
-    def _lane(self, account_id: int) -> _Lane:
-        lane = self._lanes.get(account_id)
-        if lane is None:
-            lane = _Lane(account_id=account_id, slots=asyncio.Semaphore(self._lane_slots))
-            lane.task = asyncio.create_task(self._run_lane(lane), name=f"lane-{account_id}")
-            self._lanes[account_id] = lane
-        return lane
-
-    async def _run_lane(self, lane: _Lane) -> None:
-        while True:
-            await lane.slots.acquire()
-            while not lane.heap:
-                lane.ready.clear()
-                await lane.ready.wait()
-            _, _, job = heapq.heappop(lane.heap)
-            task = asyncio.create_task(self._deliver(job))
-            lane.running[task] = job
-            task.add_done_callback(functools.partial(self._send_done, lane))
-
-    @staticmethod
-    def _send_done(lane: _Lane, task: asyncio.Task[None]) -> None:
-        lane.running.pop(task, None)
-        lane.slots.release()
-
     async def _deliver(self, job: Job) -> None:
         try:
             outcome = await self._attempt(job)
         except asyncio.CancelledError:
-            # Only sends not yet started are cancelled (see _shutdown): nothing went out.
+            # Only sends not yet started are cancelled (see Lanes.close): nothing went out.
             self._recorder.add(Outcome(job=job, result=Result.released, at=self._clock(),
                                        attempts=job.attempts))
             raise
@@ -376,7 +330,7 @@ class DeliveryWorker:
             if self._held_by_notice[job.notice_id] <= 0:
                 del self._held_by_notice[job.notice_id]
                 let_go.add(job.notice_id)
-            lane = self._lanes.get(job.account_id)
+            lane = self._lanes.by_account.get(job.account_id)
             if lane is not None:
                 lane.held -= 1
                 if (not self._hungry and lane.held < self._per_account // 2
@@ -440,19 +394,8 @@ class DeliveryWorker:
         if len(self._recorder):
             return False
         horizon = self._clock() + timedelta(seconds=max(0.0, deadline - time.monotonic()))
-        d = Delivery
         async with self._sessionmaker() as session:
-            row = await session.execute(
-                select(d.id).where(  # type: ignore[call-overload]
-                    or_(
-                        and_(d.status == DeliveryStatus.pending,  # type: ignore[arg-type]
-                             d.next_attempt_at <= horizon),  # type: ignore[arg-type]
-                        and_(d.status == DeliveryStatus.sending,  # type: ignore[arg-type]
-                             d.lease_expires_at <= horizon),  # type: ignore[arg-type,operator]
-                    )
-                ).limit(1)
-            )
-            return row.first() is None
+            return not await has_due(session=session, before=horizon)
 
     async def _heartbeat(self) -> None:
         """Keep the leases of held jobs alive: a bot paused by a 429 must not lose them."""
@@ -473,32 +416,18 @@ class DeliveryWorker:
             account = await session.get(BotAccount, account_id)
         if account is None:
             raise TransportError(f"bot account {account_id} not found")
+        if account.transport != "telegram":
+            raise TransportError(f"no {account.transport!r} transport for bot account "
+                                 f"{account_id}")
         return account.token
 
     # -- stopping -----------------------------------------------------------------------
 
     async def _shutdown(self, helpers: list[asyncio.Task[None]], owns_transports: bool) -> None:
-        lanes = list(self._lanes.values())
-        for lane in lanes:
-            if lane.task is not None:
-                lane.task.cancel()
-        await asyncio.gather(*(lane.task for lane in lanes if lane.task is not None),
-                             return_exceptions=True)
-        for lane in lanes:
-            while lane.heap:
-                _, _, job = heapq.heappop(lane.heap)
-                self._recorder.add(Outcome(job=job, result=Result.released, at=self._clock(),
-                                           attempts=job.attempts))
-        running = {task: job for lane in lanes for task, job in lane.running.items()}
-        for task, job in running.items():
-            if not job.started:
-                task.cancel()
-        if running:
-            grace = self.config.send_timeout_seconds * 2 + 5
-            _, late = await asyncio.wait(running, timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        queued = await self._lanes.close(grace=self.config.send_timeout_seconds * 2 + 5)
+        for job in queued:
+            self._recorder.add(Outcome(job=job, result=Result.released, at=self._clock(),
+                                       attempts=job.attempts))
         for attempt in range(10):
             if await self._recorder.flush():
                 break

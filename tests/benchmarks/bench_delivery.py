@@ -1,6 +1,7 @@
 """Delivery benchmark: the engine against the sandbox with Telegram's limits enforced.
 
     python -m tests.benchmarks.bench_delivery [--quick] [--database-url URL] [--only NAME ...]
+                                              [--workers N --redis-url URL] [--concurrency N]
 
 The sandbox runs in its own process (`tests.benchmarks.sandbox_world`); the engine runs in
 this one, on a fresh SQLite file per scenario unless `--database-url` names another
@@ -14,6 +15,10 @@ database (it is migrated, and rows are left behind). One JSON line per scenario 
    in msg/s and the CPU seconds it spends per 1,000 messages; the aim >= 1,000 msg/s.
 4. `naive_loop`: for comparison, a plain aiogram loop sending to scenario 1's chats with a
    fixed `sleep(1/30)` between sends.
+
+With `--workers N`, scenarios 2 and 3 run N worker processes (this one and N-1
+`python -m broadcasts.delivery`), sharing limits through Redis. Deliveries are made due a
+few seconds after seeding, so that every worker starts on them at the same moment.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +43,13 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.sandbox.client import SandboxClient
-from broadcasts.db import is_sqlite, make_engine, make_sessionmaker
+from broadcasts.db import is_sqlite, make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.migrate import upgrade_async
-from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
+from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
 from tests.broadcasts.delivery.world import seed
 
@@ -109,7 +115,7 @@ class Sampler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         times = self.process.cpu_times()
-        return times.user + times.system - self.cpu
+        return float(times.user + times.system - self.cpu)
 
 
 async def _database(url: str | None, workdir: Path, name: str) -> str:
@@ -118,47 +124,103 @@ async def _database(url: str | None, workdir: Path, name: str) -> str:
     return database_url
 
 
+@contextlib.asynccontextmanager
+async def worker_processes(
+    count: int, *, workdir: Path, env: dict[str, str]
+) -> AsyncIterator[list[psutil.Process]]:
+    """`count` more workers (`python -m broadcasts.delivery`), polling once this yields."""
+    children: list[asyncio.subprocess.Process] = []
+    logs = [workdir / f"worker-{i}.log" for i in range(count)]
+    try:
+        for path in logs:
+            with path.open("wb") as out:
+                children.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "broadcasts.delivery", env={**os.environ, **env},
+                    stdout=out, stderr=asyncio.subprocess.STDOUT,
+                    cwd=Path(__file__).resolve().parents[2]))
+        deadline = time.monotonic() + 60
+        while not all("started" in path.read_text() for path in logs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker processes did not start")
+            await asyncio.sleep(0.1)
+        yield [psutil.Process(child.pid) for child in children]
+    finally:
+        for child in children:
+            if child.returncode is None:
+                child.terminate()
+        for child in children:
+            try:
+                await asyncio.wait_for(child.wait(), 30)
+            except TimeoutError:
+                child.kill()
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 async def run_engine(
     name: str, groups: dict[str, list[int]], *, sandbox_url: str, tg: SandboxClient,
-    database_url: str, limits: bool, concurrency: int | None = None,
+    database_url: str, limits: bool, concurrency: int | None = None, workers: int = 1,
+    redis_url: str | None = None, workdir: Path,
 ) -> dict[str, Any]:
     engine = make_engine(database_url)
     sessionmaker = make_sessionmaker(engine)
     total = sum(len(chats) for chats in groups.values())
-    started = time.monotonic()
-    seeded = await seed(sessionmaker, groups=groups, text=f"[{name}] {TEXT}")
-    log(f"{name}: {total} deliveries seeded in {time.monotonic() - started:.1f}s")
     rates: dict[str, Any] = ({} if limits else {
         "per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0})
     if concurrency:
         rates["concurrency"] = concurrency
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
+        redis_url=redis_url if workers > 1 and limits else None,
         telegram=TelegramSettings(api_base=sandbox_url),
         delivery=DeliverySettings(**rates),
     )
+    env = {"LOA_DATABASE_URL": database_url, "LOA_REDIS_URL": settings.redis_url or "",
+           "LOA_TELEGRAM__API_BASE": sandbox_url, "LOA_LOG_LEVEL": "INFO",
+           **{f"LOA_DELIVERY__{k.upper()}": str(v) for k, v in rates.items()}}
     await tg.set_limits(limits)
-    before = await tg.stats()
-    worker = DeliveryWorker(sessionmaker=sessionmaker, settings=settings)
-    sampler = Sampler()
-    sampler.start()
-    t0 = time.monotonic()
-    running = asyncio.create_task(worker.run())
-    done_at = None
-    while done_at is None:
-        await asyncio.sleep(0.05)
-        async with sessionmaker() as session:
-            notice = await session.get(Notice, seeded.notice_id)
-            if notice is not None and notice.status is NoticeStatus.done:
-                done_at = time.monotonic()
-        if running.done():
-            running.result()
-            raise RuntimeError("the worker stopped early")
-    seconds = done_at - t0
-    await worker.stop()
-    await running
-    cpu = await sampler.stop()
+    async with worker_processes(workers - 1, workdir=workdir, env=env) as children:
+        started = time.monotonic()
+        # Due a few seconds from now, so that every worker starts on it at the same moment.
+        start_at = 3.0
+        seeded = await seed(sessionmaker, groups=groups, text=f"[{name}] {TEXT}")
+        log(f"{name}: {total} deliveries seeded in {time.monotonic() - started:.1f}s")
+        async with session_scope(sessionmaker) as session:
+            await session.execute(
+                update(Delivery).where(Delivery.notice_id == seeded.notice_id)  # type: ignore[arg-type]
+                .values(next_attempt_at=utcnow() + timedelta(seconds=start_at)))
+        due = time.monotonic() + start_at
+        before = await tg.stats()
+        worker = DeliveryWorker(sessionmaker=sessionmaker, settings=settings)
+        sampler = Sampler()
+        sampler.start()
+        cpu_children = _cpu(children)
+        running = asyncio.create_task(worker.run())
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        worker.wake()  # the others poll (every poll_interval_seconds)
+        t0 = time.monotonic()
+        done_at = None
+        while done_at is None:
+            await asyncio.sleep(0.05)
+            async with sessionmaker() as session:
+                notice = await session.get(Notice, seeded.notice_id)
+                if notice is not None and notice.status is NoticeStatus.done:
+                    done_at = time.monotonic()
+            if running.done():
+                running.result()
+                raise RuntimeError("the worker stopped early")
+        seconds = done_at - t0
+        await worker.stop()
+        await running
+        cpu_children = _cpu(children) - cpu_children
+    cpu = await sampler.stop() + cpu_children
     after = await tg.stats()
     async with sessionmaker() as session:
         not_sent = await session.scalar(
@@ -172,6 +234,7 @@ async def run_engine(
     mid = [rss for at, rss in sampler.samples if at - t0 >= seconds * 0.2]
     return {
         "deliveries": total,
+        "workers": workers,
         "seconds": round(seconds, 2),
         "msgs_per_second": round(total / seconds, 1),
         "http_429": after["rejected_429"] - before["rejected_429"],
@@ -242,7 +305,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     db = await _database(args.database_url, workdir, "one_bot")
                     result = await run_engine("one_bot", worlds["one_bot"], sandbox_url=url,
                                               tg=tg, database_url=db, limits=True,
-                                              concurrency=args.concurrency)
+                                              concurrency=args.concurrency, workdir=workdir)
                     result.pop("rss_growth_after_20pct_mb")
                     result.pop("cpu_seconds_per_1000")
                     result.update(limit=PER_BOT,
@@ -253,7 +316,9 @@ async def main_async(args: argparse.Namespace) -> None:
                     bots, per_bot = sizes["city"]
                     result = await run_engine("city", worlds["city"], sandbox_url=url, tg=tg,
                                               database_url=db, limits=True,
-                                              concurrency=args.concurrency)
+                                              concurrency=args.concurrency,
+                                              workers=args.workers, redis_url=args.redis_url,
+                                              workdir=workdir)
                     result.pop("cpu_seconds_per_1000")
                     ideal = per_bot / PER_BOT
                     result.update(limit=bots * PER_BOT,
@@ -266,7 +331,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     db = await _database(args.database_url, workdir, "ceiling")
                     result = await run_engine("ceiling", worlds["ceiling"], sandbox_url=url,
                                               tg=tg, database_url=db, limits=False,
-                                              concurrency=args.concurrency)
+                                              concurrency=args.concurrency,
+                                              workers=args.workers, workdir=workdir)
                     result.update(limit=None, ratio_to_limit=None)
                     emit("ceiling", result)
                 if "naive_loop" in wanted:
@@ -280,9 +346,15 @@ def main() -> None:
     parser.add_argument("--database-url", help="instead of a fresh SQLite file per scenario")
     parser.add_argument("--concurrency", type=int,
                         help="DeliverySettings.concurrency (sends in flight at once)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes for `city` and `ceiling` (the extra ones run "
+                             "`python -m broadcasts.delivery`; `city` then needs --redis-url)")
+    parser.add_argument("--redis-url", help="shared limits for --workers > 1")
     parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling",
                                                       "naive_loop"])
     args = parser.parse_args()
+    if args.workers > 1 and not args.redis_url and (not args.only or "city" in args.only):
+        parser.error("--workers > 1 with limits on needs --redis-url (limits shared)")
     if args.database_url and is_sqlite(args.database_url):
         log("note: one SQLite database is shared by every scenario")
     logging.basicConfig(level=os.environ.get("LOA_LOG_LEVEL", "WARNING"))

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+from aiolimiter import AsyncLimiter
+
 from broadcasts.delivery.limits import ChatTable, MemoryLimits, RedisLimits, group_limiter
 
 
-async def _times(limits: MemoryLimits | RedisLimits, account: int, chats: list[str]) -> list[float]:
+async def _times(limits: MemoryLimits | RedisLimits, account: int, chats: list[str],
+                 slots: asyncio.Semaphore | None = None) -> list[float]:
+    slots = slots or asyncio.Semaphore(10)
     stamps = []
     for chat in chats:
-        await limits.wait_turn(account, chat)
-        stamps.append(time.monotonic())
+        async with limits.turn(account, chat, slots):
+            stamps.append(time.monotonic())
     return stamps
 
 
@@ -58,6 +63,32 @@ async def test_one_chat_gets_at_most_one_per_second_counted_at_the_send() -> Non
     assert min(gaps) >= 1.0
 
 
+async def test_a_turn_holds_a_slot_only_from_just_before_the_turn() -> None:
+    limits = MemoryLimits(per_bot_per_second=10)
+    slots = asyncio.Semaphore(2)
+    # Ten sends of one bot line up; the slot goes to one of them at a time, so the
+    # other slot stays free for another bot meanwhile.
+    lined_up = asyncio.gather(*(_times(limits, 1, [f"-{i}"], slots) for i in range(10)))
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    await _times(limits, 2, ["-100"], slots)
+    assert time.monotonic() - started < 0.05
+    stamps = sorted(t for ts in await lined_up for t in ts)
+    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.095
+
+
+async def test_a_turn_cancelled_while_waiting_gives_its_slot_back() -> None:
+    limits = MemoryLimits(per_bot_per_second=1)
+    slots = asyncio.Semaphore(1)
+    await _times(limits, 1, ["-1"], slots)  # the bot's next turn is a second away
+    waiting = asyncio.create_task(_times(limits, 1, ["-2"], slots))
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not slots.locked()
+
+
 def test_group_bucket_never_allows_more_than_the_limit_per_minute() -> None:
     bucket = group_limiter(20)
     # Burst plus what leaks out in 60 seconds must stay within 20.
@@ -65,15 +96,19 @@ def test_group_bucket_never_allows_more_than_the_limit_per_minute() -> None:
     assert bucket.max_rate >= 3  # a message in a few parts still goes out at once
 
 
-def test_idle_chats_are_forgotten() -> None:
-    keyed = ChatTable(chat_period=1.0, group=group_limiter(20))
-    for i in range(5000):
-        keyed.get(("bot", i), now=float(i % 10))
-    assert len(keyed) == 5000
-    for i in range(10000):  # a minute later, other chats: the idle ones are swept
-        keyed.get(("bot", 10000 + i), now=100.0 + i * 0.001)
-    assert len(keyed) <= 10000
-    assert keyed.get(("bot", 1), now=120.0) is not None
+async def test_chats_are_forgotten_once_their_buckets_drain() -> None:
+    table = ChatTable(chat_period=0.05, group=AsyncLimiter(1, 0.05))
+    for i in range(3000):
+        for limiter in table.get(("bot", i), now=0.0).limiters:
+            await limiter.acquire()
+    busy = table.get(("bot", 0), now=0.0)
+    await busy.lock.acquire()  # a chat with a send waiting its turn is kept
+    await asyncio.sleep(0.1)  # every bucket drains
+    for i in range(3000, 3000 + 2048):
+        table.get(("bot", i), now=10.0)
+    assert len(table) < 2100
+    assert table.get(("bot", 0), now=10.0) is busy
+    busy.lock.release()
 
 
 async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> None:
@@ -92,9 +127,9 @@ async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> 
         await first.pause(7, 0.6)
         paused = time.monotonic()
         await asyncio.sleep(0.15)  # the other worker looks at most every 0.1 s
-        await second.wait_turn(7, "-999")  # and then waits out the pause
+        await second.wait_unpaused(7)  # and then waits out the pause
         assert time.monotonic() - paused >= 0.55
-        await second.wait_turn(8, "-999")  # and another bot does not wait
+        await _times(second, 8, ["-999"])  # while another bot does not wait
     finally:
         await first.close()
         await second.close()

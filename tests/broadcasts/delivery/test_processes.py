@@ -90,8 +90,8 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
     tokens = [new_token(), new_token()]
     groups = {token: await make_groups(tg, token, 75) for token in tokens}
     seeded = await seed(sessionmaker, groups=groups)
-    options = {"database_url": database_url, "api_base": sandbox.url, "lease_seconds": 2,
-               "poll_interval_seconds": 0.05}
+    options: dict[str, Any] = {"database_url": database_url, "api_base": sandbox.url,
+                               "lease_seconds": 2, "poll_interval_seconds": 0.05}
     first = await WorkerProcess(tmp_path / "first.log").start(**options)
     try:
         async def some_sent() -> bool:
@@ -129,25 +129,32 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
     assert duplicates <= in_flight
     assert int(stats["sent"]) == 150 + duplicates
     async with sessionmaker() as session:
-        statuses = set(await session.scalars(select(Delivery.status).where(
-            Delivery.notice_id == seeded.notice_id)))  # type: ignore[call-overload]
+        statuses = set(await session.scalars(select(Delivery.status).where(  # type: ignore[call-overload]
+            Delivery.notice_id == seeded.notice_id)))
     assert statuses == {DeliveryStatus.sent}
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_two_worker_processes_share_a_notice_within_the_limits(
     database_url: str, redis_url: str, sandbox: SandboxServer, tg: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path,
 ) -> None:
     await tg.set_limits(True)  # Telegram's: 30/s per bot, 20/min per group, ~1/s per chat
     tokens = [new_token(), new_token()]
-    groups = {token: await make_groups(tg, token, 90) for token in tokens}
-    seeded = await seed(sessionmaker, groups=groups)
-    options = {"database_url": database_url, "api_base": sandbox.url, "redis_url": redis_url,
-               "poll_interval_seconds": 0.05}
+    groups = {token: await make_groups(tg, token, 150) for token in tokens}
+    options: dict[str, Any] = {"database_url": database_url, "api_base": sandbox.url,
+                               "redis_url": redis_url, "poll_interval_seconds": 0.05}
     workers = [WorkerProcess(tmp_path / f"worker{i}.log") for i in (1, 2)]
     try:
         await asyncio.gather(*(w.start(**options) for w in workers))
+
+        async def both_started() -> bool:
+            return all(w.log.exists() and "started" in w.log.read_text() for w in workers)
+
+        # The notice appears once both are polling, as when a dispatcher creates it.
+        await _wait_for(both_started, 30, "the workers to start")
+        seeded = await seed(sessionmaker, groups=groups)
         await _wait_for(lambda: _notice_done(sessionmaker, seeded.notice_id), 60,
                         "the workers to finish the notice")
         for worker in workers:
@@ -158,7 +165,7 @@ async def test_two_worker_processes_share_a_notice_within_the_limits(
             worker.kill()
 
     stats = await tg.stats()
-    assert stats["sent"] == 180 and stats["duplicates"] == 0
+    assert stats["sent"] == 300 and stats["duplicates"] == 0
     assert stats["rejected_429"] == 0  # both processes together kept each bot under 30/s
     shares = [w.sent() for w in workers]
-    assert sum(shares) == 180 and all(share > 0 for share in shares), shares
+    assert sum(shares) == 300 and all(share > 0 for share in shares), shares

@@ -18,7 +18,12 @@ from broadcasts.errors import TemporaryFailure
 from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.transports.base import OutgoingMessage, SentMessage, Transport, TransportRegistry
 from broadcasts.transports.telegram import TelegramTransports
-from tests.broadcasts.delivery.conftest import WorkerFactory, make_groups, new_token
+from tests.broadcasts.delivery.conftest import (
+    WorkerFactory,
+    make_groups,
+    new_token,
+    sqlite_only,
+)
 from tests.broadcasts.delivery.world import second_notice, seed
 
 
@@ -65,7 +70,7 @@ async def _rows(sessionmaker: async_sessionmaker[AsyncSession], notice_id: int) 
     async with sessionmaker() as session:
         return list((await session.scalars(
             select(Delivery).where(Delivery.notice_id == notice_id)  # type: ignore[arg-type]
-            .order_by(Delivery.id))).all())
+            .order_by(Delivery.id))).all())  # type: ignore[arg-type]
 
 
 async def _wait_sent(tg: SandboxClient, token: str, count: int, timeout: float = 10) -> None:
@@ -82,6 +87,7 @@ LONG = "\n\n".join(
 )
 
 
+@sqlite_only
 async def test_long_text_goes_in_order_with_the_button_on_the_last_part(
     tg: SandboxClient, make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -132,6 +138,7 @@ class _FailOnce:
         await self.inner.close()
 
 
+@sqlite_only
 async def test_a_retry_resumes_after_the_parts_already_sent(
     tg: SandboxClient, sandbox: SandboxServer, make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -172,6 +179,7 @@ async def test_urgent_goes_ahead_of_routine_queued_before_it(
     assert all(r.sent_at and r.sent_at < first_routine for r in urgent_rows)
 
 
+@sqlite_only
 async def test_urgent_arriving_mid_notice_overtakes_the_rest(
     tg: SandboxClient, make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -195,6 +203,7 @@ async def test_urgent_arriving_mid_notice_overtakes_the_rest(
     assert len(after) >= 10  # routine ones still queued waited for the urgent ones
 
 
+@sqlite_only
 async def test_limits_keep_the_bot_clear_of_429(
     tg: SandboxClient, make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -286,7 +295,7 @@ async def test_two_workers_share_a_notice_without_duplicates(
     second = make_worker(worker_id="two", per_bot_per_second=100, batch_size=2)
     results = await asyncio.gather(first.run_until_idle(timeout=20),
                                    second.run_until_idle(timeout=20))
-    assert results == [True, True]
+    assert list(results) == [True, True]
 
     assert first.sent_count + second.sent_count == 120
     assert first.sent_count > 0 and second.sent_count > 0
