@@ -12,6 +12,7 @@
         ├── TemporaryFailure     worth retrying: 5xx, timeout, connection error
         ├── ChatMigrated         the chat moved to `new_chat_ref`; resend there
         └── PermanentFailure     final: blocked, kicked, chat not found, no rights
+            └── MessageRejected  final for this message only: the chat stays active
 
 The API maps these in one exception handler, the bot in one error router.
 """
@@ -78,3 +79,7 @@ class ChatMigrated(TransportError):
 
 class PermanentFailure(TransportError):
     """Raised when a send can never succeed for this chat."""
+
+
+class MessageRejected(PermanentFailure):
+    """Raised when the provider refuses this message (not the chat): the channel stays."""

@@ -21,6 +21,7 @@ from broadcasts.delivery.outcomes import Outcome, Result
 from broadcasts.delivery.split import split_text
 from broadcasts.errors import (
     ChatMigrated,
+    MessageRejected,
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
@@ -97,7 +98,7 @@ class Sender:
             except PermanentFailure as exc:
                 reason = exc.message or type(exc).__name__
                 outcome = self._final(job, Result.failed, reason)
-                if exc.detail.get("scope") != "message":
+                if not isinstance(exc, MessageRejected):
                     outcome.deactivate = reason
                 return outcome
             except TimeoutError:

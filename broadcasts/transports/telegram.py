@@ -32,6 +32,7 @@ from aiogram.utils.token import TokenValidationError
 
 from broadcasts.errors import (
     ChatMigrated,
+    MessageRejected,
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
@@ -118,7 +119,7 @@ class TelegramTransport:
             raise ChatMigrated(f"migrated to {exc.migrate_to_chat_id}",
                                new_chat_ref=str(exc.migrate_to_chat_id)) from exc
         except TelegramForbiddenError as exc:
-            raise PermanentFailure(f"forbidden: {_description(exc)}", scope="chat") from exc
+            raise PermanentFailure(f"forbidden: {_description(exc)}") from exc
         except TelegramBadRequest as exc:
             raise _classify_bad_request(exc) from exc
         except TelegramUnauthorizedError as exc:
@@ -142,10 +143,10 @@ def _classify_bad_request(exc: TelegramBadRequest) -> PermanentFailure:
     description = _description(exc)
     lowered = description.lower()
     if any(phrase in lowered for phrase in _CHAT_GONE):
-        return PermanentFailure(f"bad request: {description}", scope="chat")
+        return PermanentFailure(f"bad request: {description}")
     # "message is too long", "can't parse entities", ...: this message is wrong, the chat
     # is fine; the engine fails the delivery without deactivating the channel.
-    return PermanentFailure(f"bad request: {description}", scope="message")
+    return MessageRejected(f"bad request: {description}")
 
 
 class TelegramTransports:

@@ -8,7 +8,13 @@ import pytest
 
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from broadcasts.errors import ChatMigrated, PermanentFailure, RateLimited, TemporaryFailure
+from broadcasts.errors import (
+    ChatMigrated,
+    MessageRejected,
+    PermanentFailure,
+    RateLimited,
+    TemporaryFailure,
+)
 from broadcasts.transports.base import OutgoingMessage
 from broadcasts.transports.telegram import TelegramTransports, ack_keyboard
 from tests.broadcasts.delivery.conftest import make_groups, new_token
@@ -80,7 +86,7 @@ async def test_errors_map_to_the_domain(
     if isinstance(caught.value, RateLimited):
         assert caught.value.retry_after == 3
     if isinstance(caught.value, PermanentFailure):
-        assert caught.value.detail["scope"] == "chat"
+        assert not isinstance(caught.value, MessageRejected)
     if isinstance(caught.value, ChatMigrated):
         new_chat = int(caught.value.new_chat_ref)
         assert new_chat < -1000000000000
@@ -98,7 +104,7 @@ async def test_message_level_400_does_not_blame_the_chat(
     transport = await transports.transport_for(1)
     with pytest.raises(PermanentFailure) as caught:
         await transport.send(OutgoingMessage(str(chat), "x" * 5000))
-    assert caught.value.detail["scope"] == "message"
+    assert isinstance(caught.value, MessageRejected)
 
 
 async def test_unreachable_server_is_temporary() -> None:
