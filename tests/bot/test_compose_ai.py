@@ -7,17 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import Roles, Runtime
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
+from bot.app import Roles
 from broadcasts.ai import AISettings
 from broadcasts.db import session_scope
 from broadcasts.models import Channel, Notice, Rendition
-from broadcasts.settings import Settings, TelegramSettings
-from tests.bot.test_flow import OFFICIAL, TOKEN, Player, World, _register_official, _seed
+from tests.bot.test_flow import OFFICIAL, TOKEN, World, _register_official, open_world
 from tests.support.openai_stub import OpenAIStub
 
 NOTICES = Path(__file__).resolve().parents[2] / "broadcasts" / "samples" / "notices"
@@ -28,35 +24,16 @@ ME = OFFICIAL["id"]
 async def ai_world(request: pytest.FixtureRequest, database_url: str
                    ) -> AsyncIterator[tuple[World, OpenAIStub]]:
     async with OpenAIStub("ok" if request.param == "offline" else request.param) as stub:
-        sandbox = SandboxServer()
-        await sandbox.start()
         ai = (AISettings() if request.param == "offline" else
               AISettings(base_url=stub.base_url, timeout_seconds=3, max_retries=0))
-        settings = Settings(
-            database_url=database_url,
-            telegram=TelegramSettings(token=SecretStr(TOKEN), api_base=sandbox.url,
-                                      poll_timeout_seconds=1),
-            ai=ai,
-        )
-        runtime = Runtime(settings, Roles(api=False, worker=False))
-        client = SandboxClient(sandbox.url)
-        try:
-            await runtime.start()
-            chats, leaders, code = await _seed(runtime, client)
-            player = Player(client, TOKEN, OFFICIAL)
-            for chat_id in chats.values():
-                await player.wait_text(chat_id, "✅")
-            async with session_scope(runtime.sessionmaker) as session:  # one English group
-                channel = (await session.scalars(
-                    select(Channel).where(Channel.chat_ref == str(chats["BT-KP2"])))).one()
+        async with open_world(database_url, roles=Roles(api=False, worker=False),
+                              ai=ai) as world:
+            async with session_scope(world.runtime.sessionmaker) as session:  # an English group
+                channel = (await session.scalars(select(Channel).where(
+                    Channel.chat_ref == str(world.chats["BT-KP2"])))).one()
                 channel.locale = "en"
-            world = World(runtime, client, player, chats, leaders, code)
             await _register_official(world)
             yield world, stub
-        finally:
-            await runtime.stop()
-            await client.aclose()
-            await sandbox.stop()
 
 
 async def _texts(w: World) -> list[str]:

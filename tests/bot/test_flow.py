@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.app import Roles, Runtime
 from bot.demo import TZ, Player
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
+from broadcasts.ai import AISettings
 from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
@@ -74,8 +76,11 @@ async def _seed(
     return chats, leaders, official_code
 
 
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
+@asynccontextmanager
+async def open_world(
+    database_url: str, *, roles: Roles = Roles(api=False), ai: AISettings | None = None
+) -> AsyncIterator[World]:
+    """The runtime on the sandbox with the sample ward seeded and every group registered."""
     sandbox = SandboxServer()
     await sandbox.start()
     settings = Settings(
@@ -83,20 +88,29 @@ async def world(database_url: str) -> AsyncIterator[World]:
         telegram=TelegramSettings(token=SecretStr(TOKEN), api_base=sandbox.url,
                                   poll_timeout_seconds=1),
         delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
+        ai=ai or AISettings(),
     )
-    runtime = Runtime(settings, Roles(api=False))
+    runtime = Runtime(settings, roles)
     client = SandboxClient(sandbox.url)
+    world = None
     try:
         await runtime.start()
         chats, leaders, code = await _seed(runtime, client)
         player = Player(client, TOKEN, OFFICIAL)
         for chat_id in chats.values():
             await player.wait_text(chat_id, "✅")
-        yield World(runtime, client, player, chats, leaders, code)
+        world = World(runtime, client, player, chats, leaders, code)
+        yield world
     finally:
-        await runtime.stop()
+        await (world.runtime if world else runtime).stop()  # a test may have restarted it
         await client.aclose()
         await sandbox.stop()
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    async with open_world(database_url) as w:
+        yield w
 
 
 async def _register_official(w: World) -> None:
