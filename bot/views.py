@@ -6,16 +6,15 @@ from typing import Any
 
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from broadcasts.areas import AreaNode, area_tree
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import review_keyboard, tree_keyboard
 from bot.texts import rendition_block, review_footer
+from broadcasts.areas import AreaNode, area_tree
 from broadcasts.compose import channel_counts
 from broadcasts.models import Area
 from broadcasts.notices import get_notice, renditions_of
-
-TELEGRAM_LIMIT = 4096
+from broadcasts.transports.telegram import MAX_TEXT_LENGTH
 
 
 async def show_review(
@@ -26,8 +25,8 @@ async def show_review(
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
     for r in ordered:
         block = rendition_block(r)
-        if len(block) > TELEGRAM_LIMIT:
-            block = block[: TELEGRAM_LIMIT - 1] + "…"
+        if len(block) > MAX_TEXT_LENGTH:
+            block = block[: MAX_TEXT_LENGTH - 1] + "…"
         await message.answer(block, parse_mode="HTML")
     warnings = [tuple(w) for w in data.get("warnings", [])]
     has_private = any(w[0] in ("private_phone", "private_id_number") for w in warnings)

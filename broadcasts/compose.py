@@ -21,6 +21,7 @@ from broadcasts.ai import (
     mask_private,
     prepare_notice,
 )
+from broadcasts.areas import subtree_condition
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Area, Channel, Notice, Rendition
 from broadcasts.notices import (
@@ -52,7 +53,7 @@ async def ward_locales(*, session: AsyncSession, ward_id: int) -> list[str]:
     rows = await session.scalars(
         select(col(Channel.locale))
         .join(Area, col(Area.id) == col(Channel.area_id))
-        .where(col(Channel.active), col(Area.path).startswith(ward.path))
+        .where(col(Channel.active), subtree_condition(ward.path))
         .distinct()
     )
     others = sorted({loc for loc in rows if loc and loc != "vi"})
@@ -144,7 +145,7 @@ async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, in
     ward = await session.get(Area, ward_id)
     if ward is None:
         return {}
-    areas = list(await session.scalars(select(Area).where(col(Area.path).startswith(ward.path))))
+    areas = list(await session.scalars(select(Area).where(subtree_condition(ward.path))))
     rows = await session.execute(
         select(col(Channel.area_id), func.count())
         .where(col(Channel.active), col(Channel.area_id).in_([a.id for a in areas]))
