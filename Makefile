@@ -10,19 +10,24 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
-	$(BIN)/pybabel compile --domain=messages --directory=bot/locales --statistics
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled catalogs are build products (not in git): compiled whenever a .po is newer.
+MO := broadcasts/locales/vi/LC_MESSAGES/messages.mo broadcasts/locales/en/LC_MESSAGES/messages.mo
+broadcasts/locales/%/LC_MESSAGES/messages.mo: broadcasts/locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --domain=messages --directory=broadcasts/locales --locale=$* --statistics
 
-demo: $(STAMP)
+install: $(STAMP) $(MO)
+
+demo: install
 	$(BIN)/loa demo
 
-test: $(STAMP)
+test: install
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy broadcasts
 
 bench: $(STAMP)
@@ -33,9 +38,9 @@ eval-ai: $(STAMP)
 
 # Refresh the gettext catalogs after changing bot texts (then translate the new entries).
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract --project=loa --no-location --sort-output -k _ -k __ -o bot/locales/messages.pot bot
-	$(BIN)/pybabel update --domain=messages --input-file=bot/locales/messages.pot --output-dir=bot/locales --no-fuzzy-matching
-	$(BIN)/pybabel compile --domain=messages --directory=bot/locales --statistics
+	$(BIN)/pybabel extract --project=loa --no-location --sort-output -k _ -k __ -o broadcasts/locales/messages.pot bot broadcasts loa
+	$(BIN)/pybabel update --domain=messages --input-file=broadcasts/locales/messages.pot --output-dir=broadcasts/locales --no-fuzzy-matching
+	$(BIN)/pybabel compile --domain=messages --directory=broadcasts/locales --statistics
 
 run: $(STAMP)
 	$(BIN)/loa run

@@ -48,8 +48,7 @@ def create_app(
         bootstrap = settings.api.bootstrap_key
         if bootstrap is not None:
             async with session_scope(sessionmaker) as session:
-                await ensure_bootstrap_key(session=session,
-                                           plaintext=bootstrap.get_secret_value())
+                await ensure_bootstrap_key(session=session, plaintext=bootstrap.get_secret_value())
         yield
 
     app = FastAPI(title="Loa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -70,7 +70,8 @@ async def current_key(
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise HTTPException(
-            401, "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'",
+            401,
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'",
             headers=_UNAUTHORIZED,
         )
     try:

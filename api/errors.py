@@ -63,11 +63,18 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={"examples": [{
-            "type": "urn:loa:problem:not-found", "title": "Not found", "status": 404,
-            "detail": "area 'BT-KP9' does not exist", "instance": "/areas/BT-KP9",
-            "code": "BT-KP9",
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:loa:problem:not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "area 'BT-KP9' does not exist",
+                    "instance": "/areas/BT-KP9",
+                    "code": "BT-KP9",
+                }
+            ]
+        },
     )
 
     type: str = Field(examples=["urn:loa:problem:invalid-input"])
@@ -100,8 +107,9 @@ def problem(
         detail=detail,
         instance=request.url.path,
     )
-    return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers,
-                        media_type=PROBLEM_JSON)
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def _mapping(exc: LoaError) -> tuple[int, str, str]:
@@ -116,8 +124,7 @@ async def _loa_error(request: Request, exc: Exception) -> JSONResponse:
     status, slug, title = _mapping(exc)
     if status >= 500:
         log.error("%s on %s", type(exc).__name__, request.url.path, exc_info=exc)
-    return problem(request, status, exc.message or title, slug=slug, title=title,
-                   extra=exc.detail)
+    return problem(request, status, exc.message or title, slug=slug, title=title, extra=exc.detail)
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -130,8 +137,10 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_name(tuple(e.get("loc", ()))),
-         "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")}
+        {
+            "field": _field_name(tuple(e.get("loc", ()))),
+            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
+        }
         for e in exc.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
@@ -169,8 +178,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {400: "Code rejected", 404: "Not found", 409: "Conflict",
-                    413: "Content too large", 503: "Service unavailable"}
+    descriptions = {
+        400: "Code rejected",
+        404: "Not found",
+        409: "Conflict",
+        413: "Content too large",
+        503: "Service unavailable",
+    }
     return {
         s: {"description": descriptions.get(s, "Error"), "content": _PROBLEM_CONTENT}
         for s in statuses

@@ -21,8 +21,7 @@ class Listing(BaseModel, Generic[T]):
 
 
 class Health(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok",
-                                                                "database": "ok"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "database": "ok"}]})
 
     status: str
     database: str
@@ -41,8 +40,9 @@ class ChannelUpdate(BaseModel):
 
 
 class RegistrationCodeRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"area_code": "BT-KP3",
-                                                                "ttl_hours": 72}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"area_code": "BT-KP3", "ttl_hours": 72}]}
+    )
 
     area_code: str = Field(min_length=1, max_length=64)
     ttl_hours: float = Field(default=72, gt=0, le=720)
@@ -50,8 +50,11 @@ class RegistrationCodeRequest(BaseModel):
 
 
 class OfficialInviteRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "ward_code": "BT", "ttl_hours": 72, "note": "Chị Lan, văn phòng UBND"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ward_code": "BT", "ttl_hours": 72, "note": "Chị Lan, văn phòng UBND"}]
+        }
+    )
 
     ward_code: str = Field(min_length=1, max_length=64)
     ttl_hours: float = Field(default=72, gt=0, le=720)
@@ -61,11 +64,19 @@ class OfficialInviteRequest(BaseModel):
 class IssuedCode(BaseModel):
     """A one-time code to hand to a person, and what they should do with it."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "code": "K7M2QX9P", "area_code": "BT-KP3", "area_name": "Khu phố 3",
-        "expires_at": "2026-01-08T02:30:00Z",
-        "instructions": "Add the bot to the group and send /register K7M2QX9P",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "K7M2QX9P",
+                    "area_code": "BT-KP3",
+                    "area_name": "Khu phố 3",
+                    "expires_at": "2026-01-08T02:30:00Z",
+                    "instructions": "Add the bot to the group and send /register K7M2QX9P",
+                }
+            ]
+        }
+    )
 
     code: str
     area_code: str
@@ -75,10 +86,21 @@ class IssuedCode(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyPublic):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 2, "name": "reporting dashboard", "prefix": "k3x9q2ab", "scopes": ["reports"],
-        "created_at": "2026-01-05T02:30:00Z", "last_used_at": None, "revoked_at": None,
-        "key": "loa_k3x9q2ab_8Hq…",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "reporting dashboard",
+                    "prefix": "k3x9q2ab",
+                    "scopes": ["reports"],
+                    "created_at": "2026-01-05T02:30:00Z",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                    "key": "loa_k3x9q2ab_8Hq…",
+                }
+            ]
+        }
+    )
 
     key: str = Field(description="the key itself; shown this once, store it now")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
-LOCALES_DIR = Path(__file__).parent / "locales"
-DEFAULT_LOCALE = "vi"
+from broadcasts.i18n import DEFAULT_LOCALE, DOMAIN, LOCALES_DIR
 
 
 def make_i18n() -> I18n:
-    return I18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain="messages")
+    return I18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 
 
 class OfficialLocaleMiddleware(I18nMiddleware):

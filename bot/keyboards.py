@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+
 from broadcasts.areas import AreaNode
 
 
@@ -44,8 +45,10 @@ def review_keyboard(
     else:
         kb.button(text=_("✔️ I checked the facts"), callback_data=ReviewCb(action="confirm"))
     for locale in locales:
-        kb.button(text=_("✏️ Edit ({locale})").format(locale=locale),
-                  callback_data=ReviewCb(action="edit", locale=locale))
+        kb.button(
+            text=_("✏️ Edit ({locale})").format(locale=locale),
+            callback_data=ReviewCb(action="edit", locale=locale),
+        )
     if has_private:
         kb.button(text=_("🔒 Mask personal data"), callback_data=ReviewCb(action="mask"))
     kb.button(text=_("❌ Cancel"), callback_data=ReviewCb(action="cancel"))

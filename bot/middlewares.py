@@ -29,8 +29,9 @@ class DbSessionMiddleware(BaseMiddleware):
             data["session"] = session
             user: User | None = data.get("event_from_user")
             official = (
-                await get_official_by_user(session=session, transport="telegram",
-                                           user_ref=str(user.id))
+                await get_official_by_user(
+                    session=session, transport="telegram", user_ref=str(user.id)
+                )
                 if user is not None
                 else None
             )

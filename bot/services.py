@@ -46,18 +46,25 @@ class Services:
             if not notice.status_chat_ref or not notice.status_message_ref:
                 return
             progress = await notice_progress(session=session, notice_id=notice_id)
-            official = (await session.get(Official, notice.official_id)
-                        if notice.official_id else None)
+            official = (
+                await session.get(Official, notice.official_id) if notice.official_id else None
+            )
         locale = official.locale if official else self.i18n.default_locale
         with self.i18n.context(), self.i18n.use_locale(locale):
-            text = status_text(notice_id=notice_id, title=notice.title or notice.text[:60],
-                               progress=progress, scheduled_at=notice.scheduled_at)
+            text = status_text(
+                notice_id=notice_id,
+                title=notice.title or notice.text[:60],
+                progress=progress,
+                scheduled_at=notice.scheduled_at,
+            )
         if self._last_status.get(notice_id) == text:
             return
         try:
             await self.bot.edit_message_text(
-                text=text, chat_id=int(notice.status_chat_ref),
-                message_id=int(notice.status_message_ref), parse_mode="HTML",
+                text=text,
+                chat_id=int(notice.status_chat_ref),
+                message_id=int(notice.status_message_ref),
+                parse_mode="HTML",
             )
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message:

@@ -23,7 +23,10 @@ def local_time(at: datetime, locale: str = "vi") -> str:
 
 def locale_name(locale: str) -> str:
     names = {
-        "vi": _("Vietnamese"), "en": _("English"), "zh": _("Chinese"), "km": _("Khmer"),
+        "vi": _("Vietnamese"),
+        "en": _("English"),
+        "zh": _("Chinese"),
+        "km": _("Khmer"),
     }
     return names.get(locale, locale)
 
@@ -36,19 +39,26 @@ def source_name(source: str) -> str:
 
 def warning_text(code: str, detail: str, locale: str | None) -> str:
     texts = {
-        "private_phone": _("The notice shows a private phone number ({detail}). "
-                           "Do you want to mask it?"),
-        "private_id_number": _("The notice shows a citizen ID number ({detail}). "
-                               "Do you want to mask it?"),
-        "ai_failed_fallback": _("The AI service did not answer properly, so the automatic "
-                                "summary is used ({detail})."),
+        "private_phone": _(
+            "The notice shows a private phone number ({detail}). Do you want to mask it?"
+        ),
+        "private_id_number": _(
+            "The notice shows a citizen ID number ({detail}). Do you want to mask it?"
+        ),
+        "ai_failed_fallback": _(
+            "The AI service did not answer properly, so the automatic summary is used ({detail})."
+        ),
         "ai_disabled": _("External AI is turned off: the automatic summary is used."),
-        "no_translation_offline": _("No translation service is set up: groups reading "
-                                    "{language} will get the Vietnamese text."),
-        "translation_missing": _("The AI gave no {language} text: those groups will get the "
-                                 "Vietnamese text."),
-        "weekday_mismatch": _("The weekday and the date do not match: {detail}. "
-                              "Please check the original."),
+        "no_translation_offline": _(
+            "No translation service is set up: groups reading "
+            "{language} will get the Vietnamese text."
+        ),
+        "translation_missing": _(
+            "The AI gave no {language} text: those groups will get the Vietnamese text."
+        ),
+        "weekday_mismatch": _(
+            "The weekday and the date do not match: {detail}. Please check the original."
+        ),
         "missing_fact": _("The summary leaves out: {detail}. Edit it if they matter."),
     }
     if code == "missing_fact":
@@ -115,7 +125,8 @@ def status_text(
         )
         lines.append(
             _("Acknowledged: {groups}/{total} groups ({people} people)").format(
-                groups=progress.acknowledged_channels, total=progress.total,
+                groups=progress.acknowledged_channels,
+                total=progress.total,
                 people=progress.acknowledgements,
             )
         )

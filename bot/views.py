@@ -34,8 +34,9 @@ async def show_review(
     await message.answer(
         review_footer(warnings=warnings, renditions=ordered),  # type: ignore[arg-type]
         parse_mode="HTML",
-        reply_markup=review_keyboard(locales=[r.locale for r in ordered],
-                                     has_private=has_private, has_flags=has_flags),
+        reply_markup=review_keyboard(
+            locales=[r.locale for r in ordered], has_private=has_private, has_flags=has_flags
+        ),
     )
 
 
@@ -66,10 +67,13 @@ async def show_tree(
         nodes, up = roots + list(roots[0].children if roots else []), None
     else:
         nodes, up = [view, *view.children], by_id.get(parent.get(view.id, 0))
-    text = _("Choose the areas that should receive the notice. Tap a name to select it, "
-             "› to see the groups inside.")
-    markup = tree_keyboard(nodes=nodes, selected=set(data.get("selected", [])), parent=up,
-                           counts=counts)
+    text = _(
+        "Choose the areas that should receive the notice. Tap a name to select it, "
+        "› to see the groups inside."
+    )
+    markup = tree_keyboard(
+        nodes=nodes, selected=set(data.get("selected", [])), parent=up, counts=counts
+    )
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:

@@ -27,10 +27,16 @@ METHODS = ("button", "api", "link")
 
 class AckCreate(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "notice_id": 7, "channel_id": 12, "person_ref": "phone:0909123456",
-            "person_name": "Nguyễn Thị Lan",
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "notice_id": 7,
+                    "channel_id": 12,
+                    "person_ref": "phone:0909123456",
+                    "person_name": "Nguyễn Thị Lan",
+                }
+            ]
+        }
     )
 
     notice_id: int
@@ -41,11 +47,20 @@ class AckCreate(SQLModel):
 
 class AckPublic(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "id": 31, "notice_id": 7, "channel_id": 12, "person_ref": "phone:0909123456",
-            "person_name": "Nguyễn Thị Lan", "method": "api",
-            "created_at": "2026-01-05T03:10:00Z", "created": True,
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 31,
+                    "notice_id": 7,
+                    "channel_id": 12,
+                    "person_ref": "phone:0909123456",
+                    "person_name": "Nguyễn Thị Lan",
+                    "method": "api",
+                    "created_at": "2026-01-05T03:10:00Z",
+                    "created": True,
+                }
+            ]
+        }
     )
 
     id: int
@@ -60,9 +75,14 @@ class AckPublic(SQLModel):
 
 def to_public(ack: Acknowledgement, created: bool) -> AckPublic:
     return AckPublic(
-        id=ack.id or 0, notice_id=ack.notice_id, channel_id=ack.channel_id,
-        person_ref=ack.person_ref, person_name=ack.person_name, method=ack.method,
-        created_at=ack.created_at, created=created,
+        id=ack.id or 0,
+        notice_id=ack.notice_id,
+        channel_id=ack.channel_id,
+        person_ref=ack.person_ref,
+        person_name=ack.person_name,
+        method=ack.method,
+        created_at=ack.created_at,
+        created=created,
     )
 
 
@@ -70,13 +90,15 @@ def _insert_once(session: AsyncSession, values: dict[str, Any]) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return (
-            postgresql.insert(Acknowledgement).values(**values)
+            postgresql.insert(Acknowledgement)
+            .values(**values)
             .on_conflict_do_nothing(constraint="uq_ack_once")
             .returning(col(Acknowledgement.id))
         )
     if dialect == "sqlite":
         return (
-            sqlite.insert(Acknowledgement).values(**values)
+            sqlite.insert(Acknowledgement)
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["notice_id", "channel_id", "person_ref"])
             .returning(col(Acknowledgement.id))
         )
@@ -92,8 +114,12 @@ async def _record(
     if not person_ref or len(person_ref) > 64:
         raise InvalidInput("person_ref must be 1 to 64 characters", field="person_ref")
     ack = Acknowledgement(
-        notice_id=delivery.notice_id, channel_id=delivery.channel_id, delivery_id=delivery.id,
-        person_ref=person_ref, person_name=person_name.strip()[:200], method=method,
+        notice_id=delivery.notice_id,
+        channel_id=delivery.channel_id,
+        delivery_id=delivery.id,
+        person_ref=person_ref,
+        person_name=person_name.strip()[:200],
+        method=method,
     )
     values = ack.model_dump(exclude={"id"})
     new_id = await session.scalar(_insert_once(session, values))
@@ -124,8 +150,9 @@ async def record_ack(
     delivery = await session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound(f"delivery {delivery_id} does not exist", delivery_id=delivery_id)
-    return await _record(session, delivery=delivery, person_ref=person_ref,
-                         person_name=person_name, method=method)
+    return await _record(
+        session, delivery=delivery, person_ref=person_ref, person_name=person_name, method=method
+    )
 
 
 async def record_ack_for_channel(
@@ -150,16 +177,17 @@ async def record_ack_for_channel(
         raise InvalidInput(
             f"channel {channel_id} has no delivery of notice {notice_id}", field="channel_id"
         )
-    return await _record(session, delivery=delivery, person_ref=person_ref,
-                         person_name=person_name, method=method)
+    return await _record(
+        session, delivery=delivery, person_ref=person_ref, person_name=person_name, method=method
+    )
 
 
-async def ack_count(
-    *, session: AsyncSession, notice_id: int, channel_id: int | None = None
-) -> int:
+async def ack_count(*, session: AsyncSession, notice_id: int, channel_id: int | None = None) -> int:
     """How many people acknowledged the notice (in one channel, if given)."""
-    query = select(func.count()).select_from(Acknowledgement).where(
-        col(Acknowledgement.notice_id) == notice_id
+    query = (
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(col(Acknowledgement.notice_id) == notice_id)
     )
     if channel_id is not None:
         query = query.where(col(Acknowledgement.channel_id) == channel_id)

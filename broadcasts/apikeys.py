@@ -50,10 +50,19 @@ class ApiKeyCreate(SQLModel):
 
 class ApiKeyPublic(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "id": 2, "name": "reporting dashboard", "prefix": "k3x9q2ab", "scopes": ["reports"],
-            "created_at": "2026-01-05T02:30:00Z", "last_used_at": None, "revoked_at": None,
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "reporting dashboard",
+                    "prefix": "k3x9q2ab",
+                    "scopes": ["reports"],
+                    "created_at": "2026-01-05T02:30:00Z",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
     )
 
     id: int
@@ -76,8 +85,13 @@ def has_scope(key: ApiKey, scope: str) -> bool:
 
 def to_public(key: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
-        id=key.id or 0, name=key.name, prefix=key.prefix, scopes=scopes_of(key),
-        created_at=key.created_at, last_used_at=key.last_used_at, revoked_at=key.revoked_at,
+        id=key.id or 0,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=scopes_of(key),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
     )
 
 
@@ -107,8 +121,9 @@ async def create_api_key(
     while await session.scalar(select(col(ApiKey.id)).where(col(ApiKey.prefix) == prefix)):
         prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(name=data.name.strip(), prefix=prefix, key_hash=_hash(secret),
-                 scopes=" ".join(data.scopes))
+    key = ApiKey(
+        name=data.name.strip(), prefix=prefix, key_hash=_hash(secret), scopes=" ".join(data.scopes)
+    )
     session.add(key)
     await session.flush()
     return key, f"loa_{prefix}_{secret}"
@@ -148,8 +163,9 @@ async def revoke_api_key(*, session: AsyncSession, key_id: int) -> ApiKey:
             select(ApiKey).where(col(ApiKey.revoked_at).is_(None), col(ApiKey.id) != key.id)
         )
         if not any("admin" in scopes_of(k) for k in admins):
-            raise Conflict(f"API key {key_id} is the last admin key; create another first",
-                           key_id=key_id)
+            raise Conflict(
+                f"API key {key_id} is the last admin key; create another first", key_id=key_id
+            )
     key.revoked_at = utcnow()
     session.add(key)
     await session.flush()

@@ -34,11 +34,17 @@ _REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
 MAX_REPORTED_ERRORS = 200
 # The local words admins write in the level column, and the level each one means.
 _LEVEL_WORDS = {
-    "thành phố": AreaLevel.city, "tỉnh": AreaLevel.city,
-    "phường": AreaLevel.ward, "xã": AreaLevel.ward, "đặc khu": AreaLevel.ward,
-    "khu phố": AreaLevel.neighbourhood, "ấp": AreaLevel.neighbourhood,
+    "thành phố": AreaLevel.city,
+    "tỉnh": AreaLevel.city,
+    "phường": AreaLevel.ward,
+    "xã": AreaLevel.ward,
+    "đặc khu": AreaLevel.ward,
+    "khu phố": AreaLevel.neighbourhood,
+    "ấp": AreaLevel.neighbourhood,
     "thôn": AreaLevel.neighbourhood,
-    "tổ dân phố": AreaLevel.group, "tổ nhân dân": AreaLevel.group, "tổ": AreaLevel.group,
+    "tổ dân phố": AreaLevel.group,
+    "tổ nhân dân": AreaLevel.group,
+    "tổ": AreaLevel.group,
 }
 
 
@@ -109,11 +115,15 @@ def _read_rows(text: str) -> tuple[list[_Row], list[dict[str, object]]]:
             cells = dict(zip(header, record, strict=False))
             level, word = _parse_level(cells["level"])
             try:
-                data = AreaCreate.model_validate({
-                    "code": cells["code"], "name": cells["name"], "level": level,
-                    "kind": cells.get("kind", "").strip() or word,
-                    "parent_code": normalize_code(cells["parent_code"]) or None,
-                })
+                data = AreaCreate.model_validate(
+                    {
+                        "code": cells["code"],
+                        "name": cells["name"],
+                        "level": level,
+                        "kind": cells.get("kind", "").strip() or word,
+                        "parent_code": normalize_code(cells["parent_code"]) or None,
+                    }
+                )
             except ValidationError as exc:
                 for err in exc.errors():
                     field = ".".join(str(p) for p in err["loc"])
@@ -122,14 +132,20 @@ def _read_rows(text: str) -> tuple[list[_Row], list[dict[str, object]]]:
                     errors.append({"line": line, "error": f"{field} '{value}': {message}"})
                 continue
             if data.code in seen:
-                errors.append({"line": line, "error": f"code '{data.code}' is already on "
-                               f"line {seen[data.code]}"})
+                errors.append(
+                    {
+                        "line": line,
+                        "error": f"code '{data.code}' is already on line {seen[data.code]}",
+                    }
+                )
                 continue
             seen[data.code] = line
             rows.append(_Row(line=line, data=data))
     except csv.Error as exc:
-        raise ImportRejected(f"the file is not valid CSV: {exc}",
-                             errors=[{"line": reader.line_num, "error": str(exc)}]) from exc
+        raise ImportRejected(
+            f"the file is not valid CSV: {exc}",
+            errors=[{"line": reader.line_num, "error": str(exc)}],
+        ) from exc
     return rows, errors
 
 
@@ -143,16 +159,23 @@ class _Stored(NamedTuple):
 
 
 async def _existing(session: AsyncSession, codes: set[str]) -> dict[str, _Stored]:
-    query = select(col(Area.id), col(Area.code), col(Area.name), col(Area.kind),
-                   col(Area.level), col(Area.path))
+    query = select(
+        col(Area.id),
+        col(Area.code),
+        col(Area.name),
+        col(Area.kind),
+        col(Area.level),
+        col(Area.path),
+    )
     # One query either way: many same-shaped IN queries would get PostgreSQL's generic
     # plan, which right after a big import (no statistics yet) is a sequential scan each.
     if len(codes) <= 1000:
         query = query.where(col(Area.code).in_(codes))
     rows = await session.execute(query)
     return {
-        r.code: _Stored(id=r.id or 0, code=r.code, name=r.name, kind=r.kind, level=r.level,
-                        path=r.path)
+        r.code: _Stored(
+            id=r.id or 0, code=r.code, name=r.name, kind=r.kind, level=r.level, path=r.path
+        )
         for r in rows
         if r.code in codes
     }
@@ -180,13 +203,17 @@ def _check_tree(
         elif data.parent_code and parent_level is None:
             problem = f"parent_code '{data.parent_code}' is neither in the file nor stored"
         elif parent_level is not None and level_rank(data.level) <= level_rank(parent_level):
-            problem = (f"level '{data.level.value}' must be below the level of its parent "
-                       f"'{data.parent_code}' ({parent_level.value})")
+            problem = (
+                f"level '{data.level.value}' must be below the level of its parent "
+                f"'{data.parent_code}' ({parent_level.value})"
+            )
         elif old is not None and old.level != data.level:
             problem = f"'{data.code}' is stored as level '{old.level.value}', not '{data.level}'"
         elif old is not None and parent_code_of(old) != data.parent_code:
-            problem = (f"'{data.code}' is stored under '{parent_code_of(old) or '(none)'}'; "
-                       "import does not move areas, update the area instead")
+            problem = (
+                f"'{data.code}' is stored under '{parent_code_of(old) or '(none)'}'; "
+                "import does not move areas, update the area instead"
+            )
         elif ward is not None and not _inside(data.code, ward, in_file, existing):
             problem = f"'{data.code}' is not inside the ward '{ward.code}'"
         if problem:
@@ -194,9 +221,7 @@ def _check_tree(
     return errors
 
 
-def _inside(
-    code: str, ward: Area, in_file: dict[str, _Row], existing: dict[str, _Stored]
-) -> bool:
+def _inside(code: str, ward: Area, in_file: dict[str, _Row], existing: dict[str, _Stored]) -> bool:
     seen: set[str] = set()
     while code not in seen:
         seen.add(code)
@@ -262,10 +287,16 @@ async def _write(
     # A parent's level is always above its children's: going level by level, parents exist.
     for level in LEVEL_ORDER:
         new = [
-            {"code": d.code, "name": d.name, "kind": d.kind, "level": d.level,
-             "parent_id": ids[d.parent_code] if d.parent_code else None,
-             "path": (paths[d.parent_code] if d.parent_code else "") + d.code + "/",
-             "created_at": now, "updated_at": now}
+            {
+                "code": d.code,
+                "name": d.name,
+                "kind": d.kind,
+                "level": d.level,
+                "parent_id": ids[d.parent_code] if d.parent_code else None,
+                "path": (paths[d.parent_code] if d.parent_code else "") + d.code + "/",
+                "created_at": now,
+                "updated_at": now,
+            }
             for d in (r.data for r in rows if r.data.level == level)
             if d.code not in existing
         ]

@@ -66,8 +66,9 @@ class AreaCreate(AreaBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_AREA_EXAMPLE]})  # type: ignore[assignment]
 
-    code: str = Field(min_length=1, max_length=64,
-                      schema_extra={"json_schema_extra": {"pattern": CODE_PATTERN}})
+    code: str = Field(
+        min_length=1, max_length=64, schema_extra={"json_schema_extra": {"pattern": CODE_PATTERN}}
+    )
     name: str = Field(min_length=1, max_length=200)
     parent_code: str | None = Field(default=None, max_length=64)
     parent_id: int | None = None
@@ -81,8 +82,9 @@ class AreaCreate(AreaBase):
     @classmethod
     def _code_shape(cls, value: str) -> str:
         if not re.match(CODE_PATTERN, value):
-            raise ValueError("use only letters A-Z, digits, '.' and '-', starting with a "
-                             "letter or digit")
+            raise ValueError(
+                "use only letters A-Z, digits, '.' and '-', starting with a letter or digit"
+            )
         return value
 
     @field_validator("name", "kind", mode="before")
@@ -111,8 +113,9 @@ class AreaUpdate(SQLModel):
 
 class AreaPublic(AreaBase):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{**_AREA_EXAMPLE, "id": 5, "parent_id": 2,
-                                         "path": "HCM/BT/BT-KP3/"}]}
+        json_schema_extra={
+            "examples": [{**_AREA_EXAMPLE, "id": 5, "parent_id": 2, "path": "HCM/BT/BT-KP3/"}]
+        }
     )
 
     id: int
@@ -144,8 +147,14 @@ def parent_code_of(area: _HasPath) -> str | None:
 
 def to_public(area: Area) -> AreaPublic:
     return AreaPublic(
-        id=area.id or 0, code=area.code, name=area.name, kind=area.kind, level=area.level,
-        parent_id=area.parent_id, parent_code=parent_code_of(area), path=area.path,
+        id=area.id or 0,
+        code=area.code,
+        name=area.name,
+        kind=area.kind,
+        level=area.level,
+        parent_id=area.parent_id,
+        parent_code=parent_code_of(area),
+        path=area.path,
     )
 
 
@@ -182,11 +191,11 @@ async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
             select(Area).where(col(Area.code) == normalize_code(data.parent_code))
         )
         if parent is None:
-            raise InvalidInput(f"parent area '{data.parent_code}' does not exist",
-                               field="parent_code")
+            raise InvalidInput(
+                f"parent area '{data.parent_code}' does not exist", field="parent_code"
+            )
         if data.parent_id is not None and data.parent_id != parent.id:
-            raise InvalidInput("parent_code and parent_id name different areas",
-                               field="parent_id")
+            raise InvalidInput("parent_code and parent_id name different areas", field="parent_id")
     elif data.parent_id is not None:
         parent = await session.get(Area, data.parent_id)
         if parent is None:
@@ -194,7 +203,10 @@ async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
     if parent is not None:
         _check_depth(level=data.level, parent=parent)
     area = Area(
-        code=data.code, name=data.name, kind=data.kind, level=data.level,
+        code=data.code,
+        name=data.name,
+        kind=data.kind,
+        level=data.level,
         parent_id=parent.id if parent else None,
         path=(parent.path if parent else "") + data.code + "/",
     )
@@ -250,8 +262,9 @@ async def _move(*, session: AsyncSession, area: Area, parent: Area) -> None:
     await session.execute(
         update(Area)
         .where(subtree_condition(old))
-        .values(path=literal(new, String) + func.substr(Area.path, len(old) + 1),
-                updated_at=utcnow())
+        .values(
+            path=literal(new, String) + func.substr(Area.path, len(old) + 1), updated_at=utcnow()
+        )
         .execution_options(synchronize_session=False)
     )
     area.parent_id = parent.id
@@ -287,7 +300,11 @@ async def area_tree(*, session: AsyncSession, root_code: str | None) -> list[Are
     Children are in natural code order (KP2 before KP10).
     """
     query = select(
-        col(Area.id), col(Area.code), col(Area.name), col(Area.kind), col(Area.level),
+        col(Area.id),
+        col(Area.code),
+        col(Area.name),
+        col(Area.kind),
+        col(Area.level),
         col(Area.parent_id),
     )
     if root_code:

@@ -25,13 +25,25 @@ LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 class ChannelPublic(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "id": 12, "area_id": 5, "area_code": "BT-KP3", "area_name": "Khu phố 3",
-            "bot_id": 1, "transport": "telegram", "chat_ref": "-1001234567890",
-            "title": "Khu phố 3 - Bến Thành", "locale": "vi", "active": True,
-            "inactive_reason": None, "created_at": "2026-01-05T02:30:00Z",
-            "updated_at": "2026-01-05T02:30:00Z",
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "area_id": 5,
+                    "area_code": "BT-KP3",
+                    "area_name": "Khu phố 3",
+                    "bot_id": 1,
+                    "transport": "telegram",
+                    "chat_ref": "-1001234567890",
+                    "title": "Khu phố 3 - Bến Thành",
+                    "locale": "vi",
+                    "active": True,
+                    "inactive_reason": None,
+                    "created_at": "2026-01-05T02:30:00Z",
+                    "updated_at": "2026-01-05T02:30:00Z",
+                }
+            ]
+        }
     )
 
     id: int
@@ -51,10 +63,18 @@ class ChannelPublic(SQLModel):
 
 def to_public(channel: Channel, area: Area) -> ChannelPublic:
     return ChannelPublic(
-        id=channel.id or 0, area_id=channel.area_id, area_code=area.code, area_name=area.name,
-        bot_id=channel.bot_id, transport=channel.transport, chat_ref=channel.chat_ref,
-        title=channel.title, locale=channel.locale, active=channel.active,
-        inactive_reason=channel.inactive_reason, created_at=channel.created_at,
+        id=channel.id or 0,
+        area_id=channel.area_id,
+        area_code=area.code,
+        area_name=area.name,
+        bot_id=channel.bot_id,
+        transport=channel.transport,
+        chat_ref=channel.chat_ref,
+        title=channel.title,
+        locale=channel.locale,
+        active=channel.active,
+        inactive_reason=channel.inactive_reason,
+        created_at=channel.created_at,
         updated_at=channel.updated_at,
     )
 
@@ -103,8 +123,9 @@ async def register_channel(
     transport: str = "telegram",
 ) -> Channel:
     """Redeem a channel code for this chat; a known chat moves to the code's area."""
-    invite = await redeem_invite(session=session, code=code, kind=InviteKind.channel,
-                                 used_by=f"{transport}:{chat_ref}")
+    invite = await redeem_invite(
+        session=session, code=code, kind=InviteKind.channel, used_by=f"{transport}:{chat_ref}"
+    )
     bot = await session.get(BotAccount, bot_id)
     if bot is None:
         raise NotFound(f"bot account {bot_id} does not exist", bot_id=bot_id)
@@ -113,13 +134,19 @@ async def register_channel(
     if bot.ward_id is not None:
         ward = await session.get(Area, bot.ward_id)
         if ward is not None and not area.path.startswith(ward.path):
-            raise InvalidInput(f"area '{area.code}' is not served by this ward's bot",
-                               area_code=area.code)
+            raise InvalidInput(
+                f"area '{area.code}' is not served by this ward's bot", area_code=area.code
+            )
     now = utcnow()
     channel = await _by_chat(session, bot_id, chat_ref)
     if channel is None:
-        channel = Channel(area_id=invite.area_id, bot_id=bot_id, chat_ref=chat_ref,
-                          transport=transport, created_at=now)
+        channel = Channel(
+            area_id=invite.area_id,
+            bot_id=bot_id,
+            chat_ref=chat_ref,
+            transport=transport,
+            created_at=now,
+        )
     channel.area_id = invite.area_id
     channel.title = title[:255]
     channel.active = True
@@ -197,8 +224,9 @@ async def set_channel_locale(*, session: AsyncSession, channel_id: int, locale: 
     """The language the chat reads; notices go out in it when a rendition exists."""
     locale = locale.strip()
     if not LOCALE_PATTERN.match(locale):
-        raise InvalidInput(f"locale '{locale}' is not a language code like 'vi' or 'en'",
-                           field="locale")
+        raise InvalidInput(
+            f"locale '{locale}' is not a language code like 'vi' or 'en'", field="locale"
+        )
     channel = await get_channel(session=session, channel_id=channel_id)
     channel.locale = locale
     channel.updated_at = utcnow()

@@ -79,13 +79,21 @@ async def prepare_draft(
         raise InvalidInput("a notice needs some text")
     if len(text) > MAX_NOTICE_CHARS:
         raise InvalidInput(f"a notice may have at most {MAX_NOTICE_CHARS} characters")
-    wanted = ["vi", *[loc for loc in (locales or []) if loc != "vi"]] if locales else (
-        await ward_locales(session=session, ward_id=ward_id)
+    wanted = (
+        ["vi", *[loc for loc in (locales or []) if loc != "vi"]]
+        if locales
+        else (await ward_locales(session=session, ward_id=ward_id))
     )
     prep = await prepare_notice(text, wanted, settings=ai)
     if notice_id is None:
-        notice = await create_notice(session=session, ward_id=ward_id, official_id=official_id,
-                                     text=text, title=prep.title, urgent=prep.urgent)
+        notice = await create_notice(
+            session=session,
+            ward_id=ward_id,
+            official_id=official_id,
+            text=text,
+            title=prep.title,
+            urgent=prep.urgent,
+        )
     else:
         notice = await get_notice(session=session, notice_id=notice_id)
         notice.text, notice.title, notice.urgent = text, prep.title[:300], prep.urgent
@@ -95,8 +103,12 @@ async def prepare_draft(
         session=session,
         notice_id=notice.id,
         renditions=[
-            RenditionInput(locale=r.locale, text=r.text, source=r.source,
-                           findings=[finding_dict(f) for f in r.findings])
+            RenditionInput(
+                locale=r.locale,
+                text=r.text,
+                source=r.source,
+                findings=[finding_dict(f) for f in r.findings],
+            )
             for r in prep.renditions.values()
         ],
     )
@@ -106,9 +118,14 @@ async def prepare_draft(
 async def mask_draft(*, session: AsyncSession, notice_id: int, ai: AISettings) -> Draft:
     """Mask private ID and phone numbers in the source, then prepare again."""
     notice = await get_notice(session=session, notice_id=notice_id)
-    return await prepare_draft(session=session, ward_id=notice.ward_id,
-                               official_id=notice.official_id, text=mask_private(notice.text),
-                               ai=ai, notice_id=notice_id)
+    return await prepare_draft(
+        session=session,
+        ward_id=notice.ward_id,
+        official_id=notice.official_id,
+        text=mask_private(notice.text),
+        ai=ai,
+        notice_id=notice_id,
+    )
 
 
 async def edit_rendition(
@@ -121,8 +138,13 @@ async def edit_rendition(
         raise InvalidInput(f"the notice has no {locale} rendition")
     findings = [finding_dict(f) for f in check_facts(notice.text, text, locale)]
     inputs = [
-        RenditionInput(locale=r.locale, text=r.text, source=r.source, findings=r.findings,
-                       confirmed=r.confirmed)
+        RenditionInput(
+            locale=r.locale,
+            text=r.text,
+            source=r.source,
+            findings=r.findings,
+            confirmed=r.confirmed,
+        )
         for r in existing.values()
         if r.locale != locale
     ]

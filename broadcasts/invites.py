@@ -57,8 +57,14 @@ async def create_invite(
     while await session.scalar(select(col(Invite.id)).where(col(Invite.code) == code)):
         code = new_code()
     now = utcnow()
-    invite = Invite(kind=kind, code=code, area_id=area_id, note=note[:200], created_at=now,
-                    expires_at=now + timedelta(hours=ttl_hours))
+    invite = Invite(
+        kind=kind,
+        code=code,
+        area_id=area_id,
+        note=note[:200],
+        created_at=now,
+        expires_at=now + timedelta(hours=ttl_hours),
+    )
     session.add(invite)
     await session.flush()
     return invite
@@ -97,4 +103,3 @@ async def redeem_invite(
     set_committed_value(invite, "used_at", now)
     set_committed_value(invite, "used_by", used_by[:64])
     return invite
-

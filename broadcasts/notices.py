@@ -76,8 +76,9 @@ async def create_notice(
     text = text.strip()
     if not text:
         raise InvalidInput("a notice needs some text")
-    notice = Notice(ward_id=ward_id, official_id=official_id, text=text, title=title[:300],
-                    urgent=urgent)
+    notice = Notice(
+        ward_id=ward_id, official_id=official_id, text=text, title=title[:300], urgent=urgent
+    )
     session.add(notice)
     await session.flush()
     return notice
@@ -100,8 +101,9 @@ async def save_renditions(
     for item in renditions:
         if not item.text.strip():
             raise InvalidInput(f"the {item.locale} rendition is empty")
-        row = existing.get(item.locale) or Rendition(notice_id=notice_id, locale=item.locale,
-                                                     text="")
+        row = existing.get(item.locale) or Rendition(
+            notice_id=notice_id, locale=item.locale, text=""
+        )
         row.text = item.text.strip()
         row.source = item.source
         row.findings = list(item.findings)
@@ -179,8 +181,10 @@ async def schedule_notice(
 async def due_notice_ids(*, session: AsyncSession, now: datetime | None = None) -> list[int]:
     rows = await session.scalars(
         select(col(Notice.id))
-        .where(col(Notice.status) == NoticeStatus.scheduled,
-               col(Notice.scheduled_at) <= (now or utcnow()))
+        .where(
+            col(Notice.status) == NoticeStatus.scheduled,
+            col(Notice.scheduled_at) <= (now or utcnow()),
+        )
         .order_by(col(Notice.urgent).desc(), col(Notice.scheduled_at))
     )
     return [i for i in rows if i is not None]
@@ -188,8 +192,9 @@ async def due_notice_ids(*, session: AsyncSession, now: datetime | None = None) 
 
 async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetime]]:
     rows = await session.execute(
-        select(col(Notice.id), col(Notice.scheduled_at))
-        .where(col(Notice.status) == NoticeStatus.scheduled)
+        select(col(Notice.id), col(Notice.scheduled_at)).where(
+            col(Notice.status) == NoticeStatus.scheduled
+        )
     )
     return [(i, at) for i, at in rows.all() if i is not None and at is not None]
 
@@ -203,11 +208,14 @@ async def dispatch_notice(
     """
     now = utcnow()
     # A DML statement's result is a CursorResult; the async session's stubs only say Result.
-    claimed = cast("CursorResult[Any]", await session.execute(
-        update(Notice)
-        .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
-        .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
-    ))
+    claimed = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
+            .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
+        ),
+    )
     if claimed.rowcount != 1:
         return None
     notice = await get_notice(session=session, notice_id=notice_id)
@@ -247,8 +255,9 @@ async def cancel_notice(*, session: AsyncSession, notice_id: int) -> Notice:
     if notice.status == NoticeStatus.dispatching:
         await session.execute(
             update(Delivery)
-            .where(col(Delivery.notice_id) == notice_id,
-                   col(Delivery.status) == DeliveryStatus.pending)
+            .where(
+                col(Delivery.notice_id) == notice_id, col(Delivery.status) == DeliveryStatus.pending
+            )
             .values(status=DeliveryStatus.cancelled, updated_at=now)
         )
     notice.status = NoticeStatus.cancelled
@@ -295,8 +304,7 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
     failures = await session.execute(
         select(col(Channel.title), col(Delivery.error))
         .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-        .where(col(Delivery.notice_id) == notice_id,
-               col(Delivery.status) == DeliveryStatus.failed)
+        .where(col(Delivery.notice_id) == notice_id, col(Delivery.status) == DeliveryStatus.failed)
         .limit(10)
     )
     progress.failures = [(t, e or "") for t, e in failures.all()]

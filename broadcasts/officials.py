@@ -19,12 +19,23 @@ LOCALES = ("vi", "en")
 
 class OfficialPublic(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "id": 3, "transport": "telegram", "user_ref": "123456789", "name": "Trần Văn Hùng",
-            "ward_id": 2, "ward_code": "BT", "ward_name": "Phường Bến Thành",
-            "role": "official", "locale": "vi", "active": True,
-            "created_at": "2026-01-05T02:30:00Z",
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "transport": "telegram",
+                    "user_ref": "123456789",
+                    "name": "Trần Văn Hùng",
+                    "ward_id": 2,
+                    "ward_code": "BT",
+                    "ward_name": "Phường Bến Thành",
+                    "role": "official",
+                    "locale": "vi",
+                    "active": True,
+                    "created_at": "2026-01-05T02:30:00Z",
+                }
+            ]
+        }
     )
 
     id: int
@@ -42,9 +53,16 @@ class OfficialPublic(SQLModel):
 
 def to_public(official: Official, ward: Area) -> OfficialPublic:
     return OfficialPublic(
-        id=official.id or 0, transport=official.transport, user_ref=official.user_ref,
-        name=official.name, ward_id=official.ward_id, ward_code=ward.code, ward_name=ward.name,
-        role=official.role, locale=official.locale, active=official.active,
+        id=official.id or 0,
+        transport=official.transport,
+        user_ref=official.user_ref,
+        name=official.name,
+        ward_id=official.ward_id,
+        ward_code=ward.code,
+        ward_name=ward.name,
+        role=official.role,
+        locale=official.locale,
+        active=official.active,
         created_at=official.created_at,
     )
 
@@ -58,14 +76,16 @@ async def register_official(
     name: str,
 ) -> Official:
     """Redeem an official's invite; someone already known moves to the code's ward."""
-    invite = await redeem_invite(session=session, code=code, kind=InviteKind.official,
-                                 used_by=f"{transport}:{user_ref}")
+    invite = await redeem_invite(
+        session=session, code=code, kind=InviteKind.official, used_by=f"{transport}:{user_ref}"
+    )
     ward = await session.get(Area, invite.area_id)
     if ward is None or ward.level != AreaLevel.ward:  # checked when the code was made
         raise InvalidInput("this code is not for a ward", code=invite.code)
     official = await session.scalar(
-        select(Official).where(col(Official.transport) == transport,
-                               col(Official.user_ref) == user_ref)
+        select(Official).where(
+            col(Official.transport) == transport, col(Official.user_ref) == user_ref
+        )
     )
     if official is None:
         official = Official(transport=transport, user_ref=user_ref, ward_id=invite.area_id)
@@ -99,8 +119,9 @@ async def get_official(*, session: AsyncSession, official_id: int) -> Official:
 
 async def set_official_locale(*, session: AsyncSession, official_id: int, locale: str) -> Official:
     if locale not in LOCALES:
-        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}, not '{locale}'",
-                           field="locale")
+        raise InvalidInput(
+            f"locale must be one of {', '.join(LOCALES)}, not '{locale}'", field="locale"
+        )
     official = await get_official(session=session, official_id=official_id)
     official.locale = locale
     session.add(official)
@@ -139,6 +160,7 @@ async def list_officials(
     )
     rows = await session.execute(
         query.order_by(col(Area.path), col(Official.name), col(Official.id))
-        .offset(offset).limit(limit)
+        .offset(offset)
+        .limit(limit)
     )
     return [(o, a) for o, a in rows], total or 0

@@ -33,7 +33,12 @@ from broadcasts.models import (
 )
 
 _TOTALS_EXAMPLE: dict[str, JsonValue] = {
-    "targeted": 40, "sent": 38, "failed": 1, "pending": 1, "cancelled": 0, "acknowledged": 25,
+    "targeted": 40,
+    "sent": 38,
+    "failed": 1,
+    "pending": 1,
+    "cancelled": 0,
+    "acknowledged": 25,
     "acknowledgements": 27,
 }
 
@@ -56,13 +61,25 @@ class AreaReportRow(ReportTotals):
 
 class NoticeReport(SQLModel):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "notice_id": 7, "title": "Cúp điện ngày 12/3", "status": "done",
-            "generated_at": "2026-03-11T08:00:00Z",
-            "rows": [{"area_code": "BT-KP3", "area_name": "Khu phố 3", "level": "neighbourhood",
-                      **_TOTALS_EXAMPLE}],
-            "totals": _TOTALS_EXAMPLE,
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "notice_id": 7,
+                    "title": "Cúp điện ngày 12/3",
+                    "status": "done",
+                    "generated_at": "2026-03-11T08:00:00Z",
+                    "rows": [
+                        {
+                            "area_code": "BT-KP3",
+                            "area_name": "Khu phố 3",
+                            "level": "neighbourhood",
+                            **_TOTALS_EXAMPLE,
+                        }
+                    ],
+                    "totals": _TOTALS_EXAMPLE,
+                }
+            ]
+        }
     )
 
     notice_id: int
@@ -115,23 +132,54 @@ class ChannelDeliveryRow(SQLModel):
 
 class NoticeDetail(NoticeSummary):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{
-            "id": 7, "ward_id": 2, "ward_code": "BT", "ward_name": "Phường Bến Thành",
-            "title": "Cúp điện ngày 12/3", "excerpt": "Thông báo cúp điện...", "status": "done",
-            "urgent": False, "created_at": "2026-03-11T07:00:00Z",
-            "scheduled_at": "2026-03-11T07:05:00Z", "dispatched_at": "2026-03-11T07:05:01Z",
-            "completed_at": "2026-03-11T07:05:09Z", "totals": _TOTALS_EXAMPLE,
-            "text": "Thông báo cúp điện...", "ack_deadline": None, "targets": ["BT-KP3"],
-            "channels_count": 1,
-            "channels": [{
-                "delivery_id": 90, "channel_id": 12, "occurrence": 0, "area_code": "BT-KP3",
-                "area_name": "Khu phố 3", "chat_title": "Khu phố 3 - Bến Thành",
-                "channel_active": True, "locale": "vi", "status": "sent", "attempts": 1,
-                "error": None, "sent_at": "2026-03-11T07:05:02Z", "acknowledgements": 1,
-                "acknowledged_by": [{"person_ref": "telegram:5550001", "person_name": "Lan",
-                                     "method": "button", "at": "2026-03-11T07:20:00Z"}],
-            }],
-        }]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "ward_id": 2,
+                    "ward_code": "BT",
+                    "ward_name": "Phường Bến Thành",
+                    "title": "Cúp điện ngày 12/3",
+                    "excerpt": "Thông báo cúp điện...",
+                    "status": "done",
+                    "urgent": False,
+                    "created_at": "2026-03-11T07:00:00Z",
+                    "scheduled_at": "2026-03-11T07:05:00Z",
+                    "dispatched_at": "2026-03-11T07:05:01Z",
+                    "completed_at": "2026-03-11T07:05:09Z",
+                    "totals": _TOTALS_EXAMPLE,
+                    "text": "Thông báo cúp điện...",
+                    "ack_deadline": None,
+                    "targets": ["BT-KP3"],
+                    "channels_count": 1,
+                    "channels": [
+                        {
+                            "delivery_id": 90,
+                            "channel_id": 12,
+                            "occurrence": 0,
+                            "area_code": "BT-KP3",
+                            "area_name": "Khu phố 3",
+                            "chat_title": "Khu phố 3 - Bến Thành",
+                            "channel_active": True,
+                            "locale": "vi",
+                            "status": "sent",
+                            "attempts": 1,
+                            "error": None,
+                            "sent_at": "2026-03-11T07:05:02Z",
+                            "acknowledgements": 1,
+                            "acknowledged_by": [
+                                {
+                                    "person_ref": "telegram:5550001",
+                                    "person_name": "Lan",
+                                    "method": "button",
+                                    "at": "2026-03-11T07:20:00Z",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
     )
 
     text: str
@@ -182,8 +230,11 @@ async def _totals_by_notice(
     for notice_id, targeted, sent, failed, cancelled in rows:
         _fill(totals[notice_id], targeted, sent, failed, cancelled)
     acks = await session.execute(
-        select(col(Acknowledgement.notice_id),
-               func.count(func.distinct(col(Acknowledgement.channel_id))), func.count())
+        select(
+            col(Acknowledgement.notice_id),
+            func.count(func.distinct(col(Acknowledgement.channel_id))),
+            func.count(),
+        )
         .where(col(Acknowledgement.notice_id).in_(notice_ids))
         .group_by(col(Acknowledgement.notice_id))
     )
@@ -194,12 +245,19 @@ async def _totals_by_notice(
 
 def _summary(notice: Notice, ward: Area, totals: ReportTotals) -> dict[str, Any]:
     return {
-        "id": notice.id or 0, "ward_id": notice.ward_id, "ward_code": ward.code,
-        "ward_name": ward.name, "title": notice.title,
-        "excerpt": " ".join(notice.text.split())[:160], "status": notice.status,
-        "urgent": notice.urgent, "created_at": notice.created_at,
-        "scheduled_at": notice.scheduled_at, "dispatched_at": notice.dispatched_at,
-        "completed_at": notice.completed_at, "totals": totals,
+        "id": notice.id or 0,
+        "ward_id": notice.ward_id,
+        "ward_code": ward.code,
+        "ward_name": ward.name,
+        "title": notice.title,
+        "excerpt": " ".join(notice.text.split())[:160],
+        "status": notice.status,
+        "urgent": notice.urgent,
+        "created_at": notice.created_at,
+        "scheduled_at": notice.scheduled_at,
+        "dispatched_at": notice.dispatched_at,
+        "completed_at": notice.completed_at,
+        "totals": totals,
     }
 
 
@@ -220,10 +278,13 @@ async def list_notices(
     total = await session.scalar(
         select(func.count()).select_from(query.with_only_columns(col(Notice.id)).subquery())
     )
-    rows = (await session.execute(
-        query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
-        .offset(offset).limit(limit)
-    )).all()
+    rows = (
+        await session.execute(
+            query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
     totals = await _totals_by_notice(session, [n.id for n, _ in rows if n.id is not None])
     return [
         NoticeSummary.model_validate(_summary(n, w, totals[n.id or 0])) for n, w in rows
@@ -252,16 +313,25 @@ async def notice_detail(
     ward = await session.get(Area, notice.ward_id)
     assert ward is not None
     totals = (await _totals_by_notice(session, [notice_id]))[notice_id]
-    targets = list(await session.scalars(
-        select(col(Area.code)).join(NoticeTarget, col(NoticeTarget.area_id) == col(Area.id))
-        .where(col(NoticeTarget.notice_id) == notice_id).order_by(col(Area.path))
-    ))
+    targets = list(
+        await session.scalars(
+            select(col(Area.code))
+            .join(NoticeTarget, col(NoticeTarget.area_id) == col(Area.id))
+            .where(col(NoticeTarget.notice_id) == notice_id)
+            .order_by(col(Area.path))
+        )
+    )
     rows, count = await _delivery_rows(session, notice_id, status, acknowledged, offset, limit)
-    return NoticeDetail.model_validate({
-        **_summary(notice, ward, totals), "text": notice.text,
-        "ack_deadline": notice.ack_deadline, "targets": targets, "channels_count": count,
-        "channels": rows,
-    })
+    return NoticeDetail.model_validate(
+        {
+            **_summary(notice, ward, totals),
+            "text": notice.text,
+            "ack_deadline": notice.ack_deadline,
+            "targets": targets,
+            "channels_count": count,
+            "channels": rows,
+        }
+    )
 
 
 async def _delivery_rows(
@@ -274,10 +344,18 @@ async def _delivery_rows(
 ) -> tuple[list[ChannelDeliveryRow], int]:
     query = (
         select(
-            col(Delivery.id), col(Delivery.channel_id), col(Delivery.occurrence),
-            col(Area.code), col(Area.name), col(Channel.title), col(Channel.active),
-            col(Delivery.locale), col(Delivery.status), col(Delivery.attempts),
-            col(Delivery.error), col(Delivery.sent_at),
+            col(Delivery.id),
+            col(Delivery.channel_id),
+            col(Delivery.occurrence),
+            col(Area.code),
+            col(Area.name),
+            col(Channel.title),
+            col(Channel.active),
+            col(Delivery.locale),
+            col(Delivery.status),
+            col(Delivery.attempts),
+            col(Delivery.error),
+            col(Delivery.sent_at),
         )
         .join(Channel, col(Channel.id) == col(Delivery.channel_id))
         .join(Area, col(Area.id) == col(Channel.area_id))
@@ -286,19 +364,30 @@ async def _delivery_rows(
     if status is not None:
         query = query.where(col(Delivery.status) == status)
     if acknowledged is not None:
-        has_ack = exists().where(and_(
-            col(Acknowledgement.notice_id) == notice_id,
-            col(Acknowledgement.channel_id) == col(Delivery.channel_id),
-        ))
+        has_ack = exists().where(
+            and_(
+                col(Acknowledgement.notice_id) == notice_id,
+                col(Acknowledgement.channel_id) == col(Delivery.channel_id),
+            )
+        )
         query = query.where(has_ack if acknowledged else ~has_ack)
     count = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     paged = query.order_by(col(Area.path), col(Channel.id), col(Delivery.occurrence))
     paged = paged.offset(offset).limit(limit) if limit is not None else paged.offset(offset)
     rows = [
         ChannelDeliveryRow(
-            delivery_id=r[0] or 0, channel_id=r[1], occurrence=r[2], area_code=r[3], area_name=r[4],
-            chat_title=r[5], channel_active=r[6], locale=r[7], status=r[8], attempts=r[9],
-            error=r[10], sent_at=r[11],
+            delivery_id=r[0] or 0,
+            channel_id=r[1],
+            occurrence=r[2],
+            area_code=r[3],
+            area_name=r[4],
+            chat_title=r[5],
+            channel_active=r[6],
+            locale=r[7],
+            status=r[8],
+            attempts=r[9],
+            error=r[10],
+            sent_at=r[11],
         )
         for r in (await session.execute(paged))
     ]
@@ -320,10 +409,14 @@ async def _ack_people(
     people: dict[int, list[AckPerson]] = defaultdict(list)
     for ack in await session.scalars(query.order_by(col(Acknowledgement.created_at))):
         if ack.channel_id in channel_ids:
-            people[ack.channel_id].append(AckPerson(
-                person_ref=ack.person_ref, person_name=ack.person_name, method=ack.method,
-                at=ack.created_at,
-            ))
+            people[ack.channel_id].append(
+                AckPerson(
+                    person_ref=ack.person_ref,
+                    person_name=ack.person_name,
+                    method=ack.method,
+                    at=ack.created_at,
+                )
+            )
     return people
 
 
@@ -344,8 +437,11 @@ async def notice_report(*, session: AsyncSession, notice_id: int) -> NoticeRepor
         _fill(row, targeted, sent, failed, cancelled)
         rows[area_id] = row
     acks = await session.execute(
-        select(col(Channel.area_id), func.count(func.distinct(col(Acknowledgement.channel_id))),
-               func.count())
+        select(
+            col(Channel.area_id),
+            func.count(func.distinct(col(Acknowledgement.channel_id))),
+            func.count(),
+        )
         .select_from(Acknowledgement)
         .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
         .where(col(Acknowledgement.notice_id) == notice_id)
@@ -359,12 +455,28 @@ async def notice_report(*, session: AsyncSession, notice_id: int) -> NoticeRepor
     for row in ordered:
         for field in ReportTotals.model_fields:
             setattr(totals, field, getattr(totals, field) + getattr(row, field))
-    return NoticeReport(notice_id=notice_id, title=notice.title, status=notice.status,
-                        generated_at=utcnow(), rows=ordered, totals=totals)
+    return NoticeReport(
+        notice_id=notice_id,
+        title=notice.title,
+        status=notice.status,
+        generated_at=utcnow(),
+        rows=ordered,
+        totals=totals,
+    )
 
 
-CSV_HEADER = ("area_code", "area_name", "level", "targeted", "sent", "failed", "pending",
-              "cancelled", "acknowledged", "acknowledgements")
+CSV_HEADER = (
+    "area_code",
+    "area_name",
+    "level",
+    "targeted",
+    "sent",
+    "failed",
+    "pending",
+    "cancelled",
+    "acknowledged",
+    "acknowledgements",
+)
 
 
 def _cell(value: object) -> object:
@@ -381,11 +493,36 @@ def report_csv(report: NoticeReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for row in report.rows:
-        writer.writerow([_cell(v) for v in (
-            row.area_code, row.area_name, row.level.value, row.targeted, row.sent, row.failed,
-            row.pending, row.cancelled, row.acknowledged, row.acknowledgements,
-        )])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.area_code,
+                    row.area_name,
+                    row.level.value,
+                    row.targeted,
+                    row.sent,
+                    row.failed,
+                    row.pending,
+                    row.cancelled,
+                    row.acknowledged,
+                    row.acknowledgements,
+                )
+            ]
+        )
     t = report.totals
-    writer.writerow(["TOTAL", "", "", t.targeted, t.sent, t.failed, t.pending, t.cancelled,
-                     t.acknowledged, t.acknowledgements])
+    writer.writerow(
+        [
+            "TOTAL",
+            "",
+            "",
+            t.targeted,
+            t.sent,
+            t.failed,
+            t.pending,
+            t.cancelled,
+            t.acknowledged,
+            t.acknowledgements,
+        ]
+    )
     return out.getvalue()

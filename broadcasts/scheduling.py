@@ -39,8 +39,14 @@ class NoticeScheduler:
 
     async def start(self) -> None:
         self._scheduler.start()
-        self._scheduler.add_job(self.sweep, "interval", seconds=self._sweep_seconds,
-                                id="sweep", coalesce=True, max_instances=1)
+        self._scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=self._sweep_seconds,
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+        )
         async with session_scope(self._sessionmaker) as session:
             for notice_id, at in await scheduled_notices(session=session):
                 self.plan(notice_id, at)

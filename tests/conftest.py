@@ -73,9 +73,7 @@ def _run_in_thread(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _pg_url(database: str) -> str:
-    return make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(
-        hide_password=False
-    )
+    return make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
 async def _pg_admin() -> asyncpg.Connection:

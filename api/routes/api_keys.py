@@ -18,7 +18,9 @@ from broadcasts.apikeys import (
 )
 
 router = APIRouter(
-    prefix="/api-keys", tags=["api keys"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/api-keys",
+    tags=["api keys"],
+    dependencies=[Depends(require_scope("admin"))],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -34,14 +36,25 @@ async def index(
 @router.post("", status_code=201, summary="Create an API key (shown once)")
 async def create(body: ApiKeyCreate, session: SessionDep, key: AdminKey) -> ApiKeyCreated:
     new, plaintext = await create_api_key(session=session, name=body.name, scopes=body.scopes)
-    await audit.record(session=session, actor=actor(key), action="api_key.create",
-                       subject=f"api_key:{new.id}", name=new.name, scopes=body.scopes)
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="api_key.create",
+        subject=f"api_key:{new.id}",
+        name=new.name,
+        scopes=body.scopes,
+    )
     return ApiKeyCreated(**to_public(new).model_dump(), key=plaintext)
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=problem_responses(404, 409))
 async def revoke(key_id: int, session: SessionDep, key: AdminKey) -> ApiKeyPublic:
     revoked = await revoke_api_key(session=session, key_id=key_id)
-    await audit.record(session=session, actor=actor(key), action="api_key.revoke",
-                       subject=f"api_key:{revoked.id}", name=revoked.name)
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="api_key.revoke",
+        subject=f"api_key:{revoked.id}",
+        name=revoked.name,
+    )
     return to_public(revoked)

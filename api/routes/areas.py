@@ -35,7 +35,9 @@ _CSV_EXAMPLE = (
 )
 
 router = APIRouter(
-    prefix="/areas", tags=["areas"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/areas",
+    tags=["areas"],
+    dependencies=[Depends(require_scope("admin"))],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -47,12 +49,16 @@ async def area_by_code(code: str, session: SessionDep) -> Area:
 AreaDep = Annotated[Area, Depends(area_by_code)]
 
 
-@router.post("", status_code=201, summary="Create an area",
-             responses=problem_responses(409))
+@router.post("", status_code=201, summary="Create an area", responses=problem_responses(409))
 async def create(body: AreaCreate, session: SessionDep, key: AdminKey) -> AreaPublic:
     area = await create_area(session=session, data=body)
-    await audit.record(session=session, actor=actor(key), action="area.create",
-                       subject=f"area:{area.code}", parent=area.path)
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="area.create",
+        subject=f"area:{area.code}",
+        parent=area.path,
+    )
     return to_public(area)
 
 
@@ -64,8 +70,9 @@ async def index(
     root: Annotated[str | None, Query(description="only this area and those below it")] = None,
     level: AreaLevel | None = None,
 ) -> Listing[AreaPublic]:
-    rows, count = await list_areas(session=session, root_code=root, level=level,
-                                   offset=offset, limit=limit)
+    rows, count = await list_areas(
+        session=session, root_code=root, level=level, offset=offset, limit=limit
+    )
     return Listing(data=[to_public(a) for a in rows], count=count)
 
 
@@ -114,13 +121,21 @@ async def _read_csv(request: Request) -> bytes:
         "`parent_code` means the ward."
     ),
     responses=problem_responses(404, 413),
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
-        "multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}},
-        }},
-    }}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
 )
 async def import_csv(
     request: Request,
@@ -130,8 +145,13 @@ async def import_csv(
 ) -> ImportResult:
     data = await _read_csv(request)
     result = await import_areas_csv(session=session, ward_code=ward, data=data)
-    await audit.record(session=session, actor=actor(key), action="area.import",
-                       subject=f"area:{ward}" if ward else "", **result.model_dump())
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="area.import",
+        subject=f"area:{ward}" if ward else "",
+        **result.model_dump(),
+    )
     return result
 
 
@@ -140,13 +160,19 @@ async def show(area: AreaDep) -> AreaPublic:
     return to_public(area)
 
 
-@router.patch("/{code}", summary="Rename, change the level or kind, or move an area",
-              responses=problem_responses(404))
-async def patch(
-    area: AreaDep, body: AreaUpdate, session: SessionDep, key: AdminKey
-) -> AreaPublic:
+@router.patch(
+    "/{code}",
+    summary="Rename, change the level or kind, or move an area",
+    responses=problem_responses(404),
+)
+async def patch(area: AreaDep, body: AreaUpdate, session: SessionDep, key: AdminKey) -> AreaPublic:
     changes = body.model_dump(exclude_unset=True)
     updated = await update_area(session=session, code=area.code, data=body)
-    await audit.record(session=session, actor=actor(key), action="area.update",
-                       subject=f"area:{updated.code}", **changes)
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="area.update",
+        subject=f"area:{updated.code}",
+        **changes,
+    )
     return to_public(updated)

@@ -12,7 +12,9 @@ from api.schemas import Listing
 from broadcasts.audit import AuditEventPublic, list_events
 
 router = APIRouter(
-    prefix="/audit-events", tags=["audit"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/audit-events",
+    tags=["audit"],
+    dependencies=[Depends(require_scope("admin"))],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -25,7 +27,9 @@ async def index(
     action: Annotated[str | None, Query(examples=["area.import"])] = None,
     subject: Annotated[str | None, Query(examples=["area:BT"])] = None,
 ) -> Listing[AuditEventPublic]:
-    rows, count = await list_events(session=session, action=action, subject=subject,
-                                    offset=offset, limit=limit)
-    return Listing(data=[AuditEventPublic.model_validate(e, from_attributes=True) for e in rows],
-                   count=count)
+    rows, count = await list_events(
+        session=session, action=action, subject=subject, offset=offset, limit=limit
+    )
+    return Listing(
+        data=[AuditEventPublic.model_validate(e, from_attributes=True) for e in rows], count=count
+    )

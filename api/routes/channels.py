@@ -25,7 +25,9 @@ from broadcasts.invites import create_invite
 from broadcasts.models import Area, Channel, InviteKind
 
 router = APIRouter(
-    prefix="/channels", tags=["channels"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/channels",
+    tags=["channels"],
+    dependencies=[Depends(require_scope("admin"))],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -51,23 +53,40 @@ async def index(
     area: Annotated[str | None, Query(description="only channels in this area's subtree")] = None,
     active: bool | None = None,
 ) -> Listing[ChannelPublic]:
-    rows, count = await list_channels(session=session, area_code=area, active=active,
-                                      offset=offset, limit=limit)
+    rows, count = await list_channels(
+        session=session, area_code=area, active=active, offset=offset, limit=limit
+    )
     return Listing(data=[to_public(c, a) for c, a in rows], count=count)
 
 
-@router.post("/registration-codes", status_code=201, summary="A code to register a group chat",
-             responses=problem_responses(404))
+@router.post(
+    "/registration-codes",
+    status_code=201,
+    summary="A code to register a group chat",
+    responses=problem_responses(404),
+)
 async def registration_code(
     body: RegistrationCodeRequest, session: SessionDep, key: AdminKey
 ) -> IssuedCode:
     area = await get_area_by_code(session=session, code=body.area_code)
-    invite = await create_invite(session=session, kind=InviteKind.channel, area_id=area.id or 0,
-                                 ttl_hours=body.ttl_hours, note=body.note)
-    await audit.record(session=session, actor=actor(key), action="channel.code",
-                       subject=f"area:{area.code}", expires_at=invite.expires_at)
+    invite = await create_invite(
+        session=session,
+        kind=InviteKind.channel,
+        area_id=area.id or 0,
+        ttl_hours=body.ttl_hours,
+        note=body.note,
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="channel.code",
+        subject=f"area:{area.code}",
+        expires_at=invite.expires_at,
+    )
     return IssuedCode(
-        code=invite.code, area_code=area.code, area_name=area.name,
+        code=invite.code,
+        area_code=area.code,
+        area_name=area.name,
         expires_at=invite.expires_at,
         instructions=f"Add the bot to the group and send /register {invite.code}",
     )
@@ -78,34 +97,55 @@ async def show(channel: ChannelDep, session: SessionDep) -> ChannelPublic:
     return await _public(session, channel)
 
 
-@router.patch("/{channel_id}", summary="Change the language the group reads",
-              responses=problem_responses(404))
+@router.patch(
+    "/{channel_id}", summary="Change the language the group reads", responses=problem_responses(404)
+)
 async def patch(
     channel: ChannelDep, body: ChannelUpdate, session: SessionDep, key: AdminKey
 ) -> ChannelPublic:
-    channel = await set_channel_locale(session=session, channel_id=channel.id or 0,
-                                       locale=body.locale)
-    await audit.record(session=session, actor=actor(key), action="channel.update",
-                       subject=f"channel:{channel.id}", locale=channel.locale)
+    channel = await set_channel_locale(
+        session=session, channel_id=channel.id or 0, locale=body.locale
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="channel.update",
+        subject=f"channel:{channel.id}",
+        locale=channel.locale,
+    )
     return await _public(session, channel)
 
 
-@router.post("/{channel_id}/deactivate", summary="Stop sending to a channel",
-             responses=problem_responses(404))
+@router.post(
+    "/{channel_id}/deactivate",
+    summary="Stop sending to a channel",
+    responses=problem_responses(404),
+)
 async def deactivate(
     channel: ChannelDep, body: Deactivate, session: SessionDep, key: AdminKey
 ) -> ChannelPublic:
-    channel = await deactivate_channel(session=session, channel_id=channel.id or 0,
-                                       reason=body.reason)
-    await audit.record(session=session, actor=actor(key), action="channel.deactivate",
-                       subject=f"channel:{channel.id}", reason=body.reason)
+    channel = await deactivate_channel(
+        session=session, channel_id=channel.id or 0, reason=body.reason
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="channel.deactivate",
+        subject=f"channel:{channel.id}",
+        reason=body.reason,
+    )
     return await _public(session, channel)
 
 
-@router.post("/{channel_id}/activate", summary="Send to a channel again",
-             responses=problem_responses(404))
+@router.post(
+    "/{channel_id}/activate", summary="Send to a channel again", responses=problem_responses(404)
+)
 async def activate(channel: ChannelDep, session: SessionDep, key: AdminKey) -> ChannelPublic:
     channel = await reactivate_channel(session=session, channel_id=channel.id or 0)
-    await audit.record(session=session, actor=actor(key), action="channel.activate",
-                       subject=f"channel:{channel.id}")
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="channel.activate",
+        subject=f"channel:{channel.id}",
+    )
     return await _public(session, channel)

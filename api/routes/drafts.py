@@ -22,16 +22,28 @@ from broadcasts.models import AreaLevel, Rendition
 from broadcasts.notices import get_notice, renditions_of
 
 router = APIRouter(
-    prefix="/notices", tags=["drafts"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/notices",
+    tags=["drafts"],
+    dependencies=[Depends(require_scope("admin"))],
     responses={**PROBLEM_RESPONSES, **problem_responses(404)},
 )
 
 
 class PrepareRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "ward_code": "BT", "locales": ["vi", "en"],
-        "text": "THÔNG BÁO\nTạm ngừng cung cấp điện từ 07 giờ 30 đến 16 giờ 00 ngày 28/11/2026…",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ward_code": "BT",
+                    "locales": ["vi", "en"],
+                    "text": (
+                        "THÔNG BÁO\nTạm ngừng cung cấp điện từ 07 giờ 30 "
+                        "đến 16 giờ 00 ngày 28/11/2026…"
+                    ),
+                }
+            ]
+        }
+    )
 
     ward_code: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=20_000)
@@ -65,40 +77,68 @@ class PreparedNotice(BaseModel):
 
 
 class RenditionEdit(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Cúp điện 07:30–16:00 "
-                                                                      "ngày 28/11."}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"text": "Cúp điện 07:30–16:00 ngày 28/11."}]}
+    )
 
     text: str = Field(min_length=1, max_length=4096)
 
 
 def _public(r: Rendition) -> RenditionPublic:
-    return RenditionPublic(locale=r.locale, text=r.text, source=r.source, findings=r.findings,
-                           flagged=bool(r.findings) and not r.confirmed, confirmed=r.confirmed)
+    return RenditionPublic(
+        locale=r.locale,
+        text=r.text,
+        source=r.source,
+        findings=r.findings,
+        flagged=bool(r.findings) and not r.confirmed,
+        confirmed=r.confirmed,
+    )
 
 
 def _ordered(renditions: dict[str, Rendition]) -> list[RenditionPublic]:
-    return [_public(r) for r in sorted(renditions.values(),
-                                       key=lambda r: (r.locale != "vi", r.locale))]
+    return [
+        _public(r) for r in sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
+    ]
 
 
-@router.post("/prepare", status_code=201, summary="Prepare a draft notice with the AI step",
-             responses=problem_responses(422))
-async def prepare(body: PrepareRequest, session: SessionDep, services: ServicesDep,
-                  key: AdminKey) -> PreparedNotice:
+@router.post(
+    "/prepare",
+    status_code=201,
+    summary="Prepare a draft notice with the AI step",
+    responses=problem_responses(422),
+)
+async def prepare(
+    body: PrepareRequest, session: SessionDep, services: ServicesDep, key: AdminKey
+) -> PreparedNotice:
     ward = await get_area_by_code(session=session, code=body.ward_code)
     if ward.level != AreaLevel.ward:
         raise InvalidInput(f"{ward.code} is not a ward", field="ward_code")
-    draft = await prepare_draft(session=session, ward_id=ward.id or 0, official_id=None,
-                                text=body.text, ai=services.settings.ai, locales=body.locales)
+    draft = await prepare_draft(
+        session=session,
+        ward_id=ward.id or 0,
+        official_id=None,
+        text=body.text,
+        ai=services.settings.ai,
+        locales=body.locales,
+    )
     notice_id = draft.notice.id or 0
-    await audit.record(session=session, actor=actor(key), action="notice.prepare",
-                       subject=f"notice:{notice_id}", engine=draft.preparation.engine)
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="notice.prepare",
+        subject=f"notice:{notice_id}",
+        engine=draft.preparation.engine,
+    )
     return PreparedNotice(
-        notice_id=notice_id, title=draft.notice.title, engine=draft.preparation.engine,
+        notice_id=notice_id,
+        title=draft.notice.title,
+        engine=draft.preparation.engine,
         urgent=draft.notice.urgent,
         renditions=_ordered(await renditions_of(session=session, notice_id=notice_id)),
-        warnings=[WarningPublic(code=w.code, detail=w.detail, locale=w.locale)
-                  for w in draft.preparation.warnings],
+        warnings=[
+            WarningPublic(code=w.code, detail=w.detail, locale=w.locale)
+            for w in draft.preparation.warnings
+        ],
     )
 
 
@@ -108,12 +148,22 @@ async def renditions(notice_id: int, session: SessionDep) -> list[RenditionPubli
     return _ordered(await renditions_of(session=session, notice_id=notice_id))
 
 
-@router.put("/{notice_id}/renditions/{locale}", summary="Replace a rendition's text",
-            responses=problem_responses(409, 422))
-async def edit(notice_id: int, locale: str, body: RenditionEdit, session: SessionDep,
-               key: AdminKey) -> RenditionPublic:
-    rendition = await edit_rendition(session=session, notice_id=notice_id, locale=locale,
-                                     text=body.text)
-    await audit.record(session=session, actor=actor(key), action="rendition.edit",
-                       subject=f"notice:{notice_id}", locale=locale)
+@router.put(
+    "/{notice_id}/renditions/{locale}",
+    summary="Replace a rendition's text",
+    responses=problem_responses(409, 422),
+)
+async def edit(
+    notice_id: int, locale: str, body: RenditionEdit, session: SessionDep, key: AdminKey
+) -> RenditionPublic:
+    rendition = await edit_rendition(
+        session=session, notice_id=notice_id, locale=locale, text=body.text
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="rendition.edit",
+        subject=f"notice:{notice_id}",
+        locale=locale,
+    )
     return _public(rendition)

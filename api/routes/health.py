@@ -13,8 +13,9 @@ from api.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Is the API up and the database reachable?",
-            responses=problem_responses(503))
+@router.get(
+    "/health", summary="Is the API up and the database reachable?", responses=problem_responses(503)
+)
 async def health(session: SessionDep) -> Health:
     try:
         await session.execute(text("SELECT 1"))

@@ -41,7 +41,9 @@ from broadcasts.reports import (
 log = logging.getLogger(__name__)
 
 router = APIRouter(
-    prefix="/notices", tags=["notices"], dependencies=[Depends(require_scope("reports"))],
+    prefix="/notices",
+    tags=["notices"],
+    dependencies=[Depends(require_scope("reports"))],
     responses={**PROBLEM_RESPONSES, **problem_responses(404)},
 )
 
@@ -55,8 +57,9 @@ async def index(
     status: NoticeStatus | None = None,
 ) -> Listing[NoticeSummary]:
     ward_id = (await get_area_by_code(session=session, code=ward)).id if ward else None
-    rows, count = await list_notices(session=session, ward_id=ward_id, status=status,
-                                     offset=offset, limit=limit)
+    rows, count = await list_notices(
+        session=session, ward_id=ward_id, status=status, offset=offset, limit=limit
+    )
     return Listing(data=rows, count=count)
 
 
@@ -66,19 +69,30 @@ async def show(
     session: SessionDep,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=5000, description="channel rows to return")] = 1000,
-    status: Annotated[DeliveryStatus | None, Query(description="only deliveries in this state")]
-    = None,
-    acknowledged: Annotated[bool | None, Query(description="only channels that did / did not "
-                                                           "acknowledge")] = None,
+    status: Annotated[
+        DeliveryStatus | None, Query(description="only deliveries in this state")
+    ] = None,
+    acknowledged: Annotated[
+        bool | None, Query(description="only channels that did / did not acknowledge")
+    ] = None,
 ) -> NoticeDetail:
-    return await notice_detail(session=session, notice_id=notice_id, status=status,
-                               acknowledged=acknowledged, offset=offset, limit=limit)
+    return await notice_detail(
+        session=session,
+        notice_id=notice_id,
+        status=status,
+        acknowledged=acknowledged,
+        offset=offset,
+        limit=limit,
+    )
 
 
-@router.post("/{notice_id}/cancel", summary="Cancel a notice",
-             description="A draft or scheduled notice is not sent; one going out stops what "
-                         "has not been sent yet.",
-             responses=problem_responses(409))
+@router.post(
+    "/{notice_id}/cancel",
+    summary="Cancel a notice",
+    description="A draft or scheduled notice is not sent; one going out stops what "
+    "has not been sent yet.",
+    responses=problem_responses(409),
+)
 async def cancel(
     notice_id: int,
     session: SessionDep,
@@ -87,8 +101,9 @@ async def cancel(
     background: BackgroundTasks,
 ) -> NoticeSummary:
     await cancel_notice(session=session, notice_id=notice_id)
-    await audit.record(session=session, actor=actor(key), action="notice.cancel",
-                       subject=f"notice:{notice_id}")
+    await audit.record(
+        session=session, actor=actor(key), action="notice.cancel", subject=f"notice:{notice_id}"
+    )
     if services.on_cancel is not None:
         # Runs after the response, so after the commit: the hook sees the cancelled notice.
         background.add_task(_notify_cancelled, services, notice_id)
@@ -112,15 +127,24 @@ async def report(notice_id: int, session: SessionDep) -> NoticeReport:
     "/{notice_id}/report.csv",
     summary="The report by area as CSV (for Excel)",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"example": (
-        "area_code,area_name,level,targeted,sent,failed,pending,cancelled,acknowledged,"
-        "acknowledgements\r\nBT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2\r\n"
-        "TOTAL,,,3,3,0,0,0,2,2\r\n"
-    )}}}},
+    responses={
+        200: {
+            "content": {
+                "text/csv": {
+                    "example": (
+                        "area_code,area_name,level,targeted,sent,failed,pending,cancelled,acknowledged,"
+                        "acknowledgements\r\nBT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2\r\n"
+                        "TOTAL,,,3,3,0,0,0,2,2\r\n"
+                    )
+                }
+            }
+        }
+    },
 )
 async def report_as_csv(notice_id: int, session: SessionDep) -> Response:
     data = await notice_report(session=session, notice_id=notice_id)
     return Response(
-        report_csv(data).encode("utf-8"), media_type="text/csv; charset=utf-8",
+        report_csv(data).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="notice-{notice_id}-report.csv"'},
     )

@@ -21,7 +21,9 @@ from broadcasts.officials import (
 )
 
 router = APIRouter(
-    prefix="/officials", tags=["officials"], dependencies=[Depends(require_scope("admin"))],
+    prefix="/officials",
+    tags=["officials"],
+    dependencies=[Depends(require_scope("admin"))],
     responses=PROBLEM_RESPONSES,
 )
 
@@ -34,35 +36,59 @@ async def index(
     ward: Annotated[str | None, Query(description="only officials of this ward")] = None,
     active: bool | None = None,
 ) -> Listing[OfficialPublic]:
-    rows, count = await list_officials(session=session, ward_code=ward, active=active,
-                                       offset=offset, limit=limit)
+    rows, count = await list_officials(
+        session=session, ward_code=ward, active=active, offset=offset, limit=limit
+    )
     return Listing(data=[to_public(o, w) for o, w in rows], count=count)
 
 
-@router.post("/invite-codes", status_code=201, summary="A code for an official to register",
-             responses=problem_responses(404))
+@router.post(
+    "/invite-codes",
+    status_code=201,
+    summary="A code for an official to register",
+    responses=problem_responses(404),
+)
 async def invite_code(
     body: OfficialInviteRequest, session: SessionDep, key: AdminKey
 ) -> IssuedCode:
     ward = await get_area_by_code(session=session, code=body.ward_code)
-    invite = await create_invite(session=session, kind=InviteKind.official,
-                                 area_id=ward.id or 0, ttl_hours=body.ttl_hours, note=body.note)
-    await audit.record(session=session, actor=actor(key), action="official.code",
-                       subject=f"area:{ward.code}", note=body.note,
-                       expires_at=invite.expires_at)
+    invite = await create_invite(
+        session=session,
+        kind=InviteKind.official,
+        area_id=ward.id or 0,
+        ttl_hours=body.ttl_hours,
+        note=body.note,
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="official.code",
+        subject=f"area:{ward.code}",
+        note=body.note,
+        expires_at=invite.expires_at,
+    )
     return IssuedCode(
-        code=invite.code, area_code=ward.code, area_name=ward.name,
+        code=invite.code,
+        area_code=ward.code,
+        area_name=ward.name,
         expires_at=invite.expires_at,
         instructions=f"Open a private chat with the bot and send /start {invite.code}",
     )
 
 
-@router.post("/{official_id}/deactivate", summary="Stop an official from sending notices",
-             responses=problem_responses(404))
+@router.post(
+    "/{official_id}/deactivate",
+    summary="Stop an official from sending notices",
+    responses=problem_responses(404),
+)
 async def deactivate(official_id: int, session: SessionDep, key: AdminKey) -> OfficialPublic:
     official = await deactivate_official(session=session, official_id=official_id)
-    await audit.record(session=session, actor=actor(key), action="official.deactivate",
-                       subject=f"official:{official.id}")
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="official.deactivate",
+        subject=f"official:{official.id}",
+    )
     ward = await session.get(Area, official.ward_id)
     assert ward is not None
     return to_public(official, ward)

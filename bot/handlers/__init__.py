@@ -10,8 +10,12 @@ from bot.handlers import acknowledge, compose, errors, register, start, status
 def build_router() -> Router:
     root = Router(name="loa")
     root.include_routers(
-        errors.make_router(), acknowledge.make_router(), register.make_router(),
-        start.make_router(), status.make_router(), compose.make_router(),
+        errors.make_router(),
+        acknowledge.make_router(),
+        register.make_router(),
+        start.make_router(),
+        status.make_router(),
+        compose.make_router(),
         start.make_fallback_router(),
     )
     return root

@@ -16,13 +16,18 @@ async def acknowledge(
     query: CallbackQuery, callback_data: AckCb, session: AsyncSession, services: Services
 ) -> None:
     ack, created = await record_ack(
-        session=session, delivery_id=callback_data.delivery_id,
-        person_ref=str(query.from_user.id), person_name=query.from_user.full_name,
+        session=session,
+        delivery_id=callback_data.delivery_id,
+        person_ref=str(query.from_user.id),
+        person_name=query.from_user.full_name,
     )
     await session.commit()
     if created:
-        await query.answer(_("Thank you, {name}! Your confirmation is recorded.").format(
-            name=query.from_user.first_name))
+        await query.answer(
+            _("Thank you, {name}! Your confirmation is recorded.").format(
+                name=query.from_user.first_name
+            )
+        )
         await services.refresh_status({ack.notice_id})
     else:
         await query.answer(_("You have already confirmed this notice. Thank you!"))

@@ -49,29 +49,42 @@ def _official_only(_: object, official: Official | None = None) -> bool:
 
 
 async def new_notice(
-    message: Message, state: FSMContext, session: AsyncSession, official: Official,
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
     services: Services,
 ) -> None:
     await message.answer(_("⏳ Preparing the summary…"))
-    draft = await prepare_draft(session=session, ward_id=official.ward_id,
-                                official_id=official.id, text=message.text or "",
-                                ai=services.settings.ai)
+    draft = await prepare_draft(
+        session=session,
+        ward_id=official.ward_id,
+        official_id=official.id,
+        text=message.text or "",
+        ai=services.settings.ai,
+    )
     await state.set_state(Compose.review)
-    await state.set_data({"notice_id": draft.notice.id, "selected": [], "view": 0,
-                          "warnings": _warnings(draft)})
-    await show_review(message, session=session, notice_id=draft.notice.id or 0,
-                      data=await state.get_data())
+    await state.set_data(
+        {"notice_id": draft.notice.id, "selected": [], "view": 0, "warnings": _warnings(draft)}
+    )
+    await show_review(
+        message, session=session, notice_id=draft.notice.id or 0, data=await state.get_data()
+    )
 
 
 def _warnings(draft: Draft) -> list[list[str | None]]:
     # "AI is off" is how the ward set Loa up, not news: each rendition already names its
     # source ("tóm tắt tự động"), and what it changes (no translation) has its own warning.
-    return [[w.code, w.detail, w.locale] for w in draft.preparation.warnings
-            if w.code != "ai_disabled"]
+    return [
+        [w.code, w.detail, w.locale] for w in draft.preparation.warnings if w.code != "ai_disabled"
+    ]
 
 
 async def review_action(
-    query: CallbackQuery, callback_data: ReviewCb, state: FSMContext, session: AsyncSession,
+    query: CallbackQuery,
+    callback_data: ReviewCb,
+    state: FSMContext,
+    session: AsyncSession,
     services: Services,
 ) -> None:
     data = await state.get_data()
@@ -84,13 +97,15 @@ async def review_action(
     elif callback_data.action == "edit":
         await state.update_data(edit_locale=callback_data.locale)
         await state.set_state(Compose.editing)
-        await message.answer(_("Send me the new text for this language. It will be sent as "
-                               "you write it."))
+        await message.answer(
+            _("Send me the new text for this language. It will be sent as you write it.")
+        )
     elif callback_data.action == "mask":
         draft = await mask_draft(session=session, notice_id=notice_id, ai=services.settings.ai)
         await state.update_data(warnings=_warnings(draft))
-        await show_review(message, session=session, notice_id=notice_id,
-                          data=await state.get_data())
+        await show_review(
+            message, session=session, notice_id=notice_id, data=await state.get_data()
+        )
     elif callback_data.action == "confirm":
         await confirm_renditions(session=session, notice_id=notice_id)
         await show_review(message, session=session, notice_id=notice_id, data=data)
@@ -101,8 +116,12 @@ async def review_action(
 
 async def edited_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
     data = await state.get_data()
-    await edit_rendition(session=session, notice_id=int(data["notice_id"]),
-                         locale=str(data.get("edit_locale") or "vi"), text=message.text or "")
+    await edit_rendition(
+        session=session,
+        notice_id=int(data["notice_id"]),
+        locale=str(data.get("edit_locale") or "vi"),
+        text=message.text or "",
+    )
     await state.set_state(Compose.review)
     await show_review(message, session=session, notice_id=int(data["notice_id"]), data=data)
 
@@ -129,7 +148,8 @@ async def tree_action(
         await state.set_state(Compose.when)
         await message.answer(
             _("{count} group chats will receive this notice. When should it be sent?").format(
-                count=count),
+                count=count
+            ),
             reply_markup=when_keyboard(),
         )
         return
@@ -139,8 +159,9 @@ async def tree_action(
         await state.update_data(selected=sorted(selected))
     elif callback_data.action in ("open", "back"):
         await state.update_data(view=callback_data.area_id)
-    await show_tree(message, session=session, notice_id=notice_id, data=await state.get_data(),
-                    edit=True)
+    await show_tree(
+        message, session=session, notice_id=notice_id, data=await state.get_data(), edit=True
+    )
 
 
 async def when_action(
@@ -157,16 +178,24 @@ async def when_action(
         await _ask_confirm(message, state, session)
     else:
         await state.set_state(Compose.when_text)
-        await message.answer(_("Send the date and time, for example: 07:30 28/11 or "
-                               "28/11/2026 07:30 (Ho Chi Minh City time)."))
+        await message.answer(
+            _(
+                "Send the date and time, for example: 07:30 28/11 or "
+                "28/11/2026 07:30 (Ho Chi Minh City time)."
+            )
+        )
 
 
 async def when_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
     try:
         at = parse_local_time(message.text or "")
     except InvalidInput:
-        await message.answer(_("I could not read that time. Please write it like 07:30 28/11, "
-                               "and make sure it is in the future."))
+        await message.answer(
+            _(
+                "I could not read that time. Please write it like 07:30 28/11, "
+                "and make sure it is in the future."
+            )
+        )
         return
     await state.update_data(at=at.isoformat())
     await _ask_confirm(message, state, session)
@@ -175,8 +204,7 @@ async def when_text(message: Message, state: FSMContext, session: AsyncSession) 
 async def _ask_confirm(message: Message, state: FSMContext, session: AsyncSession) -> None:
     data = await state.get_data()
     count = len(await target_channels(session=session, notice_id=int(data["notice_id"])))
-    when = (_("now") if not data.get("at")
-            else local_time(datetime.fromisoformat(str(data["at"]))))
+    when = _("now") if not data.get("at") else local_time(datetime.fromisoformat(str(data["at"])))
     await state.set_state(Compose.confirm)
     await message.answer(
         _("Send this notice to {count} group chats, {when}?").format(count=count, when=when),
@@ -185,8 +213,12 @@ async def _ask_confirm(message: Message, state: FSMContext, session: AsyncSessio
 
 
 async def confirm_action(
-    query: CallbackQuery, callback_data: ConfirmCb, state: FSMContext, session: AsyncSession,
-    services: Services, bot: Bot,
+    query: CallbackQuery,
+    callback_data: ConfirmCb,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+    bot: Bot,
 ) -> None:
     message = query.message
     assert isinstance(message, Message)
@@ -200,8 +232,12 @@ async def confirm_action(
     notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
     await state.clear()
     status = await message.answer(_("📣 Notice #{id} is scheduled.").format(id=notice_id))
-    await set_status_message(session=session, notice_id=notice_id, chat_ref=str(status.chat.id),
-                             message_ref=str(status.message_id))
+    await set_status_message(
+        session=session,
+        notice_id=notice_id,
+        chat_ref=str(status.chat.id),
+        message_ref=str(status.message_id),
+    )
     await session.commit()
     assert notice.scheduled_at is not None
     services.plan(notice_id, notice.scheduled_at)

@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 
 def explain(error: Exception) -> str:
     if isinstance(error, CodeRejected):
-        return _("This code cannot be used (it is wrong, already used or expired). "
-                 "Please ask the ward for a new code.")
+        return _(
+            "This code cannot be used (it is wrong, already used or expired). "
+            "Please ask the ward for a new code."
+        )
     if isinstance(error, InvalidInput):
-        return _("That did not work: the information is not valid. Please check it and "
-                 "try again.")
+        return _("That did not work: the information is not valid. Please check it and try again.")
     if isinstance(error, Conflict | NotFound):
         return _("This notice can no longer be changed. Send a new text to start again.")
     return _("Sorry, something went wrong. Please try again in a moment.")

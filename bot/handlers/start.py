@@ -20,35 +20,44 @@ async def start(
     if command.args:
         assert message.from_user is not None
         official = await register_official(
-            session=session, code=command.args, user_ref=str(message.from_user.id),
+            session=session,
+            code=command.args,
+            user_ref=str(message.from_user.id),
             name=message.from_user.full_name,
         )
         await session.commit()  # stored before the official is told so
         await message.answer(
-            _("Welcome, {name}! You can now send notices for your ward.\n\n"
-              "Just send me the text of a notice to begin.").format(name=official.name)
+            _(
+                "Welcome, {name}! You can now send notices for your ward.\n\n"
+                "Just send me the text of a notice to begin."
+            ).format(name=official.name)
         )
         return
     if official is None:
         await message.answer(
-            _("Hello! This bot sends the ward's notices to neighbourhood groups.\n"
-              "To use it, ask the ward's administrator for an invite code, then send:\n"
-              "/start CODE")
+            _(
+                "Hello! This bot sends the ward's notices to neighbourhood groups.\n"
+                "To use it, ask the ward's administrator for an invite code, then send:\n"
+                "/start CODE"
+            )
         )
         return
-    await message.answer(_("Hello {name}! Send me the text of a notice to begin.").format(
-        name=official.name))
+    await message.answer(
+        _("Hello {name}! Send me the text of a notice to begin.").format(name=official.name)
+    )
 
 
 async def help_(message: Message) -> None:
     await message.answer(
-        _("How to send a notice:\n"
-          "1. Send me the notice's text.\n"
-          "2. Check the summary and the translations.\n"
-          "3. Choose the areas that should receive it.\n"
-          "4. Send now or choose a time.\n\n"
-          "/notices shows your recent notices and who has acknowledged them.\n"
-          "/cancel stops what you are doing.")
+        _(
+            "How to send a notice:\n"
+            "1. Send me the notice's text.\n"
+            "2. Check the summary and the translations.\n"
+            "3. Choose the areas that should receive it.\n"
+            "4. Send now or choose a time.\n\n"
+            "/notices shows your recent notices and who has acknowledged them.\n"
+            "/cancel stops what you are doing."
+        )
     )
 
 
@@ -74,8 +83,12 @@ async def language(
 
 async def unknown(message: Message, official: Official | None) -> None:
     if official is None:
-        await message.answer(_("To send notices you need an invite code from the ward's "
-                               "administrator. Then send: /start CODE"))
+        await message.answer(
+            _(
+                "To send notices you need an invite code from the ward's "
+                "administrator. Then send: /start CODE"
+            )
+        )
     else:
         await message.answer(_("Please send text, or /help to see what I can do."))
 

@@ -18,18 +18,26 @@ async def recent(message: Message, session: AsyncSession, official: Official | N
     if official is None:
         await message.answer(_("Only registered ward officials can see notices."))
         return
-    notices = list(await session.scalars(
-        select(Notice).where(Notice.official_id == official.id, Notice.status != "draft")
-        .order_by(Notice.id.desc()).limit(5)  # type: ignore[union-attr]
-    ))
+    notices = list(
+        await session.scalars(
+            select(Notice)
+            .where(Notice.official_id == official.id, Notice.status != "draft")
+            .order_by(Notice.id.desc())
+            .limit(5)  # type: ignore[union-attr]
+        )
+    )
     if not notices:
         await message.answer(_("You have not sent any notice yet."))
         return
     for notice in notices:
         progress = await notice_progress(session=session, notice_id=notice.id or 0)
         await message.answer(
-            status_text(notice_id=notice.id or 0, title=notice.title or notice.text[:60],
-                        progress=progress, scheduled_at=notice.scheduled_at),
+            status_text(
+                notice_id=notice.id or 0,
+                title=notice.title or notice.text[:60],
+                progress=progress,
+                scheduled_at=notice.scheduled_at,
+            ),
             parse_mode="HTML",
         )
 

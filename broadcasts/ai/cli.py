@@ -26,8 +26,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Show what the AI step would send for a notice in a text file.",
     )
     parser.add_argument("file", help="a UTF-8 text file with the notice ('-' for stdin)")
-    parser.add_argument("--locales", default="vi",
-                        help="comma-separated locales of the target channels (default: vi)")
+    parser.add_argument(
+        "--locales",
+        default="vi",
+        help="comma-separated locales of the target channels (default: vi)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

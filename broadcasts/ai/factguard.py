@@ -34,9 +34,7 @@ _VI_DATE = re.compile(
     r"(?<!\d)(\d{1,2})\s+(?:tháng|thg)\s+(\d{1,2})(?!\d)"
     r"(?:\s*(?:,|năm)\s*(?:năm\s+)?(\d{4})(?!\d))?"
 )
-_SLASH_DATE = re.compile(
-    r"(?<![\d/.,])(\d{1,2})\s*/\s*(\d{1,2})(?:\s*/\s*(\d{4}|\d{2}))?(?![\d/])"
-)
+_SLASH_DATE = re.compile(r"(?<![\d/.,])(\d{1,2})\s*/\s*(\d{1,2})(?:\s*/\s*(\d{4}|\d{2}))?(?![\d/])")
 _DOTTED_DATE = re.compile(r"(?<![\d/.,-])(\d{1,2})([.-])(\d{1,2})\2(\d{4})(?![\d.,-]?\d)")
 _ROUND_THE_CLOCK = re.compile(r"(?<!\d)24\s*/\s*7(?!\d)")
 
@@ -67,9 +65,21 @@ _MULTIPLIER = re.compile(
     re.IGNORECASE,
 )
 _MULTIPLIERS = {
-    "triệu": 10**6, "million": 10**6, "millions": 10**6, "tỷ": 10**9, "tỉ": 10**9,
-    "billion": 10**9, "nghìn": 10**3, "ngàn": 10**3, "thousand": 10**3, "k": 10**3,
-    "万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8, "千": 10**3,
+    "triệu": 10**6,
+    "million": 10**6,
+    "millions": 10**6,
+    "tỷ": 10**9,
+    "tỉ": 10**9,
+    "billion": 10**9,
+    "nghìn": 10**3,
+    "ngàn": 10**3,
+    "thousand": 10**3,
+    "k": 10**3,
+    "万": 10**4,
+    "萬": 10**4,
+    "亿": 10**8,
+    "億": 10**8,
+    "千": 10**3,
 }
 _PM_WORDS = {"pm", "p.m.", "p.m", "pm.", "ch", "chiều", "tối", "đêm", "下午", "傍晚", "晚上"}
 _AM_WORDS = {"am", "a.m.", "a.m", "am.", "sa", "sáng", "上午", "早上", "早晨", "凌晨"}
@@ -212,22 +222,48 @@ def extract(text: str, locale: str = "vi") -> list[Item]:
     def both_orders(a: int, b: int, y: int | None) -> set[DateKey]:
         return {(d, mo, y) for d, mo in ((a, b), (b, a)) if _valid_date(d, mo)}
 
-    dates(_ISO_DATE, lambda m: {(int(m[3]), int(m[2]), int(m[1]))}
-          if _valid_date(int(m[3]), int(m[2])) else set())
-    dates(_CJK_DATE, lambda m: {(int(m[3]), int(m[2]), _year(m[1]))}
-          if _valid_date(int(m[3]), int(m[2])) else set())
-    dates(_VI_DATE, lambda m: {(int(m[1]), int(m[2]), _year(m[3]))}
-          if _valid_date(int(m[1]), int(m[2])) else set())
+    dates(
+        _ISO_DATE,
+        lambda m: (
+            {(int(m[3]), int(m[2]), int(m[1]))} if _valid_date(int(m[3]), int(m[2])) else set()
+        ),
+    )
+    dates(
+        _CJK_DATE,
+        lambda m: (
+            {(int(m[3]), int(m[2]), _year(m[1]))} if _valid_date(int(m[3]), int(m[2])) else set()
+        ),
+    )
+    dates(
+        _VI_DATE,
+        lambda m: (
+            {(int(m[1]), int(m[2]), _year(m[3]))} if _valid_date(int(m[1]), int(m[2])) else set()
+        ),
+    )
     month_first, day_first, names = _month_regexes(locale)
-    dates(month_first, lambda m: {(int(m[2]), names[m[1].lower()], _year(m[3]))}
-          if _valid_date(int(m[2]), names[m[1].lower()]) else set())
-    dates(day_first, lambda m: {(int(m[1]), names[m[2].lower()], _year(m[3]))}
-          if _valid_date(int(m[1]), names[m[2].lower()]) else set())
+    dates(
+        month_first,
+        lambda m: (
+            {(int(m[2]), names[m[1].lower()], _year(m[3]))}
+            if _valid_date(int(m[2]), names[m[1].lower()])
+            else set()
+        ),
+    )
+    dates(
+        day_first,
+        lambda m: (
+            {(int(m[1]), names[m[2].lower()], _year(m[3]))}
+            if _valid_date(int(m[1]), names[m[2].lower()])
+            else set()
+        ),
+    )
     dates(_DOTTED_DATE, lambda m: both_orders(int(m[1]), int(m[3]), _year(m[4])))
     dates(_SLASH_DATE, lambda m: both_orders(int(m[1]), int(m[2]), _year(m[3])))
 
-    def times(pattern: re.Pattern[str], read: Callable[[re.Match[str]], tuple[int, bool] | None],
-              ) -> None:
+    def times(
+        pattern: re.Pattern[str],
+        read: Callable[[re.Match[str]], tuple[int, bool] | None],
+    ) -> None:
         for m in pattern.finditer(text):
             value = read(m)
             if value is not None and claim(m.start(), m.end()):
@@ -291,8 +327,12 @@ def _traceable(item: Item, source: Profile) -> bool:
     return bool(item.numbers & source.numbers)
 
 
-_CODES = {"phone": "untraceable_phone", "date": "untraceable_date",
-          "time": "untraceable_time", "number": "untraceable_number"}
+_CODES = {
+    "phone": "untraceable_phone",
+    "date": "untraceable_date",
+    "time": "untraceable_time",
+    "number": "untraceable_number",
+}
 
 
 def check_facts(source: str, text: str, locale: str) -> list[Finding]:
@@ -331,8 +371,22 @@ def missing_facts(source: str, text: str) -> list[str]:
     return missing
 
 
-_VI_WEEKDAYS = {"hai": 0, "2": 0, "ba": 1, "3": 1, "tư": 2, "4": 2, "năm": 3, "5": 3,
-                "sáu": 4, "6": 4, "bảy": 5, "7": 5, "chủ nhật": 6, "cn": 6}
+_VI_WEEKDAYS = {
+    "hai": 0,
+    "2": 0,
+    "ba": 1,
+    "3": 1,
+    "tư": 2,
+    "4": 2,
+    "năm": 3,
+    "5": 3,
+    "sáu": 4,
+    "6": 4,
+    "bảy": 5,
+    "7": 5,
+    "chủ nhật": 6,
+    "cn": 6,
+}
 _VI_WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 _WD = r"(?:thứ\s+(?P<{n}>hai|ba|tư|năm|sáu|bảy|[2-7])|(?P<{n}cn>chủ\s+nhật))"
 _FULL_DATE = r"(?P<d>\d{1,2})\s*/\s*(?P<m>\d{1,2})\s*/\s*(?P<y>\d{4})"
@@ -359,6 +413,7 @@ def weekday_mismatches(text: str) -> list[str]:
             except ValueError:
                 continue
             if stated is not None and stated != actual and ymd not in found:
-                found[ymd] = (f"{m.group().strip()} ({m['d']}/{m['m']}/{m['y']}: "
-                              f"{_VI_WEEKDAY_NAMES[actual]})")
+                found[ymd] = (
+                    f"{m.group().strip()} ({m['d']}/{m['m']}/{m['y']}: {_VI_WEEKDAY_NAMES[actual]})"
+                )
     return list(found.values())

@@ -27,14 +27,34 @@ TELEGRAM_LIMIT = 4096
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 LABELS: dict[str, dict[str, str]] = {
-    "vi": {"when": "Thời gian", "where": "Địa điểm", "who": "Đối tượng",
-           "action": "Việc cần làm", "contact": "Liên hệ"},
-    "en": {"when": "When", "where": "Where", "who": "Who",
-           "action": "What to do", "contact": "Contact"},
-    "zh": {"when": "时间", "where": "地点", "who": "对象",
-           "action": "需要做什么", "contact": "联系方式"},
-    "km": {"when": "ពេលវេលា", "where": "ទីកន្លែង", "who": "សម្រាប់",
-           "action": "អ្វីដែលត្រូវធ្វើ", "contact": "ទំនាក់ទំនង"},
+    "vi": {
+        "when": "Thời gian",
+        "where": "Địa điểm",
+        "who": "Đối tượng",
+        "action": "Việc cần làm",
+        "contact": "Liên hệ",
+    },
+    "en": {
+        "when": "When",
+        "where": "Where",
+        "who": "Who",
+        "action": "What to do",
+        "contact": "Contact",
+    },
+    "zh": {
+        "when": "时间",
+        "where": "地点",
+        "who": "对象",
+        "action": "需要做什么",
+        "contact": "联系方式",
+    },
+    "km": {
+        "when": "ពេលវេលា",
+        "where": "ទីកន្លែង",
+        "who": "សម្រាប់",
+        "action": "អ្វីដែលត្រូវធ្វើ",
+        "contact": "ទំនាក់ទំនង",
+    },
 }
 # Words around Babel's own names for recurring and open-ended times.
 _PHRASES: dict[str, dict[str, str]] = {
@@ -43,8 +63,21 @@ _PHRASES: dict[str, dict[str, str]] = {
     "zh": {"weekly": "每{weekday}", "since": "自{date}起", "sep": "，"},
     "km": {"weekly": "រៀងរាល់ថ្ងៃ{weekday}", "since": "ចាប់ពី {date}", "sep": ", "},
 }
-_WEEKDAYS_VI = {"hai": 0, "2": 0, "ba": 1, "3": 1, "tư": 2, "4": 2, "năm": 3, "5": 3,
-                "sáu": 4, "6": 4, "bảy": 5, "7": 5, "chủ nhật": 6}
+_WEEKDAYS_VI = {
+    "hai": 0,
+    "2": 0,
+    "ba": 1,
+    "3": 1,
+    "tư": 2,
+    "4": 2,
+    "năm": 3,
+    "5": 3,
+    "sáu": 4,
+    "6": 4,
+    "bảy": 5,
+    "7": 5,
+    "chủ nhật": 6,
+}
 
 _TIME = re.compile(
     r"(?<!\d)(\d{1,2})\s*(?:giờ|h(?![^\W\d_])|:)\s*(\d{2})?(?!\d)"
@@ -198,8 +231,15 @@ def parse_when(text: str) -> When | None:
     end = times[1] if len(times) > 1 else None
     if start is not None and end is not None and end <= start:
         return None
-    return When(day=day, day_month=day_month, start=start, end=end, weekday=weekday,
-                weekly=weekly, since=since)
+    return When(
+        day=day,
+        day_month=day_month,
+        start=start,
+        end=end,
+        weekday=weekday,
+        weekly=weekly,
+        since=since,
+    )
 
 
 def format_when(when: When, locale: str) -> str:
@@ -217,8 +257,12 @@ def format_when(when: When, locale: str) -> str:
     open_ended = when.since or when.weekly
     # A notice whose weekday and date disagree gets no weekday from us: the official is
     # warned (weekday_mismatch) and decides which one is right.
-    disagree = (when.day is not None and when.weekday is not None and not when.weekly
-                and when.day.weekday() != when.weekday)
+    disagree = (
+        when.day is not None
+        and when.weekday is not None
+        and not when.weekly
+        and when.day.weekday() != when.weekday
+    )
     if when.day is not None:
         width = "long" if open_ended or disagree else "full"
         date_text = babel_format_date(when.day, width, locale=loc)
@@ -250,7 +294,7 @@ def contact_numbers(text: str) -> list[str]:
 
 
 def facts_lines(facts: Mapping[str, str], locale: str, keys: Sequence[str]) -> list[str]:
-    """"Label: value" lines for the given keys, in the locale's labels."""
+    """ "Label: value" lines for the given keys, in the locale's labels."""
     names = labels(locale)
     return [f"{names[k]}: {facts[k]}" for k in keys if facts.get(k, "").strip()]
 
@@ -270,8 +314,7 @@ def localized_facts(facts: Mapping[str, str], locale: str) -> dict[str, str]:
     return out
 
 
-def compose_text(title: str, body: str, lines: Sequence[str],
-                 limit: int = TELEGRAM_LIMIT) -> str:
+def compose_text(title: str, body: str, lines: Sequence[str], limit: int = TELEGRAM_LIMIT) -> str:
     """Title, body and key-fact lines as one message that fits Telegram."""
     tail = "\n".join(lines)
     parts = [p for p in (title.strip(), body.strip(), tail) if p]

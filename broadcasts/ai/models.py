@@ -72,7 +72,7 @@ class AISettings(BaseModel):
         values: dict[str, object] = {}
         for key, value in env.items():
             if key.upper().startswith(prefix):
-                name = key[len(prefix):].lower()
+                name = key[len(prefix) :].lower()
                 if name in cls.model_fields:
                     values[name] = value
         return cls.model_validate(values)

@@ -27,10 +27,10 @@ _DATE_RE = re.compile(
     re.IGNORECASE,
 )
 _TIME_RE = re.compile(rf"(?<!\d){_T}", re.IGNORECASE)
-_WEEKDAY_RE = re.compile(r"\bthứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|\bchủ\s+nhật\b",
-                         re.IGNORECASE)
+_WEEKDAY_RE = re.compile(r"\bthứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|\bchủ\s+nhật\b", re.IGNORECASE)
 _PLACE_RE = re.compile(
-    r"(?:\bsố\s+\d+|\bhẻm\s+\d+|\bngõ\s+\d+|\bkiệt\s+\d+|khu\s+phố\s+\d+|\bđường\s+[" + _UPPER
+    r"(?:\bsố\s+\d+|\bhẻm\s+\d+|\bngõ\s+\d+|\bkiệt\s+\d+|khu\s+phố\s+\d+|\bđường\s+["
+    + _UPPER
     + r"]|địa\s+điểm|điểm\s+tập\s+(?:trung|kết)|\btại\b|nhà\s+văn\s+hóa|trụ\s+sở)",
     re.IGNORECASE,
 )
@@ -58,8 +58,18 @@ _BOILERPLATE_RE = re.compile(
     r"xin\s+trân\s+trọng\b.*|t/?m\.?\s.*|kt\.\s.*|\./\.)$",
     re.IGNORECASE,
 )
-_DOC_TYPES = {"THÔNG BÁO", "KẾ HOẠCH", "GIẤY MỜI", "THƯ MỜI", "CÔNG VĂN", "QUYẾT ĐỊNH",
-              "TỜ TRÌNH", "THÔNG CÁO", "LỜI KÊU GỌI", "CẢNH BÁO"}
+_DOC_TYPES = {
+    "THÔNG BÁO",
+    "KẾ HOẠCH",
+    "GIẤY MỜI",
+    "THƯ MỜI",
+    "CÔNG VĂN",
+    "QUYẾT ĐỊNH",
+    "TỜ TRÌNH",
+    "THÔNG CÁO",
+    "LỜI KÊU GỌI",
+    "CẢNH BÁO",
+}
 _HEADER_START_RE = re.compile(
     r"^(?:v/v|về\s+việc|thông\s+báo|kế\s+hoạch|giấy\s+mời|thư\s+mời|cảnh\s+báo|khẩn|lịch)\b",
     re.IGNORECASE,
@@ -175,7 +185,7 @@ def _title_from_sentence(sentence: str) -> str:
     text = sentence.strip().rstrip(".")
     m = re.search(r"\bthông\s+báo\s+(?:về\s+việc\s+)?", text, re.IGNORECASE)
     if m and len(text) - m.end() > 15:
-        text = text[m.end():]
+        text = text[m.end() :]
     text = _LEAD_CLAUSE_RE.sub("", text)
     if len(text) > 80:
         cut = -1
@@ -228,8 +238,9 @@ def body_sentences(lines: list[str]) -> list[Sentence]:
             if _BOILERPLATE_RE.match(text):
                 continue
             short = _trim(text)
-            sentences.append(Sentence(len(sentences), line_no, short, text,
-                                      score(text, lead=not sentences)))
+            sentences.append(
+                Sentence(len(sentences), line_no, short, text, score(text, lead=not sentences))
+            )
     return sentences
 
 
@@ -330,8 +341,9 @@ _FOR = re.compile(
     r"(?<!không\s)\bcho\s+((?:trẻ|người|các|hộ|học\s+sinh|phụ\s+nữ|người\s+dân|bà\s+con)\b[^,.;]*)",
     re.IGNORECASE,
 )
-_ASK = re.compile(r"^(?:đề\s+nghị|yêu\s+cầu|kính\s+đề\s+nghị)\s+(.+?)" + _VERB_AFTER_SUBJECT,
-                  re.IGNORECASE)
+_ASK = re.compile(
+    r"^(?:đề\s+nghị|yêu\s+cầu|kính\s+đề\s+nghị)\s+(.+?)" + _VERB_AFTER_SUBJECT, re.IGNORECASE
+)
 _CONTACT_KEY = re.compile(
     r"liên\s+hệ|gọi|điện\s+thoại|hotline|đường\s+dây\s+nóng|tổng\s+đài|số\s+máy", re.IGNORECASE
 )
@@ -354,10 +366,12 @@ def _when(sentences: list[str]) -> str:
         return ""
     # (sentence order, start, end, sentence) of each piece: date, weekday, time range.
     spans: list[tuple[int, int, int, str]] = []
-    for order, sentence, pattern in ((1, date_sentence, _DATE_EXPR),
-                                     (1, date_sentence, _WEEKDAY_EXPR),
-                                     (0, time_sentence, _TIME_RANGE),
-                                     (0, time_sentence, _WEEKDAY_EXPR)):
+    for order, sentence, pattern in (
+        (1, date_sentence, _DATE_EXPR),
+        (1, date_sentence, _WEEKDAY_EXPR),
+        (0, time_sentence, _TIME_RANGE),
+        (0, time_sentence, _WEEKDAY_EXPR),
+    ):
         if sentence is None:
             continue
         m = pattern.search(sentence)
@@ -433,8 +447,11 @@ def _who(sentences: list[str]) -> tuple[str, str | None]:
 
 def _action(sentences: list[str], who: str) -> str:
     def usable(s: str) -> bool:
-        return not _WHEN_LABEL.match(s) and not _WHERE_LABEL.match(s) and not (
-            _CONTACT_KEY.search(s) and _has_phone(s) and len(s) < 120)
+        return (
+            not _WHEN_LABEL.match(s)
+            and not _WHERE_LABEL.match(s)
+            and not (_CONTACT_KEY.search(s) and _has_phone(s) and len(s) < 120)
+        )
 
     candidates = [s for s in sentences if _STRONG_ACTION.search(s) and usable(s)]
     candidates = candidates or [s for s in sentences if _WEAK_ACTION.search(s) and usable(s)]
@@ -467,7 +484,7 @@ def _contact(sentences: list[str]) -> str:
         starts = [p.start for p in phones] + [m.start() for m in emergency]
         starts += [m.start() for m in placeholders]
         begin = key.start() if key and key.start() < min(starts) else min(starts)
-        value = s[begin: max(ends)].strip(" ,")
+        value = s[begin : max(ends)].strip(" ,")
         value = re.sub(r"^liên\s+hệ\s+", "", value, flags=re.IGNORECASE)
         is_public = any(phone_kind(p.digits) != "mobile" for p in phones) or bool(emergency)
         (public if is_public or placeholders else private).append(_capital(value))

@@ -60,16 +60,18 @@ def _vi_facts_for_display(facts: dict[str, str]) -> dict[str, str]:
 
 
 def _vi_text(title: str, summary: str, facts: dict[str, str]) -> str:
-    return compose_text(title, summary, facts_lines(_vi_facts_for_display(facts), "vi",
-                                                    FACT_KEYS))
+    return compose_text(title, summary, facts_lines(_vi_facts_for_display(facts), "vi", FACT_KEYS))
 
 
 def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Warning]:
     """One warning listing the source's dates, times and phone numbers that the Vietnamese
     rendition leaves out (private numbers may well be left out)."""
     skip = {"".join(ch for ch in p if ch.isdigit()) for p in private}
-    values = [v for v in missing_facts(source, text)
-              if "".join(ch for ch in v if ch.isdigit()) not in skip]
+    values = [
+        v
+        for v in missing_facts(source, text)
+        if "".join(ch for ch in v if ch.isdigit()) not in skip
+    ]
     if not values:
         return []
     shown = ", ".join(values[:MAX_MISSING_SHOWN])
@@ -78,22 +80,33 @@ def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Wa
     return [Warning(code="missing_fact", detail=f"not in the summary: {shown}", locale="vi")]
 
 
-def _offline(text: str, locales: list[str], settings: AISettings,
-             private: Sequence[str]) -> tuple[Preparation, list[Warning]]:
+def _offline(
+    text: str, locales: list[str], settings: AISettings, private: Sequence[str]
+) -> tuple[Preparation, list[Warning]]:
     result = offline.summarise(text, settings.summary_max_chars)
     vi_text = _vi_text(result.title, result.summary, result.facts)
     warnings = _missing_warnings(text, vi_text, private)
     renditions: dict[str, RenditionDraft] = {}
     for loc in locales:
         renditions[loc] = RenditionDraft(
-            locale=loc, title=result.title, text=vi_text, source="offline",
+            locale=loc,
+            title=result.title,
+            text=vi_text,
+            source="offline",
             findings=check_facts(text, vi_text, "vi") if loc == "vi" else [],
         )
         if loc != "vi":
             warnings.append(Warning(code="no_translation_offline", detail=loc, locale=loc))
-    prep = Preparation(title=result.title, summary=result.summary, facts=result.facts,
-                       renditions=renditions, warnings=[], engine="offline", urgent=False,
-                       private_items=[])
+    prep = Preparation(
+        title=result.title,
+        summary=result.summary,
+        facts=result.facts,
+        renditions=renditions,
+        warnings=[],
+        engine="offline",
+        urgent=False,
+        private_items=[],
+    )
     return prep, warnings
 
 
@@ -111,31 +124,41 @@ def _restore_all(
                 invented[locale].append(token)
         return restored
 
-    facts = answer.facts.model_copy(update={
-        key: back(getattr(answer.facts, key), "vi") for key in FACT_KEYS
-    })
+    facts = answer.facts.model_copy(
+        update={key: back(getattr(answer.facts, key), "vi") for key in FACT_KEYS}
+    )
     translations = {
         loc: tr.model_copy(update={"title": back(tr.title, loc), "text": back(tr.text, loc)})
         for loc, tr in answer.translations.items()
     }
-    restored = answer.model_copy(update={
-        "title": back(answer.title, "vi"), "summary": back(answer.summary, "vi"),
-        "facts": facts, "translations": translations,
-    })
+    restored = answer.model_copy(
+        update={
+            "title": back(answer.title, "vi"),
+            "summary": back(answer.summary, "vi"),
+            "facts": facts,
+            "translations": translations,
+        }
+    )
     return restored, invented
 
 
-def _remote_preparation(text: str, answer: AIAnswer, invented: dict[str, list[str]],
-                        locales: list[str], settings: AISettings,
-                        private: Sequence[str]) -> tuple[Preparation, list[Warning]]:
+def _remote_preparation(
+    text: str,
+    answer: AIAnswer,
+    invented: dict[str, list[str]],
+    locales: list[str],
+    settings: AISettings,
+    private: Sequence[str],
+) -> tuple[Preparation, list[Warning]]:
     from broadcasts.ai.remote import RemoteFailure
 
     summary = answer.summary.strip()
     if len(summary) > settings.summary_max_chars:
         raise RemoteFailure(f"summary_too_long ({len(summary)} > {settings.summary_max_chars})")
     title = (answer.title.strip() or offline.make_title(text))[:MAX_TITLE_CHARS]
-    facts = {k: v.strip() for k, v in answer.facts.model_dump().items()
-             if k in FACT_KEYS and v.strip()}
+    facts = {
+        k: v.strip() for k, v in answer.facts.model_dump().items() if k in FACT_KEYS and v.strip()
+    }
     warnings: list[Warning] = []
     renditions: dict[str, RenditionDraft] = {}
     vi_text = _vi_text(title, summary, facts)
@@ -146,20 +169,35 @@ def _remote_preparation(text: str, answer: AIAnswer, invented: dict[str, list[st
         else:
             tr = _translation(answer, loc)
             if tr is None:
-                warnings.append(Warning(code="translation_missing",
-                                        detail=f"the AI gave no {loc} text", locale=loc))
+                warnings.append(
+                    Warning(
+                        code="translation_missing", detail=f"the AI gave no {loc} text", locale=loc
+                    )
+                )
                 r_title, r_text = title, vi_text
             else:
                 r_title = tr.title.strip()[:MAX_TITLE_CHARS] or title
                 lines = facts_lines(localized_facts(facts, loc), loc, _FOREIGN_KEYS)
                 r_text = compose_text(r_title, tr.text, lines)
         findings = check_facts(text, r_text, loc)
-        findings += [Finding(code="invented_placeholder", value=token, locale=loc)
-                     for token in invented.get(loc, []) if token in r_text]
-        renditions[loc] = RenditionDraft(locale=loc, title=r_title, text=r_text, source="ai",
-                                         findings=_unique(findings))
-    prep = Preparation(title=title, summary=summary, facts=facts, renditions=renditions,
-                       warnings=[], engine="ai", urgent=False, private_items=[])
+        findings += [
+            Finding(code="invented_placeholder", value=token, locale=loc)
+            for token in invented.get(loc, [])
+            if token in r_text
+        ]
+        renditions[loc] = RenditionDraft(
+            locale=loc, title=r_title, text=r_text, source="ai", findings=_unique(findings)
+        )
+    prep = Preparation(
+        title=title,
+        summary=summary,
+        facts=facts,
+        renditions=renditions,
+        warnings=[],
+        engine="ai",
+        urgent=False,
+        private_items=[],
+    )
     return prep, warnings
 
 
@@ -198,8 +236,9 @@ async def prepare_notice(
         Warning(code="private_id_number" if kind == "id" else "private_phone", detail=raw)
         for kind, raw in found
     ]
-    warnings += [Warning(code="weekday_mismatch", detail=detail)
-                 for detail in weekday_mismatches(text)]
+    warnings += [
+        Warning(code="weekday_mismatch", detail=detail) for detail in weekday_mismatches(text)
+    ]
     urgent = offline.is_urgent(text) if text else False
 
     prep: Preparation | None = None
@@ -216,13 +255,19 @@ async def prepare_notice(
         try:
             budget = settings.timeout_seconds * (settings.max_retries + 1) * 3 + 10
             answer = await asyncio.wait_for(
-                remote.ask(redacted.text, foreign, settings=settings, http_client=http_client,
-                           expansion=redacted.expansion),
+                remote.ask(
+                    redacted.text,
+                    foreign,
+                    settings=settings,
+                    http_client=http_client,
+                    expansion=redacted.expansion,
+                ),
                 timeout=budget,
             )
             restored, invented = _restore_all(answer, redacted.mapping)
-            prep, engine_warnings = _remote_preparation(text, restored, invented, wanted,
-                                                        settings, private)
+            prep, engine_warnings = _remote_preparation(
+                text, restored, invented, wanted, settings, private
+            )
         except remote.RemoteFailure as exc:
             log.warning("AI endpoint failed (%s); using the offline summary", exc.reason)
             engine_warnings = [Warning(code="ai_failed_fallback", detail=exc.reason)]
@@ -231,14 +276,17 @@ async def prepare_notice(
             engine_warnings = [Warning(code="ai_failed_fallback", detail="timeout")]
         except Exception as exc:  # the bot must never lose a draft to the AI step
             log.exception("AI step failed unexpectedly; using the offline summary")
-            engine_warnings = [Warning(code="ai_failed_fallback",
-                                       detail=f"unexpected_{type(exc).__name__}")]
+            engine_warnings = [
+                Warning(code="ai_failed_fallback", detail=f"unexpected_{type(exc).__name__}")
+            ]
 
     if prep is None:
         prep, offline_warnings = _offline(text, wanted, settings, private)
         engine_warnings += offline_warnings
-    return prep.model_copy(update={
-        "warnings": warnings + engine_warnings,
-        "urgent": urgent,
-        "private_items": private,
-    })
+    return prep.model_copy(
+        update={
+            "warnings": warnings + engine_warnings,
+            "urgent": urgent,
+            "private_items": private,
+        }
+    )

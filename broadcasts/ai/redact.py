@@ -58,14 +58,53 @@ _PLACE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _PLACE_NAMES = frozenset(
-    {"Bà Rịa", "Bà Chiểu", "Bà Điểm", "Ông Lãnh", "Bà Hom", "Bà Quẹo", "Bà Lài", "Ông Tạ",
-     "Bà Hạt", "Bà Triệu", "Bà Huyện Thanh Quan", "Bà Lê Chân", "Cô Giang", "Cô Bắc",
-     "Ông Ích Khiêm", "Bà Kiệu", "Bà Ký", "Bà Đen"}
+    {
+        "Bà Rịa",
+        "Bà Chiểu",
+        "Bà Điểm",
+        "Ông Lãnh",
+        "Bà Hom",
+        "Bà Quẹo",
+        "Bà Lài",
+        "Ông Tạ",
+        "Bà Hạt",
+        "Bà Triệu",
+        "Bà Huyện Thanh Quan",
+        "Bà Lê Chân",
+        "Cô Giang",
+        "Cô Bắc",
+        "Ông Ích Khiêm",
+        "Bà Kiệu",
+        "Bà Ký",
+        "Bà Đen",
+    }
 )
 # Capitalised words that start phrases, not names (after "Người nhận:" and the like).
 _NOT_NAME_START = frozenset(
-    {"Ủy", "Uỷ", "UBND", "Công", "Trạm", "Ban", "Trung", "Phường", "Khu", "Tổ", "Đội",
-     "Trường", "Hội", "Chi", "Phòng", "Sở", "Bệnh", "Nhà", "Văn", "Cơ", "Đài", "Tòa"}
+    {
+        "Ủy",
+        "Uỷ",
+        "UBND",
+        "Công",
+        "Trạm",
+        "Ban",
+        "Trung",
+        "Phường",
+        "Khu",
+        "Tổ",
+        "Đội",
+        "Trường",
+        "Hội",
+        "Chi",
+        "Phòng",
+        "Sở",
+        "Bệnh",
+        "Nhà",
+        "Văn",
+        "Cơ",
+        "Đài",
+        "Tòa",
+    }
 )
 
 
@@ -297,7 +336,7 @@ def _mask_digits(raw: str, keep: int) -> str:
 
 
 def mask_item(kind: Literal["phone", "id"], raw: str) -> str:
-    """"0903 456 789" -> "0903 *** ***"; "079185004321" -> "079*********"."""
+    """ "0903 456 789" -> "0903 *** ***"; "079185004321" -> "079*********"."""
     if kind == "id":
         return _mask_digits(raw, 3)
     stripped = raw.lstrip().lstrip("( ")
@@ -309,7 +348,8 @@ def mask_private(text: str) -> str:
     """Hide the digits of private mobile numbers and ID numbers, keep everything else."""
     text = normalize(text)
     spans = [
-        s for s in find_spans(text)
+        s
+        for s in find_spans(text)
         if s.kind == "id" or (s.kind == "phone" and phone_kind(s.key) == "mobile")
     ]
     out: list[str] = []

@@ -134,8 +134,12 @@ def build_messages(
     languages = ", ".join(f"{loc} ({language_name(loc)})" for loc in locales) or "none"
     return [
         {"role": "system", "content": SYSTEM_PROMPT.format(max_chars=max_chars)},
-        {"role": "user", "content": USER_PROMPT.format(
-            languages=languages, max_chars=max_chars, notice=redacted)},
+        {
+            "role": "user",
+            "content": USER_PROMPT.format(
+                languages=languages, max_chars=max_chars, notice=redacted
+            ),
+        },
     ]
 
 
@@ -195,7 +199,10 @@ def requested_limit(max_chars: int, expansion: int) -> int:
 
 
 async def _create(
-    client: openai.AsyncOpenAI, redacted: str, locales: Sequence[str], settings: AISettings,
+    client: openai.AsyncOpenAI,
+    redacted: str,
+    locales: Sequence[str],
+    settings: AISettings,
     expansion: int,
 ) -> ChatCompletion:
     response_format: Any = {
@@ -203,12 +210,15 @@ async def _create(
         "json_schema": {"name": "loa_notice", "strict": True, "schema": answer_schema(locales)},
     }
     extra: dict[str, Any] = {"temperature": 0}
-    messages = build_messages(redacted, locales, requested_limit(settings.summary_max_chars,
-                                                                    expansion))
+    messages = build_messages(
+        redacted, locales, requested_limit(settings.summary_max_chars, expansion)
+    )
     for _ in range(3):
         try:
             result: ChatCompletion = await client.chat.completions.create(
-                model=settings.model, messages=messages, response_format=response_format,
+                model=settings.model,
+                messages=messages,
+                response_format=response_format,
                 **extra,
             )
             return result

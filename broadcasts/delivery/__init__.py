@@ -1,9 +1,9 @@
 """The delivery engine: sends each delivery once, at the provider's pace, surviving crashes.
 
-    DeliveryWorker     claims due deliveries and sends them (run any number of them)
-    run_worker         one worker until SIGTERM/SIGINT (`python -m broadcasts.delivery`)
-    delivery_counts    sent / failed / pending / cancelled of one notice, with failure reasons
-    split_text         a long text as messages a transport accepts
+DeliveryWorker     claims due deliveries and sends them (run any number of them)
+run_worker         one worker until SIGTERM/SIGINT (`python -m broadcasts.delivery`)
+delivery_counts    sent / failed / pending / cancelled of one notice, with failure reasons
+split_text         a long text as messages a transport accepts
 """
 
 from broadcasts.delivery.limits import LimiterBackend, MemoryLimits, RedisLimits, make_limits

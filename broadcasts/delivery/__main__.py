@@ -11,8 +11,9 @@ from broadcasts.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(run_worker(settings))
 
 

@@ -120,17 +120,28 @@ async def claim_due(
             updated_at=now,
         )
         .returning(
-            _D.id, _D.notice_id, _D.channel_id, _D.bot_id, _D.locale, _D.priority,
-            _D.attempts, _D.provider_message_ref,
+            _D.id,
+            _D.notice_id,
+            _D.channel_id,
+            _D.bot_id,
+            _D.locale,
+            _D.priority,
+            _D.attempts,
+            _D.provider_message_ref,
         )
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(stmt)).all()
     jobs = [
         Job(
-            id=row.id, notice_id=row.notice_id, channel_id=row.channel_id,
-            account_id=row.bot_id, locale=row.locale, priority=row.priority,
-            attempts=row.attempts, sent_refs=decode_refs(row.provider_message_ref),
+            id=row.id,
+            notice_id=row.notice_id,
+            channel_id=row.channel_id,
+            account_id=row.bot_id,
+            locale=row.locale,
+            priority=row.priority,
+            attempts=row.attempts,
+            sent_refs=decode_refs(row.provider_message_ref),
         )
         for row in rows
     ]

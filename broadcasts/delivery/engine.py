@@ -110,14 +110,18 @@ class Sender:
         return self._final(job, Result.sent, None)
 
     def _final(self, job: Job, result: Result, error: str | None) -> Outcome:
-        return Outcome(job=job, result=result, at=self._clock(), attempts=job.attempts + 1,
-                       error=error)
+        return Outcome(
+            job=job, result=result, at=self._clock(), attempts=job.attempts + 1, error=error
+        )
 
     def _rate_limited(self, job: Job, exc: RateLimited) -> Outcome:
         # The provider's pace, not a failure of this delivery: no attempt is counted.
         now = self._clock()
         return Outcome(
-            job=job, result=Result.retry, at=now, attempts=job.attempts,
+            job=job,
+            result=Result.retry,
+            at=now,
+            attempts=job.attempts,
             error=f"rate limited: retry after {exc.retry_after:g}s",
             next_attempt_at=now + timedelta(seconds=exc.retry_after),
         )
@@ -127,9 +131,23 @@ class Sender:
         now = self._clock()
         attempts = job.attempts + 1
         if attempts >= self._settings.max_attempts:
-            return Outcome(job=job, result=Result.failed, at=now, attempts=attempts,
-                           error=f"gave up after {attempts} attempts: {reason}")
-        delay = backoff_seconds(attempts, base=self._settings.backoff_base_seconds,
-                                cap=self._settings.backoff_max_seconds)
-        return Outcome(job=job, result=Result.retry, at=now, attempts=attempts, error=reason,
-                       next_attempt_at=now + timedelta(seconds=delay))
+            return Outcome(
+                job=job,
+                result=Result.failed,
+                at=now,
+                attempts=attempts,
+                error=f"gave up after {attempts} attempts: {reason}",
+            )
+        delay = backoff_seconds(
+            attempts,
+            base=self._settings.backoff_base_seconds,
+            cap=self._settings.backoff_max_seconds,
+        )
+        return Outcome(
+            job=job,
+            result=Result.retry,
+            at=now,
+            attempts=attempts,
+            error=reason,
+            next_attempt_at=now + timedelta(seconds=delay),
+        )

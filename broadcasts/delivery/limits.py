@@ -94,7 +94,8 @@ class ChatLimits:
     def is_spent(self) -> bool:
         """True when every bucket has drained: forgetting the chat then changes nothing."""
         return not self.lock.locked() and all(
-            limiter.has_capacity(limiter.max_rate) for limiter in self.limiters)
+            limiter.has_capacity(limiter.max_rate) for limiter in self.limiters
+        )
 
 
 class ChatTable:
@@ -126,8 +127,11 @@ class ChatTable:
         return state
 
     def _sweep(self, now: float) -> None:
-        spent = [key for key, state in self._items.items()
-                 if now - state.used > _SPENT_AFTER_SECONDS and state.is_spent()]
+        spent = [
+            key
+            for key, state in self._items.items()
+            if now - state.used > _SPENT_AFTER_SECONDS and state.is_spent()
+        ]
         for key in spent:
             del self._items[key]
 
@@ -153,7 +157,8 @@ class MemoryLimits:
         if per_chat_per_second > 0 or per_group_per_minute > 0:
             self._chats = ChatTable(
                 chat_period=_CHAT_HEADROOM / per_chat_per_second
-                if per_chat_per_second > 0 else None,
+                if per_chat_per_second > 0
+                else None,
                 group=group_limiter(per_group_per_minute) if per_group_per_minute > 0 else None,
             )
         self._paused_until: dict[int, float] = {}
@@ -200,8 +205,7 @@ class MemoryLimits:
             return
         bot = self._bots.get(account_id)
         if bot is None:
-            bot = self._bots[account_id] = (
-                AsyncLimiter(1, 1.0 / self._bot_rate), asyncio.Lock())
+            bot = self._bots[account_id] = (AsyncLimiter(1, 1.0 / self._bot_rate), asyncio.Lock())
         limiter, lock = bot
         # The bot's other sends queue on the lock, without a slot: the bucket has one
         # waiter and one timer at a time, and only that one holds a slot.
@@ -261,8 +265,12 @@ class RedisLimits:
         max_connections: int = 128,
     ) -> None:
         uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-        self._storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits",
-                                     max_connections=max_connections)
+        self._storage = RedisStorage(
+            uri,
+            implementation="redispy",
+            key_prefix=f"{prefix}:limits",
+            max_connections=max_connections,
+        )
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._local = MemoryLimits(
             per_bot_per_second=per_bot_per_second,
@@ -334,8 +342,7 @@ class RedisLimits:
         now = time.monotonic()
         if now - self._warned_at > 10:
             self._warned_at = now
-            log.warning("Redis limits unavailable, sending under this process's limits: %s",
-                        exc)
+            log.warning("Redis limits unavailable, sending under this process's limits: %s", exc)
 
     async def wait_unpaused(self, account_id: int) -> None:
         await self._local.wait_unpaused(account_id)
@@ -365,8 +372,9 @@ class RedisLimits:
         self._pause_seen[account_id] = (until, time.time())
         try:
             async with self._connections:
-                await self._redis.set(f"{self._pause_key}{account_id}", repr(until),
-                                      px=max(1, int(seconds * 1000)))
+                await self._redis.set(
+                    f"{self._pause_key}{account_id}", repr(until), px=max(1, int(seconds * 1000))
+                )
         except RedisError as exc:
             self._warn(exc)
 

@@ -82,7 +82,6 @@ _UPDATE_DELIVERY = (
         lease_expires_at=None,
         updated_at=bindparam("b_at"),
     )
-
 )
 
 _DEACTIVATE_CHANNEL = (
@@ -118,8 +117,14 @@ async def write_outcomes(
     if gone:
         await session.execute(
             _DEACTIVATE_CHANNEL,
-            [{"b_id": cid, "b_reason": o.deactivate[:500] if o.deactivate else None,
-              "b_at": o.at} for cid, o in gone.items()],
+            [
+                {
+                    "b_id": cid,
+                    "b_reason": o.deactivate[:500] if o.deactivate else None,
+                    "b_at": o.at,
+                }
+                for cid, o in gone.items()
+            ],
         )
     for outcome in outcomes:
         job = outcome.job
@@ -135,8 +140,11 @@ async def write_outcomes(
                     .values(chat_ref=job.new_chat_ref, updated_at=outcome.at)
                 )
         except IntegrityError:
-            log.warning("channel %s migrated to chat %s, which is already a channel",
-                        job.channel_id, job.new_chat_ref)
+            log.warning(
+                "channel %s migrated to chat %s, which is already a channel",
+                job.channel_id,
+                job.new_chat_ref,
+            )
 
 
 async def complete_notices(
@@ -224,8 +232,9 @@ class Recorder:
                 batch = self._pending[: self._max_rows]
                 try:
                     async with session_scope(self._sessionmaker) as session:
-                        await write_outcomes(session=session, worker_id=self._worker_id,
-                                             outcomes=batch)
+                        await write_outcomes(
+                            session=session, worker_id=self._worker_id, outcomes=batch
+                        )
                 except SQLAlchemyError:
                     self.failures += 1
                     log.exception("writing %d delivery outcomes failed; will retry", len(batch))

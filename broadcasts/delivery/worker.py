@@ -95,8 +95,7 @@ class DeliveryWorker:
         # Sends in progress per account: enough to keep a bot at its rate even when each
         # request takes a second; without a rate limit, a share of the global bound.
         self._lane_slots = (
-            max(1, min(concurrency, math.ceil(rate))) if rate > 0
-            else max(1, concurrency // 8)
+            max(1, min(concurrency, math.ceil(rate))) if rate > 0 else max(1, concurrency // 8)
         )
         # Jobs claimed ahead per account: about four seconds of sending at its rate, so a
         # claim every second or two keeps every bot busy.
@@ -171,11 +170,14 @@ class DeliveryWorker:
         )
         self._limits = self._given_limits or make_limits(self.config, self.settings.redis_url)
         self._sender = Sender(
-            limits=self._limits, settings=self.config, clock=self._clock,
+            limits=self._limits,
+            settings=self.config,
+            clock=self._clock,
             http_slots=asyncio.Semaphore(max(1, self.config.concurrency)),
         )
         self._recorder = Recorder(
-            sessionmaker=self._sessionmaker, worker_id=self.worker_id,
+            sessionmaker=self._sessionmaker,
+            worker_id=self.worker_id,
             on_recorded=self._recorded,
         )
         helpers = [
@@ -242,19 +244,25 @@ class DeliveryWorker:
         try:
             async with session_scope(self._sessionmaker) as session:
                 jobs = await claim_due(
-                    session=session, worker_id=self.worker_id, now=self._clock(),
-                    lease_seconds=self.config.lease_seconds, limit=room,
-                    per_account=self._per_account, skip_accounts=full,
+                    session=session,
+                    worker_id=self.worker_id,
+                    now=self._clock(),
+                    lease_seconds=self.config.lease_seconds,
+                    limit=room,
+                    per_account=self._per_account,
+                    skip_accounts=full,
                     postgres=self._postgres,
                 )
             if jobs:
                 async with self._sessionmaker() as session:
                     channels = await load_channels(
-                        session=session, channel_ids=[j.channel_id for j in jobs])
+                        session=session, channel_ids=[j.channel_id for j in jobs]
+                    )
                     missing = {j.notice_id for j in jobs} - self._notices.keys()
                     if missing:
                         self._notices.update(
-                            await load_notices(session=session, notice_ids=missing))
+                            await load_notices(session=session, notice_ids=missing)
+                        )
         except SQLAlchemyError:
             # Claimed rows (if the claim committed) come back when their lease runs out.
             log.exception("claiming deliveries failed; will try again")
@@ -262,7 +270,8 @@ class DeliveryWorker:
         per_account = Counter(job.account_id for job in jobs)
         # Who may have more: the accounts skipped as busy, and those given a full share.
         self._more = (self._more & full) | {
-            a for a, n in per_account.items() if n >= self._per_account}
+            a for a, n in per_account.items() if n >= self._per_account
+        }
         for job in jobs:
             self._hold(job)
             notice = self._notices.get(job.notice_id)
@@ -285,20 +294,29 @@ class DeliveryWorker:
         self._lanes.get(job.account_id).held += 1
 
     def _cancelled(self, job: Job) -> Outcome:
-        return Outcome(job=job, result=Result.cancelled, at=self._clock(),
-                       attempts=job.attempts, error="notice cancelled")
+        return Outcome(
+            job=job,
+            result=Result.cancelled,
+            at=self._clock(),
+            attempts=job.attempts,
+            error="notice cancelled",
+        )
 
     def _finish_now(self, job: Job, reason: str) -> None:
-        self._recorder.add(Outcome(job=job, result=Result.failed, at=self._clock(),
-                                   attempts=job.attempts, error=reason))
+        self._recorder.add(
+            Outcome(
+                job=job, result=Result.failed, at=self._clock(), attempts=job.attempts, error=reason
+            )
+        )
 
     async def _deliver(self, job: Job) -> None:
         try:
             outcome = await self._attempt(job)
         except asyncio.CancelledError:
             # Only sends not yet started are cancelled (see Lanes.close): nothing went out.
-            self._recorder.add(Outcome(job=job, result=Result.released, at=self._clock(),
-                                       attempts=job.attempts))
+            self._recorder.add(
+                Outcome(job=job, result=Result.released, at=self._clock(), attempts=job.attempts)
+            )
             raise
         except Exception as exc:  # a bug must not strand a claimed job: record and retry it
             log.exception("delivery %s failed unexpectedly", job.id)
@@ -311,8 +329,13 @@ class DeliveryWorker:
             return self._cancelled(job)
         text = notice.text_for(job.locale) if notice is not None else None
         if text is None:
-            return Outcome(job=job, result=Result.failed, at=self._clock(),
-                           attempts=job.attempts + 1, error=f"no text for locale {job.locale}")
+            return Outcome(
+                job=job,
+                result=Result.failed,
+                at=self._clock(),
+                attempts=job.attempts + 1,
+                error=f"no text for locale {job.locale}",
+            )
         try:
             transport = await self._transports.transport_for(job.account_id)
         except TransportError as exc:
@@ -333,8 +356,11 @@ class DeliveryWorker:
             lane = self._lanes.by_account.get(job.account_id)
             if lane is not None:
                 lane.held -= 1
-                if (not self._hungry and lane.held < self._per_account // 2
-                        and job.account_id in self._more):
+                if (
+                    not self._hungry
+                    and lane.held < self._per_account // 2
+                    and job.account_id in self._more
+                ):
                     self._hungry = True
                     self._wake.set()
             if outcome.result is Result.sent:
@@ -356,8 +382,9 @@ class DeliveryWorker:
             return
         try:
             async with session_scope(self._sessionmaker) as session:
-                done = await complete_notices(session=session, notice_ids=candidates,
-                                              now=self._clock())
+                done = await complete_notices(
+                    session=session, notice_ids=candidates, now=self._clock()
+                )
                 still_open = await dispatching_among(session=session, notice_ids=candidates)
         except SQLAlchemyError:
             log.exception("checking notice completion failed; will try again")
@@ -379,8 +406,7 @@ class DeliveryWorker:
         try:
             if held:
                 async with self._sessionmaker() as session:
-                    fresh = await load_notices(session=session, notice_ids=held,
-                                               with_texts=False)
+                    fresh = await load_notices(session=session, notice_ids=held, with_texts=False)
                 for notice_id, state in fresh.items():
                     if notice_id in self._notices:
                         self._notices[notice_id].status = state.status
@@ -406,8 +432,12 @@ class DeliveryWorker:
                 continue
             try:
                 async with session_scope(self._sessionmaker) as session:
-                    await renew_leases(session=session, worker_id=self.worker_id,
-                                       now=self._clock(), lease_seconds=self.config.lease_seconds)
+                    await renew_leases(
+                        session=session,
+                        worker_id=self.worker_id,
+                        now=self._clock(),
+                        lease_seconds=self.config.lease_seconds,
+                    )
             except SQLAlchemyError:
                 log.exception("renewing leases failed")
 
@@ -417,8 +447,7 @@ class DeliveryWorker:
         if account is None:
             raise TransportError(f"bot account {account_id} not found")
         if account.transport != "telegram":
-            raise TransportError(f"no {account.transport!r} transport for bot account "
-                                 f"{account_id}")
+            raise TransportError(f"no {account.transport!r} transport for bot account {account_id}")
         return account.token
 
     # -- stopping -----------------------------------------------------------------------
@@ -426,15 +455,18 @@ class DeliveryWorker:
     async def _shutdown(self, helpers: list[asyncio.Task[None]], owns_transports: bool) -> None:
         queued = await self._lanes.close(grace=self.config.send_timeout_seconds * 2 + 5)
         for job in queued:
-            self._recorder.add(Outcome(job=job, result=Result.released, at=self._clock(),
-                                       attempts=job.attempts))
+            self._recorder.add(
+                Outcome(job=job, result=Result.released, at=self._clock(), attempts=job.attempts)
+            )
         for attempt in range(10):
             if await self._recorder.flush():
                 break
             await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
         else:
-            log.error("%d delivery outcomes could not be written; their leases will expire",
-                      len(self._recorder))
+            log.error(
+                "%d delivery outcomes could not be written; their leases will expire",
+                len(self._recorder),
+            )
         await self._check_completions()
         for task in helpers:
             task.cancel()

@@ -113,11 +113,13 @@ class TelegramTransport:
                 request_timeout=self._timeout,
             )
         except TelegramRetryAfter as exc:
-            raise RateLimited(f"rate limited: retry after {exc.retry_after}s",
-                              retry_after=float(exc.retry_after)) from exc
+            raise RateLimited(
+                f"rate limited: retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
+            ) from exc
         except TelegramMigrateToChat as exc:
-            raise ChatMigrated(f"migrated to {exc.migrate_to_chat_id}",
-                               new_chat_ref=str(exc.migrate_to_chat_id)) from exc
+            raise ChatMigrated(
+                f"migrated to {exc.migrate_to_chat_id}", new_chat_ref=str(exc.migrate_to_chat_id)
+            ) from exc
         except TelegramForbiddenError as exc:
             raise PermanentFailure(f"forbidden: {_description(exc)}") from exc
         except TelegramBadRequest as exc:

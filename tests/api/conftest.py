@@ -39,8 +39,9 @@ async def app(
     sessionmaker: async_sessionmaker[AsyncSession],
     cancelled: CancelRecorder,
 ) -> AsyncIterator[FastAPI]:
-    settings = Settings(database_url=database_url,
-                        api=ApiSettings(bootstrap_key=SecretStr(ADMIN_KEY)))
+    settings = Settings(
+        database_url=database_url, api=ApiSettings(bootstrap_key=SecretStr(ADMIN_KEY))
+    )
     app = create_app(sessionmaker=sessionmaker, settings=settings, on_cancel=cancelled)
     async with app.router.lifespan_context(app):  # ASGITransport does not run the lifespan
         yield app
@@ -48,15 +49,19 @@ async def app(
 
 @pytest.fixture
 async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url=BASE_URL) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as client:
         yield client
 
 
 @pytest.fixture
 async def admin(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
-                                 headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE_URL,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    ) as client:
         yield client
 
 

@@ -53,8 +53,13 @@ async def add_channels(
     session: AsyncSession, bot: BotAccount, areas: Sequence[Area], *, active: bool = True
 ) -> list[Channel]:
     channels = [
-        Channel(area_id=a.id or 0, bot_id=bot.id or 0, chat_ref=f"-100{next(_chat_ids)}",
-                title=f"Nhóm {a.name}", active=active)
+        Channel(
+            area_id=a.id or 0,
+            bot_id=bot.id or 0,
+            chat_ref=f"-100{next(_chat_ids)}",
+            title=f"Nhóm {a.name}",
+            active=active,
+        )
         for a in areas
     ]
     session.add_all(channels)
@@ -71,16 +76,22 @@ async def add_notice(
     targets: Sequence[Area] = (),
     status: NoticeStatus = NoticeStatus.dispatching,
 ) -> tuple[Notice, list[Delivery]]:
-    notice = Notice(ward_id=ward.id or 0, title="Cúp điện", text="Thông báo cúp điện ngày 12/3.",
-                    status=status)
+    notice = Notice(
+        ward_id=ward.id or 0, title="Cúp điện", text="Thông báo cúp điện ngày 12/3.", status=status
+    )
     session.add(notice)
     await session.flush()
     session.add_all(NoticeTarget(notice_id=notice.id or 0, area_id=a.id or 0) for a in targets)
     deliveries = [
-        Delivery(notice_id=notice.id or 0, channel_id=c.id or 0, bot_id=c.bot_id, status=s,
-                 attempts=1 if s != DeliveryStatus.pending else 0,
-                 sent_at=utcnow() if s == DeliveryStatus.sent else None,
-                 error="Forbidden: bot was kicked" if s == DeliveryStatus.failed else None)
+        Delivery(
+            notice_id=notice.id or 0,
+            channel_id=c.id or 0,
+            bot_id=c.bot_id,
+            status=s,
+            attempts=1 if s != DeliveryStatus.pending else 0,
+            sent_at=utcnow() if s == DeliveryStatus.sent else None,
+            error="Forbidden: bot was kicked" if s == DeliveryStatus.failed else None,
+        )
         for c, s in zip(channels, statuses, strict=True)
     ]
     session.add_all(deliveries)
@@ -89,8 +100,13 @@ async def add_notice(
 
 
 async def add_ack(session: AsyncSession, delivery: Delivery, person: str) -> Acknowledgement:
-    ack = Acknowledgement(notice_id=delivery.notice_id, channel_id=delivery.channel_id,
-                          delivery_id=delivery.id, person_ref=person, person_name=person.title())
+    ack = Acknowledgement(
+        notice_id=delivery.notice_id,
+        channel_id=delivery.channel_id,
+        delivery_id=delivery.id,
+        person_ref=person,
+        person_name=person.title(),
+    )
     session.add(ack)
     await session.flush()
     return ack

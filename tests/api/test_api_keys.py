@@ -26,8 +26,9 @@ async def test_create_use_list_revoke(admin: httpx.AsyncClient, anon: httpx.Asyn
 
 
 async def test_bad_key_requests(admin: httpx.AsyncClient) -> None:
-    assert_problem(await admin.post("/api-keys", json={"name": "x", "scopes": ["root"]}), 422,
-                   "root")
+    assert_problem(
+        await admin.post("/api-keys", json={"name": "x", "scopes": ["root"]}), 422, "root"
+    )
     assert_problem(await admin.post("/api-keys", json={"scopes": ["admin"]}), 422, "name")
     bootstrap = (await admin.get("/api-keys")).json()["data"][0]
     assert_problem(await admin.delete(f"/api-keys/{bootstrap['id']}"), 409, "last admin")

@@ -22,23 +22,41 @@ async def test_create_read_update_and_tree(
     admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     assert (await admin.post("/areas/import", content=TREE_CSV, headers=CSV)).status_code == 200
-    created = await admin.post("/areas", json={"code": "bt-kp3", "name": "Khu phố 3",
-                                               "level": "neighbourhood", "parent_code": "BT",
-                                               "kind": "khu phố"})
+    created = await admin.post(
+        "/areas",
+        json={
+            "code": "bt-kp3",
+            "name": "Khu phố 3",
+            "level": "neighbourhood",
+            "parent_code": "BT",
+            "kind": "khu phố",
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert (body["code"], body["path"], body["parent_code"]) == ("BT-KP3", "HCM/BT/BT-KP3/", "BT")
 
-    assert_problem(await admin.post("/areas", json={"code": "BT-KP3", "name": "x",
-                                                     "level": "neighbourhood",
-                                                     "parent_code": "BT"}), 409, "BT-KP3")
+    assert_problem(
+        await admin.post(
+            "/areas",
+            json={"code": "BT-KP3", "name": "x", "level": "neighbourhood", "parent_code": "BT"},
+        ),
+        409,
+        "BT-KP3",
+    )
     before = await _count(sessionmaker, Area)
-    invalid = await admin.post("/areas", json={"code": "a/b", "name": "",
-                                               "level": "street", "parent_code": "BT"})
+    invalid = await admin.post(
+        "/areas", json={"code": "a/b", "name": "", "level": "street", "parent_code": "BT"}
+    )
     problem = assert_problem(invalid, 422, "code", "name", "level")
     assert {e["field"] for e in problem["errors"]} == {"code", "name", "level"}  # type: ignore[union-attr, index]
-    assert_problem(await admin.post("/areas", json={"code": "BT-X", "name": "x", "level": "ward",
-                                                     "parent_code": "BT"}), 422, "must be below")
+    assert_problem(
+        await admin.post(
+            "/areas", json={"code": "BT-X", "name": "x", "level": "ward", "parent_code": "BT"}
+        ),
+        422,
+        "must be below",
+    )
     assert await _count(sessionmaker, Area) == before
 
     moved = await admin.patch("/areas/BT-KP1", json={"parent_code": "TD", "name": "Ấp Một"})
@@ -64,17 +82,24 @@ async def test_import_raw_multipart_and_ward_scoped(admin: httpx.AsyncClient) ->
     raw = await admin.post("/areas/import", content=("\ufeff" + TREE_CSV).encode(), headers=CSV)
     assert raw.json() == {"created": 9, "updated": 0, "unchanged": 0}
     renamed = TREE_CSV.replace("Ấp 1,", "Ấp Một,")
-    upload = await admin.post("/areas/import",
-                              files={"file": ("tree.csv", renamed.encode(), "text/csv")})
+    upload = await admin.post(
+        "/areas/import", files={"file": ("tree.csv", renamed.encode(), "text/csv")}
+    )
     assert upload.json() == {"created": 0, "updated": 1, "unchanged": 8}
-    scoped = await admin.post("/areas/import", params={"ward": "TD"}, headers=CSV,
-                              content="code,name,level,parent_code,kind\nTD-A2,Ấp 2,ấp,,\n")
+    scoped = await admin.post(
+        "/areas/import",
+        params={"ward": "TD"},
+        headers=CSV,
+        content="code,name,level,parent_code,kind\nTD-A2,Ấp 2,ấp,,\n",
+    )
     assert scoped.json()["created"] == 1
     assert (await admin.get("/areas/TD-A2")).json()["kind"] == "ấp"
-    assert_problem(await admin.post("/areas/import", files={"other": ("x.csv", b"x")}), 422,
-                   "file")
-    assert_problem(await admin.post("/areas/import", params={"ward": "NOPE"}, headers=CSV,
-                                    content=TREE_CSV), 404, "NOPE")
+    assert_problem(await admin.post("/areas/import", files={"other": ("x.csv", b"x")}), 422, "file")
+    assert_problem(
+        await admin.post("/areas/import", params={"ward": "NOPE"}, headers=CSV, content=TREE_CSV),
+        404,
+        "NOPE",
+    )
 
 
 async def test_bad_import_lists_lines_and_writes_nothing(
@@ -82,13 +107,17 @@ async def test_bad_import_lists_lines_and_writes_nothing(
 ) -> None:
     await admin.post("/areas/import", content=TREE_CSV, headers=CSV)
     before = (await _count(sessionmaker, Area), await _count(sessionmaker, AuditEvent))
-    bad = ("code,name,level,parent_code,kind\nBT-KP5,Khu phố 5,neighbourhood,BT,\n"
-           "BT-KP6,Khu phố 6,neighbourhood,NOPE,\nBT-KP7,Khu phố 7,hamlet,BT,\n")
-    problem = assert_problem(await admin.post("/areas/import", content=bad, headers=CSV), 422,
-                             "NOPE", "hamlet")
+    bad = (
+        "code,name,level,parent_code,kind\nBT-KP5,Khu phố 5,neighbourhood,BT,\n"
+        "BT-KP6,Khu phố 6,neighbourhood,NOPE,\nBT-KP7,Khu phố 7,hamlet,BT,\n"
+    )
+    problem = assert_problem(
+        await admin.post("/areas/import", content=bad, headers=CSV), 422, "NOPE", "hamlet"
+    )
     assert problem["type"] == "urn:loa:problem:import-rejected"
     assert [e["line"] for e in problem["errors"]] == [3, 4]  # type: ignore[union-attr, index]
-    assert_problem(await admin.post("/areas/import", content=b"\xff\xfe\x00", headers=CSV), 422,
-                   "UTF-8")
+    assert_problem(
+        await admin.post("/areas/import", content=b"\xff\xfe\x00", headers=CSV), 422, "UTF-8"
+    )
     after = (await _count(sessionmaker, Area), await _count(sessionmaker, AuditEvent))
     assert after == before

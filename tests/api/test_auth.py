@@ -37,8 +37,9 @@ async def test_reports_key_reads_notices_only(
     headers = {"Authorization": f"Bearer {plaintext}"}
     assert (await anon.get("/notices", headers=headers)).status_code == 200
     assert_problem(await anon.get("/areas", headers=headers), 403, "admin")
-    assert_problem(await anon.post("/api-keys", headers=headers,
-                                   json={"name": "x", "scopes": ["admin"]}), 403)
+    assert_problem(
+        await anon.post("/api-keys", headers=headers, json={"name": "x", "scopes": ["admin"]}), 403
+    )
     assert_problem(await anon.post("/notices/1/cancel", headers=headers), 403, "admin")
 
 
@@ -51,8 +52,9 @@ async def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'loa.db'}")
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=Settings())
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://loa.test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://loa.test"
+        ) as client:
             assert_problem(await client.get("/health"), 503, "not reachable")
     finally:
         await engine.dispose()

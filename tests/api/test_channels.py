@@ -18,20 +18,30 @@ async def test_channel_lifecycle(
     admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await admin.post("/areas/import", content=TREE_CSV, headers=CSV)
-    issued = await admin.post("/channels/registration-codes",
-                              json={"area_code": "BT-KP1", "ttl_hours": 24})
+    issued = await admin.post(
+        "/channels/registration-codes", json={"area_code": "BT-KP1", "ttl_hours": 24}
+    )
     assert issued.status_code == 201, issued.text
     code = issued.json()
     assert code["instructions"] == f"Add the bot to the group and send /register {code['code']}"
-    assert_problem(await admin.post("/channels/registration-codes",
-                                    json={"area_code": "NOPE"}), 404, "NOPE")
-    assert_problem(await admin.post("/channels/registration-codes",
-                                    json={"area_code": "BT", "ttl_hours": 0}), 422, "ttl_hours")
+    assert_problem(
+        await admin.post("/channels/registration-codes", json={"area_code": "NOPE"}), 404, "NOPE"
+    )
+    assert_problem(
+        await admin.post("/channels/registration-codes", json={"area_code": "BT", "ttl_hours": 0}),
+        422,
+        "ttl_hours",
+    )
 
     async with session_scope(sessionmaker) as session:  # what the bot does on /register
         bot = await add_bot(session)
-        channel = await register_channel(session=session, code=code["code"].lower(),
-                                         bot_id=bot.id or 0, chat_ref="-1001", title="Nhóm KP1")
+        channel = await register_channel(
+            session=session,
+            code=code["code"].lower(),
+            bot_id=bot.id or 0,
+            chat_ref="-1001",
+            title="Nhóm KP1",
+        )
 
     listed = (await admin.get("/channels", params={"area": "BT", "active": True})).json()
     assert listed["count"] == 1 and listed["data"][0]["area_code"] == "BT-KP1"
@@ -52,17 +62,20 @@ async def test_official_invite_and_registration(
     admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await admin.post("/areas/import", content=TREE_CSV, headers=CSV)
-    assert_problem(await admin.post("/officials/invite-codes", json={"ward_code": "BT-KP1"}),
-                   422, "ward")
-    issued = await admin.post("/officials/invite-codes",
-                              json={"ward_code": "BT", "note": "Chị Lan"})
+    assert_problem(
+        await admin.post("/officials/invite-codes", json={"ward_code": "BT-KP1"}), 422, "ward"
+    )
+    issued = await admin.post(
+        "/officials/invite-codes", json={"ward_code": "BT", "note": "Chị Lan"}
+    )
     assert issued.status_code == 201
     code = issued.json()["code"]
     assert "/start " + code in issued.json()["instructions"]
 
     async with session_scope(sessionmaker) as session:  # what the bot does on /start CODE
-        official = await register_official(session=session, code=code, user_ref="9001",
-                                           name="Nguyễn Thị Lan")
+        official = await register_official(
+            session=session, code=code, user_ref="9001", name="Nguyễn Thị Lan"
+        )
     listed = (await admin.get("/officials", params={"ward": "BT"})).json()
     assert listed["count"] == 1
     assert (listed["data"][0]["name"], listed["data"][0]["ward_code"]) == ("Nguyễn Thị Lan", "BT")

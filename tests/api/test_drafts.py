@@ -33,8 +33,9 @@ async def test_offline_prepare_warns_about_private_data_and_missing_translation(
     admin: httpx.AsyncClient, seeded: None
 ) -> None:
     text = (NOTICES / "06-tai-san-that-lac.txt").read_text(encoding="utf-8")
-    r = await admin.post("/notices/prepare", json={"ward_code": "BT", "text": text,
-                                                    "locales": ["vi", "en"]})
+    r = await admin.post(
+        "/notices/prepare", json={"ward_code": "BT", "text": text, "locales": ["vi", "en"]}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["engine"] == "offline"
@@ -51,14 +52,19 @@ async def test_edit_with_an_invented_date_is_flagged(
     admin: httpx.AsyncClient, seeded: None
 ) -> None:
     text = (NOTICES / "01-cat-dien.txt").read_text(encoding="utf-8")
-    notice_id = (await admin.post("/notices/prepare", json={"ward_code": "BT", "text": text})
-                 ).json()["notice_id"]
-    ok = await admin.put(f"/notices/{notice_id}/renditions/vi",
-                         json={"text": "Cúp điện 07:30–16:00 ngày 28/11, gọi 1900 545454."})
+    notice_id = (
+        await admin.post("/notices/prepare", json={"ward_code": "BT", "text": text})
+    ).json()["notice_id"]
+    ok = await admin.put(
+        f"/notices/{notice_id}/renditions/vi",
+        json={"text": "Cúp điện 07:30–16:00 ngày 28/11, gọi 1900 545454."},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["source"] == "edited" and not ok.json()["flagged"]
-    bad = await admin.put(f"/notices/{notice_id}/renditions/vi",
-                          json={"text": "Cúp điện 07:30 ngày 15/12, gọi 1900 545454."})
+    bad = await admin.put(
+        f"/notices/{notice_id}/renditions/vi",
+        json={"text": "Cúp điện 07:30 ngày 15/12, gọi 1900 545454."},
+    )
     assert bad.json()["flagged"]
     assert any("15/12" in f["value"] for f in bad.json()["findings"])
 
@@ -66,12 +72,15 @@ async def test_edit_with_an_invented_date_is_flagged(
 async def test_bad_input_writes_nothing(
     admin: httpx.AsyncClient, seeded: None, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    assert_problem(await admin.post("/notices/prepare", json={"ward_code": "NOPE", "text": "x"}),
-                   404)
-    assert_problem(await admin.post("/notices/prepare", json={"ward_code": "BT-KP1",
-                                                                "text": "x"}), 422, "not a ward")
-    assert_problem(await admin.post("/notices/prepare", json={"ward_code": "BT", "text": ""}),
-                   422)
+    assert_problem(
+        await admin.post("/notices/prepare", json={"ward_code": "NOPE", "text": "x"}), 404
+    )
+    assert_problem(
+        await admin.post("/notices/prepare", json={"ward_code": "BT-KP1", "text": "x"}),
+        422,
+        "not a ward",
+    )
+    assert_problem(await admin.post("/notices/prepare", json={"ward_code": "BT", "text": ""}), 422)
     assert_problem(await admin.put("/notices/999/renditions/vi", json={"text": "x"}), 404)
     async with session_scope(sessionmaker) as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
@@ -83,15 +92,20 @@ async def ai_admin(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, OpenAIStub]]:
     async with OpenAIStub("ok") as stub:
-        settings = Settings(database_url=database_url,
-                            api=ApiSettings(bootstrap_key=SecretStr(ADMIN_KEY)),
-                            ai=AISettings(base_url=stub.base_url, timeout_seconds=2,
-                                          max_retries=0))
+        settings = Settings(
+            database_url=database_url,
+            api=ApiSettings(bootstrap_key=SecretStr(ADMIN_KEY)),
+            ai=AISettings(base_url=stub.base_url, timeout_seconds=2, max_retries=0),
+        )
         app = create_app(sessionmaker=sessionmaker, settings=settings)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-        ) as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url=BASE_URL,
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            ) as client,
+        ):
             yield client, stub
 
 
@@ -100,8 +114,9 @@ async def test_ai_prepare_keeps_private_data_on_the_machine(
 ) -> None:
     client, stub = ai_admin
     text = (NOTICES / "06-tai-san-that-lac.txt").read_text(encoding="utf-8")
-    r = await client.post("/notices/prepare", json={"ward_code": "BT", "text": text,
-                                                     "locales": ["vi", "en"]})
+    r = await client.post(
+        "/notices/prepare", json={"ward_code": "BT", "text": text, "locales": ["vi", "en"]}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["engine"] == "ai"
     assert stub.requests, "the endpoint was never called"

@@ -20,16 +20,28 @@ S = DeliveryStatus
 async def _seed(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     async with session_scope(sessionmaker) as session:
         areas = await seed_tree(session)
-        chans = await add_channels(session, await add_bot(session), [
-            areas[c] for c in ("BT-KP1", "BT-KP1-T1", "BT-KP1-T2", "BT-KP2", "BT-KP10")])
-        notice, ds = await add_notice(session, areas["BT"], chans,
-                                      [S.sent, S.sent, S.failed, S.sent, S.pending],
-                                      targets=[areas["BT"]])
+        chans = await add_channels(
+            session,
+            await add_bot(session),
+            [areas[c] for c in ("BT-KP1", "BT-KP1-T1", "BT-KP1-T2", "BT-KP2", "BT-KP10")],
+        )
+        notice, ds = await add_notice(
+            session,
+            areas["BT"],
+            chans,
+            [S.sent, S.sent, S.failed, S.sent, S.pending],
+            targets=[areas["BT"]],
+        )
         await add_ack(session, ds[0], "lan")
         await add_ack(session, ds[1], "ha")
         draft, _ = await add_notice(session, areas["TD"], [], [], status=NoticeStatus.scheduled)
-        return {"notice": notice.id or 0, "draft": draft.id or 0, "kp2": chans[3].id or 0,
-                "t2": chans[2].id or 0, "silent": chans[4].id or 0}
+        return {
+            "notice": notice.id or 0,
+            "draft": draft.id or 0,
+            "kp2": chans[3].id or 0,
+            "t2": chans[2].id or 0,
+            "silent": chans[4].id or 0,
+        }
 
 
 async def test_list_detail_and_reports(
@@ -46,15 +58,20 @@ async def test_list_detail_and_reports(
     by_channel = {row["channel_id"]: row for row in detail["channels"]}
     assert by_channel[ids["t2"]]["status"] == "failed" and by_channel[ids["t2"]]["error"]
     assert sum(row["acknowledgements"] for row in detail["channels"]) == 2
-    silent = (await admin.get(f"/notices/{ids['notice']}",
-                              params={"acknowledged": "false"})).json()
+    silent = (await admin.get(f"/notices/{ids['notice']}", params={"acknowledged": "false"})).json()
     assert silent["channels_count"] == 3
     assert_problem(await admin.get("/notices/999999"), 404, "999999")
 
     report = (await admin.get(f"/notices/{ids['notice']}/report")).json()
     totals = report["totals"]
-    assert (totals["targeted"], totals["sent"], totals["failed"], totals["pending"],
-            totals["acknowledged"], totals["acknowledgements"]) == (5, 3, 1, 1, 2, 2)
+    assert (
+        totals["targeted"],
+        totals["sent"],
+        totals["failed"],
+        totals["pending"],
+        totals["acknowledged"],
+        totals["acknowledgements"],
+    ) == (5, 3, 1, 1, 2, 2)
     for key in ("targeted", "sent", "failed", "pending", "acknowledged"):
         assert sum(row[key] for row in report["rows"]) == totals[key]
 
@@ -72,8 +89,12 @@ async def test_acknowledging_through_the_api_counts_once(
     admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     ids = await _seed(sessionmaker)
-    body = {"notice_id": ids["notice"], "channel_id": ids["kp2"], "person_ref": "phone:0909",
-            "person_name": "Bác Tư"}
+    body = {
+        "notice_id": ids["notice"],
+        "channel_id": ids["kp2"],
+        "person_ref": "phone:0909",
+        "person_name": "Bác Tư",
+    }
     first = await admin.post("/acknowledgements", json=body)
     assert first.status_code == 201 and first.json()["created"] is True
     again = await admin.post("/acknowledgements", json=body)
@@ -84,16 +105,19 @@ async def test_acknowledging_through_the_api_counts_once(
 
     no_delivery = await admin.post("/acknowledgements", json={**body, "notice_id": ids["draft"]})
     assert_problem(no_delivery, 422, "no delivery")
-    assert_problem(await admin.post("/acknowledgements", json={**body, "person_ref": ""}), 422,
-                   "person_ref")
+    assert_problem(
+        await admin.post("/acknowledgements", json={**body, "person_ref": ""}), 422, "person_ref"
+    )
     async with sessionmaker() as session:
-        acks = list(await session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "ack.record")))
+        acks = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "ack.record"))
+        )
     assert len(acks) == 1
 
 
 async def test_cancel_commits_then_calls_the_hook(
-    admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
+    admin: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
     cancelled: CancelRecorder,
 ) -> None:
     ids = await _seed(sessionmaker)

@@ -45,17 +45,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy import func, select, update
 
-from bot.sandbox.client import SandboxClient
 from broadcasts.db import is_sqlite, make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.migrate import upgrade_async
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from sandbox.telegram.client import SandboxClient
 from tests.broadcasts.delivery.world import seed
 
 PER_BOT = 30.0
-TEXT = ("THÔNG BÁO: Tạm ngưng cung cấp điện khu vực khu phố từ 8 giờ đến 11 giờ sáng Thứ "
-        "Bảy để bảo trì lưới điện. Đề nghị các hộ dân chủ động sắp xếp sinh hoạt.")
+TEXT = (
+    "THÔNG BÁO: Tạm ngưng cung cấp điện khu vực khu phố từ 8 giờ đến 11 giờ sáng Thứ "
+    "Bảy để bảo trì lưới điện. Đề nghị các hộ dân chủ động sắp xếp sinh hoạt."
+)
 
 FULL = {"one_bot": (1, 1000), "city": (100, 500), "ceiling": (100, 500)}
 QUICK = {"one_bot": (1, 150), "city": (20, 100), "ceiling": (20, 250)}
@@ -69,8 +71,15 @@ def log(message: str) -> None:
 def sandbox_process(spec: dict[str, tuple[int, int]], workdir: Path) -> Iterator[dict[str, Any]]:
     out = workdir / "world.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.sandbox_world", "--spec", json.dumps(spec),
-         "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.sandbox_world",
+            "--spec",
+            json.dumps(spec),
+            "--out",
+            str(out),
+        ],
         cwd=Path(__file__).resolve().parents[2],
     )
     try:
@@ -134,10 +143,17 @@ async def worker_processes(
     try:
         for path in logs:
             with path.open("wb") as out:
-                children.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "broadcasts.delivery", env={**os.environ, **env},
-                    stdout=out, stderr=asyncio.subprocess.STDOUT,
-                    cwd=Path(__file__).resolve().parents[2]))
+                children.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "broadcasts.delivery",
+                        env={**os.environ, **env},
+                        stdout=out,
+                        stderr=asyncio.subprocess.STDOUT,
+                        cwd=Path(__file__).resolve().parents[2],
+                    )
+                )
         deadline = time.monotonic() + 60
         while not all("started" in path.read_text() for path in logs):
             if time.monotonic() > deadline:
@@ -164,15 +180,26 @@ def _cpu(processes: list[psutil.Process]) -> float:
 
 
 async def run_engine(
-    name: str, groups: dict[str, list[int]], *, sandbox_url: str, tg: SandboxClient,
-    database_url: str, limits: bool, concurrency: int | None = None, workers: int = 1,
-    redis_url: str | None = None, workdir: Path,
+    name: str,
+    groups: dict[str, list[int]],
+    *,
+    sandbox_url: str,
+    tg: SandboxClient,
+    database_url: str,
+    limits: bool,
+    concurrency: int | None = None,
+    workers: int = 1,
+    redis_url: str | None = None,
+    workdir: Path,
 ) -> dict[str, Any]:
     engine = make_engine(database_url)
     sessionmaker = make_sessionmaker(engine)
     total = sum(len(chats) for chats in groups.values())
-    rates: dict[str, Any] = ({} if limits else {
-        "per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0})
+    rates: dict[str, Any] = (
+        {}
+        if limits
+        else {"per_bot_per_second": 0, "per_chat_per_second": 0, "per_group_per_minute": 0}
+    )
     if concurrency:
         rates["concurrency"] = concurrency
     settings = Settings(
@@ -182,9 +209,13 @@ async def run_engine(
         telegram=TelegramSettings(api_base=sandbox_url),
         delivery=DeliverySettings(**rates),
     )
-    env = {"LOA_DATABASE_URL": database_url, "LOA_REDIS_URL": settings.redis_url or "",
-           "LOA_TELEGRAM__API_BASE": sandbox_url, "LOA_LOG_LEVEL": "INFO",
-           **{f"LOA_DELIVERY__{k.upper()}": str(v) for k, v in rates.items()}}
+    env = {
+        "LOA_DATABASE_URL": database_url,
+        "LOA_REDIS_URL": settings.redis_url or "",
+        "LOA_TELEGRAM__API_BASE": sandbox_url,
+        "LOA_LOG_LEVEL": "INFO",
+        **{f"LOA_DELIVERY__{k.upper()}": str(v) for k, v in rates.items()},
+    }
     await tg.set_limits(limits)
     async with worker_processes(workers - 1, workdir=workdir, env=env) as children:
         started = time.monotonic()
@@ -194,8 +225,10 @@ async def run_engine(
         log(f"{name}: {total} deliveries seeded in {time.monotonic() - started:.1f}s")
         async with session_scope(sessionmaker) as session:
             await session.execute(
-                update(Delivery).where(Delivery.notice_id == seeded.notice_id)  # type: ignore[arg-type]
-                .values(next_attempt_at=utcnow() + timedelta(seconds=start_at)))
+                update(Delivery)
+                .where(Delivery.notice_id == seeded.notice_id)  # type: ignore[arg-type]
+                .values(next_attempt_at=utcnow() + timedelta(seconds=start_at))
+            )
         due = time.monotonic() + start_at
         before = await tg.stats()
         worker = DeliveryWorker(sessionmaker=sessionmaker, settings=settings)
@@ -224,9 +257,13 @@ async def run_engine(
     after = await tg.stats()
     async with sessionmaker() as session:
         not_sent = await session.scalar(
-            select(func.count()).select_from(Delivery).where(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
                 Delivery.notice_id == seeded.notice_id,  # type: ignore[arg-type]
-                Delivery.status != DeliveryStatus.sent))  # type: ignore[arg-type]
+                Delivery.status != DeliveryStatus.sent,
+            )
+        )  # type: ignore[arg-type]
     await engine.dispose()
     chats = {str(c) for cs in groups.values() for c in cs}
     before_chat, after_chat = before["per_chat"], after["per_chat"]
@@ -246,8 +283,9 @@ async def run_engine(
     }
 
 
-async def run_naive(chats: list[int], token: str, *, sandbox_url: str,
-                    tg: SandboxClient) -> dict[str, Any]:
+async def run_naive(
+    chats: list[int], token: str, *, sandbox_url: str, tg: SandboxClient
+) -> dict[str, Any]:
     await tg.set_limits(True)
     before = await tg.stats()
     session = AiohttpSession(api=TelegramAPIServer.from_base(sandbox_url))
@@ -292,8 +330,11 @@ def emit(name: str, result: dict[str, Any]) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     sizes = QUICK if args.quick else FULL
     wanted = args.only or ["one_bot", "city", "ceiling", "naive_loop"]
-    spec = {name: sizes[name] for name in sizes
-            if name in wanted or (name == "one_bot" and "naive_loop" in wanted)}
+    spec = {
+        name: sizes[name]
+        for name in sizes
+        if name in wanted or (name == "one_bot" and "naive_loop" in wanted)
+    }
     with tempfile.TemporaryDirectory(prefix="loa-bench-") as tmp:
         workdir = Path(tmp)
         log(f"starting the sandbox with {spec}")
@@ -303,36 +344,59 @@ async def main_async(args: argparse.Namespace) -> None:
             async with SandboxClient(url, timeout=120) as tg:
                 if "one_bot" in wanted:
                     db = await _database(args.database_url, workdir, "one_bot")
-                    result = await run_engine("one_bot", worlds["one_bot"], sandbox_url=url,
-                                              tg=tg, database_url=db, limits=True,
-                                              concurrency=args.concurrency, workdir=workdir)
+                    result = await run_engine(
+                        "one_bot",
+                        worlds["one_bot"],
+                        sandbox_url=url,
+                        tg=tg,
+                        database_url=db,
+                        limits=True,
+                        concurrency=args.concurrency,
+                        workdir=workdir,
+                    )
                     result.pop("rss_growth_after_20pct_mb")
                     result.pop("cpu_seconds_per_1000")
-                    result.update(limit=PER_BOT,
-                                  ratio_to_limit=round(result["msgs_per_second"] / PER_BOT, 3))
+                    result.update(
+                        limit=PER_BOT, ratio_to_limit=round(result["msgs_per_second"] / PER_BOT, 3)
+                    )
                     emit("one_bot", result)
                 if "city" in wanted:
                     db = await _database(args.database_url, workdir, "city")
                     bots, per_bot = sizes["city"]
-                    result = await run_engine("city", worlds["city"], sandbox_url=url, tg=tg,
-                                              database_url=db, limits=True,
-                                              concurrency=args.concurrency,
-                                              workers=args.workers, redis_url=args.redis_url,
-                                              workdir=workdir)
+                    result = await run_engine(
+                        "city",
+                        worlds["city"],
+                        sandbox_url=url,
+                        tg=tg,
+                        database_url=db,
+                        limits=True,
+                        concurrency=args.concurrency,
+                        workers=args.workers,
+                        redis_url=args.redis_url,
+                        workdir=workdir,
+                    )
                     result.pop("cpu_seconds_per_1000")
                     ideal = per_bot / PER_BOT
-                    result.update(limit=bots * PER_BOT,
-                                  ratio_to_limit=round(result["msgs_per_second"]
-                                                       / (bots * PER_BOT), 3),
-                                  ideal_seconds=round(ideal, 2),
-                                  ratio_to_ideal=round(result["seconds"] / ideal, 3))
+                    result.update(
+                        limit=bots * PER_BOT,
+                        ratio_to_limit=round(result["msgs_per_second"] / (bots * PER_BOT), 3),
+                        ideal_seconds=round(ideal, 2),
+                        ratio_to_ideal=round(result["seconds"] / ideal, 3),
+                    )
                     emit("city", result)
                 if "ceiling" in wanted:
                     db = await _database(args.database_url, workdir, "ceiling")
-                    result = await run_engine("ceiling", worlds["ceiling"], sandbox_url=url,
-                                              tg=tg, database_url=db, limits=False,
-                                              concurrency=args.concurrency,
-                                              workers=args.workers, workdir=workdir)
+                    result = await run_engine(
+                        "ceiling",
+                        worlds["ceiling"],
+                        sandbox_url=url,
+                        tg=tg,
+                        database_url=db,
+                        limits=False,
+                        concurrency=args.concurrency,
+                        workers=args.workers,
+                        workdir=workdir,
+                    )
                     result.update(limit=None, ratio_to_limit=None)
                     emit("ceiling", result)
                 if "naive_loop" in wanted:
@@ -344,14 +408,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_delivery")
     parser.add_argument("--quick", action="store_true", help="smaller numbers, ~1 minute")
     parser.add_argument("--database-url", help="instead of a fresh SQLite file per scenario")
-    parser.add_argument("--concurrency", type=int,
-                        help="DeliverySettings.concurrency (sends in flight at once)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes for `city` and `ceiling` (the extra ones run "
-                             "`python -m broadcasts.delivery`; `city` then needs --redis-url)")
+    parser.add_argument(
+        "--concurrency", type=int, help="DeliverySettings.concurrency (sends in flight at once)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes for `city` and `ceiling` (the extra ones run "
+        "`python -m broadcasts.delivery`; `city` then needs --redis-url)",
+    )
     parser.add_argument("--redis-url", help="shared limits for --workers > 1")
-    parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling",
-                                                      "naive_loop"])
+    parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling", "naive_loop"])
     args = parser.parse_args()
     if args.workers > 1 and not args.redis_url and (not args.only or "city" in args.only):
         parser.error("--workers > 1 with limits on needs --redis-url (limits shared)")

@@ -72,8 +72,14 @@ def _sent(stub: OpenAIStub, text: str, patterns: Sequence[str]) -> int:
     return len(hits)
 
 
-async def _one(name: str, facts: dict[str, Any], engine: str, settings: AISettings,
-               locales: list[str], stub: OpenAIStub | None) -> Row:
+async def _one(
+    name: str,
+    facts: dict[str, Any],
+    engine: str,
+    settings: AISettings,
+    locales: list[str],
+    stub: OpenAIStub | None,
+) -> Row:
     text = (SAMPLES / name).read_text(encoding="utf-8")
     if stub is not None:
         stub.reset()
@@ -84,27 +90,40 @@ async def _one(name: str, facts: dict[str, Any], engine: str, settings: AISettin
     private = facts["private"]
     warned = [w for w in prep.warnings if w.code in ("private_phone", "private_id_number")]
     return Row(
-        notice=name, engine=engine, kept=_kept(keep, prep.summary), total=len(keep),
+        notice=name,
+        engine=engine,
+        kept=_kept(keep, prep.summary),
+        total=len(keep),
         kept_sent=_kept(keep, prep.renditions["vi"].text),
         private_sent=_sent(stub, text, private) if stub is not None else 0,
-        private_warned=len(warned), private_total=len(private),
-        length=len(prep.summary), limit=settings.summary_max_chars, seconds=seconds,
+        private_warned=len(warned),
+        private_total=len(private),
+        length=len(prep.summary),
+        limit=settings.summary_max_chars,
+        seconds=seconds,
         used=prep.engine,
     )
 
 
 def _print_table(rows: list[Row]) -> None:
-    header = (f"{'notice':<26} {'engine':<8} {'recall':>7} {'sent':>7} {'priv.sent':>9} "
-              f"{'warned':>7} {'length':>9} {'ms':>7}")
+    header = (
+        f"{'notice':<26} {'engine':<8} {'recall':>7} {'sent':>7} {'priv.sent':>9} "
+        f"{'warned':>7} {'length':>9} {'ms':>7}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        engine = r.engine if r.used == ("ai" if r.engine == "remote" else "offline") else (
-            f"{r.engine}!")
-        print(f"{r.notice:<26} {engine:<8} {r.kept / r.total:>7.2f} "
-              f"{r.kept_sent / r.total:>7.2f} {r.private_sent:>9} "
-              f"{r.private_warned:>3}/{r.private_total:<3} {r.length:>4}/{r.limit:<4} "
-              f"{r.seconds * 1000:>7.0f}")
+        engine = (
+            r.engine
+            if r.used == ("ai" if r.engine == "remote" else "offline")
+            else (f"{r.engine}!")
+        )
+        print(
+            f"{r.notice:<26} {engine:<8} {r.kept / r.total:>7.2f} "
+            f"{r.kept_sent / r.total:>7.2f} {r.private_sent:>9} "
+            f"{r.private_warned:>3}/{r.private_total:<3} {r.length:>4}/{r.limit:<4} "
+            f"{r.seconds * 1000:>7.0f}"
+        )
 
 
 def _totals(rows: list[Row]) -> dict[str, Any]:
@@ -114,7 +133,8 @@ def _totals(rows: list[Row]) -> dict[str, Any]:
         "notices": len(rows),
         "fact_recall": round(kept / total, 4) if total else None,
         "fact_recall_rendition": round(sum(r.kept_sent for r in rows) / total, 4)
-        if total else None,
+        if total
+        else None,
         "min_notice_recall": round(min(r.kept / r.total for r in rows), 4),
         "private_sent": sum(r.private_sent for r in rows),
         "private_warned": sum(r.private_warned for r in rows),
@@ -135,18 +155,27 @@ async def run(limit: int, locales: list[str]) -> dict[str, Any]:
     offline_settings = AISettings(summary_max_chars=limit)
     rows = [await _one(n, facts[n], "offline", offline_settings, locales, None) for n in names]
     async with OpenAIStub("ok") as stub:
-        remote_settings = AISettings(base_url=stub.base_url, api_key="eval", model="stub",
-                                     timeout_seconds=5, max_retries=0, summary_max_chars=limit)
-        remote_rows = [await _one(n, facts[n], "remote", remote_settings, locales, stub)
-                       for n in names]
+        remote_settings = AISettings(
+            base_url=stub.base_url,
+            api_key="eval",
+            model="stub",
+            timeout_seconds=5,
+            max_retries=0,
+            summary_max_chars=limit,
+        )
+        remote_rows = [
+            await _one(n, facts[n], "remote", remote_settings, locales, stub) for n in names
+        ]
     for engine, engine_rows in (("offline", rows), ("remote_stub", remote_rows)):
         print(f"\n== {engine} (locales {','.join(locales)}, summary limit {limit}) ==")
         _print_table(engine_rows)
         totals = _totals(engine_rows)
-        print(f"total: recall {totals['fact_recall']:.3f} (rendition "
-              f"{totals['fact_recall_rendition']:.3f}), private sent {totals['private_sent']}, "
-              f"warned {totals['private_warned']}/{totals['private_expected']}, "
-              f"max length {totals['max_summary_chars']}/{limit}, {totals['seconds']:.2f} s")
+        print(
+            f"total: recall {totals['fact_recall']:.3f} (rendition "
+            f"{totals['fact_recall_rendition']:.3f}), private sent {totals['private_sent']}, "
+            f"warned {totals['private_warned']}/{totals['private_expected']}, "
+            f"max length {totals['max_summary_chars']}/{limit}, {totals['seconds']:.2f} s"
+        )
         results[engine] = totals
     return results
 

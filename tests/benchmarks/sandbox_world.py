@@ -17,8 +17,8 @@ import json
 import signal
 from pathlib import Path
 
-from bot.sandbox.control import Control
-from bot.sandbox.server import SandboxServer
+from sandbox.telegram.control import Control
+from sandbox.telegram.server import SandboxServer
 
 PERSON = {"id": 901, "first_name": "Tổ trưởng"}
 
@@ -33,8 +33,7 @@ async def build(spec: dict[str, list[int]], out: Path, port: int) -> None:
             token = f"{9000000 + b * 1000 + i}:bench-{name}-{i}"
             chats = []
             for g in range(groups):
-                made = await control.groups({"token": token, "title": f"Tổ {g}",
-                                             "by_user": PERSON})
+                made = await control.groups({"token": token, "title": f"Tổ {g}", "by_user": PERSON})
                 chats.append(int(made["chat_id"]))
             worlds[name][token] = chats
             # Nobody polls these bots: drop the "bot added" updates instead of keeping them.

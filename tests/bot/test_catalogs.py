@@ -8,15 +8,17 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 
-LOCALES = Path(__file__).resolve().parents[2] / "bot" / "locales"
-BOT = LOCALES.parent
+LOCALES = Path(__file__).resolve().parents[2] / "broadcasts" / "locales"
+ROOT = LOCALES.parents[1]
+SOURCES = ("bot", "broadcasts", "loa")
 
 
 def _msgids() -> set[str]:
     keywords = {**DEFAULT_KEYWORDS, "__": None}
     return {
         msg if isinstance(msg, str) else msg[0]
-        for _, _, msg, _, _ in extract_from_dir(str(BOT), keywords=keywords)
+        for source in SOURCES
+        for _, _, msg, _, _ in extract_from_dir(str(ROOT / source), keywords=keywords)
     }
 
 
@@ -32,6 +34,12 @@ def test_catalog_translates_every_bot_text(locale: str) -> None:
 def test_vietnamese_is_really_vietnamese() -> None:
     with (LOCALES / "vi" / "LC_MESSAGES" / "messages.mo").open("rb") as f:
         catalog = read_mo(f)
-    same = [m.id for m in catalog if m.id and m.string == m.id and any(c.isalpha() for c in m.id)
-            and m.id not in ("AI", "<b>{language}</b> ({source})")]
+    same = [
+        m.id
+        for m in catalog
+        if m.id
+        and m.string == m.id
+        and any(c.isalpha() for c in m.id)
+        and m.id not in ("AI", "<b>{language}</b> ({source})")
+    ]
     assert not same, same

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import Roles
 from broadcasts.ai import AISettings
 from broadcasts.db import session_scope
 from broadcasts.models import Channel, Notice, Rendition
+from loa.runtime import Roles
 from tests.bot.test_flow import OFFICIAL, TOKEN, World, _register_official, open_world
 from tests.support.openai_stub import OpenAIStub
 
@@ -21,16 +21,22 @@ ME = OFFICIAL["id"]
 
 
 @pytest.fixture(params=["offline", "invent"])
-async def ai_world(request: pytest.FixtureRequest, database_url: str
-                   ) -> AsyncIterator[tuple[World, OpenAIStub]]:
+async def ai_world(
+    request: pytest.FixtureRequest, database_url: str
+) -> AsyncIterator[tuple[World, OpenAIStub]]:
     async with OpenAIStub("ok" if request.param == "offline" else request.param) as stub:
-        ai = (AISettings() if request.param == "offline" else
-              AISettings(base_url=stub.base_url, timeout_seconds=3, max_retries=0))
-        async with open_world(database_url, roles=Roles(api=False, worker=False),
-                              ai=ai) as world:
+        ai = (
+            AISettings()
+            if request.param == "offline"
+            else AISettings(base_url=stub.base_url, timeout_seconds=3, max_retries=0)
+        )
+        async with open_world(database_url, roles=Roles(api=False, worker=False), ai=ai) as world:
             async with session_scope(world.runtime.sessionmaker) as session:  # an English group
-                channel = (await session.scalars(select(Channel).where(
-                    Channel.chat_ref == str(world.chats["BT-KP2"])))).one()
+                channel = (
+                    await session.scalars(
+                        select(Channel).where(Channel.chat_ref == str(world.chats["BT-KP2"]))
+                    )
+                ).one()
                 channel.locale = "en"
             await _register_official(world)
             yield world, stub
@@ -79,8 +85,13 @@ async def test_private_data_is_warned_about_and_can_be_masked(
     for _ in range(50):
         async with session_scope(w.runtime.sessionmaker) as session:
             notice = (await session.scalars(select(Notice))).one()
-            vi = (await session.scalars(select(Rendition).where(
-                Rendition.notice_id == notice.id, Rendition.locale == "vi"))).one()
+            vi = (
+                await session.scalars(
+                    select(Rendition).where(
+                        Rendition.notice_id == notice.id, Rendition.locale == "vi"
+                    )
+                )
+            ).one()
         if "0903 456 789" not in notice.text:
             break
     assert "0903 456 789" not in notice.text and "079185004321" not in notice.text

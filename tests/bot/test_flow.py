@@ -18,10 +18,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.app import Roles, Runtime
-from bot.demo import TZ, Player
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.ai import AISettings
 from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
@@ -37,6 +33,10 @@ from broadcasts.models import (
     NoticeStatus,
 )
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from loa.demo import TZ, Player
+from loa.runtime import Roles, Runtime
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "broadcasts" / "samples"
 TOKEN = "710001:TestWardBot"
@@ -61,10 +61,15 @@ async def _seed(
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
         areas = list(await session.scalars(select(Area).where(Area.path.like("HCM/BT/%"))))
         ward = (await session.scalars(select(Area).where(Area.code == "BT"))).one()
-        official_code = (await create_invite(session=session, kind=InviteKind.official,
-                                             area_id=ward.id or 0)).code
-        codes = {a.code: (await create_invite(session=session, kind=InviteKind.channel,
-                                              area_id=a.id or 0)).code for a in areas}
+        official_code = (
+            await create_invite(session=session, kind=InviteKind.official, area_id=ward.id or 0)
+        ).code
+        codes = {
+            a.code: (
+                await create_invite(session=session, kind=InviteKind.channel, area_id=a.id or 0)
+            ).code
+            for a in areas
+        }
     chats: dict[str, int] = {}
     leaders: dict[int, dict[str, Any]] = {}
     for i, (area_code, code) in enumerate(sorted(codes.items())):
@@ -85,8 +90,9 @@ async def open_world(
     await sandbox.start()
     settings = Settings(
         database_url=database_url,
-        telegram=TelegramSettings(token=SecretStr(TOKEN), api_base=sandbox.url,
-                                  poll_timeout_seconds=1),
+        telegram=TelegramSettings(
+            token=SecretStr(TOKEN), api_base=sandbox.url, poll_timeout_seconds=1
+        ),
         delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
         ai=ai or AISettings(),
     )
@@ -131,10 +137,12 @@ async def _compose(w: World, notice_file: str, area_codes: list[str]) -> None:
     for code in area_codes:
         parent = code.rsplit("-", 1)[0] if code.count("-") == 2 else None
         if parent:  # a residential group: open its khu phố first, come back after
-            await w.player.press(OFFICIAL["id"], f"tr:open:{await _area_id(w, parent)}",
-                                 OFFICIAL, exact=True)
-        await w.player.press(OFFICIAL["id"], f"tr:toggle:{await _area_id(w, code)}", OFFICIAL,
-                             exact=True)
+            await w.player.press(
+                OFFICIAL["id"], f"tr:open:{await _area_id(w, parent)}", OFFICIAL, exact=True
+            )
+        await w.player.press(
+            OFFICIAL["id"], f"tr:toggle:{await _area_id(w, code)}", OFFICIAL, exact=True
+        )
         if parent:
             await w.player.press(OFFICIAL["id"], "tr:back:", OFFICIAL)
     await w.player.press(OFFICIAL["id"], "tr:done", OFFICIAL)
@@ -168,8 +176,11 @@ async def test_official_sends_now_to_chosen_areas_and_leaders_acknowledge(world:
 
     targeted = {"BT-KP3", "BT-KP3-T5", "BT-KP3-T6", "BT-KP1-T2"}
     for code, chat_id in w.chats.items():
-        got = [m for m in await w.client.messages(TOKEN, chat_id)
-               if "inline_keyboard" in str(m.get("reply_markup"))]
+        got = [
+            m
+            for m in await w.client.messages(TOKEN, chat_id)
+            if "inline_keyboard" in str(m.get("reply_markup"))
+        ]
         assert len(got) == (1 if code in targeted else 0), code
         if got:
             assert "1900 545454" in got[0]["text"]  # the hotline survives the summary
@@ -184,10 +195,14 @@ async def test_official_sends_now_to_chosen_areas_and_leaders_acknowledge(world:
     other = {"id": 4242, "first_name": "Neighbour"}
     await w.player.press(chat, "ack:", other)
     async with session_scope(w.runtime.sessionmaker) as session:
-        acks = await session.scalar(select(func.count()).select_from(Acknowledgement)
-                                    .where(Acknowledgement.notice_id == notice.id))
-        statuses = list(await session.scalars(select(Delivery.status)
-                                              .where(Delivery.notice_id == notice.id)))
+        acks = await session.scalar(
+            select(func.count())
+            .select_from(Acknowledgement)
+            .where(Acknowledgement.notice_id == notice.id)
+        )
+        statuses = list(
+            await session.scalars(select(Delivery.status).where(Delivery.notice_id == notice.id))
+        )
     assert acks == 2
     assert statuses == [DeliveryStatus.sent] * 4
     status = await w.player.wait_text(OFFICIAL["id"], "Đã nhận: 1/4 nhóm (2 người)")
@@ -212,8 +227,11 @@ async def test_scheduled_notice_survives_a_restart(world: World) -> None:
     await w.runtime.start()
     await _wait_status(w, notice.id or 0, NoticeStatus.done, timeout=30)
     async with session_scope(w.runtime.sessionmaker) as session:
-        sent = await session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.notice_id == notice.id, Delivery.status == DeliveryStatus.sent))
+        sent = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.notice_id == notice.id, Delivery.status == DeliveryStatus.sent)
+        )
         fired_at = (await session.get(Notice, notice.id)).dispatched_at  # type: ignore[union-attr]
     assert sent == 3
     assert fired_at is not None and fired_at >= at.astimezone(UTC) - timedelta(seconds=1)
@@ -253,8 +271,9 @@ async def test_removing_the_bot_deactivates_the_channel(world: World) -> None:
     await w.client.remove_bot(TOKEN, chat, w.leaders[chat])
     for _ in range(50):
         async with session_scope(w.runtime.sessionmaker) as session:
-            channel = (await session.scalars(
-                select(Channel).where(Channel.chat_ref == str(chat)))).one()
+            channel = (
+                await session.scalars(select(Channel).where(Channel.chat_ref == str(chat)))
+            ).one()
         if not channel.active:
             break
         await asyncio.sleep(0.1)

@@ -32,10 +32,10 @@ from aiogram.types import (
     Message,
 )
 
-from bot.sandbox.client import SandboxClient, SandboxError
-from bot.sandbox.errors import ApiError
-from bot.sandbox.faults import RateLimits
-from bot.sandbox.server import SandboxServer
+from sandbox.telegram.client import SandboxClient, SandboxError
+from sandbox.telegram.errors import ApiError
+from sandbox.telegram.faults import RateLimits
+from sandbox.telegram.server import SandboxServer
 
 TOKEN = "123456:ABCdef"
 OTHER = "654321:XYZ-other_token"
@@ -77,9 +77,9 @@ def bot(make_bot: MakeBot) -> Bot:
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=f"Button {d}", callback_data=d)] for d in data
-    ])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=f"Button {d}", callback_data=d)] for d in data]
+    )
 
 
 async def started(client: SandboxClient, bot: Bot, user: dict[str, Any] = LAN) -> int:
@@ -101,8 +101,7 @@ async def test_bad_token_and_unknown_method(sandbox: SandboxServer, make_bot: Ma
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{sandbox.url}/bot{TOKEN}/noSuchMethod") as resp:
             assert resp.status == 404
-            assert await resp.json() == {"ok": False, "error_code": 404,
-                                         "description": "Not Found"}
+            assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
         async with http.get(f"{sandbox.url}/bot{TOKEN}/getMe") as resp:  # GET works too
             assert (await resp.json())["result"]["id"] == 123456
         await client_json_send(http, sandbox.url)
@@ -110,13 +109,18 @@ async def test_bad_token_and_unknown_method(sandbox: SandboxServer, make_bot: Ma
 
 async def client_json_send(http: aiohttp.ClientSession, url: str) -> None:
     """A JSON body is accepted like a form one."""
-    async with http.post(f"{url}/_sandbox/private_message",
-                         json={"token": TOKEN, "user": LAN, "text": "hi"}) as resp:
+    async with http.post(
+        f"{url}/_sandbox/private_message", json={"token": TOKEN, "user": LAN, "text": "hi"}
+    ) as resp:
         assert resp.status == 200
-    async with http.post(f"{url}/bot{TOKEN}/sendMessage", json={
-        "chat_id": LAN["id"], "text": "json body",
-        "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "x"}]]},
-    }) as resp:
+    async with http.post(
+        f"{url}/bot{TOKEN}/sendMessage",
+        json={
+            "chat_id": LAN["id"],
+            "text": "json body",
+            "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "x"}]]},
+        },
+    ) as resp:
         body = await resp.json()
     assert body["ok"] and body["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "x"
 
@@ -170,8 +174,9 @@ async def test_dispatcher_polling_round_trip(client: SandboxClient, bot: Bot) ->
 
     dp = Dispatcher()
     dp.include_router(router)
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False,
-                                                   close_bot_session=False, polling_timeout=1))
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
     try:
         await client.private_message(TOKEN, LAN, "/ping")
         (msg,) = await client.messages(TOKEN, LAN["id"], wait_count=1, wait=5)
@@ -202,16 +207,19 @@ async def test_keyboard_press_reaches_bot(client: SandboxClient, bot: Bot) -> No
 
     assert await client.callback_answer(cq_id, wait=0) is None
     assert await bot.answer_callback_query(cq_id, text="Đã nhận")
-    assert await client.callback_answer(cq_id) == {"text": "Đã nhận", "show_alert": False,
-                                                   "url": None, "cache_time": None}
+    assert await client.callback_answer(cq_id) == {
+        "text": "Đã nhận",
+        "show_alert": False,
+        "url": None,
+        "cache_time": None,
+    }
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await bot.answer_callback_query(cq_id, text="twice")
     # a pending answer is waited for
     waiting = asyncio.create_task(client.callback_answer(cq_default, wait=5))
     await asyncio.sleep(0.1)
     await bot.answer_callback_query(cq_default)
-    assert (await waiting) == {"text": None, "show_alert": False, "url": None,
-                               "cache_time": None}
+    assert (await waiting) == {"text": None, "show_alert": False, "url": None, "cache_time": None}
 
     with pytest.raises(SandboxError, match="no button"):
         await client.press(TOKEN, LAN["id"], sent.message_id, LAN, "nope")
@@ -222,16 +230,19 @@ async def test_keyboard_press_reaches_bot(client: SandboxClient, bot: Bot) -> No
 async def test_edit_message_text(client: SandboxClient, bot: Bot) -> None:
     await started(client, bot)
     sent = await bot.send_message(LAN["id"], "v1", reply_markup=keyboard("a"))
-    edited = await bot.edit_message_text("v2", chat_id=LAN["id"], message_id=sent.message_id,
-                                         reply_markup=keyboard("a"))
+    edited = await bot.edit_message_text(
+        "v2", chat_id=LAN["id"], message_id=sent.message_id, reply_markup=keyboard("a")
+    )
     assert isinstance(edited, Message) and edited.text == "v2" and edited.edit_date
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
-        await bot.edit_message_text("v2", chat_id=LAN["id"], message_id=sent.message_id,
-                                    reply_markup=keyboard("a"))
+        await bot.edit_message_text(
+            "v2", chat_id=LAN["id"], message_id=sent.message_id, reply_markup=keyboard("a")
+        )
     # same text but without the keyboard is a change: the keyboard goes away
     await bot.edit_message_text("v2", chat_id=LAN["id"], message_id=sent.message_id)
-    await bot.edit_message_reply_markup(chat_id=LAN["id"], message_id=sent.message_id,
-                                        reply_markup=keyboard("b"))
+    await bot.edit_message_reply_markup(
+        chat_id=LAN["id"], message_id=sent.message_id, reply_markup=keyboard("b")
+    )
     with pytest.raises(TelegramBadRequest, match="message to edit not found"):
         await bot.edit_message_text("x", chat_id=LAN["id"], message_id=12345)
     (msg,) = await client.messages(TOKEN, LAN["id"])
@@ -260,16 +271,19 @@ async def test_text_validation(client: SandboxClient, bot: Bot) -> None:
     assert await bot.send_message(LAN["id"], "x", reply_markup=keyboard("d" * 64))
 
 
-@pytest.mark.parametrize("text", [
-    "<b>unclosed",
-    "<foo>unknown</foo>",
-    "<b><i>crossed</b></i>",
-    "stray </b>",
-    "fish & chips",
-    "&bogus; entity",
-    "a < b",
-    "<span>plain span</span>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<b>unclosed",
+        "<foo>unknown</foo>",
+        "<b><i>crossed</b></i>",
+        "stray </b>",
+        "fish & chips",
+        "&bogus; entity",
+        "a < b",
+        "<span>plain span</span>",
+    ],
+)
 async def test_html_cant_parse_entities(client: SandboxClient, bot: Bot, text: str) -> None:
     await started(client, bot)
     with pytest.raises(TelegramBadRequest, match="can't parse entities"):
@@ -288,8 +302,13 @@ async def test_html_entities_reported(client: SandboxClient, bot: Bot) -> None:
     assert msg.text == "Cắt điện 😀 EVN <3 ⚡xsq"
     kinds = [(e.type, e.offset, e.length) for e in msg.entities or []]
     # 😀 is two UTF-16 code units, so EVN starts at offset 12
-    assert kinds == [("bold", 0, 8), ("text_link", 12, 3), ("pre", 20, 1), ("spoiler", 21, 1),
-                     ("expandable_blockquote", 22, 1)]
+    assert kinds == [
+        ("bold", 0, 8),
+        ("text_link", 12, 3),
+        ("pre", 20, 1),
+        ("spoiler", 21, 1),
+        ("expandable_blockquote", 22, 1),
+    ]
     assert msg.entities and msg.entities[1].url == "https://evn.vn?a=1&b=2"
     assert msg.entities[2].language == "text"
 
@@ -307,8 +326,7 @@ async def test_flood_limits(client: SandboxClient, bot: Bot) -> None:
     assert await bot.send_message(MINH["id"], "another chat is fine")
 
     # per bot: N within any second
-    await client.set_limits(True, per_bot_per_second=3, per_chat_per_second=100,
-                            chat_burst=100)
+    await client.set_limits(True, per_bot_per_second=3, per_chat_per_second=100, chat_burst=100)
     for i in range(3):
         await bot.send_message(MINH["id"], f"bot {i}")
     with pytest.raises(TelegramRetryAfter) as exc:
@@ -367,18 +385,24 @@ def test_rate_limit_windows_on_a_synthetic_clock() -> None:
     limits.check("1:a", 5, False, 50.0)  # private chats have no per-minute cap
 
 
-@pytest.mark.parametrize(("fault", "error", "match"), [
-    ({"kind": "429", "retry_after": 7}, TelegramRetryAfter, "retry after 7"),
-    ({"kind": "403"}, TelegramForbiddenError, "bot was blocked by the user"),
-    ({"kind": "403", "description": "Forbidden: user is deactivated"}, TelegramForbiddenError,
-     "deactivated"),
-    ({"kind": "400_not_found"}, TelegramBadRequest, "chat not found"),
-    ({"kind": "5xx"}, TelegramServerError, "Bad Gateway"),
-    ({"kind": "5xx", "status": 500}, TelegramServerError, "Internal Server Error"),
-])
-async def test_faults_map_to_aiogram_errors(client: SandboxClient, bot: Bot,
-                                            fault: dict[str, Any], error: type[Exception],
-                                            match: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "error", "match"),
+    [
+        ({"kind": "429", "retry_after": 7}, TelegramRetryAfter, "retry after 7"),
+        ({"kind": "403"}, TelegramForbiddenError, "bot was blocked by the user"),
+        (
+            {"kind": "403", "description": "Forbidden: user is deactivated"},
+            TelegramForbiddenError,
+            "deactivated",
+        ),
+        ({"kind": "400_not_found"}, TelegramBadRequest, "chat not found"),
+        ({"kind": "5xx"}, TelegramServerError, "Bad Gateway"),
+        ({"kind": "5xx", "status": 500}, TelegramServerError, "Internal Server Error"),
+    ],
+)
+async def test_faults_map_to_aiogram_errors(
+    client: SandboxClient, bot: Bot, fault: dict[str, Any], error: type[Exception], match: str
+) -> None:
     await started(client, bot)
     await client.add_fault(token=TOKEN, chat_id=LAN["id"], **fault)
     with pytest.raises(error, match=match) as exc:
@@ -390,8 +414,9 @@ async def test_faults_map_to_aiogram_errors(client: SandboxClient, bot: Bot,
     assert stats["sent"] == 1 and sum(stats["errors_by_code"].values()) == 1
 
 
-async def test_fault_filters_persistence_and_clear(client: SandboxClient, make_bot: MakeBot
-                                                   ) -> None:
+async def test_fault_filters_persistence_and_clear(
+    client: SandboxClient, make_bot: MakeBot
+) -> None:
     bot, other = make_bot(), make_bot(OTHER)
     await started(client, bot)
     await started(client, other)
@@ -528,8 +553,10 @@ async def test_webhook_commands_and_misc(client: SandboxClient, bot: Bot) -> Non
     assert (await bot.get_webhook_info()).url == ""
     assert await bot.get_updates(timeout=0) == []
 
-    commands = [BotCommand(command="start", description="Bắt đầu"),
-                BotCommand(command="help", description="Trợ giúp")]
+    commands = [
+        BotCommand(command="start", description="Bắt đầu"),
+        BotCommand(command="help", description="Trợ giúp"),
+    ]
     assert await bot.set_my_commands(commands)
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     assert await bot.get_my_commands(language_code="en") == []
@@ -557,15 +584,20 @@ async def test_messages_wait_count_and_reset(client: SandboxClient, bot: Bot) ->
     assert len(await client.messages(TOKEN, LAN["id"], wait_count=5, wait=0.2)) == 2
 
     await client.reset()
-    assert await client.stats() == {"sent": 0, "edited": 0, "rejected_429": 0,
-                                    "errors_by_code": {}, "per_chat": {}, "duplicates": 0}
+    assert await client.stats() == {
+        "sent": 0,
+        "edited": 0,
+        "rejected_429": 0,
+        "errors_by_code": {},
+        "per_chat": {},
+        "duplicates": 0,
+    }
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await bot.send_message(LAN["id"], "forgotten")
     assert await client.health()
 
 
-async def test_control_errors_are_readable(sandbox: SandboxServer,
-                                           client: SandboxClient) -> None:
+async def test_control_errors_are_readable(sandbox: SandboxServer, client: SandboxClient) -> None:
     with pytest.raises(SandboxError, match="token") as exc:
         await client.private_message("nope", LAN, "x")
     assert exc.value.status == 400
@@ -595,7 +627,13 @@ async def test_stop_ends_pending_long_poll() -> None:
 
 async def test_module_runs_standalone() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.sandbox", "--host", "127.0.0.1", "--port", "0",
+        sys.executable,
+        "-m",
+        "sandbox.telegram",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
         stdout=asyncio.subprocess.PIPE,
     )
     try:

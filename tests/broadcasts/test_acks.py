@@ -17,40 +17,60 @@ from tests.api.factories import add_bot, add_channels, add_notice, seed_tree
 
 async def test_pressing_twice_counts_once(session: AsyncSession) -> None:
     areas = await seed_tree(session)
-    channels = await add_channels(session, await add_bot(session), [areas["BT-KP1"],
-                                                                    areas["BT-KP2"]])
-    notice, (d1, d2) = await add_notice(session, areas["BT"], channels,
-                                        [DeliveryStatus.sent, DeliveryStatus.sent])
-    first, created = await record_ack(session=session, delivery_id=d1.id or 0, person_ref="11",
-                                      person_name="Lan")
-    again, created_again = await record_ack(session=session, delivery_id=d1.id or 0,
-                                            person_ref="11", person_name="Lan")
+    channels = await add_channels(
+        session, await add_bot(session), [areas["BT-KP1"], areas["BT-KP2"]]
+    )
+    notice, (d1, d2) = await add_notice(
+        session, areas["BT"], channels, [DeliveryStatus.sent, DeliveryStatus.sent]
+    )
+    first, created = await record_ack(
+        session=session, delivery_id=d1.id or 0, person_ref="11", person_name="Lan"
+    )
+    again, created_again = await record_ack(
+        session=session, delivery_id=d1.id or 0, person_ref="11", person_name="Lan"
+    )
     assert created and not created_again and again.id == first.id
     # Another person, and the same person in another group, count.
     await record_ack(session=session, delivery_id=d1.id or 0, person_ref="12", person_name="Hà")
     await record_ack(session=session, delivery_id=d2.id or 0, person_ref="11", person_name="Lan")
     assert await ack_count(session=session, notice_id=notice.id or 0) == 3
-    assert await ack_count(session=session, notice_id=notice.id or 0,
-                           channel_id=channels[0].id) == 2
+    assert (
+        await ack_count(session=session, notice_id=notice.id or 0, channel_id=channels[0].id) == 2
+    )
     with pytest.raises(NotFound):
         await record_ack(session=session, delivery_id=999_999, person_ref="1", person_name="")
 
 
 async def test_api_acks_need_a_delivery(session: AsyncSession) -> None:
     areas = await seed_tree(session)
-    one, two = await add_channels(session, await add_bot(session), [areas["BT-KP1"],
-                                                                    areas["BT-KP2"]])
+    one, two = await add_channels(
+        session, await add_bot(session), [areas["BT-KP1"], areas["BT-KP2"]]
+    )
     notice, _ = await add_notice(session, areas["BT"], [one], [DeliveryStatus.sent])
-    ack, created = await record_ack_for_channel(session=session, notice_id=notice.id or 0,
-                                                channel_id=one.id or 0, person_ref="p1",
-                                                person_name="Tư")
+    ack, created = await record_ack_for_channel(
+        session=session,
+        notice_id=notice.id or 0,
+        channel_id=one.id or 0,
+        person_ref="p1",
+        person_name="Tư",
+    )
     assert created and ack.method == "api"
     with pytest.raises(InvalidInput, match="no delivery"):
-        await record_ack_for_channel(session=session, notice_id=notice.id or 0,
-                                     channel_id=two.id or 0, person_ref="p1", person_name="")
+        await record_ack_for_channel(
+            session=session,
+            notice_id=notice.id or 0,
+            channel_id=two.id or 0,
+            person_ref="p1",
+            person_name="",
+        )
     with pytest.raises(InvalidInput, match="does not exist"):
-        await record_ack_for_channel(session=session, notice_id=999_999,
-                                     channel_id=one.id or 0, person_ref="p1", person_name="")
+        await record_ack_for_channel(
+            session=session,
+            notice_id=999_999,
+            channel_id=one.id or 0,
+            person_ref="p1",
+            person_name="",
+        )
 
 
 async def test_two_presses_racing_count_once(
@@ -65,8 +85,9 @@ async def test_two_presses_racing_count_once(
     async def press() -> bool:
         async with session_scope(sessionmaker) as session:
             await start.wait()
-            _, created = await record_ack(session=session, delivery_id=delivery.id or 0,
-                                          person_ref="77", person_name="Bảy")
+            _, created = await record_ack(
+                session=session, delivery_id=delivery.id or 0, person_ref="77", person_name="Bảy"
+            )
             await asyncio.sleep(0.05)  # hold the transaction open while the other one inserts
             return created
 

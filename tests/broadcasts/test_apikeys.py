@@ -20,7 +20,8 @@ async def test_create_verify_revoke(session: AsyncSession) -> None:
     admin, admin_plain = await create_api_key(session=session, name="ops", scopes=["admin"])
     key, plaintext = await create_api_key(session=session, name="dash", scopes=["reports"])
     assert plaintext.startswith(f"loa_{key.prefix}_") and plaintext.split("_", 2)[2] not in (
-        key.key_hash)
+        key.key_hash
+    )
     found = await verify_api_key(session=session, presented=plaintext)
     assert found.id == key.id and found.last_used_at is not None
     assert has_scope(found, "reports") and not has_scope(found, "admin")
@@ -47,8 +48,7 @@ async def test_bad_requests(session: AsyncSession) -> None:
         await create_api_key(session=session, name="", scopes=["admin"])
 
 
-@pytest.mark.parametrize("plaintext", ["loa_demo_admin_key_1732000000",
-                                       "loa_abcdefgh_" + "s" * 43])
+@pytest.mark.parametrize("plaintext", ["loa_demo_admin_key_1732000000", "loa_abcdefgh_" + "s" * 43])
 async def test_bootstrap_key_of_any_shape(session: AsyncSession, plaintext: str) -> None:
     first = await ensure_bootstrap_key(session=session, plaintext=plaintext)
     again = await ensure_bootstrap_key(session=session, plaintext=plaintext)

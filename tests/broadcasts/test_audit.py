@@ -11,8 +11,15 @@ from broadcasts.models import AreaLevel
 
 
 async def test_record_and_list(session: AsyncSession) -> None:
-    await record(session=session, actor="api-key:1:ops", action="area.create", subject="area:BT",
-                 level=AreaLevel.ward, at=datetime(2026, 1, 1, tzinfo=UTC), codes={"B", "A"})
+    await record(
+        session=session,
+        actor="api-key:1:ops",
+        action="area.create",
+        subject="area:BT",
+        level=AreaLevel.ward,
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+        codes={"B", "A"},
+    )
     await record(session=session, actor="api-key:1:ops", action="area.import", created=3)
     rows, count = await list_events(session=session)
     assert count == 2 and rows[0].action == "area.import"

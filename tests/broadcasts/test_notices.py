@@ -46,8 +46,13 @@ async def _ward(session: AsyncSession) -> dict[str, Area]:
     areas: dict[str, Area] = {}
     for code, name, level, parent in rows:
         p = areas.get(parent) if parent else None
-        area = Area(code=code, name=name, level=level, parent_id=p.id if p else None,
-                    path=(p.path if p else "") + code + "/")
+        area = Area(
+            code=code,
+            name=name,
+            level=level,
+            parent_id=p.id if p else None,
+            path=(p.path if p else "") + code + "/",
+        )
         session.add(area)
         await session.flush()
         areas[code] = area
@@ -55,10 +60,20 @@ async def _ward(session: AsyncSession) -> dict[str, Area]:
     session.add(bot)
     await session.flush()
     for i, code in enumerate(["W1-KP1", "W1-KP1-T1", "W1-KP2", "W2-KP1"]):
-        session.add(Channel(area_id=areas[code].id or 0, bot_id=bot.id or 0, chat_ref=str(-i - 1),
-                            title=code))
-    session.add(Channel(area_id=areas["W1-KP2"].id or 0, bot_id=bot.id or 0, chat_ref="-99",
-                        active=False, inactive_reason="bot removed"))
+        session.add(
+            Channel(
+                area_id=areas[code].id or 0, bot_id=bot.id or 0, chat_ref=str(-i - 1), title=code
+            )
+        )
+    session.add(
+        Channel(
+            area_id=areas["W1-KP2"].id or 0,
+            bot_id=bot.id or 0,
+            chat_ref="-99",
+            active=False,
+            inactive_reason="bot removed",
+        )
+    )
     await session.flush()
     return areas
 
@@ -67,10 +82,14 @@ async def _ready_notice(
     session: AsyncSession, areas: dict[str, Area], targets: list[str]
 ) -> Notice:
     notice = await create_notice(session=session, ward_id=areas["W1"].id or 0, text="Họp dân 19:30")
-    await save_renditions(session=session, notice_id=notice.id or 0,
-                          renditions=[RenditionInput(locale="vi", text="Họp dân lúc 19:30")])
-    await set_targets(session=session, notice_id=notice.id or 0,
-                      area_ids=[areas[c].id or 0 for c in targets])
+    await save_renditions(
+        session=session,
+        notice_id=notice.id or 0,
+        renditions=[RenditionInput(locale="vi", text="Họp dân lúc 19:30")],
+    )
+    await set_targets(
+        session=session, notice_id=notice.id or 0, area_ids=[areas[c].id or 0 for c in targets]
+    )
     return notice
 
 
@@ -78,8 +97,9 @@ async def test_targets_must_lie_inside_the_ward(session: AsyncSession) -> None:
     areas = await _ward(session)
     notice = await create_notice(session=session, ward_id=areas["W1"].id or 0, text="x")
     with pytest.raises(InvalidInput, match="outside the ward"):
-        await set_targets(session=session, notice_id=notice.id or 0,
-                          area_ids=[areas["W2-KP1"].id or 0])
+        await set_targets(
+            session=session, notice_id=notice.id or 0, area_ids=[areas["W2-KP1"].id or 0]
+        )
     with pytest.raises(InvalidInput):
         await set_targets(session=session, notice_id=notice.id or 0, area_ids=[])
 
@@ -90,10 +110,14 @@ async def test_scheduling_needs_targets_and_checked_renditions(session: AsyncSes
     with pytest.raises(InvalidInput, match="pick at least one area"):
         await schedule_notice(session=session, notice_id=notice.id or 0)
     await set_targets(session=session, notice_id=notice.id or 0, area_ids=[areas["W1"].id or 0])
-    await save_renditions(session=session, notice_id=notice.id or 0, renditions=[
-        RenditionInput(locale="vi", text="x"),
-        RenditionInput(locale="en", text="on 15/12", findings=[{"code": "untraceable_date"}]),
-    ])
+    await save_renditions(
+        session=session,
+        notice_id=notice.id or 0,
+        renditions=[
+            RenditionInput(locale="vi", text="x"),
+            RenditionInput(locale="en", text="on 15/12", findings=[{"code": "untraceable_date"}]),
+        ],
+    )
     with pytest.raises(InvalidInput, match="unchecked facts: en"):
         await schedule_notice(session=session, notice_id=notice.id or 0)
     assert (await session.get(Notice, notice.id)).status == NoticeStatus.draft  # type: ignore[union-attr]
@@ -124,10 +148,18 @@ async def test_dispatch_targets_active_channels_in_the_subtree_once(
 async def test_notice_with_no_channels_finishes_at_once(session: AsyncSession) -> None:
     areas = await _ward(session)
     notice = await create_notice(session=session, ward_id=areas["W1"].id or 0, text="x")
-    await save_renditions(session=session, notice_id=notice.id or 0,
-                          renditions=[RenditionInput(locale="vi", text="x")])
-    area = Area(code="W1-KP9", name="Khu phố 9", level=AreaLevel.neighbourhood,
-                parent_id=areas["W1"].id, path="HCM/W1/W1-KP9/")
+    await save_renditions(
+        session=session,
+        notice_id=notice.id or 0,
+        renditions=[RenditionInput(locale="vi", text="x")],
+    )
+    area = Area(
+        code="W1-KP9",
+        name="Khu phố 9",
+        level=AreaLevel.neighbourhood,
+        parent_id=areas["W1"].id,
+        path="HCM/W1/W1-KP9/",
+    )
     session.add(area)
     await session.flush()
     await set_targets(session=session, notice_id=notice.id or 0, area_ids=[area.id or 0])
@@ -153,8 +185,7 @@ async def test_cancel(session: AsyncSession) -> None:
 def test_reading_local_times() -> None:
     now = datetime(2026, 11, 21, 8, 0, tzinfo=TZ)
     assert parse_local_time("07:30 28/11", now=now) == datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
-    assert parse_local_time("28/11/2026 7h30", now=now) == datetime(2026, 11, 28, 0, 30,
-                                                                    tzinfo=UTC)
+    assert parse_local_time("28/11/2026 7h30", now=now) == datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
     # A bare time that has passed today means tomorrow.
     assert parse_local_time("07:00", now=now) == datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
     assert parse_local_time("9:15:30", now=now) == datetime(2026, 11, 21, 2, 15, 30, tzinfo=UTC)

@@ -19,11 +19,16 @@ S = DeliveryStatus
 async def _world(session: AsyncSession) -> tuple[dict[str, Area], int]:
     areas = await seed_tree(session)
     bot = await add_bot(session)
-    chans = await add_channels(session, bot, [areas[c] for c in (
-        "BT-KP1", "BT-KP1", "BT-KP1-T1", "BT-KP2", "BT-KP10")])
-    notice, ds = await add_notice(session, areas["BT"], chans,
-                                  [S.sent, S.sent, S.failed, S.pending, S.cancelled],
-                                  targets=[areas["BT-KP1"], areas["BT-KP2"]])
+    chans = await add_channels(
+        session, bot, [areas[c] for c in ("BT-KP1", "BT-KP1", "BT-KP1-T1", "BT-KP2", "BT-KP10")]
+    )
+    notice, ds = await add_notice(
+        session,
+        areas["BT"],
+        chans,
+        [S.sent, S.sent, S.failed, S.pending, S.cancelled],
+        targets=[areas["BT-KP1"], areas["BT-KP2"]],
+    )
     await add_ack(session, ds[0], "lan")
     await add_ack(session, ds[0], "ha")
     await add_ack(session, ds[2], "tu")  # an ack despite a failed delivery (sent by hand)
@@ -36,13 +41,26 @@ async def test_report_by_area_adds_up(session: AsyncSession) -> None:
     rows = {r.area_code: r for r in report.rows}
     assert list(rows) == ["BT-KP1", "BT-KP1-T1", "BT-KP2", "BT-KP10"]
     kp1 = rows["BT-KP1"]
-    assert (kp1.targeted, kp1.sent, kp1.failed, kp1.pending, kp1.acknowledged,
-            kp1.acknowledgements) == (2, 2, 0, 0, 1, 2)
+    assert (
+        kp1.targeted,
+        kp1.sent,
+        kp1.failed,
+        kp1.pending,
+        kp1.acknowledged,
+        kp1.acknowledgements,
+    ) == (2, 2, 0, 0, 1, 2)
     assert (rows["BT-KP1-T1"].failed, rows["BT-KP1-T1"].acknowledged) == (1, 1)
     assert (rows["BT-KP2"].pending, rows["BT-KP10"].cancelled) == (1, 1)
     t = report.totals
-    assert (t.targeted, t.sent, t.failed, t.pending, t.cancelled, t.acknowledged,
-            t.acknowledgements) == (5, 2, 1, 1, 1, 2, 3)
+    assert (
+        t.targeted,
+        t.sent,
+        t.failed,
+        t.pending,
+        t.cancelled,
+        t.acknowledged,
+        t.acknowledgements,
+    ) == (5, 2, 1, 1, 1, 2, 3)
     for row in report.rows:
         assert row.targeted == row.sent + row.failed + row.pending + row.cancelled
 
@@ -63,8 +81,7 @@ async def test_detail_rows_and_filters(session: AsyncSession) -> None:
     assert {p.person_name for p in first.acknowledged_by} == {"Lan", "Ha"}
     failed = [r for r in detail.channels if r.status == S.failed][0]
     assert failed.error and failed.attempts == 1
-    silent = await notice_detail(session=session, notice_id=notice_id, acknowledged=False,
-                                 limit=2)
+    silent = await notice_detail(session=session, notice_id=notice_id, acknowledged=False, limit=2)
     assert silent.channels_count == 3 and len(silent.channels) == 2
     assert all(r.acknowledgements == 0 for r in silent.channels)
     only_failed = await notice_detail(session=session, notice_id=notice_id, status=S.failed)
@@ -77,8 +94,9 @@ async def test_list_notices_with_totals(session: AsyncSession) -> None:
     rows, count = await list_notices(session=session)
     assert count == 2 and rows[1].id == notice_id  # newest first
     assert (rows[1].totals.targeted, rows[1].totals.acknowledgements) == (5, 3)
-    mine, count = await list_notices(session=session, ward_id=areas["BT"].id,
-                                     status=NoticeStatus.dispatching)
+    mine, count = await list_notices(
+        session=session, ward_id=areas["BT"].id, status=NoticeStatus.dispatching
+    )
     assert count == 1 and mine[0].ward_code == "BT"
 
 

@@ -34,8 +34,17 @@ from typing import Any
 
 from aiohttp import web
 
-MODES = ("ok", "invalid", "invalid_schema", "invent", "long", "partial", "5xx", "slow",
-         "no_json_schema")
+MODES = (
+    "ok",
+    "invalid",
+    "invalid_schema",
+    "invent",
+    "long",
+    "partial",
+    "5xx",
+    "slow",
+    "no_json_schema",
+)
 _PLACEHOLDER = re.compile(r"⟦[A-Z]{1,2}\d{1,3}⟧")
 
 
@@ -59,8 +68,9 @@ class RecordedRequest:
 
 
 class OpenAIStub:
-    def __init__(self, mode: str = "ok", *, slow_seconds: float = 5.0,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, mode: str = "ok", *, slow_seconds: float = 5.0, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; one of {MODES}")
         self.mode = mode
@@ -146,20 +156,33 @@ class OpenAIStub:
             payload = json.loads(body)
         except json.JSONDecodeError:
             payload = {}
-        self.requests.append(RecordedRequest(request.path, dict(request.headers), body, mode,
-                                             payload if isinstance(payload, dict) else {}))
+        self.requests.append(
+            RecordedRequest(
+                request.path,
+                dict(request.headers),
+                body,
+                mode,
+                payload if isinstance(payload, dict) else {},
+            )
+        )
         fmt = (payload.get("response_format") or {}).get("type") if payload else None
         if mode == "5xx":
             return web.json_response(
                 {"error": {"message": "stub failure", "type": "server_error", "code": None}},
-                status=500, headers={"retry-after-ms": "10"},
+                status=500,
+                headers={"retry-after-ms": "10"},
             )
         if mode == "no_json_schema" and fmt == "json_schema":
             return web.json_response(
-                {"error": {"message": "response_format of type 'json_schema' is not supported "
-                                      "by this server; use 'json_object'",
-                           "type": "invalid_request_error", "param": "response_format",
-                           "code": None}},
+                {
+                    "error": {
+                        "message": "response_format of type 'json_schema' is not supported "
+                        "by this server; use 'json_object'",
+                        "type": "invalid_request_error",
+                        "param": "response_format",
+                        "code": None,
+                    }
+                },
                 status=400,
             )
         if mode == "slow":
@@ -196,12 +219,14 @@ def _completion(model: str, content: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": None},
-            "finish_reason": "stop",
-            "logprobs": None,
-        }],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
 
@@ -248,8 +273,9 @@ def answer_for(notice: str, limit: int, locales: list[str]) -> dict[str, Any]:
         "action": action.rstrip("."),
         "contact": ", ".join(dict.fromkeys(re.findall(r"⟦P\d+⟧", notice))),
     }
-    translations = {loc: {"title": f"[{loc}] {title}", "text": f"[{loc}] {summary}"}
-                    for loc in locales}
+    translations = {
+        loc: {"title": f"[{loc}] {title}", "text": f"[{loc}] {summary}"} for loc in locales
+    }
     return {"title": title, "summary": summary, "facts": facts, "translations": translations}
 
 

@@ -18,8 +18,7 @@ NOTICE = str(SAMPLES_DIR / "06-tai-san-that-lac.txt")
 def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([NOTICE, "--locales", "vi,en", "--json"], settings=AISettings()) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {"title", "summary", "facts", "engine", "renditions", "warnings",
-            "findings"} <= set(out)
+    assert {"title", "summary", "facts", "engine", "renditions", "warnings", "findings"} <= set(out)
     assert out["engine"] == "offline"
     assert set(out["renditions"]) == {"vi", "en"}
     assert out["renditions"]["en"] == out["renditions"]["vi"]
@@ -41,8 +40,9 @@ def test_readable_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Findings: none" in out
 
 
-def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for key in ("LOA_AI__ENABLED", "LOA_AI__SUMMARY_MAX_CHARS", "LOA_AI__MAX_RETRIES"):
         monkeypatch.delenv(key, raising=False)
     with OpenAIStub.threaded("invent") as stub:
@@ -55,7 +55,8 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
         assert out["engine"] == "ai"
         assert out["renditions"]["zh"].startswith("[zh] ")
         assert {"code": "untraceable_date", "value": "15/12/2026", "locale": "zh"} in out[
-            "findings"]
+            "findings"
+        ]
         assert out["flagged"] == {"vi": True, "zh": True}
         (request,) = stub.requests
         assert request.json["model"] == "env-model"

@@ -81,9 +81,11 @@ def test_weekday_that_the_date_does_not_fall_on() -> None:
 
     # Sample 03 says "thứ Bảy, ngày 29/11/2026", but 29/11/2026 is a Sunday.
     assert weekday_mismatches(sample("03-sot-xuat-huyet.txt")) == [
-        "thứ Bảy, ngày 29/11/2026 (29/11/2026: Chủ nhật)"]
+        "thứ Bảy, ngày 29/11/2026 (29/11/2026: Chủ nhật)"
+    ]
     for name in SAMPLE_NAMES:
         if not name.startswith("03"):
             assert weekday_mismatches(sample(name)) == [], name
     assert weekday_mismatches("ngày 28/11/2026 (Chủ nhật)") == [
-        "28/11/2026 (Chủ nhật) (28/11/2026: thứ Bảy)"]
+        "28/11/2026 (Chủ nhật) (28/11/2026: thứ Bảy)"
+    ]

@@ -60,15 +60,18 @@ def test_when_lines_per_locale() -> None:
     weekly = parse_when("Tối thứ Năm hằng tuần, từ 18 giờ đến 21 giờ, bắt đầu từ ngày 03/12/2026")
     assert weekly is not None and weekly.weekly
     assert plain(format_when(weekly, "en")) == (
-        "Every Thursday, 6:00 – 9:00 PM, from December 3, 2026")
+        "Every Thursday, 6:00 – 9:00 PM, from December 3, 2026"
+    )
     assert format_when(weekly, "vi") == "Thứ Năm hằng tuần, 18:00–21:00, từ 3 tháng 12, 2026"
 
 
 @pytest.mark.parametrize("locale", ["vi", "en", "zh", "km", "fr"])
 def test_localized_fact_lines_pass_the_fact_guard(locale: str) -> None:
     source = sample("01-cat-dien.txt")
-    facts = {"when": "Từ 07 giờ 30 đến 16 giờ 00, ngày 28/11/2026",
-             "contact": "Tổng đài chăm sóc khách hàng 1900 545454"}
+    facts = {
+        "when": "Từ 07 giờ 30 đến 16 giờ 00, ngày 28/11/2026",
+        "contact": "Tổng đài chăm sóc khách hàng 1900 545454",
+    }
     shown = localized_facts(facts, locale)
     assert shown["contact"] == "1900 545454"
     assert "28" in shown["when"]

@@ -18,12 +18,21 @@ MIXED = (
 
 def test_round_trip_restores_everything() -> None:
     red = redact(MIXED)
-    for secret in ("Nguyễn Thị Lan", "0903 456 789", "+84 912 345 678",
-                   "lan.nguyen@example.vn", "Phạm Văn Bình", "079185004321",
-                   "Trần Minh Quân", "028 3820 1234", "1900 545454"):
+    for secret in (
+        "Nguyễn Thị Lan",
+        "0903 456 789",
+        "+84 912 345 678",
+        "lan.nguyen@example.vn",
+        "Phạm Văn Bình",
+        "079185004321",
+        "Trần Minh Quân",
+        "028 3820 1234",
+        "1900 545454",
+    ):
         assert secret not in red.text
-    assert {"⟦N1⟧", "⟦N2⟧", "⟦N3⟧", "⟦P1⟧", "⟦P2⟧", "⟦P3⟧", "⟦P4⟧", "⟦E1⟧",
-            "⟦ID1⟧"} <= set(red.mapping)
+    assert {"⟦N1⟧", "⟦N2⟧", "⟦N3⟧", "⟦P1⟧", "⟦P2⟧", "⟦P3⟧", "⟦P4⟧", "⟦E1⟧", "⟦ID1⟧"} <= set(
+        red.mapping
+    )
     restored, invented = restore(red.text, red.mapping)
     assert restored == normalize(MIXED)
     assert invented == []
@@ -74,8 +83,15 @@ def test_phone_formats(text: str, digits: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["phạt 1.000.000 đồng", "ngày 28/11/2026", "ngày 28.11.2026", "gọi 114", "hẻm 1194",
-     "2.350.000 đồng", "căn cước 079185004321"],
+    [
+        "phạt 1.000.000 đồng",
+        "ngày 28/11/2026",
+        "ngày 28.11.2026",
+        "gọi 114",
+        "hẻm 1194",
+        "2.350.000 đồng",
+        "căn cước 079185004321",
+    ],
 )
 def test_not_phone_numbers(text: str) -> None:
     assert find_phones(text) == []

@@ -32,8 +32,9 @@ def leaks(stub: OpenAIStub, text: str, name: str) -> list[str]:
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 async def test_no_private_item_reaches_the_endpoint(stub: OpenAIStub, name: str) -> None:
     text = sample(name)
-    prep = await prepare_notice(text, ["vi", "en", "zh", "km"], settings=remote_settings(
-        stub.base_url))
+    prep = await prepare_notice(
+        text, ["vi", "en", "zh", "km"], settings=remote_settings(stub.base_url)
+    )
     assert prep.engine == "ai"
     assert len(stub.requests) == 1
     assert leaks(stub, text, name) == []
@@ -46,8 +47,7 @@ async def test_names_ids_and_phones_are_redacted_in_the_request(stub: OpenAIStub
     text = sample("06-tai-san-that-lac.txt")
     await prepare_notice(text, ["vi", "en"], settings=remote_settings(stub.base_url))
     (request,) = stub.requests
-    for secret in ("Trần Thị Mai", "Lê Văn Hùng", "0903 456 789", "079185004321",
-                   "028 3829 7755"):
+    for secret in ("Trần Thị Mai", "Lê Văn Hùng", "0903 456 789", "079185004321", "028 3829 7755"):
         assert secret not in request.decoded
     user = request.json["messages"][-1]["content"]
     for placeholder in ("⟦N1⟧", "⟦P1⟧", "⟦ID1⟧", "⟦N2⟧", "⟦P2⟧"):
@@ -68,7 +68,12 @@ async def test_structured_request_and_restored_answer(stub: OpenAIStub) -> None:
     assert schema["required"] == ["title", "summary", "facts", "translations"]
     assert schema["properties"]["translations"]["required"] == ["en"]
     assert set(schema["properties"]["facts"]["required"]) == {
-        "when", "where", "who", "action", "contact"}
+        "when",
+        "where",
+        "who",
+        "action",
+        "contact",
+    }
 
     assert prep.engine == "ai"
     vi, en = prep.renditions["vi"], prep.renditions["en"]
@@ -86,8 +91,9 @@ async def test_structured_request_and_restored_answer(stub: OpenAIStub) -> None:
 
 async def test_invented_date_number_and_placeholder_are_flagged(stub: OpenAIStub) -> None:
     stub.mode = "invent"
-    prep = await prepare_notice(sample("02-tiem-soi.txt"), ["vi", "en"],
-                                settings=remote_settings(stub.base_url))
+    prep = await prepare_notice(
+        sample("02-tiem-soi.txt"), ["vi", "en"], settings=remote_settings(stub.base_url)
+    )
     assert prep.engine == "ai"
     vi, en = prep.renditions["vi"], prep.renditions["en"]
     assert vi.flagged and en.flagged
@@ -105,13 +111,20 @@ async def test_invented_date_number_and_placeholder_are_flagged(stub: OpenAIStub
 
 @pytest.mark.parametrize(
     ("mode", "reason"),
-    [("invalid", "invalid_json"), ("invalid_schema", "schema_invalid"),
-     ("5xx", "http_500"), ("long", "summary_too_long")],
+    [
+        ("invalid", "invalid_json"),
+        ("invalid_schema", "schema_invalid"),
+        ("5xx", "http_500"),
+        ("long", "summary_too_long"),
+    ],
 )
 async def test_bad_answers_fall_back_to_offline(stub: OpenAIStub, mode: str, reason: str) -> None:
     stub.mode = mode
-    prep = await prepare_notice(sample("01-cat-dien.txt"), ["vi", "en"],
-                                settings=remote_settings(stub.base_url, max_retries=1))
+    prep = await prepare_notice(
+        sample("01-cat-dien.txt"),
+        ["vi", "en"],
+        settings=remote_settings(stub.base_url, max_retries=1),
+    )
     assert prep.engine == "offline"
     fallback = [w for w in prep.warnings if w.code == "ai_failed_fallback"]
     assert len(fallback) == 1 and fallback[0].detail.startswith(reason)
@@ -123,8 +136,11 @@ async def test_bad_answers_fall_back_to_offline(stub: OpenAIStub, mode: str, rea
 
 async def test_timeout_falls_back_to_offline(stub: OpenAIStub) -> None:
     stub.mode = "slow"
-    prep = await prepare_notice(sample("07-trieu-cuong.txt"), ["vi"],
-                                settings=remote_settings(stub.base_url, timeout_seconds=0.3))
+    prep = await prepare_notice(
+        sample("07-trieu-cuong.txt"),
+        ["vi"],
+        settings=remote_settings(stub.base_url, timeout_seconds=0.3),
+    )
     assert prep.engine == "offline"
     assert ("ai_failed_fallback", "timeout") in [(w.code, w.detail) for w in prep.warnings]
     assert prep.urgent
@@ -132,19 +148,25 @@ async def test_timeout_falls_back_to_offline(stub: OpenAIStub) -> None:
 
 async def test_retry_then_success(stub: OpenAIStub) -> None:
     stub.script = ["5xx", "ok"]
-    prep = await prepare_notice(sample("08-lam-viec-thu-bay.txt"), ["vi"],
-                                settings=remote_settings(stub.base_url, max_retries=2))
+    prep = await prepare_notice(
+        sample("08-lam-viec-thu-bay.txt"),
+        ["vi"],
+        settings=remote_settings(stub.base_url, max_retries=2),
+    )
     assert prep.engine == "ai"
     assert [r.mode for r in stub.requests] == ["5xx", "ok"]
 
 
 async def test_json_object_when_json_schema_is_rejected(stub: OpenAIStub) -> None:
     stub.mode = "no_json_schema"
-    prep = await prepare_notice(sample("05-hop-dan.txt"), ["vi", "en"],
-                                settings=remote_settings(stub.base_url))
+    prep = await prepare_notice(
+        sample("05-hop-dan.txt"), ["vi", "en"], settings=remote_settings(stub.base_url)
+    )
     assert prep.engine == "ai"
     assert [r.json["response_format"]["type"] for r in stub.requests] == [
-        "json_schema", "json_object"]
+        "json_schema",
+        "json_object",
+    ]
     assert "JSON" in stub.requests[1].json["messages"][0]["content"]
     assert prep.renditions["en"].text.startswith("[en] ")
     assert not any(w.code == "ai_failed_fallback" for w in prep.warnings)
@@ -152,8 +174,7 @@ async def test_json_object_when_json_schema_is_rejected(stub: OpenAIStub) -> Non
 
 async def test_disabled_never_contacts_the_endpoint(stub: OpenAIStub) -> None:
     settings = remote_settings(stub.base_url, enabled=False)
-    prep = await prepare_notice(sample("06-tai-san-that-lac.txt"), ["vi", "en"],
-                                settings=settings)
+    prep = await prepare_notice(sample("06-tai-san-that-lac.txt"), ["vi", "en"], settings=settings)
     assert stub.requests == []
     assert prep.engine == "offline"
     assert "ai_disabled" in [w.code for w in prep.warnings]
@@ -162,17 +183,21 @@ async def test_disabled_never_contacts_the_endpoint(stub: OpenAIStub) -> None:
 async def test_unreachable_endpoint_falls_back() -> None:
     async with OpenAIStub("ok") as stub:
         url = stub.base_url
-    prep = await prepare_notice(sample("03-sot-xuat-huyet.txt"), ["vi"],
-                                settings=remote_settings(url))
+    prep = await prepare_notice(
+        sample("03-sot-xuat-huyet.txt"), ["vi"], settings=remote_settings(url)
+    )
     assert prep.engine == "offline"
-    assert ("ai_failed_fallback", "connection_error") in [
-        (w.code, w.detail) for w in prep.warnings]
+    assert ("ai_failed_fallback", "connection_error") in [(w.code, w.detail) for w in prep.warnings]
 
 
 async def test_caller_http_client_is_used_and_left_open(stub: OpenAIStub) -> None:
     async with httpx2.AsyncClient() as client:
-        prep = await prepare_notice(sample("04-rac-cong-kenh.txt"), ["vi"],
-                                    settings=remote_settings(stub.base_url), http_client=client)
+        prep = await prepare_notice(
+            sample("04-rac-cong-kenh.txt"),
+            ["vi"],
+            settings=remote_settings(stub.base_url),
+            http_client=client,
+        )
         assert prep.engine == "ai"
         assert not client.is_closed
     assert len(stub.requests) == 1
@@ -195,8 +220,9 @@ def test_the_leak_check_sees_escaped_bodies() -> None:
 
 async def test_missing_translation_gets_the_vietnamese_text(stub: OpenAIStub) -> None:
     stub.mode = "partial"
-    prep = await prepare_notice(sample("02-tiem-soi.txt"), ["vi", "km"],
-                                settings=remote_settings(stub.base_url))
+    prep = await prepare_notice(
+        sample("02-tiem-soi.txt"), ["vi", "km"], settings=remote_settings(stub.base_url)
+    )
     assert prep.engine == "ai"
     assert prep.renditions["km"].text == prep.renditions["vi"].text
     assert ("translation_missing", "km") in [(w.code, w.locale) for w in prep.warnings]

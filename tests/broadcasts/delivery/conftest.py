@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 
 _tokens = itertools.count(7000001)
 
@@ -43,15 +43,21 @@ async def tg(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
 
 
 async def make_groups(tg: SandboxClient, token: str, count: int) -> list[int]:
-    return [await tg.add_bot_to_group(token, f"Tổ dân phố {i}", PERSON)
-            for i in range(1, count + 1)]
+    return [
+        await tg.add_bot_to_group(token, f"Tổ dân phố {i}", PERSON) for i in range(1, count + 1)
+    ]
 
 
-def make_settings(database_url: str, api_base: str, redis_url: str | None = None,
-                  **delivery: Any) -> Settings:
+def make_settings(
+    database_url: str, api_base: str, redis_url: str | None = None, **delivery: Any
+) -> Settings:
     options: dict[str, Any] = {
-        "send_timeout_seconds": 2.0, "lease_seconds": 10.0, "poll_interval_seconds": 0.05,
-        "backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "max_attempts": 3,
+        "send_timeout_seconds": 2.0,
+        "lease_seconds": 10.0,
+        "poll_interval_seconds": 0.05,
+        "backoff_base_seconds": 0.05,
+        "backoff_max_seconds": 0.2,
+        "max_attempts": 3,
     }
     options.update(delivery)
     return Settings(
@@ -71,8 +77,11 @@ def make_worker(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession], sandbox: SandboxServer
 ) -> WorkerFactory:
     def factory(**options: Any) -> DeliveryWorker:
-        worker_options = {k: options.pop(k) for k in ("on_progress", "worker_id", "clock",
-                                                      "transports", "limits") if k in options}
+        worker_options = {
+            k: options.pop(k)
+            for k in ("on_progress", "worker_id", "clock", "transports", "limits")
+            if k in options
+        }
         redis_url = options.pop("redis_url", None)
         settings = make_settings(database_url, sandbox.url, redis_url, **options)
         return DeliveryWorker(sessionmaker=sessionmaker, settings=settings, **worker_options)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox.client import SandboxClient
 from broadcasts.delivery import delivery_counts
 from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
+from sandbox.telegram.client import SandboxClient
 from tests.broadcasts.delivery.conftest import (
     PERSON,
     WorkerFactory,
@@ -22,8 +22,7 @@ async def _deliveries(
     sessionmaker: async_sessionmaker[AsyncSession], notice_id: int
 ) -> dict[int, Delivery]:
     async with sessionmaker() as session:
-        rows = await session.scalars(
-            select(Delivery).where(Delivery.notice_id == notice_id))  # type: ignore[arg-type]
+        rows = await session.scalars(select(Delivery).where(Delivery.notice_id == notice_id))  # type: ignore[arg-type]
         return {d.channel_id: d for d in rows}
 
 
@@ -52,7 +51,8 @@ async def _one_bot(
 
 
 async def test_429_pauses_only_that_bot_and_then_completes(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     slow, fast = new_token(), new_token()
@@ -81,7 +81,8 @@ async def test_429_pauses_only_that_bot_and_then_completes(
 
 @sqlite_only
 async def test_5xx_is_retried_then_sent(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
@@ -96,7 +97,8 @@ async def test_5xx_is_retried_then_sent(
 
 
 async def test_5xx_forever_fails_after_max_attempts_with_reason(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
@@ -114,7 +116,8 @@ async def test_5xx_forever_fails_after_max_attempts_with_reason(
 
 
 async def test_403_fails_and_deactivates_the_channel(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
@@ -130,12 +133,14 @@ async def test_403_fails_and_deactivates_the_channel(
     async with sessionmaker() as session:
         counts = await delivery_counts(session=session, notice_id=seeded.notice_id)
     assert (counts["sent"], counts["failed"], counts["pending"]) == (3, 1, 0)
-    assert counts["failures"] == [{"channel_id": channel.id, "title": channel.title,
-                                   "reason": kicked.error}]
+    assert counts["failures"] == [
+        {"channel_id": channel.id, "title": channel.title, "reason": kicked.error}
+    ]
 
 
 async def test_injected_403_and_400_not_found_deactivate(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
@@ -156,7 +161,8 @@ async def test_injected_403_and_400_not_found_deactivate(
 
 
 async def test_migrated_group_moves_the_channel_and_gets_the_message(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
@@ -177,7 +183,8 @@ async def test_migrated_group_moves_the_channel_and_gets_the_message(
 
 @sqlite_only
 async def test_answer_slower_than_the_send_timeout_is_retried(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)

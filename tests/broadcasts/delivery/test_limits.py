@@ -12,8 +12,12 @@ from aiolimiter import AsyncLimiter
 from broadcasts.delivery.limits import ChatTable, MemoryLimits, RedisLimits, group_limiter
 
 
-async def _times(limits: MemoryLimits | RedisLimits, account: int, chats: list[str],
-                 slots: asyncio.Semaphore | None = None) -> list[float]:
+async def _times(
+    limits: MemoryLimits | RedisLimits,
+    account: int,
+    chats: list[str],
+    slots: asyncio.Semaphore | None = None,
+) -> list[float]:
     slots = slots or asyncio.Semaphore(10)
     stamps = []
     for chat in chats:

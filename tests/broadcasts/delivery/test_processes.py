@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 from tests.broadcasts.delivery.conftest import make_groups, new_token
 from tests.broadcasts.delivery.world import seed
 
@@ -31,21 +31,29 @@ class WorkerProcess:
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, *, database_url: str, api_base: str, redis_url: str | None = None,
-                    **delivery: Any) -> WorkerProcess:
+    async def start(
+        self, *, database_url: str, api_base: str, redis_url: str | None = None, **delivery: Any
+    ) -> WorkerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-        env.update({
-            "PYTHONPATH": str(ROOT),
-            "LOA_DATABASE_URL": database_url,
-            "LOA_REDIS_URL": redis_url or "",
-            "LOA_TELEGRAM__API_BASE": api_base,
-            "LOA_LOG_LEVEL": "INFO",
-        })
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "LOA_DATABASE_URL": database_url,
+                "LOA_REDIS_URL": redis_url or "",
+                "LOA_TELEGRAM__API_BASE": api_base,
+                "LOA_LOG_LEVEL": "INFO",
+            }
+        )
         env.update({f"LOA_DELIVERY__{k.upper()}": str(v) for k, v in delivery.items()})
         with self.log.open("wb") as out:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "broadcasts.delivery", cwd=self.log.parent, env=env,
-                stdout=out, stderr=asyncio.subprocess.STDOUT,
+                sys.executable,
+                "-m",
+                "broadcasts.delivery",
+                cwd=self.log.parent,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
             )
         return self
 
@@ -83,19 +91,28 @@ async def _notice_done(sessionmaker: async_sessionmaker[AsyncSession], notice_id
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_sigkill_mid_notice_then_restart_completes_it(
-    database_url: str, sandbox: SandboxServer, tg: SandboxClient,
-    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path,
+    database_url: str,
+    sandbox: SandboxServer,
+    tg: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
     record_property: Any,
 ) -> None:
     tokens = [new_token(), new_token()]
     groups = {token: await make_groups(tg, token, 75) for token in tokens}
     seeded = await seed(sessionmaker, groups=groups)
-    options: dict[str, Any] = {"database_url": database_url, "api_base": sandbox.url,
-                               "lease_seconds": 2, "poll_interval_seconds": 0.05}
+    options: dict[str, Any] = {
+        "database_url": database_url,
+        "api_base": sandbox.url,
+        "lease_seconds": 2,
+        "poll_interval_seconds": 0.05,
+    }
     first = await WorkerProcess(tmp_path / "first.log").start(**options)
     try:
+
         async def some_sent() -> bool:
             return int((await tg.stats())["sent"]) >= 50
+
         await _wait_for(some_sent, 30, "the first worker to send")
         first.signal(signal.SIGKILL)
         assert await first.wait() == -signal.SIGKILL
@@ -104,15 +121,23 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
 
     sent_before = int((await tg.stats())["sent"])
     async with sessionmaker() as session:
-        in_flight = int(await session.scalar(
-            select(func.count()).select_from(Delivery)
-            .where(Delivery.status == DeliveryStatus.sending)) or 0)  # type: ignore[arg-type]
+        in_flight = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.sending)
+            )
+            or 0
+        )  # type: ignore[arg-type]
     assert 50 <= sent_before < 150
 
     second = await WorkerProcess(tmp_path / "second.log").start(**options)
     try:
-        await _wait_for(lambda: _notice_done(sessionmaker, seeded.notice_id), 30,
-                        "the second worker to finish the notice")
+        await _wait_for(
+            lambda: _notice_done(sessionmaker, seeded.notice_id),
+            30,
+            "the second worker to finish the notice",
+        )
         second.signal(signal.SIGTERM)
         assert await second.wait() == 0
     finally:
@@ -122,29 +147,45 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
     duplicates = int(stats["duplicates"])
     record_property("sigkill_in_flight", in_flight)
     record_property("sigkill_duplicates", duplicates)
-    print(f"\nSIGKILL after {sent_before} sent: {in_flight} claimed at the kill, "
-          f"{duplicates} sent twice")
+    print(
+        f"\nSIGKILL after {sent_before} sent: {in_flight} claimed at the kill, "
+        f"{duplicates} sent twice"
+    )
     every_chat = {chat for chats in groups.values() for chat in chats}
     assert {int(c) for c in stats["per_chat"]} == every_chat  # no channel left out
     assert duplicates <= in_flight
     assert int(stats["sent"]) == 150 + duplicates
     async with sessionmaker() as session:
-        statuses = set(await session.scalars(select(Delivery.status).where(  # type: ignore[call-overload]
-            Delivery.notice_id == seeded.notice_id)))
+        statuses = set(
+            await session.scalars(
+                select(Delivery.status).where(  # type: ignore[call-overload]
+                    Delivery.notice_id == seeded.notice_id
+                )
+            )
+        )
     assert statuses == {DeliveryStatus.sent}
 
 
 @pytest.mark.parametrize(
-    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_two_worker_processes_share_a_notice_within_the_limits(
-    database_url: str, redis_url: str, sandbox: SandboxServer, tg: SandboxClient,
-    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    sandbox: SandboxServer,
+    tg: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
 ) -> None:
     await tg.set_limits(True)  # Telegram's: 30/s per bot, 20/min per group, ~1/s per chat
     tokens = [new_token(), new_token()]
     groups = {token: await make_groups(tg, token, 150) for token in tokens}
-    options: dict[str, Any] = {"database_url": database_url, "api_base": sandbox.url,
-                               "redis_url": redis_url, "poll_interval_seconds": 0.05}
+    options: dict[str, Any] = {
+        "database_url": database_url,
+        "api_base": sandbox.url,
+        "redis_url": redis_url,
+        "poll_interval_seconds": 0.05,
+    }
     workers = [WorkerProcess(tmp_path / f"worker{i}.log") for i in (1, 2)]
     try:
         await asyncio.gather(*(w.start(**options) for w in workers))
@@ -155,8 +196,11 @@ async def test_two_worker_processes_share_a_notice_within_the_limits(
         # The notice appears once both are polling, as when a dispatcher creates it.
         await _wait_for(both_started, 30, "the workers to start")
         seeded = await seed(sessionmaker, groups=groups)
-        await _wait_for(lambda: _notice_done(sessionmaker, seeded.notice_id), 60,
-                        "the workers to finish the notice")
+        await _wait_for(
+            lambda: _notice_done(sessionmaker, seeded.notice_id),
+            60,
+            "the workers to finish the notice",
+        )
         for worker in workers:
             worker.signal(signal.SIGTERM)
         assert [await w.wait() for w in workers] == [0, 0]

@@ -59,9 +59,11 @@ def test_lengths_count_utf16_like_telegram() -> None:
 
 @pytest.mark.parametrize("limit", [4096, 500])
 def test_realistic_notice_keeps_order_and_content(limit: int) -> None:
-    paragraph = ("Ủy ban nhân dân phường thông báo lịch tiêm chủng mở rộng tại trạm y tế. "
-                 "Người dân mang theo căn cước công dân và sổ tiêm chủng! Liên hệ 028 3829 "
-                 "0000 nếu cần hỗ trợ?\n")
+    paragraph = (
+        "Ủy ban nhân dân phường thông báo lịch tiêm chủng mở rộng tại trạm y tế. "
+        "Người dân mang theo căn cước công dân và sổ tiêm chủng! Liên hệ 028 3829 "
+        "0000 nếu cần hỗ trợ?\n"
+    )
     text = "\n".join(paragraph * (i % 4 + 1) for i in range(60))
     parts = split_text(text, limit=limit)
     assert len(parts) > 1

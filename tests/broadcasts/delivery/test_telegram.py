@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.errors import (
     ChatMigrated,
     MessageRejected,
@@ -17,6 +15,8 @@ from broadcasts.errors import (
 )
 from broadcasts.transports.base import OutgoingMessage
 from broadcasts.transports.telegram import TelegramTransports, ack_keyboard
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 from tests.broadcasts.delivery.conftest import make_groups, new_token
 
 
@@ -47,8 +47,9 @@ async def test_plain_text_and_ack_button(
 
     first, second = await tg.messages(tokens[0], chat)
     assert first["text"] == text and first["parse_mode"] is None  # never parsed as markup
-    assert first["reply_markup"] == {"inline_keyboard": [[
-        {"text": "✅ Đã nhận", "callback_data": "ack:123456"}]]}
+    assert first["reply_markup"] == {
+        "inline_keyboard": [[{"text": "✅ Đã nhận", "callback_data": "ack:123456"}]]
+    }
     assert sent.message_ref == str(first["message_id"])
     assert second.get("reply_markup") is None and plain.message_ref == str(second["message_id"])
 
@@ -71,13 +72,21 @@ def test_callback_data_must_fit_64_bytes() -> None:
     ],
 )
 async def test_errors_map_to_the_domain(
-    tg: SandboxClient, registry: tuple[TelegramTransports, list[str]],
-    kind: str, error: type[Exception], reason: str | None,
+    tg: SandboxClient,
+    registry: tuple[TelegramTransports, list[str]],
+    kind: str,
+    error: type[Exception],
+    reason: str | None,
 ) -> None:
     transports, tokens = registry
     chat, other = await make_groups(tg, tokens[0], 2)
-    await tg.add_fault(kind, token=tokens[0], chat_id=chat, retry_after=3,  # type: ignore[arg-type]
-                       delay=1.5 if kind == "delay" else None)
+    await tg.add_fault(
+        kind,
+        token=tokens[0],
+        chat_id=chat,
+        retry_after=3,  # type: ignore[arg-type]
+        delay=1.5 if kind == "delay" else None,
+    )
     transport = await transports.transport_for(1)
     with pytest.raises(error) as caught:
         await transport.send(OutgoingMessage(str(chat), "Thông báo"))
@@ -111,8 +120,7 @@ async def test_unreachable_server_is_temporary() -> None:
     async def token_for(account_id: int) -> str:
         return "1:unreachable"
 
-    transports = TelegramTransports(api_base="http://127.0.0.1:9", token_for=token_for,
-                                    timeout=1)
+    transports = TelegramTransports(api_base="http://127.0.0.1:9", token_for=token_for, timeout=1)
     try:
         transport = await transports.transport_for(1)
         with pytest.raises(TemporaryFailure, match="network error"):

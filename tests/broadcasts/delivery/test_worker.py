@@ -10,14 +10,14 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.db import session_scope
 from broadcasts.delivery import delivery_counts, split_text
 from broadcasts.errors import TemporaryFailure
 from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.transports.base import OutgoingMessage, SentMessage, Transport, TransportRegistry
 from broadcasts.transports.telegram import TelegramTransports
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 from tests.broadcasts.delivery.conftest import (
     WorkerFactory,
     make_groups,
@@ -28,7 +28,8 @@ from tests.broadcasts.delivery.world import second_notice, seed
 
 
 async def test_every_channel_gets_the_notice_once(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -53,24 +54,37 @@ async def test_every_channel_gets_the_notice_once(
     assert stats["sent"] == 12 and stats["duplicates"] == 0
 
     async with sessionmaker() as session:
-        rows = (await session.scalars(select(Delivery).where(
-            Delivery.notice_id == seeded.notice_id))).all()  # type: ignore[arg-type]
+        rows = (
+            await session.scalars(select(Delivery).where(Delivery.notice_id == seeded.notice_id))
+        ).all()  # type: ignore[arg-type]
         assert {r.status for r in rows} == {DeliveryStatus.sent}
         assert all(r.attempts == 1 and r.lease_owner is None and r.sent_at for r in rows)
         notice = await session.get(Notice, seeded.notice_id)
         assert notice is not None and notice.status is NoticeStatus.done
         assert notice.completed_at is not None
         counts = await delivery_counts(session=session, notice_id=seeded.notice_id)
-    assert counts == {"sent": 12, "failed": 0, "pending": 0, "cancelled": 0, "total": 12,
-                      "failures": []}
+    assert counts == {
+        "sent": 12,
+        "failed": 0,
+        "pending": 0,
+        "cancelled": 0,
+        "total": 12,
+        "failures": [],
+    }
     assert any(seeded.notice_id in ids for ids in progress)
 
 
 async def _rows(sessionmaker: async_sessionmaker[AsyncSession], notice_id: int) -> list[Delivery]:
     async with sessionmaker() as session:
-        return list((await session.scalars(
-            select(Delivery).where(Delivery.notice_id == notice_id)  # type: ignore[arg-type]
-            .order_by(Delivery.id))).all())  # type: ignore[arg-type]
+        return list(
+            (
+                await session.scalars(
+                    select(Delivery)
+                    .where(Delivery.notice_id == notice_id)  # type: ignore[arg-type]
+                    .order_by(Delivery.id)
+                )
+            ).all()
+        )  # type: ignore[arg-type]
 
 
 async def _wait_sent(tg: SandboxClient, token: str, count: int, timeout: float = 10) -> None:
@@ -81,15 +95,16 @@ async def _wait_sent(tg: SandboxClient, token: str, count: int, timeout: float =
 
 
 LONG = "\n\n".join(
-    f"Phần {i}. " + " ".join(f"Câu {i}.{j}: nhắc lịch phun thuốc diệt muỗi tại khu phố."
-                             for j in range(70))
+    f"Phần {i}. "
+    + " ".join(f"Câu {i}.{j}: nhắc lịch phun thuốc diệt muỗi tại khu phố." for j in range(70))
     for i in range(1, 4)
 )
 
 
 @sqlite_only
 async def test_long_text_goes_in_order_with_the_button_on_the_last_part(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -140,7 +155,9 @@ class _FailOnce:
 
 @sqlite_only
 async def test_a_retry_resumes_after_the_parts_already_sent(
-    tg: SandboxClient, sandbox: SandboxServer, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    sandbox: SandboxServer,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -163,14 +180,14 @@ async def test_a_retry_resumes_after_the_parts_already_sent(
 
 
 async def test_urgent_goes_ahead_of_routine_queued_before_it(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
     chats = await make_groups(tg, token, 30)
     routine = await seed(sessionmaker, groups={token: chats[:25]})
-    urgent = await seed(sessionmaker, groups={token: chats[25:]}, text="KHẨN: cháy!",
-                        urgent=True)
+    urgent = await seed(sessionmaker, groups={token: chats[25:]}, text="KHẨN: cháy!", urgent=True)
     assert await make_worker(per_bot_per_second=10).run_until_idle(timeout=20)
 
     routine_rows = await _rows(sessionmaker, routine.notice_id)
@@ -181,7 +198,8 @@ async def test_urgent_goes_ahead_of_routine_queued_before_it(
 
 @sqlite_only
 async def test_urgent_arriving_mid_notice_overtakes_the_rest(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -196,28 +214,42 @@ async def test_urgent_arriving_mid_notice_overtakes_the_rest(
     await worker.stop()
     await running
 
-    last_urgent = max(r.sent_at for r in await _rows(sessionmaker, urgent.notice_id)
-                      if r.sent_at)
-    after = [r for r in await _rows(sessionmaker, routine.notice_id)
-             if r.sent_at and r.sent_at > last_urgent]
+    last_urgent = max(r.sent_at for r in await _rows(sessionmaker, urgent.notice_id) if r.sent_at)
+    after = [
+        r
+        for r in await _rows(sessionmaker, routine.notice_id)
+        if r.sent_at and r.sent_at > last_urgent
+    ]
     assert len(after) >= 10  # routine ones still queued waited for the urgent ones
 
 
 @sqlite_only
 async def test_limits_keep_the_bot_clear_of_429(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    await tg.set_limits(True, per_bot_per_second=30, per_group_per_minute=20,
-                        per_chat_per_second=1, chat_burst=1)
+    await tg.set_limits(
+        True, per_bot_per_second=30, per_group_per_minute=20, per_chat_per_second=1, chat_burst=1
+    )
     token = new_token()
     chats = await make_groups(tg, token, 60)
     first = await seed(sessionmaker, groups={token: chats})
     # Two more notices to five of the chats: the per-chat limit spaces those out.
-    second = await second_notice(sessionmaker, first, text="Nhắc lại lần 2", urgent=False,
-                                 channel_ids=list(first.channels)[:5])
-    third = await second_notice(sessionmaker, first, text="Nhắc lại lần 3", urgent=False,
-                                channel_ids=list(first.channels)[:5])
+    second = await second_notice(
+        sessionmaker,
+        first,
+        text="Nhắc lại lần 2",
+        urgent=False,
+        channel_ids=list(first.channels)[:5],
+    )
+    third = await second_notice(
+        sessionmaker,
+        first,
+        text="Nhắc lại lần 3",
+        urgent=False,
+        channel_ids=list(first.channels)[:5],
+    )
     started = time.monotonic()
     assert await make_worker().run_until_idle(timeout=30)
     elapsed = time.monotonic() - started
@@ -227,12 +259,12 @@ async def test_limits_keep_the_bot_clear_of_429(
     assert stats["sent"] == 70 and stats["duplicates"] == 0
     assert elapsed >= 69 / 30 - 0.1  # 30/s at most
     for notice_id in (first.notice_id, second, third):
-        assert {r.status for r in await _rows(sessionmaker, notice_id)} == {
-            DeliveryStatus.sent}
+        assert {r.status for r in await _rows(sessionmaker, notice_id)} == {DeliveryStatus.sent}
 
 
 async def test_graceful_stop_releases_the_rest_and_a_restart_completes(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -256,12 +288,12 @@ async def test_graceful_stop_releases_the_rest_and_a_restart_completes(
     stats = await tg.stats(token)
     assert stats["sent"] == 90 and stats["duplicates"] == 0
     assert all(n == 1 for n in stats["per_chat"].values())
-    assert {r.status for r in await _rows(sessionmaker, seeded.notice_id)} == {
-        DeliveryStatus.sent}
+    assert {r.status for r in await _rows(sessionmaker, seeded.notice_id)} == {DeliveryStatus.sent}
 
 
 async def test_expired_leases_are_taken_over_and_live_ones_left_alone(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -272,10 +304,14 @@ async def test_expired_leases_are_taken_over_and_live_ones_left_alone(
         for i, delivery_id in enumerate(seeded.deliveries):
             live = i == 0
             await session.execute(
-                update(Delivery).where(Delivery.id == delivery_id)  # type: ignore[arg-type]
-                .values(status=DeliveryStatus.sending, lease_owner="crashed" if not live
-                        else "alive", lease_expires_at=now + timedelta(
-                            seconds=120 if live else -1)))
+                update(Delivery)
+                .where(Delivery.id == delivery_id)  # type: ignore[arg-type]
+                .values(
+                    status=DeliveryStatus.sending,
+                    lease_owner="crashed" if not live else "alive",
+                    lease_expires_at=now + timedelta(seconds=120 if live else -1),
+                )
+            )
     assert await make_worker().run_until_idle(timeout=5)
 
     rows = await _rows(sessionmaker, seeded.notice_id)
@@ -285,7 +321,8 @@ async def test_expired_leases_are_taken_over_and_live_ones_left_alone(
 
 
 async def test_two_workers_share_a_notice_without_duplicates(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     tokens = [new_token(), new_token(), new_token()]
@@ -293,20 +330,21 @@ async def test_two_workers_share_a_notice_without_duplicates(
     seeded = await seed(sessionmaker, groups=groups)
     first = make_worker(worker_id="one", per_bot_per_second=100, batch_size=2)
     second = make_worker(worker_id="two", per_bot_per_second=100, batch_size=2)
-    results = await asyncio.gather(first.run_until_idle(timeout=20),
-                                   second.run_until_idle(timeout=20))
+    results = await asyncio.gather(
+        first.run_until_idle(timeout=20), second.run_until_idle(timeout=20)
+    )
     assert list(results) == [True, True]
 
     assert first.sent_count + second.sent_count == 120
     assert first.sent_count > 0 and second.sent_count > 0
     stats = await tg.stats()
     assert stats["sent"] == 120 and stats["duplicates"] == 0
-    assert {r.status for r in await _rows(sessionmaker, seeded.notice_id)} == {
-        DeliveryStatus.sent}
+    assert {r.status for r in await _rows(sessionmaker, seeded.notice_id)} == {DeliveryStatus.sent}
 
 
 async def test_inactive_channels_and_cancelled_notices_send_nothing(
-    tg: SandboxClient, make_worker: WorkerFactory,
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     token = new_token()
@@ -315,17 +353,20 @@ async def test_inactive_channels_and_cancelled_notices_send_nothing(
     cancelled = await second_notice(sessionmaker, seeded, text="Hủy", urgent=False)
     async with session_scope(sessionmaker) as session:
         await session.execute(
-            update(Channel).where(Channel.id == seeded.channel_of(token, chats[0]))  # type: ignore[arg-type]
-            .values(active=False, inactive_reason="removed by admin"))
+            update(Channel)
+            .where(Channel.id == seeded.channel_of(token, chats[0]))  # type: ignore[arg-type]
+            .values(active=False, inactive_reason="removed by admin")
+        )
         await session.execute(
-            update(Notice).where(Notice.id == cancelled)  # type: ignore[arg-type]
-            .values(status=NoticeStatus.cancelled))
+            update(Notice)
+            .where(Notice.id == cancelled)  # type: ignore[arg-type]
+            .values(status=NoticeStatus.cancelled)
+        )
     assert await make_worker().run_until_idle(timeout=10)
 
     rows = {r.channel_id: r for r in await _rows(sessionmaker, seeded.notice_id)}
     off = rows[seeded.channel_of(token, chats[0])]
     assert off.status is DeliveryStatus.failed
     assert off.error == "channel inactive: removed by admin"
-    assert {r.status for r in await _rows(sessionmaker, cancelled)} == {
-        DeliveryStatus.cancelled}
+    assert {r.status for r in await _rows(sessionmaker, cancelled)} == {DeliveryStatus.cancelled}
     assert (await tg.stats(token))["sent"] == 2

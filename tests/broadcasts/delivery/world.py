@@ -61,38 +61,55 @@ async def seed(
         now = utcnow()
         channel_rows = [
             {
-                "area_id": ward.id, "bot_id": accounts[token], "transport": "telegram",
-                "chat_ref": str(chat), "title": f"Tổ {i}", "locale":
-                (locales or {}).get(str(chat), "vi"), "active": True,
-                "created_at": now, "updated_at": now,
+                "area_id": ward.id,
+                "bot_id": accounts[token],
+                "transport": "telegram",
+                "chat_ref": str(chat),
+                "title": f"Tổ {i}",
+                "locale": (locales or {}).get(str(chat), "vi"),
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
             }
             for token, chats in groups.items()
             for i, chat in enumerate(chats, start=1)
         ]
         for start in range(0, len(channel_rows), 5000):
             await session.execute(insert(Channel), channel_rows[start : start + 5000])
-        rows = (await session.execute(
-            select(Channel.id, Channel.bot_id, Channel.chat_ref, Channel.locale)  # type: ignore[call-overload]
-            .where(Channel.area_id == ward.id)
-            .order_by(Channel.id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(Channel.id, Channel.bot_id, Channel.chat_ref, Channel.locale)  # type: ignore[call-overload]
+                .where(Channel.area_id == ward.id)
+                .order_by(Channel.id)
+            )
+        ).all()
         by_account = {v: k for k, v in accounts.items()}
         channels = {cid: (by_account[bot_id], chat) for cid, bot_id, chat, _ in rows}
         locale_of = {cid: loc for cid, _, _, loc in rows}
-        notice = Notice(ward_id=ward.id or 0, title="Cúp điện", text=text,
-                        status=NoticeStatus.dispatching, urgent=urgent, dispatched_at=now)
+        notice = Notice(
+            ward_id=ward.id or 0,
+            title="Cúp điện",
+            text=text,
+            status=NoticeStatus.dispatching,
+            urgent=urgent,
+            dispatched_at=now,
+        )
         session.add(notice)
         await session.flush()
         assert notice.id is not None
         for locale, body in {"vi": text, **(texts or {})}.items():
             session.add(Rendition(notice_id=notice.id, locale=locale, text=body))
-        seeded = Seeded(notice_id=notice.id, ward_id=ward.id or 0, accounts=accounts,
-                        channels=channels)
+        seeded = Seeded(
+            notice_id=notice.id, ward_id=ward.id or 0, accounts=accounts, channels=channels
+        )
         await session.flush()
     seeded.deliveries = await add_deliveries(
-        sessionmaker, notice_id=seeded.notice_id, channel_ids=list(channels),
+        sessionmaker,
+        notice_id=seeded.notice_id,
+        channel_ids=list(channels),
         accounts={cid: accounts[t] for cid, (t, _) in channels.items()},
-        locales=locale_of, priority=10 if urgent else 0,
+        locales=locale_of,
+        priority=10 if urgent else 0,
     )
     return seeded
 
@@ -125,10 +142,16 @@ async def add_deliveries(
     now = utcnow()
     rows = [
         {
-            "notice_id": notice_id, "channel_id": cid, "bot_id": accounts[cid],
-            "occurrence": occurrence, "locale": (locales or {}).get(cid, "vi"),
-            "priority": priority, "status": DeliveryStatus.pending, "attempts": 0,
-            "next_attempt_at": now, "updated_at": now,
+            "notice_id": notice_id,
+            "channel_id": cid,
+            "bot_id": accounts[cid],
+            "occurrence": occurrence,
+            "locale": (locales or {}).get(cid, "vi"),
+            "priority": priority,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
         }
         for cid in channel_ids
     ]
@@ -136,7 +159,8 @@ async def add_deliveries(
         for start in range(0, len(rows), 5000):
             await session.execute(insert(Delivery), rows[start : start + 5000])
         ids = await session.scalars(
-            select(Delivery.id).where(Delivery.notice_id == notice_id)  # type: ignore[call-overload]
+            select(Delivery.id)
+            .where(Delivery.notice_id == notice_id)  # type: ignore[call-overload]
             .order_by(Delivery.id)
         )
         return [i for i in ids if i is not None]
@@ -152,8 +176,13 @@ async def second_notice(
 ) -> int:
     """Another dispatching notice of the same ward to (some of) the same channels."""
     async with session_scope(sessionmaker) as session:
-        notice = Notice(ward_id=seeded.ward_id, text=text, status=NoticeStatus.dispatching,
-                        urgent=urgent, dispatched_at=utcnow())
+        notice = Notice(
+            ward_id=seeded.ward_id,
+            text=text,
+            status=NoticeStatus.dispatching,
+            urgent=urgent,
+            dispatched_at=utcnow(),
+        )
         session.add(notice)
         await session.flush()
         assert notice.id is not None
@@ -161,7 +190,9 @@ async def second_notice(
         notice_id = notice.id
     ids = list(channel_ids if channel_ids is not None else seeded.channels)
     await add_deliveries(
-        sessionmaker, notice_id=notice_id, channel_ids=ids,
+        sessionmaker,
+        notice_id=notice_id,
+        channel_ids=ids,
         accounts={cid: seeded.accounts[seeded.channels[cid][0]] for cid in ids},
         priority=10 if urgent else 0,
     )

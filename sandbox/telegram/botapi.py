@@ -26,8 +26,12 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def respond(payload: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=_dumps(payload).encode("utf-8"), status=status,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        body=_dumps(payload).encode("utf-8"),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def parse_urlencoded(body: bytes) -> dict[str, str]:

@@ -1,13 +1,13 @@
 """`loa`: the one command-line entry point.
 
-    loa run        bot + API + scheduler + delivery worker in one process
-    loa bot        the bot and the scheduler only (scale-out)
-    loa api        the HTTP API only (scale-out)
-    loa worker     a delivery worker only (run as many as you like on PostgreSQL + Redis)
-    loa migrate    upgrade the database to the latest schema
-    loa demo       the whole path on embedded defaults, ending with one line of JSON
-    loa prepare    show what the AI step would send for a notice in a file
-    loa sandbox    run the local Telegram Bot API sandbox
+loa run        bot + API + scheduler + delivery worker in one process
+loa bot        the bot and the scheduler only (scale-out)
+loa api        the HTTP API only (scale-out)
+loa worker     a delivery worker only (run as many as you like on PostgreSQL + Redis)
+loa migrate    upgrade the database to the latest schema
+loa demo       the whole path on embedded defaults, ending with one line of JSON
+loa prepare    show what the AI step would send for a notice in a file
+loa sandbox    run the local Telegram Bot API sandbox
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 async def _serve(roles: object) -> None:
-    from bot.app import Roles, Runtime
+    from loa.runtime import Roles, Runtime
 
     assert isinstance(roles, Roles)
     runtime = Runtime(_settings(), roles)
@@ -63,9 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = _settings()
     quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
-    logging.basicConfig(level=logging.WARNING if quiet else settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.app import Roles
+    logging.basicConfig(
+        level=logging.WARNING if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from loa.runtime import Roles
 
     if args.command == "run":
         asyncio.run(_serve(Roles()))
@@ -81,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(settings.database_url)
         print(f"database at {settings.database_url.split('@')[-1]} is up to date")
     elif args.command == "demo":
-        from bot.demo import run_demo
+        from loa.demo import run_demo
 
         return asyncio.run(run_demo(notice=args.notice, groups=args.groups))
     elif args.command == "prepare":
@@ -89,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return prepare_main(args.rest)
     elif args.command == "sandbox":
-        from bot.sandbox.__main__ import main as sandbox_main
+        from sandbox.telegram.__main__ import main as sandbox_main
 
         return sandbox_main(["--host", args.host, "--port", str(args.port)])
     return 0

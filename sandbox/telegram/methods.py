@@ -26,13 +26,27 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
-BUTTON_ACTIONS = frozenset({
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
-})
-NO_GIFTS = {"unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-            "premium_subscription": False, "gifts_from_channels": False}
+BUTTON_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
+NO_GIFTS = {
+    "unlimited_gifts": False,
+    "limited_gifts": False,
+    "unique_gifts": False,
+    "premium_subscription": False,
+    "gifts_from_channels": False,
+}
 
 
 def method(*names: str) -> Callable[[Method], Method]:
@@ -40,10 +54,12 @@ def method(*names: str) -> Callable[[Method], Method]:
         for name in names:
             METHODS[name.lower()] = fn
         return fn
+
     return register
 
 
 # ------------------------------------------------------------------------- parameters
+
 
 def p_int(params: dict[str, Any], key: str, missing: str | None = None) -> int | None:
     value = params.get(key)
@@ -104,8 +120,10 @@ def resolve_chat(world: World, bot: BotState, chat_id: int) -> tuple[dict[str, A
     if status is None or group is None:
         raise bad_request(CHAT_NOT_FOUND)
     if group.migrated_to is not None:
-        raise bad_request("group chat was upgraded to a supergroup chat",
-                          {"migrate_to_chat_id": group.migrated_to})
+        raise bad_request(
+            "group chat was upgraded to a supergroup chat",
+            {"migrate_to_chat_id": group.migrated_to},
+        )
     if status == "kicked":
         raise forbidden(f"bot was kicked from the {group.type} chat")
     if status == "left":
@@ -145,7 +163,7 @@ def prepare_markup(params: dict[str, Any]) -> dict[str, Any] | None:
     if rows is None:
         return markup
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array")
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
@@ -183,10 +201,15 @@ def stored(bot: BotState, chat_id: int, params: dict[str, Any], missing: str) ->
 
 # ------------------------------------------------------------------------- methods
 
+
 @method("getMe")
 async def get_me(world: World, bot: BotState, params: dict[str, Any]) -> Any:
-    return {**bot.user, "can_join_groups": True, "can_read_all_group_messages": False,
-            "supports_inline_queries": False}
+    return {
+        **bot.user,
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+    }
 
 
 @method("getUpdates")
@@ -258,8 +281,11 @@ async def set_my_commands(world: World, bot: BotState, params: dict[str, Any]) -
         raise bad_request("can't parse bot commands JSON object")
     for cmd in commands:
         name = cmd.get("command", "") if isinstance(cmd, dict) else ""
-        if not (isinstance(name, str) and 1 <= len(name) <= 32
-                and all(c.isascii() and (c.isalnum() or c == "_") for c in name)):
+        if not (
+            isinstance(name, str)
+            and 1 <= len(name) <= 32
+            and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+        ):
             raise bad_request("BOT_COMMAND_INVALID")
         if not 1 <= len(str(cmd.get("description", ""))) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
@@ -289,8 +315,9 @@ async def send_message(world: World, bot: BotState, params: dict[str, Any]) -> A
     if world.limits.enabled:
         world.limits.check(bot.token, chat_id, is_group, time.monotonic())
     log = bot.log(chat_id)
-    msg = StoredMessage(log.allocate_id(), chat_id, int(time.time()), text, parse_mode,
-                        plain, entities, markup)
+    msg = StoredMessage(
+        log.allocate_id(), chat_id, int(time.time()), text, parse_mode, plain, entities, markup
+    )
     log.messages[msg.message_id] = msg
     stats = bot.stats
     stats.sent += 1
@@ -305,8 +332,14 @@ async def send_message(world: World, bot: BotState, params: dict[str, Any]) -> A
 
 
 def _remember_edit(msg: StoredMessage) -> None:
-    msg.edits.append({"text": msg.text, "parse_mode": msg.parse_mode,
-                      "reply_markup": msg.reply_markup, "date": msg.edit_date or msg.date})
+    msg.edits.append(
+        {
+            "text": msg.text,
+            "parse_mode": msg.parse_mode,
+            "reply_markup": msg.reply_markup,
+            "date": msg.edit_date or msg.date,
+        }
+    )
     msg.edit_date = int(time.time())
 
 
@@ -371,8 +404,7 @@ async def answer_callback_query(world: World, bot: BotState, params: dict[str, A
 @method("getChat")
 async def get_chat(world: World, bot: BotState, params: dict[str, Any]) -> Any:
     chat, _ = resolve_chat(world, bot, chat_id_of(params))
-    return {**chat, "accent_color_id": 0, "max_reaction_count": 11,
-            "accepted_gift_types": NO_GIFTS}
+    return {**chat, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": NO_GIFTS}
 
 
 @method("getChatMember")
@@ -393,7 +425,15 @@ async def get_chat_member(world: World, bot: BotState, params: dict[str, Any]) -
     return bot.member("member" if user_id in members else "left", user)
 
 
-@method("close", "logOut", "sendChatAction", "setMyDescription", "setMyShortDescription",
-        "setMyName", "setChatMenuButton", "setMyDefaultAdministratorRights")
+@method(
+    "close",
+    "logOut",
+    "sendChatAction",
+    "setMyDescription",
+    "setMyShortDescription",
+    "setMyName",
+    "setChatMenuButton",
+    "setMyDefaultAdministratorRights",
+)
 async def accept(world: World, bot: BotState, params: dict[str, Any]) -> Any:
     return True

@@ -75,13 +75,29 @@ class StoredMessage:
     """A message the bot sent: current content plus the versions its edits replaced."""
 
     __slots__ = (
-        "message_id", "chat_id", "date", "text", "parse_mode", "plain", "entities",
-        "reply_markup", "edit_date", "edits",
+        "message_id",
+        "chat_id",
+        "date",
+        "text",
+        "parse_mode",
+        "plain",
+        "entities",
+        "reply_markup",
+        "edit_date",
+        "edits",
     )
 
-    def __init__(self, message_id: int, chat_id: int, date: int, text: str,
-                 parse_mode: str | None, plain: str, entities: list[dict[str, Any]],
-                 reply_markup: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        message_id: int,
+        chat_id: int,
+        date: int,
+        text: str,
+        parse_mode: str | None,
+        plain: str,
+        entities: list[dict[str, Any]],
+        reply_markup: dict[str, Any] | None,
+    ) -> None:
         self.message_id = message_id
         self.chat_id = chat_id
         self.date = date
@@ -165,8 +181,9 @@ class Chat:
 
     __slots__ = ("id", "type", "title", "migrated_to", "members", "creator", "public")
 
-    def __init__(self, chat_id: int, chat_type: str, title: str,
-                 creator: dict[str, Any] | None) -> None:
+    def __init__(
+        self, chat_id: int, chat_type: str, title: str, creator: dict[str, Any] | None
+    ) -> None:
         self.id = chat_id
         self.type = chat_type
         self.title = title
@@ -183,8 +200,7 @@ class BotState:
         self.token = token
         self.id = int(token.split(":", 1)[0])
         self.username = f"loa{self.id}_bot"
-        self.user = {"id": self.id, "is_bot": True, "first_name": "Loa",
-                     "username": self.username}
+        self.user = {"id": self.id, "is_bot": True, "first_name": "Loa", "username": self.username}
         self.updates: deque[tuple[int, str, dict[str, Any]]] = deque()
         self.next_update_id = 1
         self.update_signal = Signal()
@@ -254,8 +270,11 @@ def user_object(user: Any) -> dict[str, Any]:
     """Validate a control-API user into a Telegram User object."""
     if not isinstance(user, dict) or not isinstance(user.get("id"), int) or user["id"] <= 0:
         raise ControlError("user must be an object with a positive integer id")
-    out: dict[str, Any] = {"id": user["id"], "is_bot": False,
-                           "first_name": str(user.get("first_name") or f"User {user['id']}")}
+    out: dict[str, Any] = {
+        "id": user["id"],
+        "is_bot": False,
+        "first_name": str(user.get("first_name") or f"User {user['id']}"),
+    }
     for key in USER_FIELDS[1:]:
         if user.get(key) is not None:
             out[key] = user[key]
@@ -343,32 +362,48 @@ class World:
             raise ControlError(f"no group chat {chat_id!r}")
         return chat
 
-    def user_message(self, bot: BotState, chat: dict[str, Any], user: dict[str, Any],
-                     text: str, entities: list[dict[str, Any]]) -> tuple[int, int]:
+    def user_message(
+        self,
+        bot: BotState,
+        chat: dict[str, Any],
+        user: dict[str, Any],
+        text: str,
+        entities: list[dict[str, Any]],
+    ) -> tuple[int, int]:
         """Queue a Message update from a person; returns (update_id, message_id)."""
         mid = bot.log(chat["id"]).allocate_id()
-        msg: dict[str, Any] = {"message_id": mid, "from": user, "chat": chat,
-                               "date": int(time.time()), "text": text}
+        msg: dict[str, Any] = {
+            "message_id": mid,
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
         if entities:
             msg["entities"] = entities
         return bot.push_update("message", msg), mid
 
-    def service_message(self, bot: BotState, chat: dict[str, Any], user: dict[str, Any],
-                        **fields: Any) -> int:
+    def service_message(
+        self, bot: BotState, chat: dict[str, Any], user: dict[str, Any], **fields: Any
+    ) -> int:
         mid = bot.log(chat["id"]).allocate_id()
         msg = {"message_id": mid, "from": user, "chat": chat, "date": int(time.time()), **fields}
         return bot.push_update("message", msg)
 
-    def member_update(self, bot: BotState, chat: Chat, by_user: dict[str, Any],
-                      old: str, new: str) -> int:
+    def member_update(
+        self, bot: BotState, chat: Chat, by_user: dict[str, Any], old: str, new: str
+    ) -> int:
         bot.groups[chat.id] = new
-        return bot.push_update("my_chat_member", {
-            "chat": chat.public,
-            "from": by_user,
-            "date": int(time.time()),
-            "old_chat_member": bot.member(old),
-            "new_chat_member": bot.member(new),
-        })
+        return bot.push_update(
+            "my_chat_member",
+            {
+                "chat": chat.public,
+                "from": by_user,
+                "date": int(time.time()),
+                "old_chat_member": bot.member(old),
+                "new_chat_member": bot.member(new),
+            },
+        )
 
     def migrate(self, chat_id: int, by_user: dict[str, Any] | None = None) -> int:
         """Upgrade a basic group to a supergroup with a new id; returns the new id."""
@@ -381,8 +416,7 @@ class World:
         new.members = chat.members
         self.chats[new.id] = new
         chat.migrated_to = new.id
-        actor = by_user or chat.creator or {"id": 777000, "is_bot": False,
-                                            "first_name": "Telegram"}
+        actor = by_user or chat.creator or {"id": 777000, "is_bot": False, "first_name": "Telegram"}
         for bot in self.bots.values():
             status = bot.groups.get(chat_id)
             if status is None:

@@ -1,4 +1,4 @@
-"""``python -m bot.sandbox --host 127.0.0.1 --port 8081``: run the sandbox standalone.
+"""``python -m sandbox.telegram --host 127.0.0.1 --port 8081``: run the sandbox standalone.
 
 Prints its base URL on start and serves until interrupted (Ctrl-C or SIGTERM). Uses uvloop
 when it is installed.
@@ -31,8 +31,9 @@ async def serve(host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox",
-                                     description="Local Telegram Bot API sandbox")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.telegram", description="Local Telegram Bot API sandbox"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)

@@ -100,9 +100,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         pos = tm.end()
         if not closing:
             attrs = _attrs(raw_attrs) if raw_attrs.strip() else {}
-            if name not in ENTITY_OF_TAG or (
-                name == "span" and attrs.get("class") != "tg-spoiler"
-            ):
+            if name not in ENTITY_OF_TAG or (name == "span" and attrs.get("class") != "tg-spoiler"):
                 raise _cant_parse(
                     text, i, f'Unsupported start tag "{name}" at byte offset {{offset}}'
                 )
@@ -138,7 +136,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     if stack:
         name = stack[-1][0]
         raise bad_request(
-            f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{name}"'
+            f"can't parse entities: Can't find end tag corresponding to start tag \"{name}\""
         )
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities

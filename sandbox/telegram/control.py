@@ -117,8 +117,9 @@ class Control:
         user = world.remember(body.get("user"))
         text = _text(body)
         chat.members.add(user["id"])
-        update_id, message_id = world.user_message(bot, chat.public, user, text,
-                                                   command_entities(text))
+        update_id, message_id = world.user_message(
+            bot, chat.public, user, text, command_entities(text)
+        )
         return {"update_id": update_id, "message_id": message_id, "chat_id": chat.id}
 
     async def remove_bot(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +140,9 @@ class Control:
         if body.get("token") is not None:
             world.control_bot(body["token"])
         by = body.get("by_user")
-        new_id = world.migrate(_int(body.get("chat_id"), "chat_id"),
-                               world.remember(by) if by is not None else None)
+        new_id = world.migrate(
+            _int(body.get("chat_id"), "chat_id"), world.remember(by) if by is not None else None
+        )
         return {"new_chat_id": new_id}
 
     async def press(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +155,12 @@ class Control:
         msg = log.messages.get(message_id) if log is not None else None
         if msg is None:
             raise ControlError(f"the bot has no message {message_id} in chat {chat_id}")
-        buttons = [b.get("callback_data") for row in
-                   (msg.reply_markup or {}).get("inline_keyboard", []) for b in row
-                   if isinstance(b, dict) and b.get("callback_data")]
+        buttons = [
+            b.get("callback_data")
+            for row in (msg.reply_markup or {}).get("inline_keyboard", [])
+            for b in row
+            if isinstance(b, dict) and b.get("callback_data")
+        ]
         data = body.get("data")
         if data is None:
             if not buttons:
@@ -169,13 +174,16 @@ class Control:
             chat = world.group(chat_id).public
             world.chats[chat_id].members.add(user["id"])
         cq_id = world.new_callback_id(bot.token)
-        update_id = bot.push_update("callback_query", {
-            "id": cq_id,
-            "from": user,
-            "message": msg.telegram(bot, chat),
-            "chat_instance": str(abs(chat_id) * 31 + bot.id),
-            "data": data,
-        })
+        update_id = bot.push_update(
+            "callback_query",
+            {
+                "id": cq_id,
+                "from": user,
+                "message": msg.telegram(bot, chat),
+                "chat_instance": str(abs(chat_id) * 31 + bot.id),
+                "data": data,
+            },
+        )
         return {"callback_query_id": cq_id, "update_id": update_id}
 
     # ------------------------------------------------------------------ reading back
@@ -210,8 +218,14 @@ class Control:
             bots = [bot] if bot is not None else []
         else:
             bots = list(self.world.bots.values())
-        out: dict[str, Any] = {"sent": 0, "edited": 0, "rejected_429": 0,
-                               "errors_by_code": {}, "per_chat": {}, "duplicates": 0}
+        out: dict[str, Any] = {
+            "sent": 0,
+            "edited": 0,
+            "rejected_429": 0,
+            "errors_by_code": {},
+            "per_chat": {},
+            "duplicates": 0,
+        }
         for bot in bots:
             s = bot.stats
             out["sent"] += s.sent
@@ -265,6 +279,7 @@ def _post(fn: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> Handler:
             return web.json_response(await fn(body))
         except ControlError as e:
             return web.json_response({"error": e.message}, status=e.status)
+
     return handler
 
 
@@ -274,6 +289,7 @@ def _get(fn: Handler) -> Handler:
             return await fn(request)
         except ControlError as e:
             return web.json_response({"error": e.message}, status=e.status)
+
     return handler
 
 
@@ -281,8 +297,16 @@ def setup(app: web.Application, world: World) -> None:
     c = Control(world)
     r = app.router
     p = "/_sandbox"
-    for name in ("private_message", "groups", "group_message", "remove_bot", "migrate", "press",
-                 "limits", "reset"):
+    for name in (
+        "private_message",
+        "groups",
+        "group_message",
+        "remove_bot",
+        "migrate",
+        "press",
+        "limits",
+        "reset",
+    ):
         r.add_post(f"{p}/{name}", _post(getattr(c, name)))
     r.add_post(f"{p}/faults", _post(c.add_fault))
     r.add_delete(f"{p}/faults", _get(c.clear_faults))

@@ -56,8 +56,9 @@ class SandboxServer:
         if self._runner is not None:
             raise RuntimeError("the sandbox is already running")
         self.world.closing = False
-        runner = web.AppRunner(create_app(self.world), access_log=None, handle_signals=False,
-                               shutdown_timeout=2.0)
+        runner = web.AppRunner(
+            create_app(self.world), access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=2048)
         try:
@@ -80,6 +81,10 @@ class SandboxServer:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()

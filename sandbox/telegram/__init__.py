@@ -7,5 +7,5 @@ press buttons, inject flood limits and faults, and read back what the bot sent.
 Modules: ``state`` (the in-memory world), ``methods`` and ``botapi`` (the Bot API side),
 ``htmltext`` (HTML parse mode and entities), ``faults`` (flood limits and fault injection),
 ``control`` (the control API), ``server`` (app and runner), ``client`` (Python control
-client), ``__main__`` (``python -m bot.sandbox``).
+client), ``__main__`` (``python -m sandbox.telegram``).
 """

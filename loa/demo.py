@@ -25,15 +25,15 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from tqdm import tqdm
 
-from bot.app import Roles, Runtime
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.server import SandboxServer
 from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind
 from broadcasts.notices import notice_progress
 from broadcasts.settings import ApiSettings, Settings, TelegramSettings
+from loa.runtime import Roles, Runtime
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "broadcasts" / "samples"
 TOKEN = "700001:LoaDemoWardBenThanh"
@@ -54,14 +54,16 @@ def say(text: str) -> None:
 class Player:
     """Acts as people in the sandbox and waits for what the bot answers."""
 
-    def __init__(self, client: SandboxClient, token: str = TOKEN,
-                 official: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, client: SandboxClient, token: str = TOKEN, official: dict[str, Any] | None = None
+    ) -> None:
         self.client = client
         self.token = token
         self.official = official or OFFICIAL
 
-    async def button(self, chat_id: int, prefix: str, timeout: float = 20.0,
-                     exact: bool = False) -> tuple[int, str]:
+    async def button(
+        self, chat_id: int, prefix: str, timeout: float = 20.0, exact: bool = False
+    ) -> tuple[int, str]:
         """Wait for the newest bot message in the chat with a button whose data starts so."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -74,8 +76,9 @@ class Player:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"no button {prefix!r} in chat {chat_id}")
 
-    async def press(self, chat_id: int, prefix: str, user: dict[str, Any],
-                    exact: bool = False) -> str:
+    async def press(
+        self, chat_id: int, prefix: str, user: dict[str, Any], exact: bool = False
+    ) -> str:
         message_id, data = await self.button(chat_id, prefix, exact=exact)
         cq = await self.client.press(self.token, chat_id, message_id, user, data)
         answer = await self.client.callback_answer(cq, wait=10.0)
@@ -102,8 +105,9 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
     admin_key = "loa_demo_admin_key_" + str(int(time.time()))
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{workdir / 'loa.db'}",
-        telegram=TelegramSettings(token=SecretStr(TOKEN), api_base=sandbox.url,
-                                  poll_timeout_seconds=1),
+        telegram=TelegramSettings(
+            token=SecretStr(TOKEN), api_base=sandbox.url, poll_timeout_seconds=1
+        ),
         api=ApiSettings(port=_free_port(), bootstrap_key=SecretStr(admin_key)),
     )
     say(f"Loa demo — database {workdir / 'loa.db'}, Telegram sandbox {sandbox.url}")
@@ -121,23 +125,34 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
     return 0 if result["failed"] == 0 and result["sent"] == result["channels"] else 1
 
 
-async def _play(runtime: Runtime, client: SandboxClient, settings: Settings, notice: str,
-                admin_key: str) -> dict[str, Any]:
+async def _play(
+    runtime: Runtime, client: SandboxClient, settings: Settings, notice: str, admin_key: str
+) -> dict[str, Any]:
     player = Player(client)
     # 1. The ward's tree and the codes an admin would hand out.
     async with session_scope(runtime.sessionmaker) as session:
         csv_text = (SAMPLES / "ward-ben-thanh.csv").read_text(encoding="utf-8")
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
         ward = (await session.scalars(select(Area).where(Area.code == "BT"))).one()
-        areas = list(await session.scalars(
-            select(Area).where(Area.level.in_([AreaLevel.neighbourhood, AreaLevel.group]))  # type: ignore[attr-defined]
-            .order_by(Area.path)
-        ))
-        official_code = (await create_invite(session=session, kind=InviteKind.official,
-                                             area_id=ward.id or 0)).code
+        areas = list(
+            await session.scalars(
+                select(Area)
+                .where(Area.level.in_([AreaLevel.neighbourhood, AreaLevel.group]))  # type: ignore[attr-defined]
+                .order_by(Area.path)
+            )
+        )
+        official_code = (
+            await create_invite(session=session, kind=InviteKind.official, area_id=ward.id or 0)
+        ).code
         channel_codes = [
-            (area, (await create_invite(session=session, kind=InviteKind.channel,
-                                        area_id=area.id or 0)).code)
+            (
+                area,
+                (
+                    await create_invite(
+                        session=session, kind=InviteKind.channel, area_id=area.id or 0
+                    )
+                ).code,
+            )
             for area in areas
         ]
     say(f"Seeded {ward.name}: {len(areas)} khu phố and tổ dân phố")
@@ -186,8 +201,10 @@ async def _play(runtime: Runtime, client: SandboxClient, settings: Settings, not
     say(f"{pressed} leaders pressed Đã nhận")
 
     # 6. The report, through the API as an admin would read it.
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.api.port}",
-                                 headers={"Authorization": f"Bearer {admin_key}"}) as api:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{settings.api.port}",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as api:
         report = (await api.get(f"/notices/{notice_id}/report")).raise_for_status().json()
         csv_text = (await api.get(f"/notices/{notice_id}/report.csv")).raise_for_status().text
     say("\nReport by area (CSV from the API):")

@@ -78,21 +78,29 @@ class Runtime:
             await self._start_bot_services()
         if self.roles.worker:
             self.worker = DeliveryWorker(
-                sessionmaker=self.sessionmaker, settings=self.settings,
+                sessionmaker=self.sessionmaker,
+                settings=self.settings,
                 on_progress=self.services.refresh_status if self.services else None,
             )
             self._spawn(self.worker.run(), "worker")
         if self.roles.scheduler:
-            self.scheduler = NoticeScheduler(sessionmaker=self.sessionmaker,
-                                             on_dispatched=self._dispatched)
+            self.scheduler = NoticeScheduler(
+                sessionmaker=self.sessionmaker, on_dispatched=self._dispatched
+            )
             await self.scheduler.start()
             if self.services is not None:
                 self.services.plan = self.scheduler.plan
         if self.roles.api:
-            app = create_app(sessionmaker=self.sessionmaker, settings=self.settings,
-                             on_cancel=self._cancelled)
-            config = uvicorn.Config(app, host=self.settings.api.host, port=self.settings.api.port,
-                                    log_level="warning", lifespan="on")
+            app = create_app(
+                sessionmaker=self.sessionmaker, settings=self.settings, on_cancel=self._cancelled
+            )
+            config = uvicorn.Config(
+                app,
+                host=self.settings.api.host,
+                port=self.settings.api.port,
+                log_level="warning",
+                lifespan="on",
+            )
             self.api_server = uvicorn.Server(config)
             self._spawn(self.api_server.serve(), "api")
         if self.roles.bot and not self.roles.worker:
@@ -101,7 +109,9 @@ class Runtime:
         if self.roles.bot and self.dispatcher is not None and self.bot is not None:
             self._spawn(
                 self.dispatcher.start_polling(
-                    self.bot, handle_signals=False, close_bot_session=False,
+                    self.bot,
+                    handle_signals=False,
+                    close_bot_session=False,
                     polling_timeout=self.settings.telegram.poll_timeout_seconds,
                 ),
                 "bot",
@@ -112,11 +122,18 @@ class Runtime:
         me = await self.bot.get_me()
         async with session_scope(self.sessionmaker) as session:
             account = await get_or_create_bot_account(
-                session=session, token=self.settings.telegram.token.get_secret_value()  # type: ignore[union-attr]
-                , username=me.username)
+                session=session,
+                token=self.settings.telegram.token.get_secret_value(),  # type: ignore[union-attr]
+                username=me.username,
+            )
         i18n = make_i18n()
-        self.services = Services(settings=self.settings, sessionmaker=self.sessionmaker,
-                                 bot=self.bot, i18n=i18n, bot_account_id=account.id or 0)
+        self.services = Services(
+            settings=self.settings,
+            sessionmaker=self.sessionmaker,
+            bot=self.bot,
+            i18n=i18n,
+            bot_account_id=account.id or 0,
+        )
         dp = Dispatcher(storage=make_storage(self.settings), services=self.services)
         dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
         OfficialLocaleMiddleware(i18n).setup(dp)

@@ -102,8 +102,10 @@ class RateLimits:
             group_times = self._group.get(key)
             if group_times is None:
                 group_times = self._group[key] = deque()
-            wait = max(wait, _window_wait(
-                group_times, self.per_group_per_minute, 60.0 - self.tolerance, now))
+            wait = max(
+                wait,
+                _window_wait(group_times, self.per_group_per_minute, 60.0 - self.tolerance, now),
+            )
 
         rate = self.per_chat_per_second
         bucket = self._chat.get(key)
@@ -139,9 +141,16 @@ class Fault:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "token": self.token, "chat_id": self.chat_id,
-            "method": self.method, "remaining": self.remaining, "retry_after": self.retry_after,
-            "status": self.status, "delay": self.delay, "description": self.description,
+            "id": self.id,
+            "kind": self.kind,
+            "token": self.token,
+            "chat_id": self.chat_id,
+            "method": self.method,
+            "remaining": self.remaining,
+            "retry_after": self.retry_after,
+            "status": self.status,
+            "delay": self.delay,
+            "description": self.description,
             "fired": self.fired,
         }
 
@@ -231,5 +240,6 @@ class FaultBook:
                 phrase = "Server Error"
             raise ApiError(fault.status, fault.description or phrase)
         new_id = world.migrate(chat_id)
-        raise bad_request("group chat was upgraded to a supergroup chat",
-                          {"migrate_to_chat_id": new_id})
+        raise bad_request(
+            "group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": new_id}
+        )
