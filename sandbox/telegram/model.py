@@ -275,7 +275,7 @@ class Chat:
         self.members: set[int] = set()
         self.creator = creator
         self.public: dict[str, Any] = {"id": chat_id, "type": chat_type, "title": title}
-        self.ids = [1]
+        self.ids = [2]  # 1 is the group's creation (and, in a forum, the General topic)
         self.permissions: dict[str, bool] | None = None
         self.topics: dict[int, Topic] = {}
         self.general_closed = False
