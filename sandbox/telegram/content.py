@@ -67,8 +67,28 @@ def prepare_text(params: dict[str, Any]) -> tuple[str, str | None, str, list[dic
     return text, parse_mode, plain, entities
 
 
+# Validated keyboards by the JSON string sent: one client sends the same keyboard to many
+# chats, and parsing plus checking it was a tenth of a sendMessage. Stored messages share
+# the dict, which nothing mutates (an edit replaces it).
+_checked: dict[str, tuple[dict[str, Any] | None]] = {}
+_CHECKED_MAX = 512
+
+
 def prepare_markup(params: dict[str, Any]) -> dict[str, Any] | None:
-    markup = p_json(params, "reply_markup", "reply keyboard markup")
+    raw = params.get("reply_markup")
+    if isinstance(raw, str):
+        known = _checked.get(raw)
+        if known is not None:
+            return known[0]
+        markup = _check_markup(p_json(params, "reply_markup", "reply keyboard markup"))
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[raw] = (markup,)
+        return markup
+    return _check_markup(raw)
+
+
+def _check_markup(markup: Any) -> dict[str, Any] | None:
     if markup is None:
         return None
     if not isinstance(markup, dict):

@@ -96,6 +96,7 @@ class SandboxServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             self.world.close()
+            await self.world.finish_tasks()
             await runner.cleanup()
 
     async def __aenter__(self) -> SandboxServer:

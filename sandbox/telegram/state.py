@@ -11,6 +11,7 @@ sleeping. Message ``date`` fields stay on the wall clock, as Telegram's are.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
@@ -67,6 +68,7 @@ class World:
         self.limits = limits if limits is not None else RateLimits()
         self.clock = clock
         self.callback_timeout = callback_timeout
+        self.webhook_tasks: dict[str, asyncio.Task[None]] = {}  # token -> delivery task
         self._init()
 
     def _init(self) -> None:
@@ -111,6 +113,13 @@ class World:
     def close(self) -> None:
         self.closing = True
         self.wake_all()
+
+    async def finish_tasks(self) -> None:
+        """Wait for the webhook delivery tasks, which end on close() or reset()."""
+        tasks = [t for t in self.webhook_tasks.values() if not t.done()]
+        self.webhook_tasks.clear()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # ----------------------------------------------------------------- people & chats
 

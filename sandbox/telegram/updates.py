@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from . import webhook
 from .errors import TERMINATED, WEBHOOK_ACTIVE, conflict
 from .model import BotState
 from .params import method, p_bool, p_int, p_json
@@ -56,19 +57,27 @@ async def get_updates(world: World, bot: BotState, params: dict[str, Any]) -> An
 
 @method("setWebhook")
 async def set_webhook(world: World, bot: BotState, params: dict[str, Any]) -> Any:
-    url = params.get("url") or ""
-    bot.webhook = {"url": str(url)}
+    url = str(params.get("url") or "")
+    secret = str(params.get("secret_token") or "")
+    if url:
+        webhook.check_url(url)
+    if params.get("secret_token") is not None:
+        webhook.check_secret(secret)
+    bot.webhook = {"url": url}
     for key in ("max_connections", "ip_address"):
         if params.get(key) is not None:
             bot.webhook[key] = params[key]
     allowed = p_json(params, "allowed_updates", "allowed updates")
     if allowed is not None:
         bot.webhook["allowed_updates"] = allowed
-    if params.get("secret_token"):
-        bot.webhook["secret_token"] = str(params["secret_token"])
+        bot.allowed_updates = list(allowed) or None
+    if secret:
+        bot.webhook["secret_token"] = secret
     if p_bool(params, "drop_pending_updates"):
         bot.updates.clear()
     bot.update_signal.notify()  # a waiting long poll ends with the webhook conflict
+    if url:
+        webhook.start(world, bot)
     return True
 
 
@@ -77,6 +86,7 @@ async def delete_webhook(world: World, bot: BotState, params: dict[str, Any]) ->
     bot.webhook = {"url": ""}
     if p_bool(params, "drop_pending_updates"):
         bot.updates.clear()
+    bot.update_signal.notify()  # the delivery task ends
     return True
 
 
