@@ -29,6 +29,7 @@ from broadcasts.ai.models import (
     Warning,
 )
 from broadcasts.ai.offline.letter import read_letter
+from broadcasts.ai.places import find_places
 from broadcasts.ai.redact import normalize, private_items, redact, restore
 from broadcasts.ai.timecheck import past_dates, weekday_mismatches
 
@@ -63,8 +64,11 @@ def _vi_text(title: str, summary: str, facts: dict[str, str]) -> str:
 
 
 def _said_in(summary: str, value: str) -> bool:
-    has_facts = any(item.kind != "number" for item in extract(value, "vi"))
-    return has_facts and not missing_facts(value, summary)
+    """Whether every date, time, phone number and address of `value` is in `summary`."""
+    places = {p.key for p in find_places(value)}
+    has_facts = bool(places) or any(item.kind != "number" for item in extract(value, "vi"))
+    stated = {p.key for p in find_places(summary)}
+    return has_facts and not missing_facts(value, summary) and places <= stated
 
 
 def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Warning]:
