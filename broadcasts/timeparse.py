@@ -1,4 +1,4 @@
-"""Reading a time an official types, in Ho Chi Minh City time, into an aware UTC datetime."""
+"""Reading a time an official types, in the ward's time zone, into an aware UTC datetime."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcasts.errors import InvalidInput
+from broadcasts.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _TIME = r"(?P<h>\d{1,2})\s*(?:[:hg]|giờ)\s*(?P<m>\d{2})?(?::(?P<s>\d{2}))?"
 _DATE = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})(?:\s*[/.-]\s*(?P<y>\d{2,4}))?"
 _PATTERNS = [
@@ -17,12 +17,16 @@ _PATTERNS = [
 ]
 
 
-def parse_local_time(text: str, *, now: datetime | None = None) -> datetime:
+def parse_local_time(
+    text: str, *, now: datetime | None = None, timezone: str = DEFAULT_TIMEZONE
+) -> datetime:
     """Accepts "07:30", "7h30", "07:30 28/11", "28/11/2026 07:30", "14:05:30".
 
     A time without a date means its next occurrence. The result must be in the future.
+    `timezone` is the zone the official means (`Settings.timezone`).
     """
-    now = (now or datetime.now(UTC)).astimezone(TZ)
+    tz = ZoneInfo(timezone)
+    now = (now or datetime.now(UTC)).astimezone(tz)
     for pattern in _PATTERNS:
         m = pattern.match(text)
         if m:
@@ -34,7 +38,7 @@ def parse_local_time(text: str, *, now: datetime | None = None) -> datetime:
         if m["d"]:
             year = int(m["y"]) if m["y"] else now.year
             year = year + 2000 if year < 100 else year
-            at = datetime(year, int(m["mo"]), int(m["d"]), hour, minute, second, tzinfo=TZ)
+            at = datetime(year, int(m["mo"]), int(m["d"]), hour, minute, second, tzinfo=tz)
             if not m["y"] and at < now - timedelta(days=1):
                 at = at.replace(year=year + 1)
         else:

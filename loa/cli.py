@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "prepare":
         from broadcasts.ai.cli import main as prepare_main
 
-        return prepare_main(args.rest)
+        return prepare_main(args.rest, settings=settings.ai)
     elif args.command == "sandbox":
         from sandbox.telegram.__main__ import main as sandbox_main
 
