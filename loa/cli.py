@@ -21,16 +21,20 @@ from collections.abc import Sequence
 
 from broadcasts.settings import Settings
 
+# The roles each serving command runs; the runtime (aiogram, FastAPI, the engine) is imported
+# only by these, so that `loa prepare` and `loa migrate` start quickly.
+_ROLES: dict[str, dict[str, bool]] = {
+    "run": {},
+    "bot": {"api": False, "worker": False},
+    "api": {"bot": False, "scheduler": False, "worker": False},
+    "worker": {"bot": False, "api": False, "scheduler": False},
+}
 
-def _settings() -> Settings:
-    return Settings()
 
-
-async def _serve(roles: object) -> None:
+async def _serve(settings: Settings, roles: dict[str, bool]) -> None:
     from loa.runtime import Roles, Runtime
 
-    assert isinstance(roles, Roles)
-    runtime = Runtime(_settings(), roles)
+    runtime = Runtime(settings, Roles(**roles))
     await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,22 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
 
-    settings = _settings()
+    settings = Settings()  # one read of the environment and `.env`, for every command
     quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from loa.runtime import Roles
-
-    if args.command == "run":
-        asyncio.run(_serve(Roles()))
-    elif args.command == "bot":
-        asyncio.run(_serve(Roles(api=False, worker=False)))
-    elif args.command == "api":
-        asyncio.run(_serve(Roles(bot=False, scheduler=False, worker=False)))
-    elif args.command == "worker":
-        asyncio.run(_serve(Roles(bot=False, api=False, scheduler=False)))
+    if args.command in _ROLES:
+        asyncio.run(_serve(settings, _ROLES[args.command]))
     elif args.command == "migrate":
         from broadcasts.migrate import upgrade
 
