@@ -19,7 +19,19 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from broadcasts.settings import Settings
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the operator wrote it (`LOA_AI__MAX_RETRIES`)."""
+    lines = []
+    for error in exc.errors():
+        key = "LOA_" + "__".join(str(part).upper() for part in error["loc"])
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)
+
 
 # The roles each serving command runs; the runtime (aiogram, FastAPI, the engine) is imported
 # only by these, so that `loa prepare` and `loa migrate` start quickly.
@@ -65,7 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
 
-    settings = Settings()  # one read of the environment and `.env`, for every command
+    try:
+        settings = Settings()  # one read of the environment and `.env`, for every command
+    except ValidationError as exc:
+        print(f"loa: invalid settings\n{settings_errors(exc)}", file=sys.stderr)
+        return 2
     quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,

@@ -142,8 +142,8 @@ async def test_the_default_locale_speaks_to_people_the_bot_does_not_know() -> No
     assert await middleware.get_locale(event=None, data={}) == "vi"  # type: ignore[arg-type]
 
 
-def _prepare_in(cwd: Path) -> str:
-    done = subprocess.run(
+def _loa_prepare(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "loa.cli", "prepare", str(SAMPLE_NOTICE)],
         cwd=cwd,
         env=_clean_env(),
@@ -151,6 +151,10 @@ def _prepare_in(cwd: Path) -> str:
         text=True,
         check=False,
     )
+
+
+def _prepare_in(cwd: Path) -> str:
+    done = _loa_prepare(cwd)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -165,3 +169,16 @@ def test_loa_prepare_reads_the_dotenv_in_the_working_directory(tmp_path: Path) -
     )
     assert "/500 characters" in _prepare_in(without)
     assert "/123 characters" in _prepare_in(with_env)
+
+
+def test_a_bad_dotenv_stops_loa_with_the_key_named_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "LOA_TIMEZONE=Mars/Olympus\nLOA_AI__MAX_RETRIES=-1\n", encoding="utf-8"
+    )
+    done = _loa_prepare(tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "loa: invalid settings",
+        "  LOA_TIMEZONE: Value error, unknown time zone 'Mars/Olympus' (e.g. Asia/Ho_Chi_Minh)",
+        "  LOA_AI__MAX_RETRIES: Value error, max_retries must not be negative",
+    ]
