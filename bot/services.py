@@ -56,6 +56,7 @@ class Services:
                 title=notice.title or notice.text[:60],
                 progress=progress,
                 scheduled_at=notice.scheduled_at,
+                timezone=self.settings.timezone,
             )
         if self._last_status.get(notice_id) == text:
             return

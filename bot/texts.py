@@ -12,13 +12,13 @@ from babel.dates import format_datetime
 
 from broadcasts.models import Rendition
 from broadcasts.notices import Progress
+from broadcasts.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 BAR_WIDTH = 10
 
 
-def local_time(at: datetime, locale: str = "vi") -> str:
-    return format_datetime(at.astimezone(TZ), "HH:mm dd/MM/yyyy", locale=locale)
+def local_time(at: datetime, locale: str = "vi", *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return format_datetime(at.astimezone(ZoneInfo(timezone)), "HH:mm dd/MM/yyyy", locale=locale)
 
 
 def locale_name(locale: str) -> str:
@@ -100,7 +100,12 @@ def bar(done: int, total: int) -> str:
 
 
 def status_text(
-    *, notice_id: int, title: str, progress: Progress, scheduled_at: datetime | None
+    *,
+    notice_id: int,
+    title: str,
+    progress: Progress,
+    scheduled_at: datetime | None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
     status = {
         "draft": _("draft"),
@@ -114,7 +119,8 @@ def status_text(
         _("Status: {status}").format(status=status),
     ]
     if progress.status == "scheduled" and scheduled_at is not None:
-        lines.append(_("Will be sent at {time}").format(time=local_time(scheduled_at)))
+        at = local_time(scheduled_at, timezone=timezone)
+        lines.append(_("Will be sent at {time}").format(time=at))
     if progress.total:
         done = progress.sent + progress.failed + progress.cancelled
         lines.append(f"{bar(done, progress.total)} {done}/{progress.total}")

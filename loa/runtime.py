@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from aiogram import Bot, Dispatcher
@@ -126,7 +128,7 @@ class Runtime:
                 token=self.settings.telegram.token.get_secret_value(),  # type: ignore[union-attr]
                 username=me.username,
             )
-        i18n = make_i18n()
+        i18n = make_i18n(default_locale=self.settings.default_locale)
         self.services = Services(
             settings=self.settings,
             sessionmaker=self.sessionmaker,
@@ -161,8 +163,8 @@ class Runtime:
         if self.services is not None:
             await self.services.refresh_status({notice_id})
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._on_task_done)
         self._tasks.append(task)
 

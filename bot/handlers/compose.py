@@ -32,6 +32,7 @@ from broadcasts.notices import (
     set_targets,
     target_channels,
 )
+from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import parse_local_time
 
 
@@ -186,9 +187,12 @@ async def when_action(
         )
 
 
-async def when_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def when_text(
+    message: Message, state: FSMContext, session: AsyncSession, services: Services
+) -> None:
+    zone = services.settings.timezone
     try:
-        at = parse_local_time(message.text or "")
+        at = parse_local_time(message.text or "", timezone=zone)
     except InvalidInput:
         await message.answer(
             _(
@@ -198,13 +202,16 @@ async def when_text(message: Message, state: FSMContext, session: AsyncSession) 
         )
         return
     await state.update_data(at=at.isoformat())
-    await _ask_confirm(message, state, session)
+    await _ask_confirm(message, state, session, timezone=zone)
 
 
-async def _ask_confirm(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def _ask_confirm(
+    message: Message, state: FSMContext, session: AsyncSession, *, timezone: str = DEFAULT_TIMEZONE
+) -> None:
     data = await state.get_data()
     count = len(await target_channels(session=session, notice_id=int(data["notice_id"])))
-    when = _("now") if not data.get("at") else local_time(datetime.fromisoformat(str(data["at"])))
+    at = data.get("at")
+    when = _("now") if not at else local_time(datetime.fromisoformat(str(at)), timezone=timezone)
     await state.set_state(Compose.confirm)
     await message.answer(
         _("Send this notice to {count} group chats, {when}?").format(count=count, when=when),

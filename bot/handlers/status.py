@@ -8,22 +8,26 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from bot.services import Services
 from bot.texts import status_text
 from broadcasts.models import Notice, Official
 from broadcasts.notices import notice_progress
 
 
-async def recent(message: Message, session: AsyncSession, official: Official | None) -> None:
+async def recent(
+    message: Message, session: AsyncSession, official: Official | None, services: Services
+) -> None:
     if official is None:
         await message.answer(_("Only registered ward officials can see notices."))
         return
     notices = list(
         await session.scalars(
             select(Notice)
-            .where(Notice.official_id == official.id, Notice.status != "draft")
-            .order_by(Notice.id.desc())
-            .limit(5)  # type: ignore[union-attr]
+            .where(col(Notice.official_id) == official.id, col(Notice.status) != "draft")
+            .order_by(col(Notice.id).desc())
+            .limit(5)
         )
     )
     if not notices:
@@ -37,6 +41,7 @@ async def recent(message: Message, session: AsyncSession, official: Official | N
                 title=notice.title or notice.text[:60],
                 progress=progress,
                 scheduled_at=notice.scheduled_at,
+                timezone=services.settings.timezone,
             ),
             parse_mode="HTML",
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -32,8 +33,8 @@ from broadcasts.models import (
     Notice,
     NoticeStatus,
 )
-from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
-from loa.demo import TZ, Player
+from broadcasts.settings import DEFAULT_TIMEZONE, DeliverySettings, Settings, TelegramSettings
+from loa.demo import Player
 from loa.runtime import Roles, Runtime
 from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
@@ -214,7 +215,7 @@ async def test_scheduled_notice_survives_a_restart(world: World) -> None:
     await _register_official(w)
     await _compose(w, "04-rac-cong-kenh.txt", ["BT-KP2"])
     await w.player.press(OFFICIAL["id"], "wh:later", OFFICIAL)
-    at = (datetime.now(UTC) + timedelta(seconds=4)).astimezone(TZ)
+    at = (datetime.now(UTC) + timedelta(seconds=4)).astimezone(ZoneInfo(DEFAULT_TIMEZONE))
     await w.player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await w.player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
     await w.player.wait_text(OFFICIAL["id"], "Sẽ gửi lúc")
