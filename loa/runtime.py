@@ -119,6 +119,7 @@ class Runtime:
         self.monitor: UpdateMonitor | None = None  # set where this process receives updates
         self.receiver: WebhookReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -312,6 +313,10 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def stop(self) -> None:
+        """Stop everything, in order; a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self.roles.bot and self.webhook_mode and self.bot is not None:
             # First, so that Telegram keeps updates for the next start instead of posting
             # them to an API that is going away.
