@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlmodel import col
 
 from api.routes.telegram_webhook import SECRET_HEADER, webhook_path
 from broadcasts.area_import import import_areas_csv
@@ -96,29 +97,30 @@ class Loa:
         return body
 
     async def wait_health(self, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        return await self.wait_for(self.health, check, "the /health answer")
+        body: dict[str, Any] = await self.wait_for(self.health, check, "the /health answer")
+        return body
 
     async def channel(self, chat_id: int) -> Channel | None:
         async with session_scope(self.runtime.sessionmaker) as session:
             return (
-                await session.scalars(select(Channel).where(Channel.chat_ref == str(chat_id)))
+                await session.scalars(select(Channel).where(col(Channel.chat_ref) == str(chat_id)))
             ).first()
 
     async def deliveries(self, notice_id: int) -> dict[str, Delivery]:
         """The notice's deliveries by chat ref."""
         async with session_scope(self.runtime.sessionmaker) as session:
             rows = await session.execute(
-                select(Delivery, Channel.chat_ref)
-                .join(Channel, Channel.id == Delivery.channel_id)  # type: ignore[arg-type]
-                .where(Delivery.notice_id == notice_id)
+                select(Delivery, col(Channel.chat_ref))
+                .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+                .where(col(Delivery.notice_id) == notice_id)
             )
             return {chat_ref: delivery for delivery, chat_ref in rows}
 
     async def send_notice(self, area_codes: list[str], text: str) -> int:
         """A notice to these areas, fired now (as the official's "send now" would)."""
         async with session_scope(self.runtime.sessionmaker) as session:
-            areas = list(await session.scalars(select(Area).where(Area.code.in_(area_codes))))  # type: ignore[attr-defined]
-            ward = (await session.scalars(select(Area).where(Area.code == "BT"))).one()
+            areas = list(await session.scalars(select(Area).where(col(Area.code).in_(area_codes))))
+            ward = (await session.scalars(select(Area).where(col(Area.code) == "BT"))).one()
             notice = await create_notice(session=session, ward_id=ward.id or 0, text=text)
             notice_id = notice.id or 0
             await save_renditions(
@@ -161,9 +163,7 @@ async def _seed(runtime: Runtime) -> dict[str, str]:
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
         areas = list(
             await session.scalars(
-                select(Area).where(
-                    Area.level.in_([AreaLevel.neighbourhood, AreaLevel.group])  # type: ignore[attr-defined]
-                )
+                select(Area).where(col(Area.level).in_([AreaLevel.neighbourhood, AreaLevel.group]))
             )
         )
         return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from broadcasts.db import session_scope
 from broadcasts.models import Acknowledgement, AuditEvent
@@ -66,7 +67,9 @@ async def _press(loa: Loa, chat: dict[str, Any], area: str, data: str) -> str:
 
 async def _acks(loa: Loa) -> list[tuple[int, str]]:
     async with session_scope(loa.runtime.sessionmaker) as session:
-        rows = await session.execute(select(Acknowledgement.channel_id, Acknowledgement.person_ref))
+        rows = await session.execute(
+            select(col(Acknowledgement.channel_id), col(Acknowledgement.person_ref))
+        )
         return [(c, p) for c, p in rows]
 
 
@@ -88,7 +91,9 @@ async def test_a_forged_press_is_answered_and_not_credited(database_url: str) ->
         assert await _acks(loa) == []
         async with session_scope(loa.runtime.sessionmaker) as session:
             audited = list(
-                await session.scalars(select(AuditEvent).where(AuditEvent.action == "ack.refused"))
+                await session.scalars(
+                    select(AuditEvent).where(col(AuditEvent.action) == "ack.refused")
+                )
             )
         assert [e.subject for e in audited] == [f"delivery:{a.id}"]
         assert audited[0].detail["chat_ref"] == str(chats["BT-KP2"]["id"])
@@ -101,6 +106,6 @@ async def test_a_forged_press_is_answered_and_not_credited(database_url: str) ->
             refused = await session.scalar(
                 select(func.count())
                 .select_from(AuditEvent)
-                .where(AuditEvent.action == "ack.refused")
+                .where(col(AuditEvent.action) == "ack.refused")
             )
         assert refused == 1

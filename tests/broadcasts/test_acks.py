@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from broadcasts.acks import ack_count, record_ack, record_ack_for_channel, record_button_press
 from broadcasts.db import session_scope
@@ -134,7 +135,7 @@ async def test_a_button_press_counts_only_on_its_own_message(session: AsyncSessi
     assert await press(d1.id or 0, chat1, "42") == "repeated"
     assert await ack_count(session=session, notice_id=d1.notice_id) == 1
     refused = list(
-        await session.scalars(select(AuditEvent).where(AuditEvent.action == "ack.refused"))
+        await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "ack.refused"))
     )
     assert len(refused) == 4 and "pressed in chat" in refused[0].detail["reason"]
 
