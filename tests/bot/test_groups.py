@@ -17,8 +17,8 @@ from tests.bot.telegram_world import TOKEN, USERNAME, Loa, open_loa
 LEADER = {"id": 8201, "first_name": "Tổ trưởng Hoa"}
 
 
-async def _group(loa: Loa, title: str) -> int:
-    chat_id = await loa.client.add_bot_to_group(TOKEN, title, LEADER)
+async def _group(loa: Loa, title: str, *, admin: bool = False) -> int:
+    chat_id = await loa.client.add_bot_to_group(TOKEN, title, LEADER, admin=admin)
     await loa.player.wait_text(chat_id, "Xin chào")  # the greeting: Loa spoke last here
     return chat_id
 
@@ -61,7 +61,8 @@ async def test_a_command_for_another_bot_is_left_alone(
 ) -> None:
     caplog.set_level(logging.INFO, logger="aiogram.event")
     async with open_loa(database_url) as loa:
-        chat_id = await _group(loa, "Nhóm Khu phố 4")
+        # An admin bot gets every message, privacy mode or not: this one must be ignored.
+        chat_id = await _group(loa, "Nhóm Khu phố 4", admin=True)
         sent = await loa.client.group_message(
             TOKEN, chat_id, LEADER, f"/dangky@some_other_bot {loa.codes['BT-KP4']}"
         )
