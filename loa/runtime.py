@@ -152,6 +152,12 @@ class Runtime:
         if self.receiver is not None:
             self._spawn(self._watch_webhook(), "webhook-watch")
 
+    @property
+    def receives_updates(self) -> bool:
+        """Whether updates come into this process: by polling (bot role) or by webhook
+        (API role); `/health` reports on the bot only there."""
+        return self.roles.api if self.webhook_mode else self.roles.bot
+
     async def _start_api(self) -> None:
         app = create_app(
             sessionmaker=self.sessionmaker,
@@ -262,7 +268,7 @@ class Runtime:
             bot_account_id=account.id or 0,
         )
         dp = Dispatcher(storage=make_storage(self.settings), services=self.services)
-        if self.webhook_mode and self.roles.api or not self.webhook_mode and self.roles.bot:
+        if self.receives_updates:
             self.monitor = UpdateMonitor(self.settings.telegram.mode)
             dp.update.outer_middleware(SeenUpdates(self.monitor))
             if not self.webhook_mode:

@@ -157,7 +157,34 @@ async def bot_api(sandbox_url: str, method: str, **params: Any) -> Any:
     return body["result"]
 
 
-async def _seed(runtime: Runtime) -> dict[str, str]:
+QUICK: dict[str, Any] = {"webhook_watch_seconds": 0.2}
+
+
+def loa_settings(
+    database_url: str,
+    sandbox_url: str,
+    *,
+    mode: Literal["polling", "webhook"] = "polling",
+    webhook_url: str = PUBLIC_URL,
+) -> Settings:
+    webhook = mode == "webhook"
+    return Settings(
+        database_url=database_url,
+        telegram=TelegramSettings(
+            token=SecretStr(TOKEN),
+            api_base=sandbox_url,
+            poll_timeout_seconds=1,
+            mode=mode,
+            webhook_url=webhook_url if webhook else None,
+            webhook_secret=SecretStr(SECRET) if webhook else None,
+        ),
+        api=ApiSettings(port=0),
+        delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
+    )
+
+
+async def seed(runtime: Runtime) -> dict[str, str]:
+    """The sample ward's tree, and a registration code for each khu phố and tổ."""
     async with session_scope(runtime.sessionmaker) as session:
         csv_text = (SAMPLES / "ward-ben-thanh.csv").read_text(encoding="utf-8")
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
@@ -184,20 +211,7 @@ async def open_loa(
     """Loa with every role on the sandbox; `before_start(sandbox_url)` runs before Loa."""
     sandbox = SandboxServer()
     await sandbox.start()
-    settings = Settings(
-        database_url=database_url,
-        telegram=TelegramSettings(
-            token=SecretStr(TOKEN),
-            api_base=sandbox.url,
-            poll_timeout_seconds=1,
-            mode=mode,
-            webhook_url=PUBLIC_URL if mode == "webhook" else None,
-            webhook_secret=SecretStr(SECRET) if mode == "webhook" else None,
-        ),
-        api=ApiSettings(port=0),
-        delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
-    )
-    runtime = Runtime(settings, Roles(), webhook_watch_seconds=0.2)
+    runtime = Runtime(loa_settings(database_url, sandbox.url, mode=mode), Roles(), **QUICK)
     client = SandboxClient(sandbox.url)
     api: httpx.AsyncClient | None = None
     try:
@@ -205,7 +219,7 @@ async def open_loa(
             await before_start(sandbox.url)
         await runtime.start()
         api = httpx.AsyncClient(base_url=runtime.api_url)
-        codes = await _seed(runtime)
+        codes = await seed(runtime)
         yield Loa(runtime, sandbox, client, api, Player(client, TOKEN), codes)
     finally:
         await runtime.stop()
