@@ -4,6 +4,10 @@ The API route checks the secret token; this receiver drops an update it has alre
 taken (Telegram posts an update again when it got no 2xx in time, so a slow answer or a
 lost one means a redelivery), then hands the update to the dispatcher in the background
 so that Telegram gets its answer at once. `close` waits for the updates still in hand.
+
+Which update ids were taken is kept in memory (`RecentIds`, one process), or in Redis
+(`SharedIds`) when several API processes behind one URL take a bot's updates: a
+redelivery may reach another process than the first delivery did.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from broadcasts.errors import InvalidInput
 
@@ -24,35 +29,56 @@ log = logging.getLogger(__name__)
 # Update ids remembered per bot. Telegram redelivers within minutes, and even a busy ward
 # bot gets far fewer updates than this in that time.
 RECENT_UPDATES = 10_000
+# Telegram keeps an undelivered update for 24 hours: no redelivery comes later than that.
+SHARED_SECONDS = 24 * 3600
+
+
+class TakenIds(Protocol):
+    async def add(self, update_id: int) -> bool:
+        """Remember `update_id`; False if it was taken before."""
+        ...
 
 
 class RecentIds:
-    """A bounded set: remembers the last `size` ids added, forgets the oldest."""
+    """A bounded set in memory: remembers the last `size` ids added, forgets the oldest."""
 
     def __init__(self, size: int = RECENT_UPDATES) -> None:
         self._size = size
         self._ids: OrderedDict[int, None] = OrderedDict()
 
-    def add(self, value: int) -> bool:
-        """Remember `value`; False if it was already remembered."""
-        if value in self._ids:
+    async def add(self, update_id: int) -> bool:
+        if update_id in self._ids:
             return False
-        self._ids[value] = None
+        self._ids[update_id] = None
         if len(self._ids) > self._size:
             self._ids.popitem(last=False)
         return True
+
+
+class SharedIds:
+    """The ids taken by any process, in Redis: one SET NX per update, kept for 24 hours."""
+
+    def __init__(self, redis: Redis, *, prefix: str, seconds: int = SHARED_SECONDS) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._seconds = seconds
+
+    async def add(self, update_id: int) -> bool:
+        return bool(
+            await self._redis.set(f"{self._prefix}{update_id}", 1, nx=True, ex=self._seconds)
+        )
 
 
 class WebhookReceiver:
     """Takes the updates of one bot, each once."""
 
     def __init__(
-        self, *, dispatcher: Dispatcher, bot: Bot, secret: str, remember: int = RECENT_UPDATES
+        self, *, dispatcher: Dispatcher, bot: Bot, secret: str, taken: TakenIds | None = None
     ) -> None:
         self.secret = secret
         self._dispatcher = dispatcher
         self._bot = bot
-        self._recent = RecentIds(remember)
+        self._taken = taken or RecentIds()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def receive(self, payload: dict[str, Any]) -> bool:
@@ -61,7 +87,7 @@ class WebhookReceiver:
             update = Update.model_validate(payload, context={"bot": self._bot})
         except ValidationError as exc:
             raise InvalidInput(f"not a Telegram update: {exc.error_count()} errors") from exc
-        if not self._recent.add(update.update_id):
+        if not await self._taken.add(update.update_id):
             log.info("update %s arrived again; ignored", update.update_id)
             return False
         task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")

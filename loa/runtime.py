@@ -24,6 +24,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
@@ -34,7 +35,7 @@ from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
 from bot.services import Services
-from bot.webhook import WebhookReceiver
+from bot.webhook import SharedIds, WebhookReceiver
 from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
@@ -120,6 +121,7 @@ class Runtime:
         self.receiver: WebhookReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
+        self._redis: Redis | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -281,9 +283,16 @@ class Runtime:
             secret = self.settings.telegram.webhook_secret
             assert secret is not None  # checked by make_bot
             self.receiver = WebhookReceiver(
-                dispatcher=dp, bot=self.bot, secret=secret.get_secret_value()
+                dispatcher=dp, bot=self.bot, secret=secret.get_secret_value(), taken=self._taken()
             )
         log.info("bot @%s ready (%s)", me.username, self.settings.telegram.mode)
+
+    def _taken(self) -> SharedIds | None:
+        """Scaled out (Redis), every API process sees which updates any of them took."""
+        if not self.settings.redis_url:
+            return None
+        self._redis = Redis.from_url(self.settings.redis_url)
+        return SharedIds(self._redis, prefix=f"loa:webhook:{self.bot_account_id}:")
 
     async def _follow_progress(self, every: float = 3.0) -> None:
         assert self.services is not None
@@ -345,6 +354,8 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.receiver is not None:
             await self.receiver.close()  # the updates taken before the API stopped
+        if self._redis is not None:
+            await self._redis.aclose()
         if self.dispatcher is not None:
             await self.dispatcher.storage.close()
         if self.bot is not None:

@@ -1,27 +1,30 @@
 """The webhook endpoint over a real HTTP server (uvicorn on an ephemeral port).
 
 Without the secret token, or with a wrong one, nothing is read or handled; a redelivered
-update is answered but not handled again. The receiver is the bot's real one, over a
-dispatcher whose only handler records what it was given.
+update is answered but not handled again, also when it reaches another API process (the
+ids taken are shared in Redis). The receiver is the bot's real one, over a dispatcher
+whose only handler records what it was given.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import uvicorn
 from aiogram import Bot, Dispatcher
 from aiogram.types import Message
 
 from api.app import create_app
 from api.routes.telegram_webhook import SECRET_HEADER, webhook_path
-from bot.webhook import WebhookReceiver
+from bot.webhook import SharedIds, TakenIds, WebhookReceiver
 from broadcasts.db import make_engine, make_sessionmaker
 from broadcasts.settings import Settings
 from tests.api.conftest import assert_problem
@@ -50,8 +53,9 @@ def _update(update_id: int, text: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
+@asynccontextmanager
+async def _serve(tmp_path: Path, taken: TakenIds | None = None) -> AsyncIterator[Served]:
+    """One API process: the app with the bot's receiver, behind uvicorn on port 0."""
     handled: list[str] = []
     arrived = asyncio.Event()
     dispatcher = Dispatcher()
@@ -62,8 +66,8 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         arrived.set()
 
     bot = Bot("123456:TEST-token")  # never calls Telegram: the handler only records
-    receiver = WebhookReceiver(dispatcher=dispatcher, bot=bot, secret=SECRET)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'loa.db'}")
+    receiver = WebhookReceiver(dispatcher=dispatcher, bot=bot, secret=SECRET, taken=taken)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / f'loa-{id(receiver)}.db'}")
     app = create_app(
         sessionmaker=make_sessionmaker(engine), settings=Settings(), webhooks={BOT_ID: receiver}
     )
@@ -84,6 +88,12 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         await receiver.close()
         await bot.session.close()
         await engine.dispose()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    async with _serve(tmp_path) as one:
+        yield one
 
 
 async def _post(
@@ -128,3 +138,22 @@ async def test_a_body_that_is_not_an_update_is_422(served: Served) -> None:
     assert_problem(await _post(served, [1, 2], SECRET), 422, "not a JSON object")
     assert_problem(await _post(served, {"hello": 1}, SECRET), 422, "not a Telegram update")
     assert served.handled == []
+
+
+async def test_a_redelivery_to_another_api_process_is_not_handled_again(
+    tmp_path: Path, redis_url: str
+) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        async with (
+            _serve(tmp_path, SharedIds(redis, prefix="loa:webhook:7:")) as one,
+            _serve(tmp_path, SharedIds(redis, prefix="loa:webhook:7:")) as other,
+        ):
+            update = _update(20, "shared")
+            assert (await _post(one, update, SECRET)).json()["duplicate"] is False
+            assert (await _post(other, update, SECRET)).json()["duplicate"] is True
+            assert await _handled_after(other, _update(21, "after")) == ["after"]
+            assert await _handled_after(one, _update(22, "later")) == ["shared", "later"]
+            assert await redis.ttl("loa:webhook:7:20") > 0  # forgotten after a day, not kept
+    finally:
+        await redis.aclose()
