@@ -109,3 +109,33 @@ async def test_a_forged_press_is_answered_and_not_credited(database_url: str) ->
                 .where(col(AuditEvent.action) == "ack.refused")
             )
         assert refused == 1
+
+
+async def test_a_forged_press_is_not_credited_when_polling(database_url: str) -> None:
+    async with open_loa(database_url) as loa:
+        chats: dict[str, int] = {}
+        for area, leader in LEADERS.items():
+            chats[area] = await loa.client.add_bot_to_group(TOKEN, f"Nhóm {area}", leader)
+            await loa.client.group_message(
+                TOKEN, chats[area], leader, f"/dangky@{USERNAME} {loa.codes[area]}"
+            )
+            await loa.player.wait_text(chats[area], "✅")
+        notice_id = await loa.send_notice(
+            list(LEADERS), "Phun thuốc diệt muỗi sáng Chủ nhật 13/12."
+        )
+        deliveries = await loa.wait_for(
+            lambda: loa.deliveries(notice_id),
+            lambda found: len(found) == 2 and all(d.status == "sent" for d in found.values()),
+            "both deliveries sent",
+        )
+        a = deliveries[str(chats["BT-KP1"])]
+        chat_b = chats["BT-KP2"]
+        message_id, _ = await loa.player.button(chat_b, "ack:")
+        query = await loa.client.press(
+            TOKEN, chat_b, message_id, LEADERS["BT-KP2"], data=f"ack:{a.id}", forge=True
+        )
+        answer = await loa.client.callback_answer(query, wait=20)
+        assert (
+            answer is not None and answer["text"] == "Nút này không thuộc thông báo của nhóm này."
+        )
+        assert await _acks(loa) == []

@@ -4,7 +4,8 @@ Webhook mode: setWebhook (with the secret token and the update types) at start,
 deleteWebhook at stop; a wrong or missing secret changes nothing; a redelivered update
 is handled once; /health says whether the webhook is still Loa's. Polling mode: a
 webhook left by another tool is deleted at start (and logged), and /health turns
-"degraded" while getUpdates fails.
+"degraded" while getUpdates fails (409 while another tool holds a webhook). Scaled out,
+`loa api` takes the updates the sandbox posts and `loa bot` manages the webhook.
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ import logging
 
 import pytest
 
+from loa.demo import Player
+from loa.runtime import Roles, Runtime
+from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.server import SandboxServer
 from tests.bot.telegram_world import (
     PUBLIC_URL,
+    QUICK,
     SECRET,
     TOKEN,
     USERNAME,
     WEBHOOK_URL,
     Loa,
     bot_api,
+    loa_settings,
     open_loa,
+    seed,
 )
 
 LEADER = {"id": 8101, "first_name": "Tổ trưởng Minh"}
@@ -118,3 +126,50 @@ async def test_health_is_degraded_while_getupdates_fails(database_url: str) -> N
         await loa.client.clear_faults()
         health = await loa.wait_health(lambda h: h["bot"]["receiving"])
         assert health["status"] == "ok" and health["bot"]["error"] is None
+
+
+async def test_health_is_degraded_while_another_tool_holds_a_webhook(database_url: str) -> None:
+    async with open_loa(database_url) as loa:
+        await loa.wait_health(lambda h: h["bot"]["receiving"])
+        # Telegram refuses getUpdates with 409 for as long as a webhook is set.
+        await loa.bot_api("setWebhook", url="https://other-tool.example/hook")
+        health = await loa.wait_health(lambda h: not h["bot"]["receiving"])
+        assert health["status"] == "degraded" and "409" in health["bot"]["error"]
+        await loa.bot_api("deleteWebhook")
+        await loa.wait_health(lambda h: h["bot"]["receiving"])
+
+
+async def test_scaled_out_webhook_mode_gets_updates_from_telegram(database_url: str) -> None:
+    """`loa api` takes the updates Telegram posts; `loa bot` sets and deletes the webhook."""
+    sandbox = SandboxServer()
+    await sandbox.start()
+    api = Runtime(
+        loa_settings(database_url, sandbox.url, mode="webhook"),
+        Roles(bot=False, scheduler=False, worker=False),
+        **QUICK,
+    )
+    bot: Runtime | None = None
+    client = SandboxClient(sandbox.url)
+    try:
+        await api.start()
+        codes = await seed(api)
+        settings = loa_settings(database_url, sandbox.url, mode="webhook", webhook_url=api.api_url)
+        bot = Runtime(settings, Roles(api=False), **QUICK)
+        await bot.start(migrate=False)
+        info = await bot_api(sandbox.url, "getWebhookInfo")
+        assert info["url"] == api.api_url + "/telegram/webhook/1"
+        # The sandbox posts each update with the secret token, as Telegram does.
+        player = Player(client, TOKEN)
+        chat_id = await client.add_bot_to_group(TOKEN, "Nhóm Khu phố 1", LEADER)
+        await player.wait_text(chat_id, f"/dangky@{USERNAME} MÃ")
+        await client.group_message(TOKEN, chat_id, LEADER, f"/dangky@{USERNAME} {codes['BT-KP1']}")
+        await player.wait_text(chat_id, "✅")
+        assert (await bot_api(sandbox.url, "getWebhookInfo"))["pending_update_count"] == 0
+        await bot.stop()
+        assert (await bot_api(sandbox.url, "getWebhookInfo"))["url"] == ""
+    finally:
+        if bot is not None:
+            await bot.stop()
+        await api.stop()
+        await client.aclose()
+        await sandbox.stop()
