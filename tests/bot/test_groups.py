@@ -21,7 +21,8 @@ from broadcasts.db import session_scope
 from broadcasts.models import AuditEvent
 from tests.bot.telegram_world import TOKEN, USERNAME, Loa, open_loa
 
-LEADER = {"id": 8201, "first_name": "Tổ trưởng Hoa"}
+LEADER_ID = 8201
+LEADER: dict[str, Any] = {"id": LEADER_ID, "first_name": "Tổ trưởng Hoa"}
 
 
 async def _group(loa: Loa, title: str, *, admin: bool = False) -> int:
@@ -135,7 +136,7 @@ async def test_a_group_where_the_bot_may_not_post_is_not_registered(database_url
     async with open_loa(database_url) as loa:
         # The leader has talked to the bot before, so the bot can tell them privately.
         await loa.client.private_message(TOKEN, LEADER, "/start")
-        await loa.player.wait_text(LEADER["id"], "Xin chào")
+        await loa.player.wait_text(LEADER_ID, "Xin chào")
         muted = await _group(loa, "Nhóm Khu phố 3")
         await loa.client.restrict_bot(TOKEN, muted, {"can_send_messages": False})
         read_only = await _group(loa, "Nhóm Khu phố 4")
@@ -143,7 +144,7 @@ async def test_a_group_where_the_bot_may_not_post_is_not_registered(database_url
         for chat_id, area in ((muted, "BT-KP3"), (read_only, "BT-KP4")):
             await _say(loa, chat_id, f"/dangky@{USERNAME} {loa.codes[area]}")
         told = await loa.wait_for(
-            lambda: loa.client.messages(TOKEN, LEADER["id"]),
+            lambda: loa.client.messages(TOKEN, LEADER_ID),
             lambda found: sum("chưa được phép gửi tin nhắn" in m["plain_text"] for m in found) == 2,
             "both refusals told to the leader",
         )
