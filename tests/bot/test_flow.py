@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from broadcasts.ai import AISettings
 from broadcasts.area_import import import_areas_csv
+from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import (
@@ -73,10 +74,13 @@ async def _seed(
         }
     chats: dict[str, int] = {}
     leaders: dict[int, dict[str, Any]] = {}
+    assert runtime.bot is not None
+    username = (await runtime.bot.me()).username  # privacy mode: the command names the bot
     for i, (area_code, code) in enumerate(sorted(codes.items())):
         leader = {"id": 8000 + i, "first_name": f"Leader {area_code}"}
         chat_id = await client.add_bot_to_group(TOKEN, f"Nhóm {area_code}", leader)
-        await client.group_message(TOKEN, chat_id, leader, f"/register {code}")
+        command = registration_command(username=username, code=code)
+        await client.group_message(TOKEN, chat_id, leader, command)
         chats[area_code] = chat_id
         leaders[chat_id] = leader
     return chats, leaders, official_code
