@@ -22,8 +22,9 @@ from babel.dates import format_interval, format_skeleton, get_day_names
 from babel.dates import format_time as babel_format_time
 
 from broadcasts.ai.redact import find_phones, normalize
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
-TELEGRAM_LIMIT = 4096
+TELEGRAM_LIMIT = TELEGRAM_CAPABILITIES.max_text
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 LABELS: dict[str, dict[str, str]] = {
