@@ -38,7 +38,7 @@ from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.progress import ProgressHook, ProgressReporter
 from broadcasts.settings import Settings
 from broadcasts.transports.base import TransportRegistry
-from broadcasts.transports.registry import AccountTransports, TransportOptions, account_lookup
+from broadcasts.transports.registry import settings_transports
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +122,14 @@ class DeliveryWorker:
 
     # -- the loop -----------------------------------------------------------------------
 
-    def _make_transports(self) -> TransportRegistry:
-        return AccountTransports(
-            accounts=account_lookup(self._sessionmaker),
-            options=TransportOptions(
-                telegram_api_base=self.settings.telegram.api_base,
-                timeout=self.config.send_timeout_seconds,
-                connection_limit=max(100, self.config.concurrency),
-            ),
-        )
-
     async def _run(self, *, deadline: float | None) -> bool:
         if self._running:
             raise RuntimeError("this DeliveryWorker is already running")
         self._running = True
         self._stopped.clear()
-        self._transports = self._given_transports or self._make_transports()
+        self._transports = self._given_transports or settings_transports(
+            settings=self.settings, sessionmaker=self._sessionmaker
+        )
         self._limits = self._given_limits or make_limits(
             self.config, self.settings.redis_url, clock=self._clock
         )

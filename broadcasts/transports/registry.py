@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.errors import TransportError
 from broadcasts.models import BotAccount
+from broadcasts.settings import Settings
 from broadcasts.transports.base import Transport, TransportCapabilities
 from broadcasts.transports.telegram import TelegramTransports
 
@@ -131,3 +132,17 @@ def account_lookup(sessionmaker: async_sessionmaker[AsyncSession]) -> AccountLoo
         return Account(id=account_id, transport=row.transport, token=row.token)
 
     return lookup
+
+
+def settings_transports(
+    *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AccountTransports:
+    """The registry a worker uses: accounts from the database, factories from `settings`."""
+    return AccountTransports(
+        accounts=account_lookup(sessionmaker),
+        options=TransportOptions(
+            telegram_api_base=settings.telegram.api_base,
+            timeout=settings.delivery.send_timeout_seconds,
+            connection_limit=max(100, settings.delivery.concurrency),
+        ),
+    )

@@ -6,6 +6,7 @@ import pytest
 
 from broadcasts.ai import AISettings, mask_private, prepare_notice
 from broadcasts.ai.offline import extract_facts, is_urgent, summarise
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 from tests.broadcasts.ai.helpers import FACTS, SAMPLE_NAMES, missing, recall, sample
 
 OFFLINE = AISettings()
@@ -21,7 +22,7 @@ async def test_offline_keeps_the_facts_within_the_limit(name: str) -> None:
     assert recall(name, vi.text) >= 0.95, missing(name, vi.text)
     assert vi.source == "offline"
     assert not vi.flagged, vi.findings
-    assert len(vi.text) <= 4096
+    assert len(vi.text) <= TELEGRAM_CAPABILITIES.max_text
 
 
 @pytest.mark.parametrize("limit", [200, 300, 400])
