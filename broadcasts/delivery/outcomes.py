@@ -227,6 +227,15 @@ class Recorder:
             if not await self.flush():
                 await asyncio.sleep(min(5.0, 0.1 * 2 ** min(self.failures, 6)))
 
+    async def drain(self, *, attempts: int = 10) -> bool:
+        """Flush, retrying with backoff (when stopping); False if outcomes stay unwritten."""
+        for attempt in range(attempts):
+            if await self.flush():
+                return True
+            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        log.error("%d delivery outcomes could not be written; their leases will expire", len(self))
+        return False
+
     async def flush(self) -> bool:
         """Write what is pending; False (and everything kept) when the database refused."""
         async with self._writing:

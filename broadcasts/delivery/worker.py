@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import secrets
 import socket
@@ -39,8 +38,6 @@ from broadcasts.delivery.progress import ProgressHook, ProgressReporter
 from broadcasts.settings import Settings
 from broadcasts.transports.base import TransportRegistry
 from broadcasts.transports.registry import settings_transports
-
-log = logging.getLogger(__name__)
 
 _NOTICE_REFRESH_SECONDS = 2.0
 
@@ -244,15 +241,7 @@ class DeliveryWorker:
         queued = await self._lanes.close(grace=self.config.send_timeout_seconds * 2 + 5)
         for job in queued:
             self._recorder.add(self._released(job))
-        for attempt in range(10):
-            if await self._recorder.flush():
-                break
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-        else:
-            log.error(
-                "%d delivery outcomes could not be written; their leases will expire",
-                len(self._recorder),
-            )
+        await self._recorder.drain()
         assert self._completion is not None
         await self._completion.check()
         for task in helpers:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
 from sandbox.telegram.client import SandboxClient
@@ -127,10 +128,10 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
             await session.scalar(
                 select(func.count())
                 .select_from(Delivery)
-                .where(Delivery.status == DeliveryStatus.sending)
+                .where(col(Delivery.status) == DeliveryStatus.sending)
             )
             or 0
-        )  # type: ignore[arg-type]
+        )
     assert 50 <= sent_before < 150
 
     second = await WorkerProcess(tmp_path / "second.log").start(**options)

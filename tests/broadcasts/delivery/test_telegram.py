@@ -113,10 +113,10 @@ async def test_errors_map_to_the_domain(
     transports, tokens = registry
     chat, other = await make_groups(tg, tokens[0], 2)
     await tg.add_fault(
-        kind,
+        kind,  # type: ignore[arg-type]
         token=tokens[0],
         chat_id=chat,
-        retry_after=3,  # type: ignore[arg-type]
+        retry_after=3,
         delay=1.5 if kind == "delay" else None,
     )
     transport = await transports.transport_for(1)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from broadcasts.db import session_scope
 from broadcasts.delivery import split_text
@@ -60,8 +61,10 @@ async def test_every_channel_gets_the_notice_once(
 
     async with sessionmaker() as session:
         rows = (
-            await session.scalars(select(Delivery).where(Delivery.notice_id == seeded.notice_id))
-        ).all()  # type: ignore[arg-type]
+            await session.scalars(
+                select(Delivery).where(col(Delivery.notice_id) == seeded.notice_id)
+            )
+        ).all()
         assert {r.status for r in rows} == {DeliveryStatus.sent}
         assert all(r.attempts == 1 and r.lease_owner is None and r.sent_at for r in rows)
         notice = await session.get(Notice, seeded.notice_id)
@@ -79,11 +82,11 @@ async def _rows(sessionmaker: async_sessionmaker[AsyncSession], notice_id: int) 
             (
                 await session.scalars(
                     select(Delivery)
-                    .where(Delivery.notice_id == notice_id)  # type: ignore[arg-type]
-                    .order_by(Delivery.id)
+                    .where(col(Delivery.notice_id) == notice_id)
+                    .order_by(col(Delivery.id))
                 )
             ).all()
-        )  # type: ignore[arg-type]
+        )
 
 
 async def _wait_sent(tg: SandboxClient, token: str, count: int) -> None:
