@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from broadcasts.areas import AreaNode
+from broadcasts.transports.telegram_wire import ACK_PREFIX, ACK_SEPARATOR
 
 
 class ReviewCb(CallbackData, prefix="rv"):
@@ -30,8 +31,8 @@ class ConfirmCb(CallbackData, prefix="cf"):
     action: str  # send / cancel
 
 
-class AckCb(CallbackData, prefix="ack"):
-    """Must stay `ack:<delivery id>`: the delivery engine's transport draws this button."""
+class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
+    """The button the delivery engine draws; its format is `telegram_wire`'s, read back here."""
 
     delivery_id: int
 

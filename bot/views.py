@@ -14,7 +14,7 @@ from broadcasts.areas import AreaNode, area_tree
 from broadcasts.compose import channel_counts
 from broadcasts.models import Area
 from broadcasts.notices import get_notice, renditions_of
-from broadcasts.transports.telegram import MAX_TEXT_LENGTH
+from broadcasts.transports.telegram import TelegramTransport
 
 
 async def show_review(
@@ -25,14 +25,15 @@ async def show_review(
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
     for r in ordered:
         block = rendition_block(r)
-        if len(block) > MAX_TEXT_LENGTH:
-            block = block[: MAX_TEXT_LENGTH - 1] + "…"
+        limit = TelegramTransport.capabilities.max_text
+        if len(block) > limit:
+            block = block[: limit - 1] + "…"
         await message.answer(block, parse_mode="HTML")
     warnings = [tuple(w) for w in data.get("warnings", [])]
     has_private = any(w[0] in ("private_phone", "private_id_number") for w in warnings)
     has_flags = any(r.findings and not r.confirmed for r in ordered)
     await message.answer(
-        review_footer(warnings=warnings, renditions=ordered),  # type: ignore[arg-type]
+        review_footer(warnings=warnings, renditions=ordered),
         parse_mode="HTML",
         reply_markup=review_keyboard(
             locales=[r.locale for r in ordered], has_private=has_private, has_flags=has_flags
