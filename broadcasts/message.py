@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -30,8 +29,7 @@ from broadcasts.ai.formatting import LABELS, babel_locale, labels
 from broadcasts.ai.wording import capitalised, day_vi
 from broadcasts.delivery.split import split_text, text_length
 from broadcasts.timeparse import TZ
-
-Markup = Literal["html", "plain"]
+from broadcasts.transports.base import Markup
 
 ICONS = {"when": "🕒", "where": "📍", "who": "👥", "action": "✅", "contact": "📞"}
 SENDER_ICON = "📢"

@@ -13,19 +13,32 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, Rendition
+# A module import: broadcasts.message imports broadcasts.delivery.split, whose package
+# imports this module; the name is looked up when a message is rendered.
+from broadcasts import message as group_message
+from broadcasts.models import (
+    Area,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticeStatus,
+    Rendition,
+)
+from broadcasts.transports.base import Markup, TransportCapabilities
 
 _CHUNK = 1000
 _D: Any = Delivery  # SQLModel columns, typed loosely for SQLAlchemy's operators
 _C: Any = Channel
 _N: Any = Notice
 _R: Any = Rendition
+_A: Any = Area
 
 
 @dataclass(slots=True, eq=False)
@@ -56,11 +69,52 @@ class ChannelInfo:
 
 @dataclass(slots=True)
 class NoticeTexts:
+    """What every delivery of one notice sends: its renditions and what frames them.
+
+    `sender` is the ward's name, `sent_at` when the notice went out (the date line);
+    `parts_for` renders the group message once per (locale, transport format) and keeps
+    it, as one notice goes to up to 50,000 channels."""
+
     status: NoticeStatus
     texts: dict[str, str]
+    urgent: bool = False
+    sender: str = ""
+    sent_at: datetime | None = None
+    _parts: dict[tuple[str, int, str], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:
         return self.texts.get(locale) or self.texts.get("vi")
+
+    def parts_for(
+        self, locale: str, capabilities: TransportCapabilities
+    ) -> tuple[tuple[str, ...], Markup] | None:
+        """The messages a group of `locale` receives and their markup; None: no text."""
+        text = self.text_for(locale)
+        if text is None:
+            return None
+        markup: Markup = "html" if "html" in capabilities.markups else "plain"
+        key = (locale, capabilities.max_text, markup)
+        parts = self._parts.get(key)
+        if parts is None:
+            sent_at = self.sent_at or datetime.now(UTC)
+            if sent_at.tzinfo is None:  # stored as UTC
+                sent_at = sent_at.replace(tzinfo=UTC)
+            parts = self._parts[key] = (
+                tuple(
+                    group_message.render_group_message(
+                        text=text,
+                        sender=self.sender,
+                        sent_at=sent_at,
+                        urgent=self.urgent,
+                        limit=capabilities.max_text,
+                        locale=locale if locale in self.texts else "vi",
+                        markup=markup,
+                    )
+                )
+                if text.strip()
+                else ()
+            )
+        return parts, markup
 
 
 def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -190,19 +244,42 @@ async def load_channels(
 async def load_notices(
     *, session: AsyncSession, notice_ids: Iterable[int], with_texts: bool = True
 ) -> dict[int, NoticeTexts]:
-    """Each notice's status and, when asked, its renditions' texts by locale."""
+    """Each notice's status and, when asked, its renditions' texts by locale with what
+    frames them: urgency, the ward's name, when it went out."""
     ids = sorted(set(notice_ids))
     found: dict[int, NoticeTexts] = {}
     for chunk in _chunks(ids):
-        for row in await session.execute(select(_N.id, _N.status).where(_N.id.in_(chunk))):
-            found[row.id] = NoticeTexts(status=NoticeStatus(row.status), texts={})
-        if with_texts:
-            rows = await session.execute(
-                select(_R.notice_id, _R.locale, _R.text).where(_R.notice_id.in_(chunk))
+        if not with_texts:
+            for row in await session.execute(select(_N.id, _N.status).where(_N.id.in_(chunk))):
+                found[row.id] = NoticeTexts(status=NoticeStatus(row.status), texts={})
+            continue
+        rows = await session.execute(
+            select(
+                _N.id,
+                _N.status,
+                _N.urgent,
+                _N.dispatched_at,
+                _N.scheduled_at,
+                _N.created_at,
+                _A.name,
             )
-            for row in rows:
-                if row.notice_id in found:
-                    found[row.notice_id].texts[row.locale] = row.text
+            .join(_A, _A.id == _N.ward_id, isouter=True)
+            .where(_N.id.in_(chunk))
+        )
+        for row in rows:
+            found[row.id] = NoticeTexts(
+                status=NoticeStatus(row.status),
+                texts={},
+                urgent=bool(row.urgent),
+                sender=row.name or "",
+                sent_at=row.dispatched_at or row.scheduled_at or row.created_at,
+            )
+        rows = await session.execute(
+            select(_R.notice_id, _R.locale, _R.text).where(_R.notice_id.in_(chunk))
+        )
+        for row in rows:
+            if row.notice_id in found:
+                found[row.notice_id].texts[row.locale] = row.text
     return found
 
 

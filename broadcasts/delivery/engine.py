@@ -1,4 +1,8 @@
-"""Sending one claimed delivery: split, wait for the limits, send each part, classify.
+"""Sending one claimed delivery: render, wait for the limits, send each part, classify.
+
+The parts are the group message (`broadcasts.message`: the ward and the date, the bold
+title, «🚨 KHẨN», the body, the key facts) in the best markup the transport takes, cut to
+its longest message; `NoticeTexts` renders them once per notice and locale.
 
 `Sender.attempt` never raises for a transport's failure: every way a send can end becomes
 an `Outcome` for the recorder (a cancelled notice, a missing text, an account without a
@@ -10,17 +14,15 @@ language from the catalogs, rides on the last part only.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.delivery.outcomes import Outcome, Result
-from broadcasts.delivery.split import split_text
 from broadcasts.errors import (
     ChatMigrated,
     MessageRejected,
@@ -32,12 +34,10 @@ from broadcasts.errors import (
 from broadcasts.i18n import ack_label
 from broadcasts.models import NoticeStatus
 from broadcasts.settings import DeliverySettings
-from broadcasts.transports.base import OutgoingMessage, Transport, TransportRegistry
+from broadcasts.transports.base import Markup, OutgoingMessage, Transport, TransportRegistry
 
 log = logging.getLogger(__name__)
 
-# Every channel of a notice gets one of a few texts: split each once.
-_split = functools.lru_cache(maxsize=256)(split_text)
 _MAX_MIGRATIONS = 3
 
 
@@ -72,14 +72,17 @@ class Sender:
         try:
             if notice is not None and notice.status is NoticeStatus.cancelled:
                 return self.cancelled(job)
-            text = notice.text_for(job.locale) if notice is not None else None
-            if text is None:
+            if notice is None or notice.text_for(job.locale) is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
             try:
                 transport = await transports.transport_for(job.account_id)
             except TransportError as exc:
                 return self.retry_or_fail(job, exc.message)
-            return await self.deliver(job, text, transport)
+            rendered = notice.parts_for(job.locale, transport.capabilities)
+            if rendered is None:
+                return self._final(job, Result.failed, f"no text for locale {job.locale}")
+            parts, markup = rendered
+            return await self.deliver(job, parts, transport, markup=markup)
         except Exception as exc:  # a bug must not strand a claimed job: record and retry it
             log.exception("delivery %s failed unexpectedly", job.id)
             return self.retry_or_fail(job, f"internal error: {type(exc).__name__}")
@@ -93,8 +96,15 @@ class Sender:
             error="notice cancelled",
         )
 
-    async def deliver(self, job: Job, text: str, transport: Transport) -> Outcome:
-        parts = _split(text, transport.capabilities.max_text)
+    async def deliver(
+        self,
+        job: Job,
+        parts: Sequence[str],
+        transport: Transport,
+        *,
+        markup: Markup = "plain",
+    ) -> Outcome:
+        """Send the parts not sent yet (`job.sent_refs`), the button on the last one."""
         if not parts:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
         label = ack_label(job.locale)
@@ -108,6 +118,7 @@ class Sender:
                 text=parts[index],
                 ack_delivery_id=job.id if last else None,
                 ack_label=label,
+                markup=markup,
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)

@@ -12,7 +12,11 @@ can no longer receive from this account.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+# How a message's text is written: "plain" is sent as is; "html" is the platform's HTML
+# subset (Telegram's parse mode), every piece of user text in it already escaped.
+Markup = Literal["plain", "html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +28,17 @@ class TransportCapabilities:
     can_edit: bool  # a sent message can be corrected in place
     can_delete: bool  # a sent message can be recalled
     has_buttons: bool  # inline buttons (the acknowledge button); else reply or link
+    markups: tuple[Markup, ...] = ("plain",)  # the text formats it takes, best first
 
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     chat_ref: str
-    text: str  # plain text, never markup: the transport escapes it for its format
+    text: str  # written as `markup` says; plain text is never parsed as markup
     topic_ref: str | None = None  # a forum topic in the chat (None: its main thread)
     ack_delivery_id: int | None = None  # when set, the message carries an acknowledge button
     ack_label: str = ""  # the button's text, in the chat's language
+    markup: Markup = "plain"  # "html" only for a transport whose capabilities list it
 
 
 @dataclass(frozen=True, slots=True)

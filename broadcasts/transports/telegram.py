@@ -1,6 +1,7 @@
 """The Telegram transport: aiogram's `Bot`, one per token, all sharing one HTTP session.
 
-Texts go out as plain text (no parse mode), so user text can never break markup. The
+A message marked "html" goes out with parse mode HTML (its user text escaped by whoever
+wrote it, `broadcasts.message`); any other goes out as plain text, never parsed. The
 acknowledge button is an inline keyboard whose callback data `telegram_wire` defines.
 aiogram's exceptions are mapped to the domain's `TransportError` classes here and nowhere
 else; a send that got no answer is a `NoAnswer`, as the message may still have arrived.
@@ -104,7 +105,7 @@ class TelegramTransport:
                     chat_id=_chat_id(message.chat_ref),
                     message_thread_id=int(message.topic_ref) if message.topic_ref else None,
                     text=message.text,
-                    parse_mode=None,
+                    parse_mode="HTML" if message.markup == "html" else None,
                     reply_markup=markup,
                 ),
                 request_timeout=self._timeout,

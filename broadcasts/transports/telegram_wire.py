@@ -16,6 +16,7 @@ TELEGRAM_CAPABILITIES = TransportCapabilities(
     can_edit=True,
     can_delete=True,
     has_buttons=True,
+    markups=("html", "plain"),
 )
 MAX_CALLBACK_DATA_BYTES = 64
 

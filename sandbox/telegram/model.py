@@ -164,13 +164,15 @@ class StoredMessage:
 
     def control(self) -> dict[str, Any]:
         """The record /_sandbox/messages lists: text as sent (with its parse_mode), the plain
-        text Telegram would show, the forum topic (``message_thread_id``, None for General),
-        and ``edits``: the earlier versions, oldest first, each {text, parse_mode,
-        reply_markup, date} with the date that version appeared."""
+        text Telegram would show and its ``entities`` (bold, links, ...), the forum topic
+        (``message_thread_id``, None for General), and ``edits``: the earlier versions,
+        oldest first, each {text, parse_mode, reply_markup, date} with the date that
+        version appeared."""
         return {
             "message_id": self.message_id,
             "text": self.text,
             "plain_text": self.plain,
+            "entities": self.entities,
             "parse_mode": self.parse_mode,
             "reply_markup": self.reply_markup,
             "message_thread_id": self.thread_id,

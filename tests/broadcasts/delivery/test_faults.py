@@ -207,7 +207,7 @@ async def test_migrated_group_moves_the_channel_and_gets_the_message(
     assert channel.active and channel.chat_ref != str(old_chat)
     assert channel.area_id == seeded.ward_id  # the group keeps its area
     new_messages = await tg.messages(token, int(channel.chat_ref))
-    assert len(new_messages) == 1 and new_messages[0]["text"].startswith("Thông báo")
+    assert len(new_messages) == 1 and "\nThông báo" in new_messages[0]["plain_text"]
     assert moved.provider_message_ref == str(new_messages[0]["message_id"])
 
 

@@ -71,6 +71,21 @@ async def test_plain_text_and_ack_button(
     assert second.get("reply_markup") is None and plain.message_ref == str(second["message_id"])
 
 
+async def test_html_goes_with_parse_mode_html(
+    tg: SandboxClient, registry: tuple[AccountTransports, list[str]]
+) -> None:
+    transports, tokens = registry
+    (chat,) = await make_groups(tg, tokens[0], 1)
+    transport = await transports.transport_for(1)
+    assert "html" in transport.capabilities.markups
+    await transport.send(
+        OutgoingMessage(str(chat), "<b>Họp tổ</b> &amp; &lt;CCCD&gt;", markup="html")
+    )
+    (message,) = await tg.messages(tokens[0], chat)
+    assert message["parse_mode"] == "HTML" and message["plain_text"] == "Họp tổ & <CCCD>"
+    assert message["entities"] == [{"type": "bold", "offset": 0, "length": 6}]
+
+
 def test_callback_data_must_fit_64_bytes() -> None:
     ack_keyboard(int("9" * 60), "ok")
     with pytest.raises(ValueError):

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from broadcasts.db import session_scope
-from broadcasts.delivery import split_text
 from broadcasts.errors import TemporaryFailure
+from broadcasts.message import render_group_message
 from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.notices import notice_progress
 from broadcasts.transports.base import OutgoingMessage, SentMessage, Transport, TransportRegistry
@@ -29,7 +29,7 @@ from tests.broadcasts.delivery.conftest import (
     new_token,
     sqlite_only,
 )
-from tests.broadcasts.delivery.world import second_notice, seed
+from tests.broadcasts.delivery.world import Seeded, second_notice, seed
 
 
 async def test_every_channel_gets_the_notice_once(
@@ -52,7 +52,8 @@ async def test_every_channel_gets_the_notice_once(
         messages = await tg.messages(token, chat)
         assert len(messages) == 1
         message = messages[0]
-        assert message["text"].startswith("Thông báo: cúp điện")
+        assert message["parse_mode"] == "HTML"
+        assert "\nThông báo: cúp điện" in message["plain_text"]
         button = message["reply_markup"]["inline_keyboard"][0][0]
         assert button["text"] == "✅ Đã nhận"
         assert parse_ack_data(button["callback_data"]) in seeded.deliveries
@@ -99,6 +100,18 @@ async def _wait_sent(tg: SandboxClient, token: str, count: int) -> None:
 TELEGRAM = TELEGRAM_CAPABILITIES.max_text
 
 
+def _group_parts(seeded: Seeded, text: str) -> list[str]:
+    """The HTML messages a group of `seeded`'s ward receives for `text`."""
+    assert seeded.dispatched_at is not None
+    return render_group_message(
+        text=text,
+        sender=seeded.ward_name,
+        sent_at=seeded.dispatched_at,
+        urgent=False,
+        limit=TELEGRAM,
+    )
+
+
 LONG = "\n\n".join(
     f"Phần {i}. "
     + " ".join(f"Câu {i}.{j}: nhắc lịch phun thuốc diệt muỗi tại khu phố." for j in range(70))
@@ -118,7 +131,7 @@ async def test_long_text_goes_in_order_with_the_button_on_the_last_part(
     seeded = await seed(sessionmaker, groups={token: chats}, text=LONG)
     assert await make_worker().run_until_idle()
 
-    parts = split_text(LONG, TELEGRAM)
+    parts = _group_parts(seeded, LONG)
     assert len(parts) == 3
     for chat in chats:
         messages = await tg.messages(token, chat)
@@ -181,7 +194,7 @@ async def test_a_retry_resumes_after_the_parts_already_sent(
     finally:
         await registry.close()
     messages = await tg.messages(token, chat)
-    assert [m["text"] for m in messages] == split_text(LONG, TELEGRAM)  # part 1 was not sent again
+    assert [m["text"] for m in messages] == _group_parts(seeded, LONG)  # part 1 not sent again
     (row,) = await _rows(sessionmaker, seeded.notice_id)
     assert row.status is DeliveryStatus.sent and row.attempts == 2
     assert row.provider_message_ref == "1,2,3"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +36,8 @@ class Seeded:
     accounts: dict[str, int]  # token -> bot account id
     channels: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (token, chat)
     deliveries: list[int] = field(default_factory=list)
+    ward_name: str = ""  # the sender named on a group message's first line
+    dispatched_at: datetime | None = None  # its date line
 
     def channel_of(self, token: str, chat_ref: str | int) -> int:
         for channel_id, (t, chat) in self.channels.items():
@@ -51,6 +54,7 @@ async def seed(
     texts: Mapping[str, str] | None = None,
     locales: Mapping[str, str] | None = None,
     urgent: bool = False,
+    dispatched_at: datetime | None = None,
 ) -> Seeded:
     """A dispatching notice with one pending delivery per (token, chat) in `groups`."""
     async with session_scope(sessionmaker) as session:
@@ -60,6 +64,7 @@ async def seed(
         await session.flush()
         accounts = await _accounts(session, list(groups))
         now = utcnow()
+        dispatched_at = dispatched_at or now
         channel_rows = [
             {
                 "area_id": ward.id,
@@ -93,7 +98,7 @@ async def seed(
             text=text,
             status=NoticeStatus.dispatching,
             urgent=urgent,
-            dispatched_at=now,
+            dispatched_at=dispatched_at,
         )
         session.add(notice)
         await session.flush()
@@ -101,7 +106,12 @@ async def seed(
         for locale, body in {"vi": text, **(texts or {})}.items():
             session.add(Rendition(notice_id=notice.id, locale=locale, text=body))
         seeded = Seeded(
-            notice_id=notice.id, ward_id=ward.id or 0, accounts=accounts, channels=channels
+            notice_id=notice.id,
+            ward_id=ward.id or 0,
+            accounts=accounts,
+            channels=channels,
+            ward_name=ward.name,
+            dispatched_at=dispatched_at,
         )
         await session.flush()
     seeded.deliveries = await add_deliveries(
