@@ -96,10 +96,14 @@ async def test_each_account_sends_through_its_own_platform(
 
     assert factory.closed
     for chat in tg_chats:
-        assert [m["text"] for m in await tg.messages(telegram, chat)] == [text]
+        (message,) = await tg.messages(telegram, chat)
+        assert message["parse_mode"] == "HTML" and message["plain_text"].endswith("\n\n" + text)
     assert [token for token, _ in factory.sent] == [zalo, zalo]
     assert [m.chat_ref for _, m in factory.sent] == ["z-1", "z-1"]
     assert all(text_length(m.text) <= 2000 for _, m in factory.sent)
+    # A platform without markup gets the same message as plain text.
+    assert all(m.markup == "plain" for _, m in factory.sent)
+    assert factory.sent[0][1].text.startswith(f"📢 {seeded.ward_name} · ")
     assert [m.ack_delivery_id is not None for _, m in factory.sent] == [False, True]
     async with sessionmaker() as session:
         statuses = set(await session.scalars(select(Delivery.status)))  # type: ignore[call-overload]
