@@ -73,9 +73,9 @@ class NoticeScheduler:
 
     async def fire(self, notice_id: int) -> int | None:
         async with session_scope(self._sessionmaker) as session:
-            created = await dispatch_notice(session=session, notice_id=notice_id)
+            created = await dispatch_notice(session=session, notice_id=notice_id, due_by=utcnow())
         if created is None:
-            return None  # fired already, by us or another process
+            return None  # fired already (by us or another process), or moved to later
         log.info("notice %s fired: %s deliveries", notice_id, created)
         if self._on_dispatched is not None:
             await self._on_dispatched(notice_id, created)

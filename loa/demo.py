@@ -174,10 +174,11 @@ async def _play(
     text = (SAMPLES / "notices" / notice).read_text(encoding="utf-8")
     await player.say_private(text)
     await player.press(OFFICIAL["id"], "rv:targets", OFFICIAL)
-    await player.press(OFFICIAL["id"], f"tr:toggle:{ward.id}", OFFICIAL, exact=True)
+    await player.press(OFFICIAL["id"], f"tr:toggle:{ward.id}:", OFFICIAL)
     await player.press(OFFICIAL["id"], "tr:done", OFFICIAL)
     await player.press(OFFICIAL["id"], "wh:later", OFFICIAL)
-    at = (datetime.now(UTC) + timedelta(seconds=5)).astimezone(TZ)
+    # Ahead of the steps left (each screen paced at Telegram's one message a second).
+    at = (datetime.now(UTC) + timedelta(seconds=8)).astimezone(TZ)
     await player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
     status = await player.wait_text(OFFICIAL["id"], "#")

@@ -6,20 +6,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
+from bot.press import PressMiddleware
 from bot.services import Services
 from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
@@ -46,6 +49,22 @@ def make_storage(settings: Settings) -> BaseStorage:
 
         return RedisStorage.from_url(settings.redis_url)
     return MemoryStorage()
+
+
+def make_isolation(storage: BaseStorage) -> BaseEventIsolation:
+    """One person's updates are handled one after the other (two quick taps both count).
+
+    aiogram's polling runs each update as its own task; the isolation is a lock per
+    chat and user, taken before the FSM state is read, so the second tap sees what the
+    first one saved. In one bot process an asyncio lock is enough; with Redis storage
+    (several bot processes behind a webhook) the lock lives in Redis too.
+    """
+    if isinstance(storage, MemoryStorage):
+        return SimpleEventIsolation()
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    assert isinstance(storage, RedisStorage)
+    return storage.create_isolation()
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -90,6 +109,7 @@ class Runtime:
             await self.scheduler.start()
             if self.services is not None:
                 self.services.plan = self.scheduler.plan
+                self.services.unplan = self.scheduler.unplan
         if self.roles.api:
             app = create_app(
                 sessionmaker=self.sessionmaker, settings=self.settings, on_cancel=self._cancelled
@@ -134,7 +154,11 @@ class Runtime:
             i18n=i18n,
             bot_account_id=account.id or 0,
         )
-        dp = Dispatcher(storage=make_storage(self.settings), services=self.services)
+        storage = make_storage(self.settings)
+        dp = Dispatcher(
+            storage=storage, events_isolation=make_isolation(storage), services=self.services
+        )
+        dp.update.outer_middleware(PressMiddleware())
         dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
         OfficialLocaleMiddleware(i18n).setup(dp)
         dp.include_router(build_router())
@@ -161,8 +185,8 @@ class Runtime:
         if self.services is not None:
             await self.services.refresh_status({notice_id})
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._on_task_done)
         self._tasks.append(task)
 
@@ -187,6 +211,10 @@ class Runtime:
             if task.get_name() == "status":
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.services is not None:
+            with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
+                await asyncio.wait_for(self.services.outbox.settled(), timeout=5)
+            await self.services.outbox.close()
         if self.dispatcher is not None:
             await self.dispatcher.storage.close()
         if self.bot is not None:
