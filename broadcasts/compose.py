@@ -22,7 +22,7 @@ from broadcasts.ai import (
     mask_private,
     prepare_notice,
 )
-from broadcasts.areas import subtree_condition, subtree_paths
+from broadcasts.areas import natural_key, subtree_condition, subtree_paths
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Area, Channel, Notice, NoticeTarget, Rendition, utcnow
 from broadcasts.notices import (
@@ -175,7 +175,7 @@ async def unchecked_locales(*, session: AsyncSession, notice_id: int) -> list[st
 
 @dataclass(frozen=True, slots=True)
 class TargetSummary:
-    names: list[str]  # the target areas, an area inside another left out, in tree order
+    names: list[str]  # the target areas (an area inside another left out), in code order
     groups: int  # active group chats that will receive the notice
 
 
@@ -186,11 +186,19 @@ async def target_summary(*, session: AsyncSession, notice_id: int) -> TargetSumm
         )
     )
     paths = await subtree_paths(session=session, area_ids=area_ids)
-    names = {
-        a.path: a.name for a in await session.scalars(select(Area).where(col(Area.path).in_(paths)))
+    areas = list(await session.scalars(select(Area).where(col(Area.path).in_(paths))))
+    parent_ids = {a.parent_id for a in areas if a.parent_id is not None}
+    parents = {
+        a.id: a for a in await session.scalars(select(Area).where(col(Area.id).in_(parent_ids)))
     }
+    notice = await get_notice(session=session, notice_id=notice_id)
+    names = []
+    for area in sorted(areas, key=lambda a: natural_key(a.code)):
+        parent = parents.get(area.parent_id or 0)
+        inside = parent is not None and parent.id != notice.ward_id
+        names.append(f"{area.name} ({parent.name})" if inside and parent else area.name)
     channels = await target_channels(session=session, notice_id=notice_id)
-    return TargetSummary(names=[names[p] for p in paths if p in names], groups=len(channels))
+    return TargetSummary(names=names, groups=len(channels))
 
 
 async def choose_targets(

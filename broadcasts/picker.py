@@ -3,7 +3,9 @@
 A merged ward in Ho Chi Minh City has 50 to 100+ khu phố, each with its tổ dân phố, and a
 chat keyboard holds 100 buttons at most: the picker shows one level at a time, one page
 at a time (`PAGE_SIZE` areas), or the areas whose names match what the official typed.
-The whole ward and the opened khu phố stay one tap away on every page. Each area carries
+The whole ward and the opened khu phố stay one tap away on every page. A search matches
+the start of each word, without diacritics ("to 7" finds "Tổ dân phố 7"), and may name
+the khu phố too ("tổ 7 khu phố 133"). Each area carries
 the number of group chats under it; the selection's own count has no double counting
 (an area inside a chosen one adds nothing).
 """
@@ -48,7 +50,7 @@ class Picker:
     pages: int
     query: str
     matches: int  # areas on every page together
-    chosen: list[str]  # names of the chosen areas, outermost only, in tree order
+    chosen: list[str]  # the chosen areas, outermost only, in tree order (a tổ with its khu phố)
     chosen_groups: int
 
 
@@ -58,16 +60,24 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def matches(name: str, query: str) -> bool:
-    """Every word of the query starts a word of the name; a number must be the number."""
-    words = _TOKEN.findall(fold(name))
-    for token in _TOKEN.findall(fold(query)):
-        if token.isdigit():
-            if token not in words:
-                return False
-        elif not any(w.startswith(token) for w in words):
-            return False
-    return True
+def _hit(token: str, words: Sequence[str]) -> bool:
+    return token in words if token.isdigit() else any(w.startswith(token) for w in words)
+
+
+def matches(name: str, query: str, parent_name: str = "") -> int:
+    """How well an area answers the query: 2 when every word of the query starts a word
+    of its name (a number must be the whole number), 1 when the words left are in its
+    parent's name ("tổ 7 khu phố 133"), 0 when it does not answer."""
+    own = _TOKEN.findall(fold(name))
+    parent = _TOKEN.findall(fold(parent_name))
+    tokens = _TOKEN.findall(fold(query))
+    if not tokens:
+        return 0
+    if all(_hit(t, own) for t in tokens):
+        return 2
+    if any(_hit(t, own) for t in tokens) and all(_hit(t, own) or _hit(t, parent) for t in tokens):
+        return 1
+    return 0
 
 
 def _walk(node: AreaNode) -> Iterator[tuple[AreaNode, AreaNode]]:
@@ -118,13 +128,14 @@ async def area_picker(
     opened_node = next((n for n, _ in _walk(ward) if n.id == view and n.children), None)
     if query:
         opened_node = None
-        found = [item(n, p.name) for n, p in _walk(ward) if matches(n.name, query)]
+        ranked = [(matches(n.name, query, p.name), n, p) for n, p in _walk(ward)]
+        found = [item(n, p.name) for rank in (2, 1) for r, n, p in ranked if r == rank]
     else:
         found = [item(n) for n in (opened_node or ward).children]
     pages = max(1, math.ceil(len(found) / page_size))
     page = min(max(page, 0), pages - 1)
-    outermost = [n for n in [ward, *(n for n, _ in _walk(ward))] if n.id in chosen]
-    outermost = [n for n in outermost if not covered(n.id)]
+    tree: list[tuple[AreaNode, AreaNode | None]] = [(ward, None), *_walk(ward)]
+    outermost = [(n, p) for n, p in tree if n.id in chosen and not covered(n.id)]
     return Picker(
         ward=item(ward),
         opened=item(opened_node) if opened_node is not None else None,
@@ -133,6 +144,9 @@ async def area_picker(
         pages=pages,
         query=query,
         matches=len(found),
-        chosen=[n.name for n in outermost],
-        chosen_groups=sum(counts.get(n.id, 0) for n in outermost),
+        chosen=[
+            f"{n.name} ({p.name})" if p is not None and p is not ward else n.name
+            for n, p in outermost
+        ],
+        chosen_groups=sum(counts.get(n.id, 0) for n, _ in outermost),
     )

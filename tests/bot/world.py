@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiogram.filters.callback_data import CallbackData
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bot.keyboards import ReviewCb, TreeCb, WhenCb
 from broadcasts.ai import AISettings
 from broadcasts.area_import import import_areas_csv
 from broadcasts.db import session_scope
@@ -126,25 +128,49 @@ async def area_id(w: World, code: str) -> int:
         return area.id or 0
 
 
-async def write_notice(w: World, notice_file: str = "01-cat-dien.txt") -> None:
-    """Send a sample notice and wait for its review."""
+async def _review_buttons(w: World) -> set[str]:
+    return {
+        b["callback_data"]
+        for m in await w.client.messages(TOKEN, ME)
+        for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+        if b.get("callback_data", "").startswith("rv:")
+    }
+
+
+def on(cb: CallbackData) -> str:
+    """`cb` on any screen: its callback data without the screen number, a prefix for
+    `Player.press` that an older notice's screen cannot match."""
+    return cb.pack().rsplit(":", 1)[0] + ":"
+
+
+async def write_notice(w: World, notice_file: str = "01-cat-dien.txt") -> int:
+    """Send a sample notice, wait for its review; returns the new notice's id."""
+    before = await _review_buttons(w)
     await w.player.say_private((SAMPLES / "notices" / notice_file).read_text(encoding="utf-8"))
-    await w.player.button(ME, "rv:targets")
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (new := (await _review_buttons(w)) - before):
+        assert asyncio.get_running_loop().time() < deadline, "no review came"
+        await asyncio.sleep(0.1)
+    return ReviewCb.unpack(next(iter(new))).n
 
 
-async def compose(w: World, notice_file: str, area_codes: list[str]) -> None:
+async def compose(w: World, notice_file: str, area_codes: list[str]) -> int:
     """Write a notice, choose areas (a tổ through its khu phố), go on to "when"."""
-    await write_notice(w, notice_file)
-    await w.player.press(ME, "rv:targets", OFFICIAL)
+    n = await write_notice(w, notice_file)
+    await w.player.press(ME, on(ReviewCb(action="targets", n=n)), OFFICIAL)
     for code in area_codes:
         parent = code.rsplit("-", 1)[0] if code.count("-") == 2 else None
         if parent:  # a residential group: open its khu phố first, come back after
-            await w.player.press(ME, f"tr:open:{await area_id(w, parent)}:", OFFICIAL)
-        await w.player.press(ME, f"tr:toggle:{await area_id(w, code)}:", OFFICIAL)
+            tree = TreeCb(action="open", area_id=await area_id(w, parent), n=n)
+            await w.player.press(ME, on(tree), OFFICIAL)
+        tree = TreeCb(action="toggle", area_id=await area_id(w, code), n=n)
+        await w.player.press(ME, on(tree), OFFICIAL)
         if parent:
-            await w.player.press(ME, "tr:back:", OFFICIAL)
-    await w.player.press(ME, "tr:done", OFFICIAL)
-    await w.player.button(ME, "wh:now")
+            await w.player.press(ME, on(TreeCb(action="back", n=n)), OFFICIAL)
+    await w.player.press(ME, on(TreeCb(action="done", n=n)), OFFICIAL)
+    await w.player.button(ME, on(WhenCb(action="now", n=n)))
+    return n
 
 
 async def latest_notice(w: World) -> Notice:
@@ -191,3 +217,10 @@ async def max_buttons(w: World, chat_id: int = ME) -> int:
             rows = (version.get("reply_markup") or {}).get("inline_keyboard", [])
             most = max(most, sum(len(row) for row in rows))
     return most
+
+
+async def labels(w: World, prefix: str) -> list[str]:
+    """The button labels of the newest message with a button whose data starts so."""
+    message_id, _ = await w.player.button(ME, prefix)
+    msg = next(m for m in await w.client.messages(TOKEN, ME) if m["message_id"] == message_id)
+    return [b["text"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
