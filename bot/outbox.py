@@ -112,6 +112,7 @@ class Outbox:
         self._fresh: dict[Hashable, _Fresh] = {}
         self._written: OrderedDict[tuple[int, int], Screen] = OrderedDict()
         self.retry_afters: Counter[int] = Counter()  # 429s Telegram answered, per chat
+        self._closed = False
 
     async def send(self, chat_id: int, screen: Screen) -> Message:
         method = SendMessage(
@@ -155,6 +156,8 @@ class Outbox:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
+        """Stop: whatever is still to send fails at once instead of waiting to retry."""
+        self._closed = True
         for slot in self._fresh.values():
             if slot.task is not None:
                 slot.task.cancel()
@@ -181,6 +184,8 @@ class Outbox:
         chat = self._chat(chat_id)
         async with chat.lock:
             for attempt in range(1, self._attempts + 1):
+                if self._closed:
+                    raise TelegramNetworkError(method=method, message="the bot is stopping")
                 await chat.limiter.acquire()
                 try:
                     return await self._bot(method)

@@ -28,6 +28,7 @@ from broadcasts.models import (
     Notice,
     NoticeStatus,
     NoticeTarget,
+    Official,
     Rendition,
     utcnow,
 )
@@ -358,19 +359,18 @@ async def withdraw_notice(
 
 
 async def withdraw_latest(
-    *,
-    session: AsyncSession,
-    official_id: int,
-    ward_id: int,
-    notice_id: int | None = None,
-    actor: str = "",
+    *, session: AsyncSession, official: Official | None, notice_id: int | None = None
 ) -> Withdrawal | None:
     """`withdraw_notice` for the notice being written (`notice_id`), else for the
-    official's latest notice; None when the official has none."""
-    notice_id = notice_id or await latest_notice_id(session=session, official_id=official_id)
+    official's latest notice; None when there is none (or no official)."""
+    if official is None or official.id is None:
+        return None
+    notice_id = notice_id or await latest_notice_id(session=session, official_id=official.id)
     if notice_id is None:
         return None
-    return await withdraw_notice(session=session, ward_id=ward_id, notice_id=notice_id, actor=actor)
+    return await withdraw_notice(
+        session=session, ward_id=official.ward_id, notice_id=notice_id, actor=official.name
+    )
 
 
 async def reschedule_notice(
@@ -383,7 +383,7 @@ async def reschedule_notice(
     if at.tzinfo is None:
         raise InvalidInput("the schedule time needs a timezone")
     if at <= utcnow():
-        raise InvalidInput("the new time is in the past")
+        raise InvalidInput("the new time is in the past", reason="time_passed")
     await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
     changed = cast(
         "CursorResult[Any]",

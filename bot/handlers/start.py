@@ -26,33 +26,32 @@ def stranger_text() -> str:
     )
 
 
-async def start(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    official: Official | None,
-    services: Services,
+async def welcome(
+    message: Message, command: CommandObject, session: AsyncSession, services: Services
 ) -> None:
-    if command.args and message.from_user is not None:
-        official = await register_official(
-            session=session,
-            code=command.args,
-            user_ref=str(message.from_user.id),
-            name=message.from_user.full_name,
-        )
-        await session.commit()  # stored before the official is told so
-        text = _(
-            "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
-            "notice's text and send it: Loa summarises it, you choose the khu phố/tổ and send."
-        )
+    """/start CODE: the invite binds this Telegram user to the ward as an official."""
+    assert message.from_user is not None
+    official = await register_official(
+        session=session,
+        code=command.args or "",
+        user_ref=str(message.from_user.id),
+        name=message.from_user.full_name,
+    )
+    await session.commit()  # stored before the official is told so
+    text = _(
+        "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
+        "notice's text and send it: Loa summarises it, you choose the khu phố/tổ and send."
+    )
+    await services.outbox.send(message.chat.id, plain(text.format(name=official.name)))
+
+
+async def start(message: Message, official: Official | None, services: Services) -> None:
+    if official is None:
+        text = stranger_text()
     else:
-        text = (
-            _("Hello {name}! Paste the text of a notice here to begin.")
-            if official
-            else stranger_text()
-        )
-    name = official.name if official else ""
-    await services.outbox.send(message.chat.id, plain(text.format(name=name)))
+        text = _("Hello {name}! Paste the text of a notice here to begin.")
+        text = text.format(name=official.name)
+    await services.outbox.send(message.chat.id, plain(text))
 
 
 async def help_(message: Message, services: Services) -> None:
@@ -79,15 +78,8 @@ async def cancel(
     """/huy tells what it did: nothing to cancel, draft dropped, schedule cancelled, or
     too late (sent or going out) and what to do instead."""
     wizard = await load(state, Wizard)
-    outcome = None
-    if official is not None:
-        outcome = await withdraw_latest(
-            session=session,
-            official_id=official.id or 0,
-            ward_id=official.ward_id,
-            notice_id=wizard.notice_id if wizard else None,
-            actor=official.name,
-        )
+    notice_id = wizard.notice_id if wizard is not None else None
+    outcome = await withdraw_latest(session=session, official=official, notice_id=notice_id)
     await session.commit()
     await state.clear()
     if outcome is not None and outcome.cancelled:
@@ -136,6 +128,7 @@ async def unknown(message: Message, official: Official | None, services: Service
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
+    router.message.register(welcome, CommandStart(magic=F.args))
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help", "trogiup"))
     router.message.register(
