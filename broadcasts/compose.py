@@ -23,8 +23,8 @@ from broadcasts.ai import (
     prepare_notice,
 )
 from broadcasts.areas import natural_key, subtree_condition, subtree_paths
-from broadcasts.errors import InvalidInput
-from broadcasts.models import Area, Channel, Notice, NoticeTarget, Rendition, utcnow
+from broadcasts.errors import Conflict, InvalidInput
+from broadcasts.models import Area, Channel, Notice, NoticeStatus, NoticeTarget, Rendition, utcnow
 from broadcasts.notices import (
     RenditionInput,
     create_notice,
@@ -258,3 +258,15 @@ async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, in
                 break
             counts[ancestor.id or 0] = counts.get(ancestor.id or 0, 0) + n
     return counts
+
+
+async def set_urgent(*, session: AsyncSession, notice_id: int, urgent: bool) -> Notice:
+    """The official's word on urgency: turn the detected flag on or off before it goes out
+    (urgent notices go first and carry «🚨 KHẨN»)."""
+    notice = await get_notice(session=session, notice_id=notice_id)
+    if notice.status not in (NoticeStatus.draft, NoticeStatus.scheduled):
+        raise Conflict(f"notice {notice_id} is {notice.status.value} and can no longer change")
+    notice.urgent = urgent
+    session.add(notice)
+    await session.flush()
+    return notice

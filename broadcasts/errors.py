@@ -4,7 +4,9 @@
     ├── NotFound                 a row asked for does not exist
     ├── Conflict                 the request clashes with what is stored (duplicate code, state)
     ├── InvalidInput             input is malformed or breaks a rule
-    │   └── ImportRejected       a CSV import has bad rows (nothing is written)
+    │   ├── ImportRejected       a CSV import has bad rows (nothing is written)
+    │   ├── UnreadableTime       a typed time cannot be read (`reason` "unreadable")
+    │   └── PastTime             a typed time has already passed (`reason` "past")
     ├── CodeRejected             an invite / registration code is unknown, used or expired
     ├── NotAllowed               the caller may not do this
     └── TransportError           a transport (Telegram, ...) refused or failed a send
@@ -43,6 +45,18 @@ class InvalidInput(LoaError):
 
 class ImportRejected(InvalidInput):
     """Raised when an import has bad rows; `detail["errors"]` lists them."""
+
+
+class UnreadableTime(InvalidInput):
+    """Raised when a typed time cannot be read."""
+
+    reason = "unreadable"
+
+
+class PastTime(InvalidInput):
+    """Raised when a typed time has passed; `detail["at"]` is when (`"next_year"` too)."""
+
+    reason = "past"
 
 
 class CodeRejected(LoaError):

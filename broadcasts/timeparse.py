@@ -1,48 +1,192 @@
-"""Reading a time an official types, in Ho Chi Minh City time, into an aware UTC datetime."""
+"""Reading a time as an official types it, in Ho Chi Minh City time, into an aware UTC
+datetime: «7h30 sáng mai», «19:00 hôm nay», «8h tối nay», «2 giờ chiều», «thứ Hai tuần
+sau 9h», «9h thứ 6», «T7 8h», «7:30 5/12», «5/12 lúc 7g30», «28/11/2026 07:30» — with or
+without diacritics.
+
+The text is read as pieces — a clock time (with «sáng / trưa / chiều / tối / đêm»), and
+at most one day: a date, a weekday (this week or «tuần sau»), or «hôm nay / mai / mốt» —
+joined by words such as «lúc», «vào», «ngày». Anything else makes it unreadable.
+
+- A time without a day means its next occurrence (today, or else tomorrow).
+- A date without a year means the nearest one ahead; but a date a few days past
+  (`PAST_GRACE_DAYS`) is reported as past, never silently moved to next year.
+- A weekday means the next one (today if the time is still ahead).
+
+Failures are `UnreadableTime` or `PastTime` (both `InvalidInput`; `reason` says which).
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcasts.errors import InvalidInput
+from broadcasts.errors import PastTime, UnreadableTime
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-_TIME = r"(?P<h>\d{1,2})\s*(?:[:hg]|giờ)\s*(?P<m>\d{2})?(?::(?P<s>\d{2}))?"
-_DATE = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})(?:\s*[/.-]\s*(?P<y>\d{2,4}))?"
-_PATTERNS = [
-    re.compile(rf"^\s*{_TIME}\s*(?:,|ngày)?\s*(?:{_DATE})?\s*$", re.IGNORECASE),
-    re.compile(rf"^\s*{_DATE}\s*(?:,|lúc)?\s*{_TIME}\s*$", re.IGNORECASE),
-]
+PAST_GRACE_DAYS = 30
+
+_WEEKDAYS = {"hai": 0, "ba": 1, "tu": 2, "nam": 3, "sau": 4, "bay": 5}
+_DATE = re.compile(
+    r"(?<![\d:])(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})(?:\s*[/.-]\s*(?P<y>\d{4}|\d{2}))?(?![\d:])|"
+    r"(?<!\d)(?P<d2>\d{1,2})\s+thang\s+(?P<mo2>\d{1,2})(?:\s+nam\s+(?P<y2>\d{4}))?(?!\d)"
+)
+_WEEK = re.compile(r"\btuan\s+(?P<which>sau|toi|nay)\b")
+_WEEKDAY = re.compile(
+    r"\b(?:thu\s+(?P<name>hai|ba|tu|nam|sau|bay|[2-7])|t(?P<short>[2-7])|(?P<sun>chu\s+nhat|cn))\b"
+)
+_DAY = re.compile(r"\b(?P<word>hom\s+nay|hom\s+qua|ngay\s+mai|ngay\s+mot|ngay\s+kia|mai|mot|nay)\b")
+_CLOCK = re.compile(
+    r"(?<![\d/.-])(?P<h>\d{1,2})\s*(?:(?::|gio|h|g)\s*(?P<m>\d{1,2})?(?::(?P<s>\d{2}))?"
+    r"(?:\s*(?:phut|p))?(?P<half>\s*ruoi)?|\s*(?P<ampm>am|pm))(?![\d/])"
+)
+_PART = re.compile(r"\b(?P<part>sang|trua|chieu|toi|dem)\b")
+_GLUE = re.compile(r"\b(?:luc|vao|ngay|hom|gio|khoang|tu)\b|[,;()\-–.]")
 
 
-def parse_local_time(text: str, *, now: datetime | None = None) -> datetime:
-    """Accepts "07:30", "7h30", "07:30 28/11", "28/11/2026 07:30", "14:05:30".
+@dataclass(slots=True)
+class _Pieces:
+    clock: tuple[int, int, int] | None = None
+    part: str | None = None
+    ampm: str | None = None
+    date: tuple[int, int, int | None] | None = None
+    weekday: int | None = None
+    week: str | None = None
+    day_offset: int | None = None
 
-    A time without a date means its next occurrence. The result must be in the future.
-    """
-    now = (now or datetime.now(UTC)).astimezone(TZ)
-    for pattern in _PATTERNS:
-        m = pattern.match(text)
-        if m:
-            break
-    else:
-        raise InvalidInput(f"cannot read a time from {text!r}")
-    try:
-        hour, minute, second = int(m["h"]), int(m["m"] or 0), int(m["s"] or 0)
-        if m["d"]:
-            year = int(m["y"]) if m["y"] else now.year
-            year = year + 2000 if year < 100 else year
-            at = datetime(year, int(m["mo"]), int(m["d"]), hour, minute, second, tzinfo=TZ)
-            if not m["y"] and at < now - timedelta(days=1):
-                at = at.replace(year=year + 1)
+
+def _plain(text: str) -> str:
+    """Lower case, without diacritics: «Thứ Sáu» and «thu sau» read the same."""
+    text = unicodedata.normalize("NFD", text.replace("Đ", "d").replace("đ", "d")).lower()
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return " " + re.sub(r"\s+", " ", text).strip() + " "
+
+
+def _take(pattern: re.Pattern[str], text: str) -> tuple[re.Match[str] | None, str]:
+    found = list(pattern.finditer(text))
+    if len(found) > 1:
+        raise UnreadableTime("more than one of a kind")
+    if not found:
+        return None, text
+    m = found[0]
+    return m, text[: m.start()] + " " + text[m.end() :]
+
+
+def _pieces(text: str) -> _Pieces:
+    p = _Pieces()
+    m, text = _take(_DATE, text)
+    if m:
+        year = m["y"] or m["y2"]
+        y = int(year) + (2000 if year and len(year) == 2 else 0) if year else None
+        p.date = (int(m["d"] or m["d2"]), int(m["mo"] or m["mo2"]), y)
+    m, text = _take(_WEEK, text)
+    p.week = m["which"] if m else None
+    m, text = _take(_WEEKDAY, text)
+    if m:
+        name = m["name"] or m["short"]
+        if m["sun"]:
+            p.weekday = 6
+        elif name in _WEEKDAYS:
+            p.weekday = _WEEKDAYS[name]
         else:
-            at = now.replace(hour=hour, minute=minute, second=second, microsecond=0)
-            if at <= now:
-                at += timedelta(days=1)
-    except ValueError as exc:
-        raise InvalidInput(f"not a real date or time: {text!r}") from exc
-    if at <= now:
-        raise InvalidInput("the time is in the past")
-    return at.astimezone(UTC)
+            p.weekday = int(name) - 2  # «thứ 2» is Monday
+    m, text = _take(_CLOCK, text)
+    if m:
+        minute = 30 if m["half"] else int(m["m"] or 0)
+        p.clock = (int(m["h"]), minute, int(m["s"] or 0))
+        p.ampm = m["ampm"]
+    m, text = _take(_PART, text)
+    p.part = m["part"] if m else None
+    m, text = _take(_DAY, text)
+    if m:
+        word = m["word"]
+        p.day_offset = {"nay": 0, "qua": -1, "mai": 1, "mot": 2, "kia": 2}[word.split()[-1]]
+    if _GLUE.sub(" ", text).strip():
+        raise UnreadableTime(f"cannot read {text.strip()!r}")
+    return p
+
+
+def _clock(p: _Pieces) -> tuple[time, int]:
+    """The wall-clock time, and a day carried over («12 giờ đêm» is the next midnight)."""
+    if p.clock is None:
+        raise UnreadableTime("no time of day")
+    hour, minute, second = p.clock
+    if p.ampm == "pm" and hour < 12:
+        hour += 12
+    elif p.ampm == "am" and hour == 12:
+        hour = 0
+    carry = 0
+    if p.part in ("chieu", "toi") and hour < 12:
+        hour += 12
+    elif p.part == "trua" and hour < 5:
+        hour += 12
+    elif p.part == "dem":
+        if hour == 12:
+            hour, carry = 0, 1
+        elif 6 <= hour < 12:
+            hour += 12
+    elif p.part == "sang" and hour > 12:
+        raise UnreadableTime("a morning hour after noon")
+    if not (0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 59):
+        raise UnreadableTime("not a time of day")
+    return time(hour, minute, second), carry
+
+
+def _on(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def parse_local_time(text: str, *, now: datetime | None = None, tz: ZoneInfo = TZ) -> datetime:
+    """The moment an official means by `text`, as an aware UTC datetime in the future.
+
+    Raises `UnreadableTime` when the text cannot be read, `PastTime` when it names a
+    moment already gone (`detail["at"]`; and `detail["next_year"]` for a date typed
+    without its year)."""
+    now = (now or datetime.now(UTC)).astimezone(tz)
+    p = _pieces(_plain(text))
+    at, carry = _clock(p)
+    today = now.date()
+    if p.day_offset is not None and (p.date is not None or p.weekday is not None):
+        raise UnreadableTime("two different days")
+    if p.week and p.weekday is None:
+        raise UnreadableTime("a week without a weekday")
+    next_year: datetime | None = None
+    if p.date is not None:
+        d, mo, y = p.date
+        try:
+            when = _on(date(y or today.year, mo, d) + timedelta(days=carry), at, tz)
+        except ValueError as exc:
+            raise UnreadableTime(f"not a real date: {text!r}") from exc
+        if p.weekday is not None and when.weekday() != p.weekday:
+            raise UnreadableTime("the weekday and the date disagree")
+        if y is None and when <= now:
+            later = when.replace(year=when.year + 1)
+            if now - when > timedelta(days=PAST_GRACE_DAYS):
+                when = later  # «5/1» in December: next January
+            else:
+                next_year = later  # «30/11» on 1/12: a mistake, not next year
+    elif p.weekday is not None:
+        if p.week in ("sau", "toi"):
+            monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+            day = monday + timedelta(days=p.weekday)
+        elif p.week == "nay":
+            day = today + timedelta(days=p.weekday - today.weekday())
+        else:
+            day = today + timedelta(days=(p.weekday - today.weekday()) % 7)
+        when = _on(day + timedelta(days=carry), at, tz)
+        if p.week is None and when <= now:
+            when += timedelta(days=7)
+    elif p.day_offset is not None:
+        when = _on(today + timedelta(days=p.day_offset + carry), at, tz)
+    else:
+        when = _on(today + timedelta(days=carry), at, tz)
+        if when <= now:
+            when += timedelta(days=1)
+    if when <= now:
+        detail: dict[str, object] = {"at": when.astimezone(UTC)}
+        if next_year is not None:
+            detail["next_year"] = next_year.astimezone(UTC)
+        raise PastTime("the time is in the past", **detail)
+    return when.astimezone(UTC)

@@ -4,9 +4,12 @@ redacted) or entirely offline — with a fact guard on everything that would be 
 
     prep = await prepare_notice(text, ["vi", "en"], settings=AISettings())
 
-Modules: `models` (settings and results), `redact` (placeholders, private data),
-`offline` (extractive engine), `remote` (OpenAI client engine), `factguard`,
-`formatting` (Babel), `prepare` (orchestration), `cli` (`loa prepare`).
+Modules: `models` (settings and results), `budget` (how long a text may be), `redact`
+(placeholders, private data), `offline` (the engine without network: a package, one
+module per seam), `remote` (OpenAI client engine), `factguard` (traceable values),
+`places` (addresses and number ranges), `timecheck` (weekdays, past dates), `formatting`
+(key-fact lines, Babel), `wording` (Vietnamese dates), `prepare` (orchestration), `cli`
+(`loa prepare`). The group's own message is `broadcasts.message`.
 """
 
 from broadcasts.ai.factguard import check_facts

@@ -1,10 +1,13 @@
-"""The fact guard: every date, time, number and phone number in a text must come from the source.
+"""The fact guard: every date, time, number, phone number and address in a text must come
+from the source.
 
 A summary or rendition (written by the AI, or edited by an official) is read for dates,
 times, phone numbers and other numbers; each is normalised ("07 giờ 30" = "7:30" = "7h30"
 = "7:30 AM"; "28/11/2026" = "28 tháng 11" = "November 28, 2026" = "2026年11月28日";
 phone digits without spaces; numbers as values, with either decimal convention) and
-looked up among those of the source. What is not there becomes a `Finding`.
+looked up among those of the source. What is not there becomes a `Finding`; so does an
+address or a number range that changes one of the source's (`broadcasts.ai.places`).
+`repeated_facts` finds what a text says twice.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -21,6 +23,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_month_names
 
 from broadcasts.ai.models import Finding
+from broadcasts.ai.places import find_places, place_findings
 from broadcasts.ai.redact import PLACEHOLDER, find_phones
 
 DateKey = tuple[int, int, int | None]
@@ -336,14 +339,22 @@ _CODES = {
 
 
 def check_facts(source: str, text: str, locale: str) -> list[Finding]:
-    """Every date, time, number and phone number of `text` not traceable to `source`."""
+    """Every date, time, number and phone number of `text` not traceable to `source`, and
+    every address or number range of `text` that changes one of the source's."""
     src = profile(source, "vi")
     if locale != "vi":
         # A source may itself quote foreign dates; read it the way the text is read too.
         other = profile(source, locale)
         src.dates |= other.dates
         src.numbers |= other.numbers
-    return _findings(extract(text, locale), src, locale)
+    findings = _findings(extract(text, locale), src, locale)
+    # A range that lost an end, or a number moved to another address: every number is in
+    # the source, so only the places tell. (An unknown number is already a finding.)
+    for f in place_findings(source, text, locale):
+        numbers = re.findall(r"\d+", f.value)
+        if all(Decimal(n) in src.numbers for n in numbers):
+            findings.append(f)
+    return findings
 
 
 def _findings(items: Iterable[Item], source: Profile, locale: str) -> list[Finding]:
@@ -371,49 +382,26 @@ def missing_facts(source: str, text: str) -> list[str]:
     return missing
 
 
-_VI_WEEKDAYS = {
-    "hai": 0,
-    "2": 0,
-    "ba": 1,
-    "3": 1,
-    "tư": 2,
-    "4": 2,
-    "năm": 3,
-    "5": 3,
-    "sáu": 4,
-    "6": 4,
-    "bảy": 5,
-    "7": 5,
-    "chủ nhật": 6,
-    "cn": 6,
-}
-_VI_WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-_WD = r"(?:thứ\s+(?P<{n}>hai|ba|tư|năm|sáu|bảy|[2-7])|(?P<{n}cn>chủ\s+nhật))"
-_FULL_DATE = r"(?P<d>\d{1,2})\s*/\s*(?P<m>\d{1,2})\s*/\s*(?P<y>\d{4})"
-_WEEKDAY_THEN_DATE = re.compile(
-    _WD.format(n="a") + r"[\s,]*(?:ngày\s*)?" + _FULL_DATE, re.IGNORECASE
-)
-_DATE_THEN_WEEKDAY = re.compile(
-    _FULL_DATE + r"\s*[(,]\s*" + _WD.format(n="b") + r"\s*\)?", re.IGNORECASE
-)
+def _key(item: Item) -> tuple[object, ...]:
+    if item.kind == "date":
+        return ("date", frozenset((d, m) for d, m, _ in item.dates))
+    if item.kind == "time":
+        return ("time", item.minutes)
+    return ("phone", item.phone)
 
 
-def weekday_mismatches(text: str) -> list[str]:
-    """Places where a notice names a weekday that its date does not fall on:
-    "thứ Bảy, ngày 29/11/2026" when 29/11/2026 is a Sunday."""
-    text = unicodedata.normalize("NFC", text)
-    found: dict[tuple[int, int, int], str] = {}
-    for pattern, key in ((_WEEKDAY_THEN_DATE, "a"), (_DATE_THEN_WEEKDAY, "b")):
-        for m in pattern.finditer(text):
-            named = "chủ nhật" if m.group(key + "cn") else (m.group(key) or "")
-            stated = _VI_WEEKDAYS.get(named.lower())
-            ymd = (int(m["y"]), int(m["m"]), int(m["d"]))
-            try:
-                actual = date(*ymd).weekday()
-            except ValueError:
-                continue
-            if stated is not None and stated != actual and ymd not in found:
-                found[ymd] = (
-                    f"{m.group().strip()} ({m['d']}/{m['m']}/{m['y']}: {_VI_WEEKDAY_NAMES[actual]})"
-                )
-    return list(found.values())
+def repeated_facts(text: str, locale: str = "vi") -> list[str]:
+    """Dates, times, phone numbers and addresses that `text` states more than once."""
+    seen: dict[tuple[object, ...], int] = {}
+    raws: dict[tuple[object, ...], str] = {}
+    for item in extract(text, locale):
+        if item.kind == "number":
+            continue
+        key = _key(item)
+        seen[key] = seen.get(key, 0) + 1
+        raws.setdefault(key, item.raw)
+    for place in find_places(text):
+        key = ("place", place.key)
+        seen[key] = seen.get(key, 0) + 1
+        raws.setdefault(key, place.raw)
+    return [raws[k] for k, n in seen.items() if n > 1]

@@ -1,9 +1,11 @@
-"""Locale formatting with Babel: dates and times in Ho Chi Minh City time, key-fact lines.
+"""Locale formatting: dates and times in Ho Chi Minh City time, key-fact lines, renditions.
 
 Renditions show their key facts as labelled lines ("Thời gian: …", "When: …"). The
 "when" line is read from the Vietnamese notice (`parse_when`) and written again per
-locale with Babel (`format_when`), so an English reader sees "Saturday, November 28,
-2026, 7:30 AM – 4:00 PM" and a Chinese one "2026年11月28日星期六 07:30–16:00".
+locale (`format_when`): in Vietnamese the way notices write it («7 giờ 30 – 16 giờ, thứ
+Bảy, ngày 28/11/2026», see `broadcasts.ai.wording`), elsewhere with Babel, so an English
+reader sees "Saturday, November 28, 2026, 7:30 AM – 4:00 PM" and a Chinese one
+"2026年11月28日星期六 07:30–16:00". `rendition_text` puts title, body and lines together.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_interval, format_skeleton, get_day_names
 from babel.dates import format_time as babel_format_time
 
+from broadcasts.ai.models import FACT_KEYS
 from broadcasts.ai.redact import find_phones, normalize
+from broadcasts.ai.wording import capitalised, clock_range_vi, date_vi, day_vi, weekday_vi
+from broadcasts.timeparse import TZ
 
-TELEGRAM_LIMIT = 4096
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+DEFAULT_TZ = TZ.key
 
 LABELS: dict[str, dict[str, str]] = {
     "vi": {
@@ -33,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "who": "Đối tượng",
         "action": "Việc cần làm",
         "contact": "Liên hệ",
+        "urgent": "KHẨN",
     },
     "en": {
         "when": "When",
@@ -40,6 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "who": "Who",
         "action": "What to do",
         "contact": "Contact",
+        "urgent": "URGENT",
     },
     "zh": {
         "when": "时间",
@@ -47,6 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
         "who": "对象",
         "action": "需要做什么",
         "contact": "联系方式",
+        "urgent": "紧急",
     },
     "km": {
         "when": "ពេលវេលា",
@@ -54,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "who": "សម្រាប់",
         "action": "អ្វីដែលត្រូវធ្វើ",
         "contact": "ទំនាក់ទំនង",
+        "urgent": "បន្ទាន់",
     },
 }
 # Words around Babel's own names for recurring and open-ended times.
@@ -242,8 +250,44 @@ def parse_when(text: str) -> When | None:
     )
 
 
+def _disagree(when: When) -> bool:
+    # A notice whose weekday and date disagree gets no weekday from us: the official is
+    # warned (weekday_mismatch) and decides which one is right.
+    return (
+        when.day is not None
+        and when.weekday is not None
+        and not when.weekly
+        and when.day.weekday() != when.weekday
+    )
+
+
+def format_when_vi(when: When) -> str:
+    """«7 giờ 30 – 16 giờ, thứ Bảy, ngày 28/11/2026»; «thứ Năm hằng tuần, 18 giờ – 21 giờ,
+    từ ngày 03/12/2026»."""
+    parts: list[str] = []
+    if when.weekly and when.weekday is not None:
+        parts.append(f"{weekday_vi(when.weekday)} hằng tuần")
+    if when.start is not None:
+        parts.append(clock_range_vi(when.start, when.end))
+    day: str | None = None
+    if when.day is not None:
+        open_ended = when.since or when.weekly
+        day = day_vi(when.day, weekday=not (open_ended or _disagree(when)))
+    elif when.day_month is not None:
+        day = f"ngày {date_vi(day_month=when.day_month)}"
+        if when.weekday is not None and not when.weekly:
+            day = f"{weekday_vi(when.weekday)}, {day}"
+    elif when.weekday is not None and not when.weekly:
+        parts.append(weekday_vi(when.weekday))
+    if day is not None:
+        parts.append(f"từ {day}" if when.since or when.weekly else day)
+    return capitalised(", ".join(parts))
+
+
 def format_when(when: When, locale: str) -> str:
     """A `When` in the words and formats of a locale (Babel names, locale clock)."""
+    if locale.split("-")[0].split("_")[0].lower() == "vi":
+        return format_when_vi(when)
     locale = _wording(locale)
     loc = babel_locale(locale)
     phrases = _phrases(locale)
@@ -255,16 +299,8 @@ def format_when(when: When, locale: str) -> str:
         parts.append(format_time_range(when.start, when.end, locale))
     date_text: str | None = None
     open_ended = when.since or when.weekly
-    # A notice whose weekday and date disagree gets no weekday from us: the official is
-    # warned (weekday_mismatch) and decides which one is right.
-    disagree = (
-        when.day is not None
-        and when.weekday is not None
-        and not when.weekly
-        and when.day.weekday() != when.weekday
-    )
     if when.day is not None:
-        width = "long" if open_ended or disagree else "full"
+        width = "long" if open_ended or _disagree(when) else "full"
         date_text = babel_format_date(when.day, width, locale=loc)
     elif when.day_month is not None:
         d, m = when.day_month
@@ -314,12 +350,38 @@ def localized_facts(facts: Mapping[str, str], locale: str) -> dict[str, str]:
     return out
 
 
-def compose_text(title: str, body: str, lines: Sequence[str], limit: int = TELEGRAM_LIMIT) -> str:
-    """Title, body and key-fact lines as one message that fits Telegram."""
+def display_facts(facts: Mapping[str, str], language: str) -> dict[str, str]:
+    """Key facts as a rendition in `language` shows them: a Vietnamese "when" that can be
+    read is written again the way notices write it; everything else as it was found."""
+    shown = dict(facts)
+    if language == "vi":
+        when = parse_when(facts.get("when", ""))
+        if when is not None:
+            shown["when"] = format_when_vi(when)
+    return shown
+
+
+def rendition_text(
+    title: str,
+    body: str,
+    facts: Mapping[str, str],
+    language: str,
+    *,
+    keys: Sequence[str] = FACT_KEYS,
+    limit: int | None = None,
+) -> str:
+    """Title, body and the key-fact lines (labelled in `language`) of one rendition."""
+    lines = facts_lines(display_facts(facts, language), language, keys)
+    return compose_text(title, body, lines, limit=limit)
+
+
+def compose_text(title: str, body: str, lines: Sequence[str], *, limit: int | None = None) -> str:
+    """Title, body and key-fact lines as one text, cut to `limit` characters if given
+    (the body gives way first)."""
     tail = "\n".join(lines)
     parts = [p for p in (title.strip(), body.strip(), tail) if p]
     text = "\n\n".join(parts)
-    if len(text) <= limit:
+    if limit is None or len(text) <= limit:
         return text
     room = limit - len(title) - len(tail) - 5
     if room > 100:

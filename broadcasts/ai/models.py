@@ -105,6 +105,7 @@ class RenditionDraft(BaseModel):
     title: str
     text: str
     source: Engine
+    language: str = "vi"  # what the text is written in: an English notice stays English offline
     findings: list[Finding] = []
 
     @property
@@ -122,8 +123,9 @@ class Preparation(BaseModel):
     renditions: dict[str, RenditionDraft]
     warnings: list[Warning]
     engine: Engine
-    urgent: bool
+    urgent: bool  # detected (see `broadcasts.ai.offline.urgency`); the official may toggle it
     private_items: list[str]
+    language: str = "vi"  # what the notice is written in
 
     @property
     def findings(self) -> list[Finding]:

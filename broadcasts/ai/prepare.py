@@ -3,8 +3,9 @@
 Private items are looked for first (and warned about). With an endpoint configured and
 enabled, the redacted notice goes to the remote engine; its answer gets its placeholders
 restored and every rendition is run through the fact guard. Otherwise — or when the
-endpoint fails — the offline engine summarises, and other locales get the Vietnamese
-text with a warning saying why.
+endpoint fails — the offline engine summarises within the length budget
+(`broadcasts.ai.budget`), and other locales get its text with a warning saying why.
+Dates the text would announce that have already passed are warned about (`now`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from broadcasts.ai import offline
-from broadcasts.ai.factguard import check_facts, missing_facts, weekday_mismatches
-from broadcasts.ai.formatting import compose_text, facts_lines, localized_facts, parse_when
-from broadcasts.ai.formatting import format_when as _format_when
+from broadcasts.ai.budget import DEFAULT_BUDGET, Budget
+from broadcasts.ai.factguard import check_facts, extract, missing_facts
+from broadcasts.ai.formatting import compose_text, facts_lines, localized_facts, rendition_text
 from broadcasts.ai.models import (
     FACT_KEYS,
     AISettings,
@@ -26,7 +28,10 @@ from broadcasts.ai.models import (
     RenditionDraft,
     Warning,
 )
+from broadcasts.ai.offline.letter import read_letter
+from broadcasts.ai.places import find_places
 from broadcasts.ai.redact import normalize, private_items, redact, restore
+from broadcasts.ai.timecheck import past_dates, weekday_mismatches
 
 if TYPE_CHECKING:
     import httpx
@@ -51,25 +56,29 @@ def _locales(locales: Sequence[str]) -> list[str]:
     return out
 
 
-def _vi_facts_for_display(facts: dict[str, str]) -> dict[str, str]:
-    shown = dict(facts)
-    when = parse_when(facts.get("when", ""))
-    if when is not None:
-        shown["when"] = _format_when(when, "vi")
-    return shown
-
-
 def _vi_text(title: str, summary: str, facts: dict[str, str]) -> str:
-    return compose_text(title, summary, facts_lines(_vi_facts_for_display(facts), "vi", FACT_KEYS))
+    """The AI's title, summary and key facts; a key fact the summary already states is not
+    repeated as a line (each fact once)."""
+    new = {k: v for k, v in facts.items() if not _said_in(summary, v)}
+    return rendition_text(title, summary, new, "vi", keys=FACT_KEYS)
+
+
+def _said_in(summary: str, value: str) -> bool:
+    """Whether every date, time, phone number and address of `value` is in `summary`."""
+    places = {p.key for p in find_places(value)}
+    has_facts = bool(places) or any(item.kind != "number" for item in extract(value, "vi"))
+    stated = {p.key for p in find_places(summary)}
+    return has_facts and not missing_facts(value, summary) and places <= stated
 
 
 def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Warning]:
     """One warning listing the source's dates, times and phone numbers that the Vietnamese
     rendition leaves out (private numbers may well be left out)."""
     skip = {"".join(ch for ch in p if ch.isdigit()) for p in private}
+    message = "\n".join(read_letter(source).lines) or source  # not the letter's own dates
     values = [
         v
-        for v in missing_facts(source, text)
+        for v in missing_facts(message, text)
         if "".join(ch for ch in v if ch.isdigit()) not in skip
     ]
     if not values:
@@ -81,21 +90,24 @@ def _missing_warnings(source: str, text: str, private: Sequence[str]) -> list[Wa
 
 
 def _offline(
-    text: str, locales: list[str], settings: AISettings, private: Sequence[str]
+    text: str, locales: list[str], settings: AISettings, private: Sequence[str], budget: Budget
 ) -> tuple[Preparation, list[Warning]]:
-    result = offline.summarise(text, settings.summary_max_chars)
-    vi_text = _vi_text(result.title, result.summary, result.facts)
-    warnings = _missing_warnings(text, vi_text, private)
+    result = offline.summarise(text, settings.summary_max_chars, budget=budget.for_text(text))
+    language = result.language
+    warnings = _missing_warnings(text, result.text, private)
+    if language != "vi":
+        warnings.append(Warning(code="not_in_vietnamese", detail=language, locale="vi"))
     renditions: dict[str, RenditionDraft] = {}
     for loc in locales:
         renditions[loc] = RenditionDraft(
             locale=loc,
             title=result.title,
-            text=vi_text,
+            text=result.text,
             source="offline",
-            findings=check_facts(text, vi_text, "vi") if loc == "vi" else [],
+            language=language,
+            findings=check_facts(text, result.text, language) if loc == "vi" else [],
         )
-        if loc != "vi":
+        if loc not in ("vi", language):
             warnings.append(Warning(code="no_translation_offline", detail=loc, locale=loc))
     prep = Preparation(
         title=result.title,
@@ -106,6 +118,7 @@ def _offline(
         engine="offline",
         urgent=False,
         private_items=[],
+        language=language,
     )
     return prep, warnings
 
@@ -186,7 +199,12 @@ def _remote_preparation(
             if token in r_text
         ]
         renditions[loc] = RenditionDraft(
-            locale=loc, title=r_title, text=r_text, source="ai", findings=_unique(findings)
+            locale=loc,
+            title=r_title,
+            text=r_text,
+            source="ai",
+            language="vi" if r_text == vi_text else loc,
+            findings=_unique(findings),
         )
     prep = Preparation(
         title=title,
@@ -222,12 +240,16 @@ async def prepare_notice(
     *,
     settings: AISettings,
     http_client: httpx2.AsyncClient | httpx.AsyncClient | None = None,
+    budget: Budget = DEFAULT_BUDGET,
+    now: datetime | None = None,
 ) -> Preparation:
     """Title, summary, key facts and one rendition per locale for a notice.
 
     `http_client` is handed to the OpenAI client (an `httpx2.AsyncClient`, or an
-    `httpx.AsyncClient`); it is not closed here.
+    `httpx.AsyncClient`); it is not closed here. `budget` bounds the length of the
+    offline text; `now` (default: the current time) tells which dates have passed.
     """
+    now = now or datetime.now(UTC)
     text = normalize(text).strip()
     wanted = _locales(locales)
     found = private_items(text)
@@ -253,7 +275,7 @@ async def prepare_notice(
         redacted = redact(text)
         foreign = [loc for loc in wanted if loc != "vi"]
         try:
-            budget = settings.timeout_seconds * (settings.max_retries + 1) * 3 + 10
+            allowed = settings.timeout_seconds * (settings.max_retries + 1) * 3 + 10
             answer = await asyncio.wait_for(
                 remote.ask(
                     redacted.text,
@@ -262,7 +284,7 @@ async def prepare_notice(
                     http_client=http_client,
                     expansion=redacted.expansion,
                 ),
-                timeout=budget,
+                timeout=allowed,
             )
             restored, invented = _restore_all(answer, redacted.mapping)
             prep, engine_warnings = _remote_preparation(
@@ -281,12 +303,16 @@ async def prepare_notice(
             ]
 
     if prep is None:
-        prep, offline_warnings = _offline(text, wanted, settings, private)
+        prep, offline_warnings = _offline(text, wanted, settings, private, budget)
         engine_warnings += offline_warnings
+    passed = past_dates(prep.renditions["vi"].text, now=now) if text else []
+    if passed:
+        engine_warnings.append(Warning(code="past_date", detail=", ".join(passed), locale="vi"))
     return prep.model_copy(
         update={
             "warnings": warnings + engine_warnings,
             "urgent": urgent,
             "private_items": private,
+            "language": offline.detect_language(text) if text else "vi",
         }
     )

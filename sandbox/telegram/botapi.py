@@ -108,6 +108,7 @@ class BotApi:
             return respond(UNAUTHORIZED.payload(), 401)
         name = match["method"].lower()
         fn = METHODS.get(name)
+        params: dict[str, Any] = {}
         try:
             if fn is None:
                 raise NOT_FOUND
@@ -117,7 +118,7 @@ class BotApi:
             result = await fn(world, bot, params)
         except ApiError as e:
             if world.bots.get(bot.token) is bot:
-                bot.stats.error(e.code)
+                bot.stats.error(e.code, _chat_filter(params))
             return respond(e.payload(), e.code)
         return respond({"ok": True, "result": result})
 

@@ -79,13 +79,25 @@ class SandboxClient:
             raise SandboxError(resp.status_code, message)
         return resp.json()
 
+    async def _obj(
+        self, verb: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result = await self._call(verb, path, body)
+        if not isinstance(result, dict):
+            raise SandboxError(200, f"expected a JSON object from {path}, got {result!r}")
+        return result
+
     # ------------------------------------------------------------------ acting as people
 
-    async def private_message(self, token: str, user: UserLike, text: str) -> dict[str, int]:
-        """A person writes to the bot; returns {update_id, message_id, chat_id}."""
-        return await self._call(
-            "POST", "private_message", {"token": token, "user": dict(user), "text": text}
-        )
+    async def private_message(
+        self, token: str, user: UserLike, text: str, reply_to_message_id: int | None = None
+    ) -> dict[str, Any]:
+        """A person writes to the bot (``POST private_message``); returns {update_id,
+        message_id, chat_id}."""
+        body: dict[str, Any] = {"token": token, "user": dict(user), "text": text}
+        if reply_to_message_id is not None:
+            body["reply_to_message_id"] = reply_to_message_id
+        return await self._obj("POST", "private_message", body)
 
     async def add_bot_to_group(
         self,
@@ -95,28 +107,41 @@ class SandboxClient:
         type: Literal["group", "supergroup"] = "group",
         chat_id: int | None = None,
         admin: bool = False,
+        is_forum: bool = False,
     ) -> int:
-        """Create a group (or reuse ``chat_id``) and add the bot; returns the chat id."""
+        """Create a group (or reuse ``chat_id``) and add the bot (``POST groups``); returns
+        the chat id. ``is_forum`` makes a forum supergroup (``type`` is then supergroup)."""
         body: dict[str, Any] = {
             "token": token,
             "title": title,
             "by_user": dict(by_user),
-            "type": type,
+            "type": "supergroup" if is_forum else type,
             "admin": admin,
+            "is_forum": is_forum,
         }
         if chat_id is not None:
             body["chat_id"] = chat_id
         return int((await self._call("POST", "groups", body))["chat_id"])
 
     async def group_message(
-        self, token: str, chat_id: int, user: UserLike, text: str
-    ) -> dict[str, int]:
-        """A member writes in a group; returns {update_id, message_id, chat_id}."""
-        return await self._call(
-            "POST",
-            "group_message",
-            {"token": token, "chat_id": chat_id, "user": dict(user), "text": text},
-        )
+        self,
+        token: str,
+        chat_id: int,
+        user: UserLike,
+        text: str,
+        message_thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A member writes in a group, in a forum topic if ``message_thread_id`` (``POST
+        group_message``); returns {update_id, message_id, chat_id, delivered}: under privacy
+        mode the bot may not get it (``delivered`` false, ``update_id`` None)."""
+        body: dict[str, Any] = {"token": token, "chat_id": chat_id, "user": dict(user)}
+        body["text"] = text
+        if message_thread_id is not None:
+            body["message_thread_id"] = message_thread_id
+        if reply_to_message_id is not None:
+            body["reply_to_message_id"] = reply_to_message_id
+        return await self._obj("POST", "group_message", body)
 
     async def remove_bot(
         self,
@@ -124,11 +149,11 @@ class SandboxClient:
         chat_id: int,
         by_user: UserLike | None = None,
         status: Literal["kicked", "left"] = "kicked",
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"token": token, "chat_id": chat_id, "status": status}
         if by_user is not None:
             body["by_user"] = dict(by_user)
-        return await self._call("POST", "remove_bot", body)
+        return await self._obj("POST", "remove_bot", body)
 
     async def migrate(self, token: str, chat_id: int) -> int:
         """Upgrade a group to a supergroup; returns the new chat id."""
@@ -139,18 +164,67 @@ class SandboxClient:
         )
 
     async def press(
-        self, token: str, chat_id: int, message_id: int, user: UserLike, data: str | None = None
+        self,
+        token: str,
+        chat_id: int,
+        message_id: int,
+        user: UserLike,
+        data: str | None = None,
+        forge: bool = False,
     ) -> str:
-        """Press an inline button (default: the first); returns the callback_query id."""
+        """Press an inline button (default: the first) (``POST press``); returns the
+        callback_query id. ``forge``: send ``data`` even if no button has it."""
         body: dict[str, Any] = {
             "token": token,
             "chat_id": chat_id,
             "message_id": message_id,
             "user": dict(user),
+            "forge": forge,
         }
         if data is not None:
             body["data"] = data
         return str((await self._call("POST", "press", body))["callback_query_id"])
+
+    # ------------------------------------------------------------------ running groups
+
+    async def set_forum(self, chat_id: int, enabled: bool = True) -> None:
+        """Turn topics on (or off) in a supergroup (``POST forum``)."""
+        await self._call("POST", "forum", {"chat_id": chat_id, "enabled": enabled})
+
+    async def create_topic(self, chat_id: int, name: str, by_user: UserLike | None = None) -> int:
+        """Create a forum topic (``POST topics``); returns its message_thread_id."""
+        body: dict[str, Any] = {"chat_id": chat_id, "name": name}
+        if by_user is not None:
+            body["by_user"] = dict(by_user)
+        return int((await self._call("POST", "topics", body))["message_thread_id"])
+
+    async def close_topic(
+        self, chat_id: int, message_thread_id: int | None = None, closed: bool = True
+    ) -> None:
+        """Close (``closed=False``: reopen) a topic, or General when no thread is given
+        (``POST close_topic``); bots then get TOPIC_CLOSED there."""
+        body: dict[str, Any] = {"chat_id": chat_id, "closed": closed}
+        if message_thread_id is not None:
+            body["message_thread_id"] = message_thread_id
+        await self._call("POST", "close_topic", body)
+
+    async def restrict_bot(
+        self, token: str, chat_id: int, permissions: Mapping[str, bool]
+    ) -> dict[str, Any]:
+        """Restrict the bot in a group, e.g. {"can_send_messages": False} (``POST
+        restrict_bot``); all rights granted lifts it. Returns {update_id, chat_id, status}."""
+        body = {"token": token, "chat_id": chat_id, "permissions": dict(permissions)}
+        return await self._obj("POST", "restrict_bot", body)
+
+    async def set_permissions(self, chat_id: int, permissions: Mapping[str, bool]) -> None:
+        """A group's default member permissions (``POST permissions``); {"can_send_messages":
+        False} makes it read-only for all but admins."""
+        body = {"chat_id": chat_id, "permissions": dict(permissions)}
+        await self._call("POST", "permissions", body)
+
+    async def set_privacy(self, token: str, enabled: bool) -> None:
+        """@BotFather's /setprivacy (``POST privacy``): applies in groups joined afterwards."""
+        await self._call("POST", "privacy", {"token": token, "enabled": enabled})
 
     # ------------------------------------------------------------------ reading back
 
@@ -158,13 +232,14 @@ class SandboxClient:
         self, callback_query_id: str, wait: float = 5.0
     ) -> dict[str, Any] | None:
         """The bot's answerCallbackQuery ({text, show_alert, ...}), or None if none came."""
-        return await self._call(
+        answer: dict[str, Any] | None = await self._call(
             "GET",
             f"callback_answers/{callback_query_id}",
             params={"wait": wait},
             wait=wait,
             allow_404=True,
         )
+        return answer
 
     async def messages(
         self, token: str, chat_id: int, wait_count: int | None = None, wait: float = 5.0
@@ -173,12 +248,23 @@ class SandboxClient:
         params: dict[str, Any] = {"token": token, "chat_id": chat_id}
         if wait_count is not None:
             params.update(wait_count=wait_count, wait=wait)
-        return await self._call(
+        found: list[dict[str, Any]] = await self._call(
             "GET", "messages", params=params, wait=wait if wait_count is not None else 0.0
         )
+        return found
 
     async def stats(self, token: str | None = None) -> dict[str, Any]:
-        return await self._call("GET", "stats", params={"token": token} if token else None)
+        """Counters (``GET stats``), for one bot or all: sent, edited, rejected_429,
+        rejected_429_per_chat, errors_by_code, per_chat, duplicates."""
+        stats: dict[str, Any] = await self._call(
+            "GET", "stats", params={"token": token} if token else None
+        )
+        return stats
+
+    async def rejected_429(self, token: str, chat_id: int) -> int:
+        """How many requests of this bot to this chat were refused with 429."""
+        stats = await self.stats(token)
+        return int(stats["rejected_429_per_chat"].get(str(chat_id), 0))
 
     # ------------------------------------------------------------------ knobs
 
@@ -189,8 +275,11 @@ class SandboxClient:
         per_group_per_minute: int = 20,
         per_chat_per_second: float = 1.0,
         chat_burst: int = 3,
+        why: str | None = None,
     ) -> dict[str, Any]:
-        return await self._call(
+        """Set the flood limits (``POST limits``; Telegram's are the defaults and are on
+        from the start). A caller that loosens them says ``why``."""
+        return await self._obj(
             "POST",
             "limits",
             {
@@ -199,8 +288,17 @@ class SandboxClient:
                 "per_group_per_minute": per_group_per_minute,
                 "per_chat_per_second": per_chat_per_second,
                 "chat_burst": chat_burst,
+                "why": why,
             },
         )
+
+    async def limits(self) -> dict[str, Any]:
+        """The flood limits in force (``GET limits``), with ``telegram``: true if strict."""
+        return await self._obj("GET", "limits")
+
+    async def set_callback_timeout(self, seconds: float) -> None:
+        """How long after a press answerCallbackQuery is accepted (``POST settings``)."""
+        await self._call("POST", "settings", {"callback_timeout": seconds})
 
     async def add_fault(
         self,
@@ -227,7 +325,7 @@ class SandboxClient:
         ):
             if value is not None:
                 body[key] = value
-        return await self._call("POST", "faults", body)
+        return await self._obj("POST", "faults", body)
 
     async def clear_faults(self) -> int:
         return int((await self._call("DELETE", "faults"))["cleared"])

@@ -53,6 +53,32 @@ def too_many_requests(retry_after: int) -> ApiError:
     )
 
 
+def conflict(detail: str) -> ApiError:
+    return ApiError(409, f"Conflict: {detail}")
+
+
 UNAUTHORIZED = ApiError(401, "Unauthorized")
 NOT_FOUND = ApiError(404, "Not Found")
+
+# Telegram's own wording (after "Bad Request: " / "Conflict: "), as bots report it.
 CHAT_NOT_FOUND = "chat not found"
+TEXT_EMPTY = "message text is empty"
+TEXT_TOO_LONG = "message is too long"
+MARKUP_TOO_LONG = "reply markup is too long"
+BUTTON_DATA_INVALID = "BUTTON_DATA_INVALID"
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+TOPIC_CLOSED = "TOPIC_CLOSED"
+THREAD_NOT_FOUND = "message thread not found"
+REPLY_NOT_FOUND = "message to be replied not found"
+NO_RIGHTS_TEXT = "not enough rights to send text messages to the chat"
+WEBHOOK_ACTIVE = (
+    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
+    "webhook first"
+)
+TERMINATED = (
+    "terminated by other getUpdates request; make sure that only one bot instance is running"
+)

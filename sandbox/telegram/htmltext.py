@@ -4,8 +4,17 @@
 (a reasonable subset of tdlib's rules) and returns the plain text plus the entities
 Telegram would report. Supported tags are Telegram's: b/strong, i/em, u/ins,
 s/strike/del, code, pre, a, tg-spoiler (and span class="tg-spoiler"), blockquote,
-tg-emoji. Tags must be properly nested; ``&`` must start one of &amp; &lt; &gt; &quot;
-&apos; &nbsp; &#NNN; &#xHH;. Anything else answers "can't parse entities".
+tg-emoji; anything else is "Unsupported start tag". Tags must be properly nested and closed.
+
+Entities: Telegram documents "All numerical HTML entities are supported. The API currently
+supports only the following named HTML entities: &lt;, &gt;, &amp; and &quot;", and that
+"All <, > and & symbols that are not a part of a tag or an HTML entity must be replaced with
+the corresponding HTML entities". The sandbox enforces both: a bare ``&``, or a named entity
+other than those four (&apos;, &nbsp;, ...), is "Character entity expected" (Telegram itself
+may show such an ``&`` literally; refusing it catches the missing escape). Python's
+``html.escape`` output (&amp; &lt; &gt; &quot; &#x27;) is accepted.
+
+Every error reads "can't parse entities: ..." with the byte offset, as Telegram's do.
 """
 
 from __future__ import annotations
@@ -18,9 +27,10 @@ from .errors import ApiError, bad_request
 
 _SPECIAL = re.compile(r"[<&]")
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
-_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _ATTR = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
-_COMMAND = re.compile(r"(?:^|(?<=\s))/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
+# A /command, optionally /command@username (group 1), as Telegram marks bot_command entities.
+COMMAND = re.compile(r"(?:^|(?<=\s))/[A-Za-z0-9_]{1,64}(?:@([A-Za-z0-9_]{3,32}))?")
 
 ENTITY_OF_TAG = {
     "b": "bold",
@@ -147,7 +157,7 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     if "/" not in text:
         return []
     found = []
-    for m in _COMMAND.finditer(text):
+    for m in COMMAND.finditer(text):
         found.append(
             {
                 "type": "bot_command",

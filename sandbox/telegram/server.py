@@ -7,12 +7,14 @@ live in-memory state, for tests that want to look inside.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from aiohttp import web
 
 from . import botapi, control
-from .state import World
+from .limits import RateLimits
+from .state import CALLBACK_TIMEOUT, World
 
 WORLD = web.AppKey("world", World)
 
@@ -32,10 +34,29 @@ def create_app(world: World | None = None) -> web.Application:
 
 
 class SandboxServer:
-    """Runs the sandbox on an aiohttp AppRunner inside the current event loop."""
+    """Runs the sandbox on an aiohttp AppRunner inside the current event loop.
 
-    def __init__(self, world: World | None = None) -> None:
-        self.world = world if world is not None else World()
+    Every Telegram rule is on by default. ``limits`` replaces Telegram's flood limits (a
+    caller that loosens them says why: ``RateLimits(enabled=False, why="...")``); ``clock``
+    (default ``time.monotonic``) drives the limits and callback-query expiry, so tests can
+    move time by hand; ``callback_timeout`` is how long a press may be answered (15 s).
+    """
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        limits: RateLimits | None = None,
+        clock: Callable[[], float] | None = None,
+        callback_timeout: float = CALLBACK_TIMEOUT,
+    ) -> None:
+        if world is None:
+            world = World(limits=limits, callback_timeout=callback_timeout)
+            if clock is not None:
+                world.clock = clock
+        elif limits is not None or clock is not None:
+            raise ValueError("give either a world or its settings, not both")
+        self.world = world
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -75,6 +96,7 @@ class SandboxServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             self.world.close()
+            await self.world.finish_tasks()
             await runner.cleanup()
 
     async def __aenter__(self) -> SandboxServer:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import broadcasts
 from broadcasts.ai import AISettings
+from broadcasts.timeparse import TZ
 
 SAMPLES_DIR = Path(broadcasts.__file__).parent / "samples" / "notices"
 FACTS: dict[str, Any] = json.loads((SAMPLES_DIR / "facts.json").read_text(encoding="utf-8"))
@@ -40,3 +42,7 @@ def remote_settings(base_url: str, **overrides: object) -> AISettings:
     }
     values.update(overrides)
     return AISettings.model_validate(values)
+
+
+# Before the dates of every sample notice, so that none has passed.
+NOW = datetime(2026, 11, 14, 8, 0, tzinfo=TZ)

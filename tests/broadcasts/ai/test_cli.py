@@ -27,7 +27,8 @@ def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert codes[:2] == ["private_phone", "private_id_number"]
     assert "no_translation_offline" in codes
     assert out["findings"] == []
-    assert out["facts"]["where"] == "Trụ sở Công an phường Sài Gòn, số 14 Pasteur"
+    assert out["facts"]["contact"] == "Điện thoại trực ban: 028 3829 7755"
+    assert "số 14 Pasteur" in out["renditions"]["vi"]
 
 
 def test_readable_report(capsys: pytest.CaptureFixture[str]) -> None:

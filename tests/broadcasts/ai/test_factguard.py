@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from broadcasts.ai import check_facts
+from broadcasts.ai.factguard import repeated_facts
+from broadcasts.ai.timecheck import past_dates
+from broadcasts.timeparse import TZ
 from tests.broadcasts.ai.helpers import SAMPLE_NAMES, sample
 
 SOURCE = (
@@ -77,7 +82,7 @@ def test_missing_facts_lists_what_a_summary_left_out() -> None:
 
 
 def test_weekday_that_the_date_does_not_fall_on() -> None:
-    from broadcasts.ai.factguard import weekday_mismatches
+    from broadcasts.ai.timecheck import weekday_mismatches
 
     # Sample 03 says "thứ Bảy, ngày 29/11/2026", but 29/11/2026 is a Sunday.
     assert weekday_mismatches(sample("03-sot-xuat-huyet.txt")) == [
@@ -89,3 +94,62 @@ def test_weekday_that_the_date_does_not_fall_on() -> None:
     assert weekday_mismatches("ngày 28/11/2026 (Chủ nhật)") == [
         "28/11/2026 (Chủ nhật) (28/11/2026: thứ Bảy)"
     ]
+
+
+RANGES = (
+    "Tạm ngừng lưu thông đoạn từ số 12 đến số 148 Lê Thánh Tôn. "
+    "Nhà văn hóa khu phố 2, số 10 hẻm 15 Lê Lợi; số 25 Trần Quang Khải."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "value"),
+    [
+        # The incident of issue 8: a range went out as one address.
+        ("Cấm xe tại số 148 đường Lê Thánh Tôn.", "changed_range", "số 148 đường Lê Thánh Tôn"),
+        (
+            "Cấm xe từ số 12 đến số 25 Lê Thánh Tôn.",
+            "changed_range",
+            "từ số 12 đến số 25 Lê Thánh Tôn",
+        ),
+        ("Họp tại số 10 Lê Lợi.", "changed_address", "số 10 Lê Lợi"),
+        ("Họp tại 25 Lê Lợi.", "changed_address", "25 Lê Lợi"),
+        ("Road closed at 148 Le Thanh Ton Street.", "changed_range", "148 Le Thanh Ton Street"),
+    ],
+)
+def test_a_changed_range_or_address_is_a_finding(text: str, code: str, value: str) -> None:
+    locale = "en" if text.isascii() else "vi"
+    assert [(f.code, f.value) for f in check_facts(RANGES, text, locale)] == [(code, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cấm xe đoạn từ số 12 đến số 148 Lê Thánh Tôn.",
+        "Cấm xe 12–148 Lê Thánh Tôn.",
+        "Lê Thánh Tôn: đoạn từ số 12 đến số 148.",
+        "Road closed: Nos. 12 - 148 Le Thanh Ton Street.",
+        "Họp tại số 10 hẻm 15 Lê Lợi, gần số 25 Trần Quang Khải.",
+    ],
+)
+def test_the_same_range_or_address_passes(text: str) -> None:
+    locale = "en" if text.isascii() else "vi"
+    assert check_facts(RANGES, text, locale) == []
+
+
+def test_dates_already_past_are_found() -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+    text = "Họp ngày 30/11/2026 và ngày 05/12/2026; hạn chót 1/12/2026; nhắc lại 28/11."
+    # 1/12 is today, not past; a date without a year is taken as the next one.
+    assert past_dates(text, now=now) == ["30/11/2026"]
+    assert past_dates(sample("01-cat-dien.txt"), now=now) == ["28/11/2026"]
+    assert past_dates(sample("01-cat-dien.txt"), now=datetime(2026, 11, 1, tzinfo=TZ)) == []
+
+
+def test_repeated_facts() -> None:
+    text = (
+        "Cúp điện 7 giờ 30 ngày 28/11. Thời gian: 07:30, 28/11/2026. Gọi 1900 545454, 1900545454."
+    )
+    assert set(repeated_facts(text)) == {"07:30", "28/11", "1900 545454"}
+    assert repeated_facts("Từ 7 giờ đến 11 giờ, ngày 06/12/2026 tại số 25 Trần Quang Khải.") == []
+    assert repeated_facts("số 25 Trần Quang Khải; 25 Tran Quang Khai") == ["số 25 Trần Quang Khải"]

@@ -1,4 +1,5 @@
-"""Babel formatting: local time, dates, key-fact lines per locale, Telegram's limit."""
+"""Formatting: local time, dates, key-fact lines per locale (Vietnamese as notices write
+them, others with Babel), a text cut to a limit."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import pytest
 
 from broadcasts.ai import check_facts
 from broadcasts.ai.formatting import (
-    TELEGRAM_LIMIT,
     compose_text,
     format_date,
     format_datetime_local,
@@ -54,7 +54,7 @@ def test_labels_per_locale_with_english_fallback() -> None:
 def test_when_lines_per_locale() -> None:
     when = parse_when("Từ 07 giờ 30 đến 16 giờ 00, ngày 28/11/2026, thứ Bảy")
     assert when is not None
-    assert format_when(when, "vi") == "Thứ Bảy, 28 tháng 11, 2026, 07:30–16:00"
+    assert format_when(when, "vi") == "7 giờ 30 – 16 giờ, thứ Bảy, ngày 28/11/2026"
     assert plain(format_when(when, "en")) == "Saturday, November 28, 2026, 7:30 AM – 4:00 PM"
     assert format_when(when, "zh") == "2026年11月28日星期六，07:30–16:00"
     weekly = parse_when("Tối thứ Năm hằng tuần, từ 18 giờ đến 21 giờ, bắt đầu từ ngày 03/12/2026")
@@ -62,7 +62,25 @@ def test_when_lines_per_locale() -> None:
     assert plain(format_when(weekly, "en")) == (
         "Every Thursday, 6:00 – 9:00 PM, from December 3, 2026"
     )
-    assert format_when(weekly, "vi") == "Thứ Năm hằng tuần, 18:00–21:00, từ 3 tháng 12, 2026"
+    assert format_when(weekly, "vi") == "Thứ Năm hằng tuần, 18 giờ – 21 giờ, từ ngày 03/12/2026"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Chủ nhật, ngày 06/12/2026", "Chủ nhật, ngày 06/12/2026"),
+        ("từ ngày 3/12/2026", "Từ ngày 03/12/2026"),
+        ("19 giờ 30, thứ Tư ngày 02/12/2026", "19 giờ 30, thứ Tư, ngày 02/12/2026"),
+        ("7 giờ 00 sáng ngày 5/12", "7 giờ, ngày 05/12"),
+        ("2 giờ chiều", "14 giờ"),
+        # The notice says Saturday, the date is a Sunday: no weekday from us.
+        ("7 giờ 00 sáng thứ Bảy, ngày 29/11/2026", "7 giờ, ngày 29/11/2026"),
+    ],
+)
+def test_vietnamese_when_reads_like_a_notice(text: str, shown: str) -> None:
+    when = parse_when(text)
+    assert when is not None
+    assert format_when(when, "vi") == shown
 
 
 @pytest.mark.parametrize("locale", ["vi", "en", "zh", "km", "fr"])
@@ -78,9 +96,9 @@ def test_localized_fact_lines_pass_the_fact_guard(locale: str) -> None:
     assert check_facts(source, "\n".join(shown.values()), locale) == []
 
 
-def test_compose_text_fits_telegram() -> None:
+def test_compose_text_fits_a_limit() -> None:
     lines = ["Thời gian: 07:30", "Liên hệ: 028 3820 1234"]
-    text = compose_text("Tiêu đề", "Nội dung. " * 1000, lines)
-    assert len(text) <= TELEGRAM_LIMIT
+    text = compose_text("Tiêu đề", "Nội dung. " * 1000, lines, limit=4096)
+    assert len(text) <= 4096
     assert text.startswith("Tiêu đề\n\n") and text.endswith("Liên hệ: 028 3820 1234")
     assert compose_text("T", "B", lines) == "T\n\nB\n\nThời gian: 07:30\nLiên hệ: 028 3820 1234"

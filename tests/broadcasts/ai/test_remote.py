@@ -9,7 +9,7 @@ import pytest
 
 from broadcasts.ai import find_private, prepare_notice
 from broadcasts.ai.redact import find_names, find_phones, normalize
-from tests.broadcasts.ai.helpers import FACTS, SAMPLE_NAMES, remote_settings, sample
+from tests.broadcasts.ai.helpers import FACTS, NOW, SAMPLE_NAMES, remote_settings, sample
 from tests.support.openai_stub import OpenAIStub
 
 
@@ -57,7 +57,9 @@ async def test_names_ids_and_phones_are_redacted_in_the_request(stub: OpenAIStub
 
 async def test_structured_request_and_restored_answer(stub: OpenAIStub) -> None:
     text = sample("06-tai-san-that-lac.txt")
-    prep = await prepare_notice(text, ["vi", "en"], settings=remote_settings(stub.base_url))
+    prep = await prepare_notice(
+        text, ["vi", "en"], settings=remote_settings(stub.base_url), now=NOW
+    )
     (request,) = stub.requests
     assert request.path == "/v1/chat/completions"
     assert request.headers["Authorization"] == "Bearer test-key"
