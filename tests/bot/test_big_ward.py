@@ -124,4 +124,4 @@ async def test_composing_for_150_khu_pho(big: World) -> None:
     assert targets == {kp20, target}
     assert deliveries == 12
     assert await max_buttons(w) <= 100
-    assert official_429s(w) == 0
+    assert await official_429s(w) == 0

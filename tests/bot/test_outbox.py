@@ -40,7 +40,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     client = SandboxClient(server.url)
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
-        await client.set_limits(enabled=True)  # 1 message/s per chat, a burst of 3
+        assert (await client.limits())["telegram"]  # 1 message/s per chat, a burst of 3
         await client.private_message(TOKEN, USER, "/start")  # the chat exists
         yield Sandbox(client, bot)
     finally:
@@ -55,7 +55,7 @@ async def test_a_burst_to_one_chat_is_paced_not_refused(sandbox: Sandbox) -> Non
         await outbox.send(USER["id"], Screen(f"screen {i}"))
     assert [m["text"] for m in await sandbox.messages()] == [f"screen {i}" for i in range(6)]
     assert outbox.retry_afters[USER["id"]] == 0
-    assert (await sandbox.client.stats(TOKEN))["rejected_429"] == 0
+    assert await sandbox.client.rejected_429(TOKEN, USER["id"]) == 0
 
 
 async def test_a_429_is_waited_out_then_sent(sandbox: Sandbox) -> None:

@@ -49,7 +49,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
     async with open_world(database_url) as w:
         await register_official(w)
         yield w
-        assert official_429s(w) == 0
+        assert await official_429s(w) == 0
         assert await max_buttons(w) <= 100
 
 
