@@ -22,11 +22,13 @@ from broadcasts.db import session_scope
 from broadcasts.models import Notice, NoticeStatus, Rendition
 from broadcasts.timeparse import TZ
 from broadcasts.transports.telegram import MAX_TEXT_LENGTH
+from loa.demo import Player
 from tests.bot.world import (
     ME,
     OFFICIAL,
     TOKEN,
     World,
+    another_official,
     area_id,
     compose,
     latest_notice,
@@ -62,14 +64,18 @@ async def _planned(w: World, notice_id: int) -> datetime | None:
     return w.runtime.scheduler.planned_at(notice_id)
 
 
-async def _schedule(w: World, at: datetime, area: str = "BT-KP2") -> Notice:
-    n = await compose(w, "04-rac-cong-kenh.txt", [area])
-    await w.player.press(ME, on(WhenCb(action="later", n=n)), OFFICIAL)
-    await w.player.wait_text(ME, "Anh/chị gõ giờ và ngày")
-    await w.player.say_private(_local(at))
-    await w.player.press(ME, on(ConfirmCb(action="send", n=n)), OFFICIAL)
-    await w.player.wait_text(ME, "Sẽ gửi lúc")
-    return await latest_notice(w)
+async def _schedule(w: World, at: datetime, p: Player, area: str = "BT-KP2") -> Notice:
+    me, chat = p.official, p.official["id"]
+    n = await compose(w, "04-rac-cong-kenh.txt", [area], p)
+    await p.press(chat, on(WhenCb(action="later", n=n)), me)
+    await p.wait_text(chat, "Anh/chị gõ giờ và ngày")
+    await p.say_private(_local(at))
+    await p.press(chat, on(ConfirmCb(action="send", n=n)), me)
+    await p.wait_text(chat, "Sẽ gửi lúc")
+    async with session_scope(w.runtime.sessionmaker) as session:
+        notice = await session.get(Notice, n)
+    assert notice is not None
+    return notice
 
 
 async def test_stale_screens_change_nothing_and_double_taps_both_count(world: World) -> None:
@@ -114,102 +120,127 @@ async def test_stale_screens_change_nothing_and_double_taps_both_count(world: Wo
     await w.player.button(ME, on(TreeCb(action="done", n=second)))
 
 
-# The wizard's steps live in the FSM storage, not in the database: one database is enough
-# here. /huy's database half (the conditional cancel) runs on both in the test after.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_cancel_tells_the_truth_at_every_step(world: World) -> None:
     w = world
     await w.player.say_private("/huy")
     await w.player.wait_text(ME, "Hiện không có thông báo nào đang soạn")
 
-    async def reach(step: str) -> int:
+    async def reach(step: str, p: Player) -> int:
+        me, chat = p.official, p.official["id"]
         if step in ("review", "editing", "targets"):
-            n = await write_notice(w)
+            n = await write_notice(w, player=p)
             if step == "editing":
-                await w.player.press(ME, on(ReviewCb(action="edit", locale="vi", n=n)), OFFICIAL)
-                await w.player.wait_text(ME, "gửi lại toàn bộ")
+                await p.press(chat, on(ReviewCb(action="edit", locale="vi", n=n)), me)
+                await p.wait_text(chat, "gửi lại toàn bộ")
             if step == "targets":
-                await w.player.press(ME, on(ReviewCb(action="targets", n=n)), OFFICIAL)
-                await w.player.button(ME, on(TreeCb(action="done", n=n)))
+                await p.press(chat, on(ReviewCb(action="targets", n=n)), me)
+                await p.button(chat, on(TreeCb(action="done", n=n)))
             return n
-        n = await compose(w, "05-hop-dan.txt", ["BT-KP1"])
+        n = await compose(w, "05-hop-dan.txt", ["BT-KP1"], p)
         if step == "when_text":
-            await w.player.press(ME, on(WhenCb(action="later", n=n)), OFFICIAL)
-            await w.player.wait_text(ME, "Anh/chị gõ giờ và ngày")
+            await p.press(chat, on(WhenCb(action="later", n=n)), me)
+            await p.wait_text(chat, "Anh/chị gõ giờ và ngày")
         if step == "confirm":
-            await w.player.press(ME, on(WhenCb(action="now", n=n)), OFFICIAL)
-            await w.player.button(ME, on(ConfirmCb(action="send", n=n)))
+            await p.press(chat, on(WhenCb(action="now", n=n)), me)
+            await p.button(chat, on(ConfirmCb(action="send", n=n)))
         return n
 
-    for step in ("review", "editing", "targets", "when", "when_text", "confirm"):
-        n = await reach(step)
-        await w.player.say_private("/huy")
-        await w.player.wait_text(ME, f"Đã bỏ thông báo #{n} đang soạn")
+    async def cancel_at(step: str, user_id: int) -> None:
+        p = await another_official(w, user_id)
+        n = await reach(step, p)
+        await p.say_private("/huy")
+        await p.wait_text(user_id, f"Đã bỏ thông báo #{n} đang soạn")
         assert await notice_status(w, n) == NoticeStatus.cancelled, step
+        assert await official_429s(w, user_id) == 0
+
+    # One official per step, side by side: each chat has its own flood bucket.
+    steps = ("review", "editing", "targets", "when", "when_text", "confirm")
+    await asyncio.gather(*(cancel_at(step, 9100 + i) for i, step in enumerate(steps)))
 
 
 async def test_cancel_after_scheduling_and_after_sending(world: World) -> None:
     w = world
-    at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
-    notice = await _schedule(w, at)
-    assert await _planned(w, notice.id or 0) == at
-    await w.player.say_private("/huy")
-    said = await w.player.wait_text(ME, f"Đã hủy thông báo #{notice.id}")
-    assert f"{at.astimezone(TZ):%d/%m/%Y}" in said and "Chưa nhóm nào nhận được" in said
-    assert await notice_status(w, notice.id or 0) == NoticeStatus.cancelled
-    assert await _planned(w, notice.id or 0) is None  # its job is gone
-    await w.player.wait_text(ME, "Trạng thái: đã hủy")  # the live status says so too
-    await w.player.say_private("/huy")
-    await w.player.wait_text(ME, f"Thông báo #{notice.id} đã được hủy trước đó")
 
-    sent = await compose(w, "05-hop-dan.txt", ["BT-KP1"])
-    await w.player.press(ME, on(WhenCb(action="now", n=sent)), OFFICIAL)
-    await w.player.press(ME, on(ConfirmCb(action="send", n=sent)), OFFICIAL)
-    await wait_status(w, sent, NoticeStatus.done)
-    await w.player.say_private("/huy")
-    said = await w.player.wait_text(ME, f"Thông báo #{sent} đã gửi đến 3 nhóm")
-    assert "không hủy được" in said and "soạn một thông báo mới" in said
-    assert await notice_status(w, sent) == NoticeStatus.done
+    async def scheduled(p: Player) -> None:
+        chat = p.official["id"]
+        at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
+        notice = await _schedule(w, at, p)
+        assert await _planned(w, notice.id or 0) == at
+        await p.say_private("/huy")
+        said = await p.wait_text(chat, f"Đã hủy thông báo #{notice.id}")
+        assert f"{at.astimezone(TZ):%d/%m/%Y}" in said and "Chưa nhóm nào nhận được" in said
+        assert await notice_status(w, notice.id or 0) == NoticeStatus.cancelled
+        assert await _planned(w, notice.id or 0) is None  # its job is gone
+        await p.wait_text(chat, "Trạng thái: đã hủy")  # the live status says so too
+        await p.say_private("/huy")
+        await p.wait_text(chat, f"Thông báo #{notice.id} đã được hủy trước đó")
+
+    async def sent(p: Player) -> None:
+        me, chat = p.official, p.official["id"]
+        n = await compose(w, "05-hop-dan.txt", ["BT-KP1"], p)
+        await p.press(chat, on(WhenCb(action="now", n=n)), me)
+        await p.press(chat, on(ConfirmCb(action="send", n=n)), me)
+        await wait_status(w, n, NoticeStatus.done)
+        await p.say_private("/huy")
+        said = await p.wait_text(chat, f"Thông báo #{n} đã gửi đến 3 nhóm")
+        assert "không hủy được" in said and "soạn một thông báo mới" in said
+        assert await notice_status(w, n) == NoticeStatus.done
+        assert await official_429s(w, chat) == 0
+
+    await asyncio.gather(scheduled(w.player), sent(await another_official(w, 9201)))
 
 
 async def test_a_scheduled_notice_is_moved_and_cancelled_from_the_bot(world: World) -> None:
     w = world
     at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=2)
-    notice = await _schedule(w, at)
-    status_id = int(notice.status_message_ref or 0)
-    # «🕑 Đổi giờ» on the live status message, a new time, then the confirmation.
-    await press_on(w, status_id, f"nt:retime:{notice.id}:0")
-    await w.player.wait_text(ME, f"gõ giờ gửi mới cho thông báo #{notice.id}")
-    later = at + timedelta(hours=1, minutes=15)
-    await w.player.say_private(_local(later))
-    await w.player.press(ME, f"nt:move:{notice.id}:", OFFICIAL)
-    await w.player.wait_text(ME, f"✅ Thông báo #{notice.id} sẽ gửi lúc")
-    async with session_scope(w.runtime.sessionmaker) as session:
-        moved = await session.get(Notice, notice.id)
-    assert moved is not None and moved.scheduled_at == later
-    assert moved.status == NoticeStatus.scheduled
-    assert await _planned(w, notice.id or 0) == later
-    hour = later.astimezone(TZ)
-    await w.player.wait_text(ME, f"Sẽ gửi lúc {hour.hour} giờ {hour.minute:02d}")
-    # From /thongbao: «❌ Hủy thông báo», then «Không hủy»: nothing changes.
-    await w.player.say_private("/thongbao")
-    await w.player.press(ME, f"nt:cancel:{notice.id}:", OFFICIAL)
-    await w.player.press(ME, f"nt:keep:{notice.id}:", OFFICIAL)
-    await w.player.wait_text(ME, f"Không thay đổi gì: thông báo #{notice.id}")
-    assert await notice_status(w, notice.id or 0) == NoticeStatus.scheduled
-    # Again, and this time yes.
-    await w.player.say_private("/thongbao")
-    await w.player.press(ME, f"nt:cancel:{notice.id}:", OFFICIAL)
-    await w.player.press(ME, f"nt:drop:{notice.id}:", OFFICIAL)
-    await w.player.wait_text(ME, f"Đã hủy thông báo #{notice.id}")
-    assert await notice_status(w, notice.id or 0) == NoticeStatus.cancelled
-    assert await _planned(w, notice.id or 0) is None
-    await w.player.wait_text(ME, "Trạng thái: đã hủy")
-    status = next(m for m in await w.client.messages(TOKEN, ME) if m["message_id"] == status_id)
-    assert status["reply_markup"] is None  # no «Hủy» under a cancelled notice
-    # The «Hủy thông báo» still under the /thongbao list says the truth.
-    answer = await w.player.press(ME, f"nt:cancel:{notice.id}:", OFFICIAL)
-    assert f"Thông báo #{notice.id} đã được hủy trước đó" in answer
+
+    async def moved(p: Player) -> None:
+        me, chat = p.official, p.official["id"]
+        notice = await _schedule(w, at, p)
+        status_id = int(notice.status_message_ref or 0)
+        # «🕑 Đổi giờ» on the live status message, a new time, then the confirmation.
+        cq = await w.client.press(TOKEN, chat, status_id, me, f"nt:retime:{notice.id}:0")
+        assert await w.client.callback_answer(cq, wait=10.0) is not None
+        await p.wait_text(chat, f"gõ giờ gửi mới cho thông báo #{notice.id}")
+        later = at + timedelta(hours=1, minutes=15)
+        await p.say_private(_local(later))
+        await p.press(chat, f"nt:move:{notice.id}:", me)
+        await p.wait_text(chat, f"✅ Thông báo #{notice.id} sẽ gửi lúc")
+        async with session_scope(w.runtime.sessionmaker) as session:
+            changed = await session.get(Notice, notice.id)
+        assert changed is not None and changed.scheduled_at == later
+        assert changed.status == NoticeStatus.scheduled
+        assert await _planned(w, notice.id or 0) == later
+        hour = later.astimezone(TZ)
+        await p.wait_text(chat, f"Sẽ gửi lúc {hour.hour} giờ {hour.minute:02d}")
+
+    async def cancelled(p: Player) -> None:
+        me, chat = p.official, p.official["id"]
+        notice = await _schedule(w, at, p, area="BT-KP3")
+        status_id = int(notice.status_message_ref or 0)
+        # From /thongbao: «❌ Hủy thông báo», then «Không hủy»: nothing changes.
+        await p.say_private("/thongbao")
+        await p.press(chat, f"nt:cancel:{notice.id}:", me)
+        await p.press(chat, f"nt:keep:{notice.id}:", me)
+        await p.wait_text(chat, f"Không thay đổi gì: thông báo #{notice.id}")
+        assert await notice_status(w, notice.id or 0) == NoticeStatus.scheduled
+        # Again, and this time yes.
+        await p.say_private("/thongbao")
+        await p.press(chat, f"nt:cancel:{notice.id}:", me)
+        await p.press(chat, f"nt:drop:{notice.id}:", me)
+        await p.wait_text(chat, f"Đã hủy thông báo #{notice.id}")
+        assert await notice_status(w, notice.id or 0) == NoticeStatus.cancelled
+        assert await _planned(w, notice.id or 0) is None
+        await p.wait_text(chat, "Trạng thái: đã hủy")
+        messages = await w.client.messages(TOKEN, chat)
+        status = next(m for m in messages if m["message_id"] == status_id)
+        assert status["reply_markup"] is None  # no «Hủy» under a cancelled notice
+        # The «Hủy thông báo» still under the /thongbao list says the truth.
+        answer = await p.press(chat, f"nt:cancel:{notice.id}:", me)
+        assert f"Thông báo #{notice.id} đã được hủy trước đó" in answer
+        assert await official_429s(w, chat) == 0
+
+    await asyncio.gather(moved(w.player), cancelled(await another_official(w, 9301)))
 
 
 async def test_the_review_counts_the_text_a_reader_sees(world: World) -> None:

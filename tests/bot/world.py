@@ -123,16 +123,30 @@ async def register_official(w: World) -> None:
     await w.player.wait_text(ME, "Từ nay")
 
 
+async def another_official(w: World, user_id: int) -> Player:
+    """One more official of the sample ward, registered, with a chat of their own (and
+    so a flood bucket of their own: flows of different officials run side by side)."""
+    async with session_scope(w.runtime.sessionmaker) as session:
+        ward = (await session.scalars(select(Area).where(Area.code == "BT"))).one()
+        code = (
+            await create_invite(session=session, kind=InviteKind.official, area_id=ward.id or 0)
+        ).code
+    player = Player(w.client, TOKEN, {"id": user_id, "first_name": f"Cán bộ {user_id}"})
+    await player.say_private(f"/start {code}")
+    await player.wait_text(user_id, "Từ nay")
+    return player
+
+
 async def area_id(w: World, code: str) -> int:
     async with session_scope(w.runtime.sessionmaker) as session:
         area = (await session.scalars(select(Area).where(Area.code == code))).one()
         return area.id or 0
 
 
-async def _review_buttons(w: World) -> set[str]:
+async def _review_buttons(w: World, chat: int) -> set[str]:
     return {
         b["callback_data"]
-        for m in await w.client.messages(TOKEN, ME)
+        for m in await w.client.messages(TOKEN, chat)
         for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
         for b in row
         if b.get("callback_data", "").startswith("rv:")
@@ -145,32 +159,40 @@ def on(cb: CallbackData) -> str:
     return cb.pack().rsplit(":", 1)[0] + ":"
 
 
-async def write_notice(w: World, notice_file: str = "01-cat-dien.txt") -> int:
+async def write_notice(
+    w: World, notice_file: str = "01-cat-dien.txt", player: Player | None = None
+) -> int:
     """Send a sample notice, wait for its review; returns the new notice's id."""
-    before = await _review_buttons(w)
-    await w.player.say_private((SAMPLES / "notices" / notice_file).read_text(encoding="utf-8"))
+    p = player or w.player
+    chat = p.official["id"]
+    before = await _review_buttons(w, chat)
+    await p.say_private((SAMPLES / "notices" / notice_file).read_text(encoding="utf-8"))
     deadline = asyncio.get_running_loop().time() + 20
-    while not (new := (await _review_buttons(w)) - before):
+    while not (new := (await _review_buttons(w, chat)) - before):
         assert asyncio.get_running_loop().time() < deadline, "no review came"
         await asyncio.sleep(0.1)
     return ReviewCb.unpack(next(iter(new))).n
 
 
-async def compose(w: World, notice_file: str, area_codes: list[str]) -> int:
+async def compose(
+    w: World, notice_file: str, area_codes: list[str], player: Player | None = None
+) -> int:
     """Write a notice, choose areas (a tổ through its khu phố), go on to "when"."""
-    n = await write_notice(w, notice_file)
-    await w.player.press(ME, on(ReviewCb(action="targets", n=n)), OFFICIAL)
+    p = player or w.player
+    me, chat = p.official, p.official["id"]
+    n = await write_notice(w, notice_file, p)
+    await p.press(chat, on(ReviewCb(action="targets", n=n)), me)
     for code in area_codes:
         parent = code.rsplit("-", 1)[0] if code.count("-") == 2 else None
         if parent:  # a residential group: open its khu phố first, come back after
             tree = TreeCb(action="open", area_id=await area_id(w, parent), n=n)
-            await w.player.press(ME, on(tree), OFFICIAL)
+            await p.press(chat, on(tree), me)
         tree = TreeCb(action="toggle", area_id=await area_id(w, code), n=n)
-        await w.player.press(ME, on(tree), OFFICIAL)
+        await p.press(chat, on(tree), me)
         if parent:
-            await w.player.press(ME, on(TreeCb(action="back", n=n)), OFFICIAL)
-    await w.player.press(ME, on(TreeCb(action="done", n=n)), OFFICIAL)
-    await w.player.button(ME, on(WhenCb(action="now", n=n)))
+            await p.press(chat, on(TreeCb(action="back", n=n)), me)
+    await p.press(chat, on(TreeCb(action="done", n=n)), me)
+    await p.button(chat, on(WhenCb(action="now", n=n)))
     return n
 
 
@@ -203,12 +225,12 @@ async def press_on(w: World, message_id: int, data: str, user: dict[str, Any] = 
     return await w.client.callback_answer(cq, wait=10.0)
 
 
-async def official_429s(w: World) -> int:
-    """429s Telegram (the sandbox) answered to the bot's messages in the official's chat;
+async def official_429s(w: World, chat: int = ME) -> int:
+    """429s Telegram (the sandbox) answered to the bot's messages in an official's chat;
     the outbox saw each of them (it retried them all)."""
     assert w.runtime.services is not None
-    refused = await w.client.rejected_429(TOKEN, ME)
-    assert w.runtime.services.outbox.retry_afters[ME] == refused
+    refused = await w.client.rejected_429(TOKEN, chat)
+    assert w.runtime.services.outbox.retry_afters[chat] == refused
     return refused
 
 
