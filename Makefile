@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite lint typecheck bench eval-ai catalogs run migrate clean
+.PHONY: install demo test lint bench eval-ai catalogs run migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy broadcasts
+	$(BIN)/mypy broadcasts api bot loa sandbox
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_delivery

@@ -51,5 +51,6 @@ class Services:
             )
             locale = official.locale if official else self.i18n.default_locale
             with self.i18n.context(), self.i18n.use_locale(locale):
-                screen = await status_screen(session=session, notice=notice)
+                zone = self.settings.timezone
+                screen = await status_screen(session=session, notice=notice, timezone=zone)
         return Edit(int(notice.status_chat_ref), int(notice.status_message_ref), screen)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from broadcasts.errors import InvalidInput
+from broadcasts.errors import InvalidInput, PastTime
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
-from broadcasts.timeparse import TZ, parse_local_time
+from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.transports.telegram import MAX_TEXT_LENGTH
 
 BAR_WIDTH = 10
@@ -57,9 +58,9 @@ def weekday(at: datetime) -> str:
     return names[at.weekday()]
 
 
-def when_text(at: datetime) -> str:
+def when_text(at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
     """As a Vietnamese notice writes it: «7 giờ 30, thứ Bảy, ngày 05/12/2026»."""
-    local = at.astimezone(TZ)
+    local = at.astimezone(ZoneInfo(timezone))
     clock = (
         _("{hour}:00").format(hour=local.hour)
         if local.minute == 0
@@ -173,7 +174,12 @@ def bar(done: int, total: int) -> str:
 
 
 def status_text(
-    *, notice_id: int, title: str, progress: Progress, scheduled_at: datetime | None
+    *,
+    notice_id: int,
+    title: str,
+    progress: Progress,
+    scheduled_at: datetime | None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
     status = {
         "draft": _("draft"),
@@ -187,7 +193,8 @@ def status_text(
         _("Status: {status}").format(status=status),
     ]
     if progress.status == "scheduled" and scheduled_at is not None:
-        lines.append(_("Will be sent at {time}").format(time=when_text(scheduled_at)))
+        at = when_text(scheduled_at, timezone=timezone)
+        lines.append(_("Will be sent at {time}").format(time=at))
     if progress.total:
         done = progress.sent + progress.failed + progress.cancelled
         lines.append(f"{bar(done, progress.total)} {done}/{progress.total}")
@@ -210,14 +217,14 @@ def status_text(
     return "\n".join(lines)
 
 
-def withdrawal_text(w: Withdrawal | None) -> str:
+def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -> str:
     """What /huy (or «❌ Hủy») did, truthfully, whatever the notice's state."""
     if w is None:
         return _("There is no notice being written or waiting to be sent.")
     if w.cancelled and w.was == NoticeStatus.scheduled and w.scheduled_at is not None:
         return _(
             "Notice #{id} is cancelled (it was to be sent at {time}). No group received it."
-        ).format(id=w.notice_id, time=when_text(w.scheduled_at))
+        ).format(id=w.notice_id, time=when_text(w.scheduled_at, timezone=timezone))
     if w.cancelled:
         return _("Notice #{id} is discarded; it was not sent to any group.").format(id=w.notice_id)
     if w.was == NoticeStatus.cancelled:
@@ -233,14 +240,34 @@ def withdrawal_text(w: Withdrawal | None) -> str:
     ).format(id=w.notice_id, sent=w.sent)
 
 
-def time_error_text(typed: str) -> str:
-    """Why a typed time was refused: unreadable, or readable but already past."""
-    try:  # read against a moment long ago: if that works, the time was only in the past
-        at = parse_local_time(typed, now=datetime(2000, 1, 1, tzinfo=TZ))
-    except InvalidInput:
-        return esc(
-            _("Loa could not read “{text}”. Please type it like 7h30 5/12, or 19h for today.")
-        ).format(text=esc(cut(typed, 100)))
-    return esc(_("{time} has already passed. Please choose a later time.")).format(
-        time=when_text(at)
+def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """Why a typed time was refused: unreadable, or already past (maybe meant next year)."""
+    at, next_year = error.detail.get("at"), error.detail.get("next_year")
+    if isinstance(error, PastTime) and isinstance(next_year, datetime):
+        return esc(_("“{text}” this year has passed. Did you mean {next}?")).format(
+            text=esc(cut(typed, 100)), next=when_text(next_year, timezone=timezone)
+        )
+    if isinstance(error, PastTime) and isinstance(at, datetime):
+        return esc(_("{time} has already passed. Please choose a later time.")).format(
+            time=when_text(at, timezone=timezone)
+        )
+    return esc(
+        _("Loa could not read “{text}”. Please type it like 7h30 5/12, or 19h for today.")
+    ).format(text=esc(cut(typed, 100)))
+
+
+def drop_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
+    return esc(text).format(id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>")
+
+
+def move_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return esc(_("Move notice #{id} to {time}?")).format(
+        id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>"
+    )
+
+
+def moved_text(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return esc(_("✅ Notice #{id} will now be sent at {time}.")).format(
+        id=notice_id, time=esc(when_text(at, timezone=timezone))
     )

@@ -33,6 +33,7 @@ from broadcasts.compose import TargetSummary, target_summary
 from broadcasts.models import Notice, NoticeStatus, utcnow
 from broadcasts.notices import notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
+from broadcasts.settings import DEFAULT_TIMEZONE
 
 
 def plain(text: str) -> Screen:
@@ -145,7 +146,13 @@ async def show_when(
 
 
 async def show_confirm(
-    outbox: Outbox, chat_id: int, *, summary: TargetSummary, wizard: Wizard, hint: str = ""
+    outbox: Outbox,
+    chat_id: int,
+    *,
+    summary: TargetSummary,
+    wizard: Wizard,
+    hint: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> None:
     lines = [esc(hint)] if hint else []
     if wizard.at is None:
@@ -153,7 +160,7 @@ async def show_confirm(
     else:
         lines.append(
             esc(_("Schedule it for {count} groups at {time}?")).format(
-                count=summary.groups, time=f"<b>{esc(when_text(wizard.at))}</b>"
+                count=summary.groups, time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>"
             )
         )
     markup = confirm_keyboard(scheduled=wizard.at is not None, n=wizard.notice_id, v=wizard.screen)
@@ -168,14 +175,19 @@ async def show_current(
     ward_id: int,
     wizard: Wizard,
     step: str | None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> None:
     """The step the official is at, drawn again below a reminder (same screen number)."""
     hint = _("You are writing notice #{id}. Use the buttons below, or send /cancel to drop it.")
     hint = hint.format(id=wizard.notice_id)
     if step in (Compose.when.state, Compose.confirm.state):
         summary = await target_summary(session=session, notice_id=wizard.notice_id)
-        show = show_when if step == Compose.when.state else show_confirm
-        await show(outbox, chat_id, summary=summary, wizard=wizard, hint=hint)
+        if step == Compose.when.state:
+            await show_when(outbox, chat_id, summary=summary, wizard=wizard, hint=hint)
+        else:
+            await show_confirm(
+                outbox, chat_id, summary=summary, wizard=wizard, hint=hint, timezone=timezone
+            )
     elif step == Compose.targets.state:
         await show_picker(outbox, chat_id, session=session, ward_id=ward_id, wizard=wizard)
     else:
@@ -183,7 +195,11 @@ async def show_current(
 
 
 async def status_screen(
-    *, session: AsyncSession, notice: Notice, now: datetime | None = None
+    *,
+    session: AsyncSession,
+    notice: Notice,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
 ) -> Screen:
     """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come."""
     progress = await notice_progress(session=session, notice_id=notice.id or 0)
@@ -192,6 +208,7 @@ async def status_screen(
         title=notice.title or notice.text[:60],
         progress=progress,
         scheduled_at=notice.scheduled_at,
+        timezone=timezone,
     )
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())

@@ -1,22 +1,30 @@
 """One settings object for every Loa process, read from the environment and `.env`.
 
-Keys are prefixed `LOA_`; nested groups use `__` (for example `LOA_TELEGRAM__TOKEN`).
-Every key is listed, with a comment, in `.env.example`.
+Keys are prefixed `LOA_`; nested groups use `__` (for example `LOA_TELEGRAM__TOKEN`,
+`LOA_AI__BASE_URL`). Every key is listed, with a comment, in `.env.example`, and
+`tests/test_settings.py` checks that the two lists match. `loa run`, `loa bot`,
+`loa worker`, `loa api` and `loa prepare` all read this one tree, so one `.env` in the
+working directory configures them all.
+
+`DEFAULT_TIMEZONE` is the one place the ward's time zone is named: code that has no
+settings at hand takes it as a keyword default, everything else reads `Settings.timezone`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broadcasts.ai import AISettings
+from broadcasts.i18n import DEFAULT_LOCALE, LOCALES_DIR
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def _blank_is_none(value: object) -> object:
     # `.env.example` lists every key, so an unset secret arrives as an empty string.
-    return None if value == "" else value
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 class TelegramSettings(BaseModel):
@@ -49,6 +57,47 @@ class DeliverySettings(BaseModel):
     concurrency: int = 200
 
 
+class AISettings(BaseModel):
+    """How the AI step runs. Without `base_url` (or with `enabled=False`) it stays offline."""
+
+    enabled: bool = True
+    base_url: str | None = None
+    api_key: SecretStr = SecretStr("not-needed")
+    model: str = "gpt-4o-mini"
+    timeout_seconds: float = 20.0
+    max_retries: int = 2
+    summary_max_chars: int = 500
+
+    _blank_url = field_validator("base_url", mode="before")(_blank_is_none)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_placeholder(cls, value: object) -> object:
+        # OpenAI-compatible servers without authentication still want some key.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return "not-needed"
+        return value
+
+    @field_validator("summary_max_chars")
+    @classmethod
+    def _sane_limit(cls, value: int) -> int:
+        if value < 80:
+            raise ValueError("summary_max_chars must be at least 80")
+        return value
+
+    @field_validator("max_retries")
+    @classmethod
+    def _non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("max_retries must not be negative")
+        return value
+
+    @property
+    def remote(self) -> bool:
+        """True when an external endpoint may be called."""
+        return self.enabled and self.base_url is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOA_",
@@ -59,17 +108,30 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./loa.db"
     redis_url: str | None = None
-    timezone: str = "Asia/Ho_Chi_Minh"
-    default_locale: str = "vi"
+    timezone: str = DEFAULT_TIMEZONE
+    default_locale: str = DEFAULT_LOCALE
     log_level: str = "INFO"
 
-    _blank_redis = field_validator("redis_url", mode="before")(_blank_is_none)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai: AISettings = Field(default_factory=AISettings)
 
+    _blank_redis = field_validator("redis_url", mode="before")(_blank_is_none)
 
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. {DEFAULT_TIMEZONE})") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _has_catalog(cls, value: str) -> str:
+        known = sorted(p.name for p in LOCALES_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+        if value not in known:
+            raise ValueError(f"no catalog for locale {value!r} (one of {', '.join(known)})")
+        return value

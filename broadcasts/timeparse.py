@@ -24,8 +24,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcasts.errors import PastTime, UnreadableTime
+from broadcasts.settings import DEFAULT_TIMEZONE
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 PAST_GRACE_DAYS = 30
 
 _WEEKDAYS = {"hai": 0, "ba": 1, "tu": 2, "nam": 3, "sau": 4, "bay": 5}
@@ -138,12 +139,19 @@ def _on(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz)
 
 
-def parse_local_time(text: str, *, now: datetime | None = None, tz: ZoneInfo = TZ) -> datetime:
+def parse_local_time(
+    text: str,
+    *,
+    now: datetime | None = None,
+    tz: ZoneInfo | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> datetime:
     """The moment an official means by `text`, as an aware UTC datetime in the future.
 
     Raises `UnreadableTime` when the text cannot be read, `PastTime` when it names a
     moment already gone (`detail["at"]`; and `detail["next_year"]` for a date typed
-    without its year)."""
+    without its year). The zone is `tz`, or else the name `timezone` (`Settings.timezone`)."""
+    tz = tz or ZoneInfo(timezone)
     now = (now or datetime.now(UTC)).astimezone(tz)
     p = _pieces(_plain(text))
     at, carry = _clock(p)

@@ -19,18 +19,34 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from broadcasts.settings import Settings
 
 
-def _settings() -> Settings:
-    return Settings()
+def settings_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the operator wrote it (`LOA_AI__MAX_RETRIES`)."""
+    lines = []
+    for error in exc.errors():
+        key = "LOA_" + "__".join(str(part).upper() for part in error["loc"])
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)
 
 
-async def _serve(roles: object) -> None:
+# The roles each serving command runs; the runtime (aiogram, FastAPI, the engine) is imported
+# only by these, so that `loa prepare` and `loa migrate` start quickly.
+_ROLES: dict[str, dict[str, bool]] = {
+    "run": {},
+    "bot": {"api": False, "worker": False},
+    "api": {"bot": False, "scheduler": False, "worker": False},
+    "worker": {"bot": False, "api": False, "scheduler": False},
+}
+
+
+async def _serve(settings: Settings, roles: dict[str, bool]) -> None:
     from loa.runtime import Roles, Runtime
 
-    assert isinstance(roles, Roles)
-    runtime = Runtime(_settings(), roles)
+    runtime = Runtime(settings, Roles(**roles))
     await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,22 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
 
-    settings = _settings()
+    try:
+        settings = Settings()  # one read of the environment and `.env`, for every command
+    except ValidationError as exc:
+        print(f"loa: invalid settings\n{settings_errors(exc)}", file=sys.stderr)
+        return 2
     quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from loa.runtime import Roles
-
-    if args.command == "run":
-        asyncio.run(_serve(Roles()))
-    elif args.command == "bot":
-        asyncio.run(_serve(Roles(api=False, worker=False)))
-    elif args.command == "api":
-        asyncio.run(_serve(Roles(bot=False, scheduler=False, worker=False)))
-    elif args.command == "worker":
-        asyncio.run(_serve(Roles(bot=False, api=False, scheduler=False)))
+    if args.command in _ROLES:
+        asyncio.run(_serve(settings, _ROLES[args.command]))
     elif args.command == "migrate":
         from broadcasts.migrate import upgrade
 
@@ -89,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "prepare":
         from broadcasts.ai.cli import main as prepare_main
 
-        return prepare_main(args.rest)
+        return prepare_main(args.rest, settings=settings.ai)
     elif args.command == "sandbox":
         from sandbox.telegram.__main__ import main as sandbox_main
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlmodel import col
 from tqdm import tqdm
 
 from broadcasts.area_import import import_areas_csv
@@ -37,8 +38,13 @@ from sandbox.telegram.server import SandboxServer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "broadcasts" / "samples"
 TOKEN = "700001:LoaDemoWardBenThanh"
-OFFICIAL = {"id": 5001, "first_name": "Lan", "last_name": "Nguyễn", "username": "canbo_lan"}
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+OFFICIAL_ID = 5001
+OFFICIAL: dict[str, Any] = {
+    "id": OFFICIAL_ID,
+    "first_name": "Lan",
+    "last_name": "Nguyễn",
+    "username": "canbo_lan",
+}
 
 
 def _free_port() -> int:
@@ -133,12 +139,12 @@ async def _play(
     async with session_scope(runtime.sessionmaker) as session:
         csv_text = (SAMPLES / "ward-ben-thanh.csv").read_text(encoding="utf-8")
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
-        ward = (await session.scalars(select(Area).where(Area.code == "BT"))).one()
+        ward = (await session.scalars(select(Area).where(col(Area.code) == "BT"))).one()
         areas = list(
             await session.scalars(
                 select(Area)
-                .where(Area.level.in_([AreaLevel.neighbourhood, AreaLevel.group]))  # type: ignore[attr-defined]
-                .order_by(Area.path)
+                .where(col(Area.level).in_([AreaLevel.neighbourhood, AreaLevel.group]))
+                .order_by(col(Area.path))
             )
         )
         official_code = (
@@ -170,18 +176,18 @@ async def _play(
 
     # 3. The official registers, writes the notice, reviews, targets, schedules.
     await player.say_private(f"/start {official_code}")
-    await player.wait_text(OFFICIAL["id"], "Lan")
+    await player.wait_text(OFFICIAL_ID, "Lan")
     text = (SAMPLES / "notices" / notice).read_text(encoding="utf-8")
     await player.say_private(text)
-    await player.press(OFFICIAL["id"], "rv:targets", OFFICIAL)
-    await player.press(OFFICIAL["id"], f"tr:toggle:{ward.id}:", OFFICIAL)
-    await player.press(OFFICIAL["id"], "tr:done", OFFICIAL)
-    await player.press(OFFICIAL["id"], "wh:later", OFFICIAL)
+    await player.press(OFFICIAL_ID, "rv:targets", OFFICIAL)
+    await player.press(OFFICIAL_ID, f"tr:toggle:{ward.id}:", OFFICIAL)
+    await player.press(OFFICIAL_ID, "tr:done", OFFICIAL)
+    await player.press(OFFICIAL_ID, "wh:later", OFFICIAL)
     # Ahead of the steps left (each screen paced at Telegram's one message a second).
-    at = (datetime.now(UTC) + timedelta(seconds=8)).astimezone(TZ)
+    at = (datetime.now(UTC) + timedelta(seconds=8)).astimezone(ZoneInfo(settings.timezone))
     await player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
-    await player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
-    status = await player.wait_text(OFFICIAL["id"], "#")
+    await player.press(OFFICIAL_ID, "cf:send", OFFICIAL)
+    status = await player.wait_text(OFFICIAL_ID, "#")
     found = re.search(r"#(\d+)", status)
     assert found is not None
     notice_id = int(found.group(1))

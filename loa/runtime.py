@@ -146,7 +146,7 @@ class Runtime:
                 token=self.settings.telegram.token.get_secret_value(),  # type: ignore[union-attr]
                 username=me.username,
             )
-        i18n = make_i18n()
+        i18n = make_i18n(default_locale=self.settings.default_locale)
         self.services = Services(
             settings=self.settings,
             sessionmaker=self.sessionmaker,

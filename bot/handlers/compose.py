@@ -179,7 +179,8 @@ async def drop(
     await session.commit()
     await state.clear()
     await press.answer()
-    await services.outbox.send(chat_of(query), plain(withdrawal_text(outcome)))
+    text = withdrawal_text(outcome, timezone=services.settings.timezone)
+    await services.outbox.send(chat_of(query), plain(text))
 
 
 async def edited_text(
@@ -285,15 +286,19 @@ async def ask_time(
 async def typed_time(
     message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
 ) -> None:
+    zone, typed = services.settings.timezone, message.text or ""
     try:
-        at = parse_local_time(message.text or "")
-    except InvalidInput:
-        await services.outbox.send(message.chat.id, Screen(time_error_text(message.text or "")))
+        at = parse_local_time(typed, timezone=zone)
+    except InvalidInput as exc:
+        await services.outbox.send(
+            message.chat.id, Screen(time_error_text(exc, typed, timezone=zone))
+        )
         return
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
     wizard = wizard.next_screen().model_copy(update={"at": at})
     await save(state, Compose.confirm, wizard)
-    await show_confirm(services.outbox, message.chat.id, summary=summary, wizard=wizard)
+    chat = message.chat.id
+    await show_confirm(services.outbox, chat, summary=summary, wizard=wizard, timezone=zone)
 
 
 async def confirmed(
@@ -357,6 +362,7 @@ async def reminder(
         ward_id=official.ward_id,
         wizard=wizard,
         step=raw_state,
+        timezone=services.settings.timezone,
     )
 
 

@@ -85,7 +85,8 @@ async def cancel(
     if outcome is not None and outcome.cancelled:
         services.unplan(outcome.notice_id)
         await services.refresh_status({outcome.notice_id})
-    await services.outbox.send(message.chat.id, plain(withdrawal_text(outcome)))
+    text = withdrawal_text(outcome, timezone=services.settings.timezone)
+    await services.outbox.send(message.chat.id, plain(text))
 
 
 async def stop_retiming(

@@ -22,7 +22,13 @@ from bot.keyboards import NoticeCb, drop_keyboard, move_keyboard
 from bot.outbox import Screen
 from bot.press import Press
 from bot.services import Services
-from bot.texts import esc, time_error_text, when_text, withdrawal_text
+from bot.texts import (
+    drop_question,
+    move_question,
+    moved_text,
+    time_error_text,
+    withdrawal_text,
+)
 from bot.views import plain, status_screen
 from bot.wizard import At, Retime, Retiming, Wizard, end, load, save
 from broadcasts.errors import InvalidInput
@@ -48,7 +54,8 @@ async def recent(
     if not notices:
         await services.outbox.send(message.chat.id, plain(_("You have not sent any notice yet.")))
     for notice in notices:
-        screen = await status_screen(session=session, notice=notice)
+        zone = services.settings.timezone
+        screen = await status_screen(session=session, notice=notice, timezone=zone)
         await services.outbox.send(message.chat.id, screen)
 
 
@@ -64,10 +71,8 @@ async def ask_drop(
         session=session, notice_id=callback_data.n, ward_id=official.ward_id
     )
     await press.answer()
-    text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
-    text = esc(text).format(
-        id=notice.id, time=f"<b>{esc(when_text(notice.scheduled_at or datetime.now(UTC)))}</b>"
-    )
+    at, zone = notice.scheduled_at or datetime.now(UTC), services.settings.timezone
+    text = drop_question(callback_data.n, at, timezone=zone)
     await services.outbox.send(chat_of(query), Screen(text, drop_keyboard(callback_data.n)))
 
 
@@ -86,9 +91,8 @@ async def dropped(
     if outcome.cancelled:
         services.unplan(outcome.notice_id)
     await press.answer()
-    await services.outbox.edit(
-        chat_of(query), message_of(query) or 0, plain(withdrawal_text(outcome))
-    )
+    text = withdrawal_text(outcome, timezone=services.settings.timezone)
+    await services.outbox.edit(chat_of(query), message_of(query) or 0, plain(text))
     await services.refresh_status({outcome.notice_id})
 
 
@@ -130,15 +134,16 @@ async def ask_time(
 async def typed_time(
     message: Message, retime: Retime, session: AsyncSession, official: Official, services: Services
 ) -> None:
+    zone, typed = services.settings.timezone, message.text or ""
     try:
-        at = parse_local_time(message.text or "")
-    except InvalidInput:
-        await services.outbox.send(message.chat.id, Screen(time_error_text(message.text or "")))
+        at = parse_local_time(typed, timezone=zone)
+    except InvalidInput as exc:
+        await services.outbox.send(
+            message.chat.id, Screen(time_error_text(exc, typed, timezone=zone))
+        )
         return
     await scheduled_in_ward(session=session, notice_id=retime.notice_id, ward_id=official.ward_id)
-    text = esc(_("Move notice #{id} to {time}?")).format(
-        id=retime.notice_id, time=f"<b>{esc(when_text(at))}</b>"
-    )
+    text = move_question(retime.notice_id, at, timezone=zone)
     markup = move_keyboard(retime.notice_id, int(at.timestamp()))
     await services.outbox.send(message.chat.id, Screen(text, markup))
 
@@ -164,8 +169,8 @@ async def moved(
     await end(state, Retime)
     services.plan(callback_data.n, at)
     await press.answer()
-    text = _("✅ Notice #{id} will now be sent at {time}.").format(id=notice.id, time=when_text(at))
-    await services.outbox.edit(chat_of(query), message_of(query) or 0, plain(text))
+    text = moved_text(notice.id or 0, at, timezone=services.settings.timezone)
+    await services.outbox.edit(chat_of(query), message_of(query) or 0, Screen(text))
     await services.refresh_status({callback_data.n})
 
 

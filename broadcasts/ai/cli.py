@@ -1,6 +1,7 @@
 """`loa prepare FILE [--locales vi,en] [--json]`: what the AI step would send for a notice.
 
-Settings come from `LOA_AI__*` environment variables unless the caller passes them.
+Settings are the `ai` group of the project's one settings tree (`LOA_AI__*` from the
+environment or `.env` in the working directory) unless the caller passes them.
 Without `--json` it prints a readable report; with `--json` one object with the title,
 summary, facts, engine, renditions (locale -> text that would be sent), warnings and
 findings.
@@ -18,6 +19,7 @@ from typing import TextIO
 
 from broadcasts.ai.models import AISettings, Preparation
 from broadcasts.ai.prepare import prepare_notice
+from broadcasts.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +96,7 @@ def main(argv: Sequence[str] | None = None, *, settings: AISettings | None = Non
     if not text.strip():
         print(f"loa prepare: {args.file} is empty", file=sys.stderr)
         return 2
-    settings = settings if settings is not None else AISettings.from_env()
+    settings = settings if settings is not None else Settings().ai
     locales = [loc.strip() for loc in args.locales.split(",") if loc.strip()]
     prep = asyncio.run(prepare_notice(text, locales, settings=settings))
     if args.json:

@@ -26,9 +26,7 @@ from babel.dates import format_time as babel_format_time
 from broadcasts.ai.models import FACT_KEYS
 from broadcasts.ai.redact import find_phones, normalize
 from broadcasts.ai.wording import capitalised, clock_range_vi, date_vi, day_vi, weekday_vi
-from broadcasts.timeparse import TZ
-
-DEFAULT_TZ = TZ.key
+from broadcasts.settings import DEFAULT_TIMEZONE
 
 LABELS: dict[str, dict[str, str]] = {
     "vi": {
@@ -139,9 +137,9 @@ def _phrases(locale: str) -> dict[str, str]:
 
 
 def format_datetime_local(
-    dt_utc: datetime, locale: str, *, tz: str = DEFAULT_TZ, format: str = "medium"
+    dt_utc: datetime, locale: str, *, tz: str = DEFAULT_TIMEZONE, format: str = "medium"
 ) -> str:
-    """An aware (UTC) datetime shown in Ho Chi Minh City time, the locale's way."""
+    """An aware (UTC) datetime shown in the time zone `tz`, the locale's way."""
     if dt_utc.tzinfo is None:
         raise ValueError("format_datetime_local needs an aware datetime")
     return babel_format_datetime(dt_utc, format, tzinfo=ZoneInfo(tz), locale=babel_locale(locale))

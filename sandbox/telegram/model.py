@@ -275,7 +275,7 @@ class Chat:
         self.members: set[int] = set()
         self.creator = creator
         self.public: dict[str, Any] = {"id": chat_id, "type": chat_type, "title": title}
-        self.ids = [2]  # 1 is the group's creation (and, in a forum, the General topic)
+        self.ids = [1]
         self.permissions: dict[str, bool] | None = None
         self.topics: dict[int, Topic] = {}
         self.general_closed = False
@@ -284,6 +284,15 @@ class Chat:
     @property
     def is_forum(self) -> bool:
         return bool(self.public.get("is_forum"))
+
+    def make_forum(self, enabled: bool = True) -> None:
+        """Turn topics on or off. Message id 1 stays unused in a forum: it is the General
+        topic's, which is addressed by leaving message_thread_id out, never as 1."""
+        if enabled:
+            self.public["is_forum"] = True
+            self.ids[0] = max(self.ids[0], 2)
+        else:
+            self.public.pop("is_forum", None)
 
 
 class BotState:

@@ -85,7 +85,7 @@ class People:
             chat = Chat(world.new_chat_id(chat_type), chat_type, title, by_user)
             world.chats[chat.id] = chat
             if body.get("is_forum"):
-                chat.public["is_forum"] = True
+                chat.make_forum()
         else:
             chat_id = as_int(chat_id, "chat_id")
             if chat_id >= 0:
@@ -254,10 +254,7 @@ class People:
         chat = self.world.group(as_int(body.get("chat_id"), "chat_id"))
         if chat.type != "supergroup":
             raise ControlError("only a supergroup can be a forum")
-        if body.get("enabled", True):
-            chat.public["is_forum"] = True
-        else:
-            chat.public.pop("is_forum", None)
+        chat.make_forum(bool(body.get("enabled", True)))
         return {"chat_id": chat.id, "is_forum": chat.is_forum}
 
     async def topics(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +23,8 @@ from broadcasts.models import (
     Notice,
     NoticeStatus,
 )
-from loa.demo import TZ, Player
+from broadcasts.settings import DEFAULT_TIMEZONE
+from loa.demo import Player
 from loa.runtime import Roles, Runtime
 from tests.bot.world import (
     OFFICIAL,
@@ -94,7 +96,7 @@ async def test_scheduled_notice_survives_a_restart(world: World) -> None:
     await compose(w, "04-rac-cong-kenh.txt", ["BT-KP2"])
     await w.player.press(OFFICIAL["id"], "wh:later", OFFICIAL)
     # Far enough ahead for the steps before the confirm, paced as Telegram paces them.
-    at = (datetime.now(UTC) + timedelta(seconds=10)).astimezone(TZ)
+    at = (datetime.now(UTC) + timedelta(seconds=10)).astimezone(ZoneInfo(DEFAULT_TIMEZONE))
     await w.player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await w.player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
     await w.player.wait_text(OFFICIAL["id"], "Sẽ gửi lúc")

@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +21,7 @@ from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
 from bot.texts import rendition_block, utf16_len
 from broadcasts.db import session_scope
 from broadcasts.models import Notice, NoticeStatus, Rendition
-from broadcasts.timeparse import TZ
+from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.transports.telegram import MAX_TEXT_LENGTH
 from loa.demo import Player
 from tests.bot.world import (
@@ -44,6 +45,7 @@ from tests.bot.world import (
 )
 
 STALE = "Màn hình này đã cũ"
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -30,7 +31,8 @@ from broadcasts.notices import (
     schedule_notice,
     set_targets,
 )
-from broadcasts.timeparse import TZ, parse_local_time
+from broadcasts.settings import DEFAULT_TIMEZONE
+from broadcasts.timeparse import parse_local_time
 
 
 async def _ward(session: AsyncSession) -> dict[str, Area]:
@@ -183,7 +185,7 @@ async def test_cancel(session: AsyncSession) -> None:
 
 
 def test_reading_local_times() -> None:
-    now = datetime(2026, 11, 21, 8, 0, tzinfo=TZ)
+    now = datetime(2026, 11, 21, 8, 0, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
     assert parse_local_time("07:30 28/11", now=now) == datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
     assert parse_local_time("28/11/2026 7h30", now=now) == datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
     # A bare time that has passed today means tomorrow.

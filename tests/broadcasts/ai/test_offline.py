@@ -260,24 +260,6 @@ async def test_a_date_already_past_is_warned_about() -> None:
     assert not prep.renditions["vi"].flagged  # a warning, the official decides
 
 
-def test_settings_from_env_and_blank_values() -> None:
-    settings = AISettings.from_env(
-        {
-            "LOA_AI__BASE_URL": "",
-            "LOA_AI__API_KEY": "",
-            "LOA_AI__ENABLED": "false",
-            "LOA_AI__TIMEOUT_SECONDS": "3.5",
-            "LOA_AI__SUMMARY_MAX_CHARS": "300",
-            "LOA_AI__MODEL": "qwen2.5",
-            "LOA_OTHER": "x",
-        }
-    )
-    assert settings.base_url is None and not settings.enabled and not settings.remote
-    assert settings.api_key.get_secret_value() == "not-needed"
-    assert settings.timeout_seconds == 3.5 and settings.summary_max_chars == 300
-    assert settings.model == "qwen2.5"
-
-
 @pytest.mark.parametrize(
     ("text", "urgent"),
     [
