@@ -4,7 +4,7 @@ readers follow notices. Built by `create_app` with the services the process alre
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import ApiServices, CancelHook
 from api.errors import Problem, install_error_handlers
-from api.routes import ROUTERS
+from api.routes import ROUTERS, telegram_webhook
+from api.routes.health import BotHealthSource
+from api.routes.telegram_webhook import UpdateReceiver
 from broadcasts.apikeys import ensure_bootstrap_key
 from broadcasts.db import session_scope
 
@@ -38,9 +40,14 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     on_cancel: CancelHook | None = None,
+    webhooks: Mapping[int, UpdateReceiver] | None = None,
+    bot_health: BotHealthSource | None = None,
 ) -> FastAPI:
     """The API over an existing sessionmaker; `on_cancel(notice_id)` runs after a notice
-    is cancelled through the API (and committed), so the runtime can unschedule it."""
+    is cancelled through the API (and committed), so the runtime can unschedule it.
+
+    `webhooks` maps bot account ids to their update receivers (webhook mode), and
+    `bot_health` tells `/health` whether this process's bot receives updates."""
     services = ApiServices(sessionmaker=sessionmaker, settings=settings, on_cancel=on_cancel)
 
     @asynccontextmanager
@@ -53,9 +60,12 @@ def create_app(
 
     app = FastAPI(title="Loa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
+    app.state.webhooks = webhooks or {}
+    app.state.bot_health = bot_health
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(telegram_webhook.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

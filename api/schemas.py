@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,11 +20,45 @@ class Listing(BaseModel, Generic[T]):
     count: int = Field(description="rows matching the filters, over all pages")
 
 
-class Health(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "database": "ok"}]})
+class BotHealth(BaseModel):
+    """Whether this process's bot receives updates from Telegram."""
 
-    status: str
+    mode: Literal["polling", "webhook"]
+    receiving: bool = Field(
+        description="false while getUpdates keeps failing (409: a webhook is set or another "
+        "process polls with the token) or while the webhook is not set"
+    )
+    last_update_age_seconds: float | None = Field(
+        description="seconds since the last update arrived; null if none since start"
+    )
+    error: str | None = Field(default=None, description="why it is not receiving")
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "database": "ok",
+                    "bot": {
+                        "mode": "polling",
+                        "receiving": True,
+                        "last_update_age_seconds": 12.5,
+                        "error": None,
+                    },
+                }
+            ]
+        }
+    )
+
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: the database answers but the bot is not receiving updates"
+    )
     database: str
+    bot: BotHealth | None = Field(
+        default=None, description="null when no bot receives updates in this process"
+    )
 
 
 class Deactivate(BaseModel):
@@ -72,7 +106,10 @@ class IssuedCode(BaseModel):
                     "area_code": "BT-KP3",
                     "area_name": "Khu phố 3",
                     "expires_at": "2026-01-08T02:30:00Z",
-                    "instructions": "Add the bot to the group and send /register K7M2QX9P",
+                    "command": "/dangky@loa_benthanh_bot K7M2QX9P",
+                    "instructions": "Add @loa_benthanh_bot to the group, then send in the "
+                    "group (in the forum topic that should get notices, if the group has "
+                    "topics): /dangky@loa_benthanh_bot K7M2QX9P",
                 }
             ]
         }
@@ -82,6 +119,10 @@ class IssuedCode(BaseModel):
     area_code: str
     area_name: str
     expires_at: datetime
+    command: str = Field(
+        description="what to send: an official `/start CODE` to the bot; a leader "
+        "`/dangky@<bot> CODE` in the group (naming the bot, as Telegram's privacy mode needs)"
+    )
     instructions: str
 
 

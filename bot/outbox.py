@@ -17,10 +17,12 @@ coalesces them. A message has at most one edit in flight; a request that comes m
 marks it dirty, and when the edit in flight ends the message is rendered again (from the
 database) and edited once more, so the last state is always the one written.
 
-The buckets live in this process, and that is the whole truth: one bot process writes
-to an official's chat (status updates included; delivery workers write only to groups).
-Several processes writing to one chat would need the bucket in Redis, as
-`broadcasts.delivery.limits.RedisLimits` does for deliveries.
+The buckets live in this process. That is the whole truth when one process writes to an
+official's chat: `loa run`, or `loa bot` with polling (status updates included; delivery
+workers write only to groups). In webhook mode behind several API processes, two of them
+may answer the same official at once; each honours the 429 it gets (`retry_after`), and
+a bucket shared in Redis (as `broadcasts.delivery.limits.RedisLimits` does for
+deliveries) would be the next step if that ever shows up.
 """
 
 from __future__ import annotations

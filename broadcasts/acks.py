@@ -6,11 +6,20 @@ unique constraint, so the database settles the race and nobody sees an error.
 
 (A SAVEPOINT around a plain INSERT would do the same on PostgreSQL, but with SQLite's
 Python driver a SAVEPOINT opened before any write commits the transaction on release.)
+
+A button press names its delivery in the callback data, which a modified client can set
+at will (delivery ids are sequential). So a press counts only when it comes through the
+delivery's bot, from the chat the delivery went to, on the message that carries the
+button (the last part of a split text), for a delivery that was sent. Anything else is
+refused, logged and written to the audit log.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict
@@ -19,10 +28,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from broadcasts import audit
+from broadcasts.delivery.claims import decode_refs
 from broadcasts.errors import InvalidInput, NotFound
-from broadcasts.models import Acknowledgement, Delivery, Notice
+from broadcasts.models import Acknowledgement, Channel, Delivery, DeliveryStatus, Notice
+
+log = logging.getLogger(__name__)
 
 METHODS = ("button", "api", "link")
+
+
+class PressVerdict(StrEnum):
+    recorded = "recorded"  # a new acknowledgement
+    repeated = "repeated"  # this person had acknowledged already
+    early = "early"  # the right chat, but the send is not recorded yet: press again
+    refused = "refused"  # not this chat's or this message's button: nothing counted
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    verdict: PressVerdict
+    notice_id: int | None = None
 
 
 class AckCreate(SQLModel):
@@ -153,6 +179,81 @@ async def record_ack(
     return await _record(
         session, delivery=delivery, person_ref=person_ref, person_name=person_name, method=method
     )
+
+
+def _refusal(
+    delivery: Delivery | None,
+    channel: Channel | None,
+    *,
+    bot_id: int,
+    chat_ref: str,
+    message_ref: str,
+) -> str | None:
+    """Why a press does not count for this delivery, or None if it does."""
+    if delivery is None or channel is None:
+        return "no such delivery"
+    if delivery.bot_id != bot_id:
+        return f"delivery of bot {delivery.bot_id}, pressed through bot {bot_id}"
+    if channel.chat_ref != chat_ref:
+        return f"delivery to chat {channel.chat_ref}, pressed in chat {chat_ref}"
+    if delivery.status is DeliveryStatus.sent:
+        refs = decode_refs(delivery.provider_message_ref)
+        if refs and refs[-1] == message_ref:
+            return None
+        return f"button on message {refs[-1] if refs else '?'}, pressed on {message_ref}"
+    return f"delivery is {delivery.status.value}"
+
+
+async def record_button_press(
+    *,
+    session: AsyncSession,
+    delivery_id: int,
+    bot_id: int,
+    chat_ref: str,
+    message_ref: str,
+    person_ref: str,
+    person_name: str,
+) -> ButtonPress:
+    """Count a press of the acknowledge button on `message_ref` in `chat_ref` (see above)."""
+    row = (
+        await session.execute(
+            select(Delivery, Channel)
+            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+            .where(col(Delivery.id) == delivery_id)
+        )
+    ).first()
+    delivery, channel = row if row is not None else (None, None)
+    reason = _refusal(delivery, channel, bot_id=bot_id, chat_ref=chat_ref, message_ref=message_ref)
+    if reason is None:
+        assert delivery is not None
+        ack, created = await _record(
+            session,
+            delivery=delivery,
+            person_ref=person_ref,
+            person_name=person_name,
+            method="button",
+        )
+        verdict = PressVerdict.recorded if created else PressVerdict.repeated
+        return ButtonPress(verdict, ack.notice_id)
+    if (
+        delivery is not None
+        and channel is not None
+        and channel.chat_ref == chat_ref
+        and delivery.status is DeliveryStatus.sending
+    ):
+        return ButtonPress(PressVerdict.early, delivery.notice_id)
+    log.warning("acknowledge press refused (delivery %s): %s", delivery_id, reason)
+    await audit.record(
+        session=session,
+        actor=f"{channel.transport if channel else 'telegram'}:{person_ref}"[:100],
+        action="ack.refused",
+        subject=f"delivery:{delivery_id}",
+        chat_ref=chat_ref,
+        message_ref=message_ref,
+        person_name=person_name,
+        reason=reason,
+    )
+    return ButtonPress(PressVerdict.refused)
 
 
 async def record_ack_for_channel(

@@ -1,8 +1,9 @@
 """Channels: the group chats that receive notices, each bound to one area.
 
-A group leader adds the bot and sends `/register CODE`; the code decides the area. A chat
-registered again (new code) moves to the new area and becomes active again. Chat ids are
-strings, whatever the transport.
+A group leader adds the bot and sends `/dangky@<bot> CODE` (see `registration_command`);
+the code decides the area, and the forum topic it was sent from (if any) is where notices
+go. A chat registered again (new code) moves to the new area and becomes active again.
+Chat ids are strings, whatever the transport.
 """
 
 from __future__ import annotations
@@ -15,12 +16,22 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from broadcasts import audit
 from broadcasts.areas import get_area_by_code, subtree_condition, subtree_paths
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.invites import redeem_invite
 from broadcasts.models import Area, BotAccount, Channel, InviteKind, utcnow
 
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# The command a leader sends in the group, Vietnamese first; the English one is an alias.
+REGISTER_COMMANDS = ("dangky", "register")
+
+
+def registration_command(*, username: str | None, code: str) -> str:
+    """What a leader types in the group. With privacy mode on (Telegram's default) a bot
+    is sure to see a command only when it names the bot: `/dangky@loa_bt_bot CODE`."""
+    mention = f"@{username}" if username else ""
+    return f"/{REGISTER_COMMANDS[0]}{mention} {code}"
 
 
 class ChannelPublic(SQLModel):
@@ -35,6 +46,7 @@ class ChannelPublic(SQLModel):
                     "bot_id": 1,
                     "transport": "telegram",
                     "chat_ref": "-1001234567890",
+                    "topic_ref": None,
                     "title": "Khu phố 3 - Bến Thành",
                     "locale": "vi",
                     "active": True,
@@ -53,6 +65,7 @@ class ChannelPublic(SQLModel):
     bot_id: int
     transport: str
     chat_ref: str
+    topic_ref: str | None
     title: str
     locale: str
     active: bool
@@ -70,6 +83,7 @@ def to_public(channel: Channel, area: Area) -> ChannelPublic:
         bot_id=channel.bot_id,
         transport=channel.transport,
         chat_ref=channel.chat_ref,
+        topic_ref=channel.topic_ref,
         title=channel.title,
         locale=channel.locale,
         active=channel.active,
@@ -100,6 +114,22 @@ async def get_or_create_bot_account(
     return account
 
 
+async def bot_for_area(*, session: AsyncSession, area: Area) -> BotAccount | None:
+    """The bot a group of this area registers with: its ward's bot, else a city-wide one."""
+    rows = await session.execute(
+        select(BotAccount, col(Area.path))
+        .outerjoin(Area, col(Area.id) == col(BotAccount.ward_id))
+        .order_by(col(BotAccount.id))
+    )
+    city: BotAccount | None = None
+    for bot, ward_path in rows:
+        if ward_path is not None and area.path.startswith(ward_path):
+            return bot
+        if bot.ward_id is None and city is None:
+            city = bot
+    return city
+
+
 async def get_channel(*, session: AsyncSession, channel_id: int) -> Channel:
     channel = await session.get(Channel, channel_id)
     if channel is None:
@@ -120,9 +150,14 @@ async def register_channel(
     bot_id: int,
     chat_ref: str,
     title: str,
+    topic_ref: str | None = None,
     transport: str = "telegram",
 ) -> Channel:
-    """Redeem a channel code for this chat; a known chat moves to the code's area."""
+    """Redeem a channel code for this chat; a known chat moves to the code's area.
+
+    `topic_ref` is the forum topic the code was sent from (None: the main thread); the
+    latest registration decides where notices go.
+    """
     invite = await redeem_invite(
         session=session, code=code, kind=InviteKind.channel, used_by=f"{transport}:{chat_ref}"
     )
@@ -148,6 +183,7 @@ async def register_channel(
             created_at=now,
         )
     channel.area_id = invite.area_id
+    channel.topic_ref = topic_ref
     channel.title = title[:255]
     channel.active = True
     channel.inactive_reason = None
@@ -275,3 +311,18 @@ async def channels_for_areas(
     if active_only:
         query = query.where(col(Channel.active))
     return list(await session.scalars(query))
+
+
+async def note_refused_registration(
+    *, session: AsyncSession, chat_ref: str, title: str, reason: str, transport: str = "telegram"
+) -> None:
+    """A group tried to register but cannot receive (the bot may not post there): nothing
+    is registered and the code stays unused; the audit log keeps it for the admins."""
+    await audit.record(
+        session=session,
+        actor=f"{transport}:{chat_ref}",
+        action="channel.refused",
+        subject=f"chat:{chat_ref}",
+        title=title,
+        reason=reason,
+    )

@@ -87,6 +87,9 @@ class Channel(SQLModel, table=True):
     bot_id: int = Field(foreign_key="bot_account.id", index=True)
     transport: str = Field(default="telegram", max_length=20)
     chat_ref: str = Field(max_length=64)
+    # The forum topic the group registered from (Telegram's message_thread_id); notices
+    # go there. None: the chat's main thread (General, in a forum).
+    topic_ref: str | None = Field(default=None, max_length=64)
     title: str = Field(default="", max_length=255)
     locale: str = Field(default="vi", max_length=10)
     active: bool = Field(default=True)

@@ -12,6 +12,7 @@ settings at hand takes it as a keyword default, everything else reads `Settings.
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -31,8 +32,16 @@ class TelegramSettings(BaseModel):
     token: SecretStr | None = None
     api_base: str = "https://api.telegram.org"
     poll_timeout_seconds: int = 25
+    # How updates arrive: the bot asks for them (getUpdates), or Telegram posts them to
+    # the API at `webhook_url` + "/telegram/webhook/<bot account id>".
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    # Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; required in webhook mode.
+    webhook_secret: SecretStr | None = None
 
-    _blank_token = field_validator("token", mode="before")(_blank_is_none)
+    _blank_token = field_validator("token", "webhook_url", "webhook_secret", mode="before")(
+        _blank_is_none
+    )
 
 
 class ApiSettings(BaseModel):

@@ -27,6 +27,7 @@ from sqlmodel import col
 from tqdm import tqdm
 
 from broadcasts.area_import import import_areas_csv
+from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind
@@ -165,10 +166,13 @@ async def _play(
 
     # 2. Leaders add the bot to their groups and register them.
     leaders: dict[int, dict[str, Any]] = {}
+    assert runtime.bot is not None
+    username = (await runtime.bot.me()).username  # privacy mode: the command names the bot
     for i, (area, code) in enumerate(channel_codes):
         leader = {"id": 6000 + i, "first_name": f"Tổ trưởng {area.name}"}
         chat_id = await client.add_bot_to_group(TOKEN, f"Nhóm {area.name}", leader)
-        await client.group_message(TOKEN, chat_id, leader, f"/register {code}")
+        command = registration_command(username=username, code=code)
+        await client.group_message(TOKEN, chat_id, leader, command)
         leaders[chat_id] = leader
     for chat_id in leaders:
         await player.wait_text(chat_id, "✅")

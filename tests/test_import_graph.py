@@ -41,6 +41,9 @@ async def main(workdir: str) -> None:
             polled.set()
             await asyncio.sleep(0.05)
             return web.json_response({"ok": True, "result": []})
+        if method == "getwebhookinfo":
+            info = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+            return web.json_response({"ok": True, "result": info})
         return web.json_response({"ok": True, "result": True})
 
     app = web.Application()

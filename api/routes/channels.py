@@ -14,10 +14,12 @@ from broadcasts import audit
 from broadcasts.areas import get_area_by_code
 from broadcasts.channels import (
     ChannelPublic,
+    bot_for_area,
     deactivate_channel,
     get_channel,
     list_channels,
     reactivate_channel,
+    registration_command,
     set_channel_locale,
     to_public,
 )
@@ -83,12 +85,18 @@ async def registration_code(
         subject=f"area:{area.code}",
         expires_at=invite.expires_at,
     )
+    bot = await bot_for_area(session=session, area=area)
+    username = bot.username if bot else None
+    command = registration_command(username=username, code=invite.code)
     return IssuedCode(
         code=invite.code,
         area_code=area.code,
         area_name=area.name,
         expires_at=invite.expires_at,
-        instructions=f"Add the bot to the group and send /register {invite.code}",
+        command=command,
+        instructions=f"Add {'@' + username if username else 'the bot'} to the group, then "
+        "send in the group (in the forum topic that should get notices, if the group has "
+        f"topics): {command}",
     )
 
 

@@ -72,6 +72,7 @@ async def invite_code(
         area_code=ward.code,
         area_name=ward.name,
         expires_at=invite.expires_at,
+        command=f"/start {invite.code}",
         instructions=f"Open a private chat with the bot and send /start {invite.code}",
     )
 

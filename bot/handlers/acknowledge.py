@@ -1,4 +1,8 @@
-"""The Đã nhận button under each delivered notice: one acknowledgement per person."""
+"""The Đã nhận button under each delivered notice: one acknowledgement per person.
+
+A press counts only on the very message its delivery carried, in its chat (see
+`broadcasts.acks.record_button_press`); a forged or misplaced one is answered and ignored.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import AckCb
 from bot.services import Services
-from broadcasts.acks import record_ack
+from broadcasts.acks import PressVerdict, record_button_press
+
+
+def press_answer(verdict: PressVerdict, name: str) -> str:
+    if verdict is PressVerdict.recorded:
+        return _("Thank you, {name}! Your confirmation is recorded.").format(name=name)
+    if verdict is PressVerdict.repeated:
+        return _("You have already confirmed this notice. Thank you!")
+    if verdict is PressVerdict.early:
+        return _("Loa is still recording this notice. Please press again in a moment.")
+    return _("This button does not belong to a notice of this group.")
 
 
 async def acknowledge(
     query: CallbackQuery, callback_data: AckCb, session: AsyncSession, services: Services
 ) -> None:
-    ack, created = await record_ack(
+    message = query.message  # None for inline messages: no chat, so nothing can match
+    press = await record_button_press(
         session=session,
         delivery_id=callback_data.delivery_id,
+        bot_id=services.bot_account_id,
+        chat_ref=str(message.chat.id) if message else "",
+        message_ref=str(message.message_id) if message else "",
         person_ref=str(query.from_user.id),
         person_name=query.from_user.full_name,
     )
     await session.commit()
-    if created:
-        await query.answer(
-            _("Thank you, {name}! Your confirmation is recorded.").format(
-                name=query.from_user.first_name
-            )
-        )
-        await services.refresh_status({ack.notice_id})
-    else:
-        await query.answer(_("You have already confirmed this notice. Thank you!"))
+    await query.answer(press_answer(press.verdict, query.from_user.first_name))
+    if press.verdict is PressVerdict.recorded and press.notice_id is not None:
+        await services.refresh_status({press.notice_id})
 
 
 def make_router() -> Router:

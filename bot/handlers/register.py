@@ -1,8 +1,19 @@
-"""Group chats: a leader registers the group for an area; removal deactivates it."""
+"""Group chats: a leader registers the group for an area; removal deactivates it.
+
+Telegram's privacy mode (on by default) shows a bot only the commands that name it, so
+every instruction gives the form `/dangky@<bot> MÃ`; the bare `/dangky MÃ` and the
+English `/register` work too when they reach the bot. A registration sent from a forum
+topic makes notices go to that topic. A group where the bot may not post is not
+registered: the leader is told (in the group if the bot still can, else privately) and
+the code stays unused.
+"""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import (
     IS_MEMBER,
     IS_NOT_MEMBER,
@@ -10,35 +21,121 @@ from aiogram.filters import (
     Command,
     CommandObject,
 )
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import (
+    ChatMemberBanned,
+    ChatMemberLeft,
+    ChatMemberMember,
+    ChatMemberRestricted,
+    ChatMemberUpdated,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Services
-from broadcasts.channels import deactivate_channel_by_chat, register_channel
+from broadcasts.channels import (
+    REGISTER_COMMANDS,
+    deactivate_channel_by_chat,
+    note_refused_registration,
+    register_channel,
+    registration_command,
+)
 from broadcasts.models import Area
+
+log = logging.getLogger(__name__)
+
+
+async def how_to_register(bot: Bot) -> str:
+    """`/dangky@<this bot> MÃ`, with the bot's real username."""
+    return registration_command(username=(await bot.me()).username, code=_("CODE"))
+
+
+async def may_post(bot: Bot, chat_id: int) -> bool:
+    """Whether the bot may send messages in the group, as Telegram reports it."""
+    member = await bot.get_chat_member(chat_id, bot.id)
+    if isinstance(member, ChatMemberRestricted):
+        return member.is_member and member.can_send_messages
+    if isinstance(member, ChatMemberLeft | ChatMemberBanned):
+        return False
+    if isinstance(member, ChatMemberMember):  # a plain member posts if members may
+        permissions = (await bot.get_chat(chat_id)).permissions
+        return permissions is None or permissions.can_send_messages is not False
+    return True  # the owner or an administrator
+
+
+def topic_of(message: Message) -> str | None:
+    # Replies in a plain supergroup carry a message_thread_id too: only a forum topic counts.
+    return str(message.message_thread_id) if message.is_topic_message else None
+
+
+async def tell_leader(message: Message, bot: Bot, text: str) -> None:
+    """Answer in the group; if the bot may not post there, write to the leader privately
+    (Telegram allows that only if the leader has started a chat with the bot)."""
+    try:
+        await message.answer(text)
+        return
+    except TelegramAPIError as exc:
+        log.info("could not answer in chat %s: %s", message.chat.id, exc)
+    if message.from_user is None:
+        return
+    try:
+        await bot.send_message(message.from_user.id, text)
+    except TelegramAPIError as exc:
+        log.warning("could not tell the leader of chat %s: %s", message.chat.id, exc)
 
 
 async def register(
-    message: Message, command: CommandObject, session: AsyncSession, services: Services
+    message: Message, command: CommandObject, session: AsyncSession, services: Services, bot: Bot
 ) -> None:
     if not command.args:
-        await message.answer(_("Please send the registration code too, like this: /register CODE"))
-        return
+        text = _("Please send the code too, like this: {command}")
+        await message.answer(text.format(command=await how_to_register(bot)))
+    elif not await may_post(bot, message.chat.id):
+        await refuse(message, session, bot)
+    else:
+        await register_here(message, command.args.strip(), session, services)
+
+
+async def register_here(
+    message: Message, code: str, session: AsyncSession, services: Services
+) -> None:
     channel = await register_channel(
         session=session,
-        code=command.args,
+        code=code,
         bot_id=services.bot_account_id,
         chat_ref=str(message.chat.id),
         title=message.chat.title or "",
+        topic_ref=topic_of(message),
     )
     area = await session.get(Area, channel.area_id)
     await session.commit()  # stored before the leader is told so
-    await message.answer(
+    await message.answer(registered_text(area.name if area else "", channel.topic_ref))
+
+
+def registered_text(area: str, topic_ref: str | None) -> str:
+    text = _(
+        "✅ This group now receives the ward's notices for {area}. When a notice arrives, "
+        "please press “Đã nhận” to confirm you have seen it."
+    ).format(area=area)
+    return text + ("\n" + _("Notices will arrive in this topic.") if topic_ref else "")
+
+
+async def refuse(message: Message, session: AsyncSession, bot: Bot) -> None:
+    await note_refused_registration(
+        session=session,
+        chat_ref=str(message.chat.id),
+        title=message.chat.title or "",
+        reason="the bot may not send messages in this group",
+    )
+    await session.commit()
+    await tell_leader(
+        message,
+        bot,
         _(
-            "✅ This group now receives the ward's notices for {area}. When a notice arrives, "
-            "please press “Đã nhận” to confirm you have seen it."
-        ).format(area=area.name if area else "")
+            "Loa may not send messages in this group, so the group is not registered yet. "
+            "Please allow Loa to send messages (or make it an administrator) in the group "
+            "settings, then send again: {command}"
+        ).format(command=await how_to_register(bot)),
     )
 
 
@@ -52,19 +149,25 @@ async def removed(event: ChatMemberUpdated, session: AsyncSession, services: Ser
     )
 
 
-async def added(event: ChatMemberUpdated) -> None:
-    await event.answer(
-        _(
-            "Hello! I carry the ward's notices. The group leader should now send "
-            "/register CODE with the code from the ward."
-        )
-    )
+async def added(event: ChatMemberUpdated, bot: Bot) -> None:
+    text = _(
+        "Hello! I am Loa, the ward's loudspeaker: I bring the ward's notices to this group. "
+        "The group leader, please send {command} (the code from the ward) so that the group "
+        "starts receiving notices."
+    ).format(command=await how_to_register(bot))
+    if event.chat.is_forum:
+        text += "\n" + _("Send it in the topic where notices should arrive.")
+    try:
+        await event.answer(text)
+    except TelegramAPIError as exc:  # a courtesy: the General topic may be closed
+        log.info("no greeting in chat %s: %s", event.chat.id, exc)
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type.in_({"group", "supergroup"}))
-    router.message.register(register, Command("register", "dangky"))
+    # Command() checks an @mention against the bot's own username (getMe, cached).
+    router.message.register(register, Command(*REGISTER_COMMANDS, ignore_case=True))
     router.my_chat_member.register(removed, ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
     router.my_chat_member.register(
         added,

@@ -41,6 +41,7 @@ class Job:
     attempts: int
     sent_refs: list[str] = field(default_factory=list)
     chat_ref: str = ""
+    topic_ref: str | None = None  # the channel's forum topic, if any
     new_chat_ref: str | None = None  # set when the chat migrated while sending
     started: bool = False  # a part has gone to the transport: no longer safe to release
 
@@ -50,6 +51,7 @@ class ChannelInfo:
     chat_ref: str
     active: bool
     inactive_reason: str | None
+    topic_ref: str | None = None
 
 
 @dataclass(slots=True)
@@ -174,10 +176,14 @@ async def load_channels(
     found: dict[int, ChannelInfo] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(_C.id, _C.chat_ref, _C.active, _C.inactive_reason).where(_C.id.in_(chunk))
+            select(_C.id, _C.chat_ref, _C.active, _C.inactive_reason, _C.topic_ref).where(
+                _C.id.in_(chunk)
+            )
         )
         for row in rows:
-            found[row.id] = ChannelInfo(row.chat_ref, row.active, row.inactive_reason)
+            found[row.id] = ChannelInfo(
+                row.chat_ref, row.active, row.inactive_reason, row.topic_ref
+            )
     return found
 
 

@@ -75,6 +75,7 @@ class Sender:
             last = index == len(parts) - 1
             message = OutgoingMessage(
                 chat_ref=job.chat_ref,
+                topic_ref=job.topic_ref,
                 text=parts[index],
                 ack_ref=str(job.id) if last else None,
                 ack_label=label,

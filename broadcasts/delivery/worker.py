@@ -284,6 +284,7 @@ class DeliveryWorker:
                 self._finish_now(job, f"channel inactive: {channel.inactive_reason or ''}")
             else:
                 job.chat_ref = channel.chat_ref
+                job.topic_ref = channel.topic_ref
                 self._lanes.get(job.account_id).push(job)
         return len(jobs) >= room
 

@@ -17,6 +17,7 @@ from typing import Protocol
 class OutgoingMessage:
     chat_ref: str
     text: str  # plain text, never markup: the transport escapes it for its format
+    topic_ref: str | None = None  # a forum topic in the chat (None: its main thread)
     ack_ref: str | None = None  # when set, the message carries an acknowledge button
     ack_label: str = "✅ Đã nhận"
 

@@ -106,6 +106,7 @@ class TelegramTransport:
             sent = await self.bot(
                 _SendMessage(
                     chat_id=_chat_id(message.chat_ref),
+                    message_thread_id=int(message.topic_ref) if message.topic_ref else None,
                     text=message.text,
                     parse_mode=None,
                     reply_markup=markup,

@@ -16,7 +16,8 @@ from tests.api.conftest import ADMIN_KEY, assert_problem
 
 async def test_health_needs_no_key(anon: httpx.AsyncClient) -> None:
     response = await anon.get("/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "bot": None}  # no bot here
 
 
 async def test_missing_and_wrong_keys_are_401(anon: httpx.AsyncClient) -> None:

@@ -18,12 +18,17 @@ async def test_channel_lifecycle(
     admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await admin.post("/areas/import", content=TREE_CSV, headers=CSV)
+    async with session_scope(sessionmaker) as session:
+        bot = await add_bot(session)
     issued = await admin.post(
         "/channels/registration-codes", json={"area_code": "BT-KP1", "ttl_hours": 24}
     )
     assert issued.status_code == 201, issued.text
     code = issued.json()
-    assert code["instructions"] == f"Add the bot to the group and send /register {code['code']}"
+    # Privacy mode: the command names the bot, the instructions say so.
+    assert code["command"] == f"/dangky@loa_test_bot {code['code']}"
+    assert code["instructions"].startswith("Add @loa_test_bot to the group")
+    assert code["instructions"].endswith(code["command"])
     assert_problem(
         await admin.post("/channels/registration-codes", json={"area_code": "NOPE"}), 404, "NOPE"
     )
@@ -33,8 +38,7 @@ async def test_channel_lifecycle(
         "ttl_hours",
     )
 
-    async with session_scope(sessionmaker) as session:  # what the bot does on /register
-        bot = await add_bot(session)
+    async with session_scope(sessionmaker) as session:  # what the bot does on /dangky
         channel = await register_channel(
             session=session,
             code=code["code"].lower(),

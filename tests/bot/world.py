@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.keyboards import ReviewCb, TreeCb, WhenCb
 from broadcasts.ai import AISettings
 from broadcasts.area_import import import_areas_csv
+from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, InviteKind, Notice, NoticeStatus
@@ -75,7 +76,8 @@ async def seed_sample_ward(
         leader = {"id": 8000 + i, "first_name": f"Leader {area_code}"}
         chat_id = await client.add_bot_to_group(TOKEN, f"Nhóm {area_code}", leader)
         # Privacy mode: the form of the command that always reaches the bot.
-        await client.group_message(TOKEN, chat_id, leader, f"/register@{me.username} {code}")
+        command = registration_command(username=me.username, code=code)
+        await client.group_message(TOKEN, chat_id, leader, command)
         chats[area_code] = chat_id
         leaders[chat_id] = leader
     player = Player(client, TOKEN, OFFICIAL)

@@ -7,11 +7,12 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
-from broadcasts.acks import ack_count, record_ack, record_ack_for_channel
+from broadcasts.acks import ack_count, record_ack, record_ack_for_channel, record_button_press
 from broadcasts.db import session_scope
 from broadcasts.errors import InvalidInput, NotFound
-from broadcasts.models import Acknowledgement, DeliveryStatus
+from broadcasts.models import Acknowledgement, AuditEvent, DeliveryStatus
 from tests.api.factories import add_bot, add_channels, add_notice, seed_tree
 
 
@@ -98,3 +99,65 @@ async def test_two_presses_racing_count_once(
     assert sorted(results) == [False, True]
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Acknowledgement)) == 1
+
+
+async def test_a_button_press_counts_only_on_its_own_message(session: AsyncSession) -> None:
+    areas = await seed_tree(session)
+    bot = await add_bot(session)
+    channels = await add_channels(session, bot, [areas["BT-KP1"], areas["BT-KP2"]])
+    _, (d1, d2) = await add_notice(
+        session, areas["BT"], channels, [DeliveryStatus.sent, DeliveryStatus.sent]
+    )
+    d1.provider_message_ref = "41,42"  # a text in two parts: the button is on 42
+    d2.provider_message_ref = "7"
+    session.add_all([d1, d2])
+    await session.flush()
+    chat1, chat2 = channels[0].chat_ref, channels[1].chat_ref
+
+    async def press(delivery_id: int, chat: str, message: str, bot_id: int = bot.id or 0) -> str:
+        result = await record_button_press(
+            session=session,
+            delivery_id=delivery_id,
+            bot_id=bot_id,
+            chat_ref=chat,
+            message_ref=message,
+            person_ref="11",
+            person_name="Lan",
+        )
+        return result.verdict.value
+
+    assert await press(d1.id or 0, chat2, "7") == "refused"  # another group's data
+    assert await press(d1.id or 0, chat1, "41") == "refused"  # the first part has no button
+    assert await press(d1.id or 0, chat1, "42", bot_id=999) == "refused"  # another bot
+    assert await press(999_999, chat1, "42") == "refused"  # no such delivery
+    assert await ack_count(session=session, notice_id=d1.notice_id) == 0
+    assert await press(d1.id or 0, chat1, "42") == "recorded"
+    assert await press(d1.id or 0, chat1, "42") == "repeated"
+    assert await ack_count(session=session, notice_id=d1.notice_id) == 1
+    refused = list(
+        await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "ack.refused"))
+    )
+    assert len(refused) == 4 and "pressed in chat" in refused[0].detail["reason"]
+
+
+async def test_a_press_on_a_delivery_not_sent_is_not_counted(session: AsyncSession) -> None:
+    areas = await seed_tree(session)
+    bot = await add_bot(session)
+    channels = await add_channels(session, bot, [areas["BT-KP1"], areas["BT-KP2"]])
+    _, (failed, sending) = await add_notice(
+        session, areas["BT"], channels, [DeliveryStatus.failed, DeliveryStatus.sending]
+    )
+    for delivery, chat in ((failed, channels[0].chat_ref), (sending, channels[1].chat_ref)):
+        result = await record_button_press(
+            session=session,
+            delivery_id=delivery.id or 0,
+            bot_id=bot.id or 0,
+            chat_ref=chat,
+            message_ref="1",
+            person_ref="11",
+            person_name="Lan",
+        )
+        # A failed delivery never counts; one still being recorded asks to press again.
+        expected = "refused" if delivery is failed else "early"
+        assert result.verdict.value == expected
+    assert not await session.scalar(select(func.count()).select_from(Acknowledgement))

@@ -1,0 +1,106 @@
+"""Webhook mode: updates that Telegram posts to the API, fed to the bot's dispatcher.
+
+The API route checks the secret token; this receiver drops an update it has already
+taken (Telegram posts an update again when it got no 2xx in time, so a slow answer or a
+lost one means a redelivery), then hands the update to the dispatcher in the background
+so that Telegram gets its answer at once. `close` waits for the updates still in hand.
+
+Which update ids were taken is kept in memory (`RecentIds`, one process), or in Redis
+(`SharedIds`) when several API processes behind one URL take a bot's updates: a
+redelivery may reach another process than the first delivery did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from broadcasts.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+# Update ids remembered per bot. Telegram redelivers within minutes, and even a busy ward
+# bot gets far fewer updates than this in that time.
+RECENT_UPDATES = 10_000
+# Telegram keeps an undelivered update for 24 hours: no redelivery comes later than that.
+SHARED_SECONDS = 24 * 3600
+
+
+class TakenIds(Protocol):
+    async def add(self, update_id: int) -> bool:
+        """Remember `update_id`; False if it was taken before."""
+        ...
+
+
+class RecentIds:
+    """A bounded set in memory: remembers the last `size` ids added, forgets the oldest."""
+
+    def __init__(self, size: int = RECENT_UPDATES) -> None:
+        self._size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    async def add(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
+
+
+class SharedIds:
+    """The ids taken by any process, in Redis: one SET NX per update, kept for 24 hours."""
+
+    def __init__(self, redis: Redis, *, prefix: str, seconds: int = SHARED_SECONDS) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._seconds = seconds
+
+    async def add(self, update_id: int) -> bool:
+        return bool(
+            await self._redis.set(f"{self._prefix}{update_id}", 1, nx=True, ex=self._seconds)
+        )
+
+
+class WebhookReceiver:
+    """Takes the updates of one bot, each once."""
+
+    def __init__(
+        self, *, dispatcher: Dispatcher, bot: Bot, secret: str, taken: TakenIds | None = None
+    ) -> None:
+        self.secret = secret
+        self._dispatcher = dispatcher
+        self._bot = bot
+        self._taken = taken or RecentIds()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def receive(self, payload: dict[str, Any]) -> bool:
+        """Start handling one posted update; False if it was a duplicate (ignored)."""
+        try:
+            update = Update.model_validate(payload, context={"bot": self._bot})
+        except ValidationError as exc:
+            raise InvalidInput(f"not a Telegram update: {exc.error_count()} errors") from exc
+        if not await self._taken.add(update.update_id):
+            log.info("update %s arrived again; ignored", update.update_id)
+            return False
+        task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            await self._dispatcher.feed_update(self._bot, update)
+        except Exception:  # the error router answered what it could; keep the receiver going
+            log.exception("update %s failed", update.update_id)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
