@@ -1,8 +1,9 @@
 """Inline keyboards and their typed callback data.
 
 Telegram takes at most 64 bytes of callback data and about 100 buttons per keyboard.
-Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`);
-the action comes first, so that "rv:targets" starts the data of the review's
+Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`),
+and their prefix names the step (rv review, tr areas, wh when, cf confirm); the action
+comes first, so that "rv:targets" starts the data of the review's
 «Chọn nơi nhận» whatever the notice. Notice buttons (status message, /thongbao) carry
 the notice id, and a confirmed new time its Unix time, so that they need no FSM state.
 """
