@@ -1,6 +1,7 @@
 """Inline keyboards and their typed callback data.
 
-Telegram takes at most 64 bytes of callback data and about 100 buttons per keyboard.
+Telegram takes at most `MAX_CALLBACK_DATA_BYTES` of callback data and about 100 buttons
+per keyboard (`_checked` holds every keyboard to both).
 Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`),
 and their prefix names the step (rv review, tr areas, wh when, cf confirm); the action
 comes first, so that "rv:targets" starts the data of the review's
@@ -19,6 +20,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.texts import cut, locale_name
 from broadcasts.picker import Picker, PickerItem
+from broadcasts.transports.telegram_wire import (
+    ACK_PREFIX,
+    ACK_SEPARATOR,
+    MAX_CALLBACK_DATA_BYTES,
+)
 
 MAX_BUTTONS = 100
 LABEL_LENGTH = 60
@@ -56,16 +62,23 @@ class NoticeCb(CallbackData, prefix="nt"):
     at: int = 0  # Unix time of the new schedule, for "move"
 
 
-class AckCb(CallbackData, prefix="ack"):
-    """Must stay `ack:<delivery id>`: the delivery engine's transport draws this button."""
+class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
+    """The button the delivery engine draws; its format is `telegram_wire`'s, read back here."""
 
     delivery_id: int
 
 
 def _checked(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
-    count = sum(len(row) for row in markup.inline_keyboard)
-    if count > MAX_BUTTONS:  # a bug, never a user's doing: the picker pages its areas
-        raise ValueError(f"{count} buttons on one keyboard (Telegram takes {MAX_BUTTONS})")
+    """A bug, never a user's doing, if this raises: the picker pages its areas, and the
+    callback data holds only short ids."""
+    buttons = [b for row in markup.inline_keyboard for b in row]
+    if len(buttons) > MAX_BUTTONS:
+        raise ValueError(f"{len(buttons)} buttons on one keyboard (Telegram takes {MAX_BUTTONS})")
+    for b in buttons:
+        if b.callback_data and len(b.callback_data.encode()) > MAX_CALLBACK_DATA_BYTES:
+            raise ValueError(
+                f"callback data over {MAX_CALLBACK_DATA_BYTES} bytes: {b.callback_data}"
+            )
     return markup
 
 

@@ -18,7 +18,7 @@ from broadcasts.errors import InvalidInput, PastTime
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
-from broadcasts.transports.telegram import MAX_TEXT_LENGTH
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 BAR_WIDTH = 10
 
@@ -124,7 +124,7 @@ def finding_text(finding: Mapping[str, object]) -> str:
     )
 
 
-def rendition_block(r: Rendition, limit: int = MAX_TEXT_LENGTH) -> str:
+def rendition_block(r: Rendition, limit: int = TELEGRAM_CAPABILITIES.max_text) -> str:
     """A rendition as the official reviews it: its heading, then the text as it will go.
 
     The text is cut to what fits in one message as a reader counts it, then escaped, so
@@ -156,7 +156,7 @@ def review_footer(
     return cut_lines(lines)
 
 
-def cut_lines(lines: Sequence[str], limit: int = MAX_TEXT_LENGTH) -> str:
+def cut_lines(lines: Sequence[str], limit: int = TELEGRAM_CAPABILITIES.max_text) -> str:
     """Whole lines (each already HTML) while they fit; the text of a line is short."""
     kept: list[str] = []
     used = 0

@@ -233,12 +233,14 @@ async def reactivate_channel(*, session: AsyncSession, channel_id: int) -> Chann
 
 
 async def move_channel_chat(
-    *, session: AsyncSession, channel_id: int, new_chat_ref: str
+    *, session: AsyncSession, channel_id: int, new_chat_ref: str, now: datetime | None = None
 ) -> Channel:
     """The chat got a new id (a Telegram group became a supergroup): keep area and settings.
 
-    If the new chat id is already registered as another channel, that channel is the one
-    to keep sending to; this one is deactivated and the other one returned.
+    This is the one migration rule; the delivery engine applies it when a send answers
+    with the chat's new id. If the new chat id is already registered as another channel,
+    that channel is the one to keep sending to; this one is deactivated (its old chat no
+    longer exists) and the other one returned.
     """
     channel = await get_channel(session=session, channel_id=channel_id)
     if channel.chat_ref == new_chat_ref:
@@ -250,7 +252,7 @@ async def move_channel_chat(
         await session.flush()
         return other
     channel.chat_ref = new_chat_ref
-    channel.updated_at = utcnow()
+    channel.updated_at = now or utcnow()
     session.add(channel)
     await session.flush()
     return channel

@@ -12,6 +12,7 @@
     └── TransportError           a transport (Telegram, ...) refused or failed a send
         ├── RateLimited          the provider asked us to wait `retry_after` seconds
         ├── TemporaryFailure     worth retrying: 5xx, timeout, connection error
+        │   └── NoAnswer         no answer came (timeout, connection lost): it may still arrive
         ├── ChatMigrated         the chat moved to `new_chat_ref`; resend there
         └── PermanentFailure     final: blocked, kicked, chat not found, no rights
             └── MessageRejected  final for this message only: the chat stays active
@@ -81,6 +82,10 @@ class RateLimited(TransportError):
 
 class TemporaryFailure(TransportError):
     """Raised when a send failed in a way worth retrying."""
+
+
+class NoAnswer(TemporaryFailure):
+    """Raised when a send got no answer: the provider may still have taken the message."""
 
 
 class ChatMigrated(TransportError):

@@ -4,8 +4,23 @@ translate from the same place."""
 
 from __future__ import annotations
 
+import functools
+import gettext
 from pathlib import Path
+
+from babel.support import Translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 DEFAULT_LOCALE = "vi"
+
+
+@functools.lru_cache(maxsize=64)
+def translations(locale: str) -> gettext.NullTranslations:
+    """The catalog of `locale`; Vietnamese for a language without one."""
+    return Translations.load(LOCALES_DIR, [locale, DEFAULT_LOCALE], DOMAIN)
+
+
+def ack_label(locale: str) -> str:
+    """The acknowledge button under a delivered notice, in the chat's language."""
+    return translations(locale).gettext("✅ Received")

@@ -20,7 +20,6 @@ from broadcasts import audit
 from broadcasts.channels import channels_for_areas
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import (
-    Acknowledgement,
     Area,
     Channel,
     Delivery,
@@ -32,6 +31,7 @@ from broadcasts.models import (
     Rendition,
     utcnow,
 )
+from broadcasts.reports import count_acks, count_deliveries, delivery_failures
 
 URGENT_PRIORITY = 10
 
@@ -435,37 +435,25 @@ async def set_status_message(
 
 
 async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
+    """How far the notice has come, for the official's status message."""
     notice = await get_notice(session=session, notice_id=notice_id)
-    progress = Progress(notice_id=notice_id, status=notice.status.value)
-    counts = await session.execute(
-        select(col(Delivery.status), func.count())
-        .where(col(Delivery.notice_id) == notice_id)
-        .group_by(col(Delivery.status))
+    totals = (await count_deliveries(session=session, notice_ids=[notice_id]))[notice_id]
+    channels, people = (await count_acks(session=session, notice_ids=[notice_id])).get(
+        notice_id, (0, 0)
     )
-    for status, n in counts.all():
-        progress.total += n
-        if status == DeliveryStatus.sent:
-            progress.sent += n
-        elif status == DeliveryStatus.failed:
-            progress.failed += n
-        elif status == DeliveryStatus.cancelled:
-            progress.cancelled += n
-        else:
-            progress.pending += n
-    acks = await session.execute(
-        select(func.count(func.distinct(col(Acknowledgement.channel_id))), func.count()).where(
-            col(Acknowledgement.notice_id) == notice_id
-        )
+    failures = await delivery_failures(session=session, notice_id=notice_id, limit=10)
+    return Progress(
+        notice_id=notice_id,
+        status=notice.status.value,
+        total=totals.targeted,
+        sent=totals.sent,
+        failed=totals.failed,
+        pending=totals.pending,
+        cancelled=totals.cancelled,
+        acknowledged_channels=channels,
+        acknowledgements=people,
+        failures=[(f.title, f.reason) for f in failures],
     )
-    progress.acknowledged_channels, progress.acknowledgements = acks.one()
-    failures = await session.execute(
-        select(col(Channel.title), col(Delivery.error))
-        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-        .where(col(Delivery.notice_id) == notice_id, col(Delivery.status) == DeliveryStatus.failed)
-        .limit(10)
-    )
-    progress.failures = [(t, e or "") for t, e in failures.all()]
-    return progress
 
 
 async def _editable(session: AsyncSession, notice_id: int) -> Notice:

@@ -1,7 +1,10 @@
 """What happened to notices: lists, per-channel detail, per-area reports and their CSV.
 
-Everything is aggregated in SQL (GROUP BY), a fixed handful of queries per call whatever the
-number of deliveries: one city-wide notice has up to 50,000 of them.
+Deliveries are counted in one place, `count_deliveries` (per notice or per area), and
+acknowledgements in `count_acks`; the bot's status message (`notices.notice_progress`),
+these reports and the API all read those. Everything is aggregated in SQL (GROUP BY), a
+fixed handful of queries per call whatever the number of deliveries: one city-wide notice
+has up to 50,000 of them.
 """
 
 from __future__ import annotations
@@ -9,11 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, JsonValue
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -189,24 +194,83 @@ class NoticeDetail(NoticeSummary):
     channels: list[ChannelDeliveryRow]
 
 
-def _counted(status: DeliveryStatus) -> ColumnElement[Any]:
-    return func.sum(case((col(Delivery.status) == status, 1), else_=0))
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    channel_id: int
+    title: str
+    reason: str
 
 
-_DELIVERY_COUNTS = (
-    func.count(col(Delivery.id)),
-    _counted(DeliveryStatus.sent),
-    _counted(DeliveryStatus.failed),
-    _counted(DeliveryStatus.cancelled),
-)
+async def count_deliveries(
+    *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
+) -> dict[int, ReportTotals]:
+    """The deliveries of `notice_ids` by outcome: per notice id, or per area id (of each
+    delivery's channel, over all the notices) when `by_area`.
+
+    `targeted` counts every delivery and `pending` those not yet final (pending or being
+    sent), so that targeted = sent + failed + pending + cancelled. Every notice asked for
+    gets a row, zeros when it has no deliveries; acknowledgements are left at 0 (see
+    `count_acks`).
+    """
+    ids = sorted(set(notice_ids))
+    totals: dict[int, ReportTotals] = {} if by_area else {i: ReportTotals() for i in ids}
+    if not ids:
+        return totals
+    key = col(Channel.area_id) if by_area else col(Delivery.notice_id)
+    query = select(key, col(Delivery.status), func.count()).select_from(Delivery)
+    if by_area:
+        query = query.join(Channel, col(Channel.id) == col(Delivery.channel_id))
+    rows = await session.execute(
+        query.where(col(Delivery.notice_id).in_(ids)).group_by(key, col(Delivery.status))
+    )
+    for group, status, count in rows:
+        row = totals.setdefault(group, ReportTotals())
+        row.targeted += count
+        match DeliveryStatus(status):
+            case DeliveryStatus.sent:
+                row.sent += count
+            case DeliveryStatus.failed:
+                row.failed += count
+            case DeliveryStatus.cancelled:
+                row.cancelled += count
+            case _:
+                row.pending += count
+    return totals
 
 
-def _fill(totals: ReportTotals, targeted: int, sent: Any, failed: Any, cancelled: Any) -> None:
-    totals.targeted += int(targeted)
-    totals.sent += int(sent or 0)
-    totals.failed += int(failed or 0)
-    totals.cancelled += int(cancelled or 0)
-    totals.pending = totals.targeted - totals.sent - totals.failed - totals.cancelled
+async def count_acks(
+    *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
+) -> dict[int, tuple[int, int]]:
+    """(channels with an acknowledgement, people who acknowledged), per notice or area."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    key = col(Channel.area_id) if by_area else col(Acknowledgement.notice_id)
+    query = select(
+        key, func.count(func.distinct(col(Acknowledgement.channel_id))), func.count()
+    ).select_from(Acknowledgement)
+    if by_area:
+        query = query.join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
+    rows = await session.execute(query.where(col(Acknowledgement.notice_id).in_(ids)).group_by(key))
+    return {group: (int(channels), int(people)) for group, channels, people in rows}
+
+
+async def delivery_failures(
+    *, session: AsyncSession, notice_id: int, limit: int | None = None
+) -> list[DeliveryFailure]:
+    """The notice's failed deliveries with their reasons, by chat title."""
+    query = (
+        select(col(Delivery.channel_id), col(Channel.title), col(Delivery.error))
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .where(col(Delivery.notice_id) == notice_id, col(Delivery.status) == DeliveryStatus.failed)
+        .order_by(col(Channel.title), col(Delivery.channel_id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        DeliveryFailure(channel_id=cid, title=title or "", reason=error or "")
+        for cid, title, error in await session.execute(query)
+    ]
 
 
 async def _get_notice(session: AsyncSession, notice_id: int) -> Notice:
@@ -219,26 +283,10 @@ async def _get_notice(session: AsyncSession, notice_id: int) -> Notice:
 async def _totals_by_notice(
     session: AsyncSession, notice_ids: list[int]
 ) -> dict[int, ReportTotals]:
-    totals = {i: ReportTotals() for i in notice_ids}
-    if not notice_ids:
-        return totals
-    rows = await session.execute(
-        select(col(Delivery.notice_id), *_DELIVERY_COUNTS)
-        .where(col(Delivery.notice_id).in_(notice_ids))
-        .group_by(col(Delivery.notice_id))
-    )
-    for notice_id, targeted, sent, failed, cancelled in rows:
-        _fill(totals[notice_id], targeted, sent, failed, cancelled)
-    acks = await session.execute(
-        select(
-            col(Acknowledgement.notice_id),
-            func.count(func.distinct(col(Acknowledgement.channel_id))),
-            func.count(),
-        )
-        .where(col(Acknowledgement.notice_id).in_(notice_ids))
-        .group_by(col(Acknowledgement.notice_id))
-    )
-    for notice_id, channels, people in acks:
+    totals = await count_deliveries(session=session, notice_ids=notice_ids)
+    for notice_id, (channels, people) in (
+        await count_acks(session=session, notice_ids=notice_ids)
+    ).items():
         totals[notice_id].acknowledged, totals[notice_id].acknowledgements = channels, people
     return totals
 
@@ -423,31 +471,20 @@ async def _ack_people(
 async def notice_report(*, session: AsyncSession, notice_id: int) -> NoticeReport:
     """Deliveries grouped by the area of their channel, with totals that add up."""
     notice = await _get_notice(session, notice_id)
-    by_area = await session.execute(
-        select(col(Area.id), col(Area.code), col(Area.name), col(Area.level), *_DELIVERY_COUNTS)
-        .select_from(Delivery)
-        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-        .join(Area, col(Area.id) == col(Channel.area_id))
-        .where(col(Delivery.notice_id) == notice_id)
-        .group_by(col(Area.id), col(Area.code), col(Area.name), col(Area.level))
+    counted = await count_deliveries(session=session, notice_ids=[notice_id], by_area=True)
+    areas = await session.execute(
+        select(col(Area.id), col(Area.code), col(Area.name), col(Area.level)).where(
+            col(Area.id).in_(list(counted))
+        )
     )
     rows: dict[int, AreaReportRow] = {}
-    for area_id, code, name, level, targeted, sent, failed, cancelled in by_area:
+    for area_id, code, name, level in areas:
         row = AreaReportRow(area_code=code, area_name=name, level=level)
-        _fill(row, targeted, sent, failed, cancelled)
-        rows[area_id] = row
-    acks = await session.execute(
-        select(
-            col(Channel.area_id),
-            func.count(func.distinct(col(Acknowledgement.channel_id))),
-            func.count(),
-        )
-        .select_from(Acknowledgement)
-        .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
-        .where(col(Acknowledgement.notice_id) == notice_id)
-        .group_by(col(Channel.area_id))
-    )
-    for area_id, channels, people in acks:
+        for field in ReportTotals.model_fields:
+            setattr(row, field, getattr(counted[area_id or 0], field))
+        rows[area_id or 0] = row
+    acks = await count_acks(session=session, notice_ids=[notice_id], by_area=True)
+    for area_id, (channels, people) in acks.items():
         if area_id in rows:
             rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
     ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))

@@ -20,6 +20,7 @@ from broadcasts.compose import edit_rendition, prepare_draft
 from broadcasts.errors import InvalidInput
 from broadcasts.models import AreaLevel, Rendition
 from broadcasts.notices import get_notice, renditions_of
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 router = APIRouter(
     prefix="/notices",
@@ -81,7 +82,7 @@ class RenditionEdit(BaseModel):
         json_schema_extra={"examples": [{"text": "Cúp điện 07:30–16:00 ngày 28/11."}]}
     )
 
-    text: str = Field(min_length=1, max_length=4096)
+    text: str = Field(min_length=1, max_length=TELEGRAM_CAPABILITIES.max_text)
 
 
 def _public(r: Rendition) -> RenditionPublic:

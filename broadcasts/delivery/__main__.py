@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from broadcasts.delivery.worker import run_worker
+from broadcasts.delivery.process import run_worker
 from broadcasts.settings import Settings
 
 

@@ -1,9 +1,10 @@
 """Sending one claimed delivery: split, wait for the limits, send each part, classify.
 
-`Sender.deliver` never raises for a transport's failure: every way a send can end becomes
-an `Outcome` for the recorder. Parts already sent (kept in `job.sent_refs`) are skipped,
-so a retry resumes where the last attempt stopped; the acknowledge button rides on the
-last part only.
+`Sender.attempt` never raises for a transport's failure: every way a send can end becomes
+an `Outcome` for the recorder (a cancelled notice, a missing text, an account without a
+transport, a bug). Parts already sent (kept in `job.sent_refs`) are skipped, so a retry
+resumes where the last attempt stopped; the acknowledge button, labelled in the chat's
+language from the catalogs, rides on the last part only.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import functools
 import logging
 import random
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from broadcasts.delivery.claims import Job
+from broadcasts.delivery.claims import Job, NoticeTexts
+from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.delivery.outcomes import Outcome, Result
 from broadcasts.delivery.split import split_text
@@ -27,17 +29,16 @@ from broadcasts.errors import (
     TemporaryFailure,
     TransportError,
 )
+from broadcasts.i18n import ack_label
+from broadcasts.models import NoticeStatus
 from broadcasts.settings import DeliverySettings
-from broadcasts.transports.base import OutgoingMessage, Transport
+from broadcasts.transports.base import OutgoingMessage, Transport, TransportRegistry
 
 log = logging.getLogger(__name__)
 
-ACK_LABELS = {"vi": "✅ Đã nhận", "en": "✅ Received"}
 # Every channel of a notice gets one of a few texts: split each once.
 _split = functools.lru_cache(maxsize=256)(split_text)
 _MAX_MIGRATIONS = 3
-
-Clock = Callable[[], datetime]
 
 
 def backoff_seconds(
@@ -64,11 +65,39 @@ class Sender:
         self._clock = clock
         self._http_slots = http_slots
 
+    async def attempt(
+        self, job: Job, notice: NoticeTexts | None, transports: TransportRegistry
+    ) -> Outcome:
+        """One attempt at `job`: whatever happens, the outcome to record."""
+        try:
+            if notice is not None and notice.status is NoticeStatus.cancelled:
+                return self.cancelled(job)
+            text = notice.text_for(job.locale) if notice is not None else None
+            if text is None:
+                return self._final(job, Result.failed, f"no text for locale {job.locale}")
+            try:
+                transport = await transports.transport_for(job.account_id)
+            except TransportError as exc:
+                return self.retry_or_fail(job, exc.message)
+            return await self.deliver(job, text, transport)
+        except Exception as exc:  # a bug must not strand a claimed job: record and retry it
+            log.exception("delivery %s failed unexpectedly", job.id)
+            return self.retry_or_fail(job, f"internal error: {type(exc).__name__}")
+
+    def cancelled(self, job: Job) -> Outcome:
+        return Outcome(
+            job=job,
+            result=Result.cancelled,
+            at=self._clock.now(),
+            attempts=job.attempts,
+            error="notice cancelled",
+        )
+
     async def deliver(self, job: Job, text: str, transport: Transport) -> Outcome:
-        parts = _split(text, transport.max_text_length)
+        parts = _split(text, transport.capabilities.max_text)
         if not parts:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
-        label = ACK_LABELS.get(job.locale, ACK_LABELS["vi"])
+        label = ack_label(job.locale)
         migrations = 0
         while len(job.sent_refs) < len(parts):
             index = len(job.sent_refs)
@@ -77,7 +106,7 @@ class Sender:
                 chat_ref=job.chat_ref,
                 topic_ref=job.topic_ref,
                 text=parts[index],
-                ack_ref=str(job.id) if last else None,
+                ack_delivery_id=job.id if last else None,
                 ack_label=label,
             )
             # A paused account waits here without a slot, so it never holds up the others.
@@ -112,12 +141,12 @@ class Sender:
 
     def _final(self, job: Job, result: Result, error: str | None) -> Outcome:
         return Outcome(
-            job=job, result=result, at=self._clock(), attempts=job.attempts + 1, error=error
+            job=job, result=result, at=self._clock.now(), attempts=job.attempts + 1, error=error
         )
 
     def _rate_limited(self, job: Job, exc: RateLimited) -> Outcome:
         # The provider's pace, not a failure of this delivery: no attempt is counted.
-        now = self._clock()
+        now = self._clock.now()
         return Outcome(
             job=job,
             result=Result.retry,
@@ -129,7 +158,7 @@ class Sender:
 
     def retry_or_fail(self, job: Job, reason: str) -> Outcome:
         """Schedule another attempt with backoff, or fail once `max_attempts` are spent."""
-        now = self._clock()
+        now = self._clock.now()
         attempts = job.attempts + 1
         if attempts >= self._settings.max_attempts:
             return Outcome(

@@ -1,42 +1,43 @@
-"""Per-account send limits, enforced before a send so that the provider rarely says 429.
+"""Per-account send limits, enforced before a send so that the provider never says 429.
 
 Three limits apply to every message: per account (30/s across chats), per chat (1/s) and
-per group chat (20/min). `MemoryLimits` keeps them in this process with
-`aiolimiter.AsyncLimiter`; `RedisLimits` shares them between processes through the
-`limits` package's moving windows in Redis. Both also carry the pause a 429 imposes on one
-account, so that only that account waits. A rate of 0 switches that limit off.
+per group chat (20/min). The provider counts a message when it arrives, at some moment
+between the start of our request and its answer, and those moments drift with the network
+and the load of the machine. So a send counts toward a limit here from the moment it is let
+go until `period` after its answer came back (a `SendLog`), and one more is let go only
+while fewer than `limit` still count. That makes the promise exact, whatever the delays:
+
+    take the last send let go among any `limit + 1` that arrived within one `period`; every
+    other one had started before it, and arrived (so was answered) after its start minus
+    `period`: each still counted when it was let go, so it was not let go.
+
+A send whose answer never came (a timeout, a lost connection, a cancel) may still arrive:
+it counts as answered `hold` seconds after it started. Only a provider that takes a message
+later than that can see more than the limit.
+
+`MemoryLimits` keeps the logs in this process (the embedded `loa run`, or one worker);
+`RedisLimits` (`shared_limits.py`) keeps them in Redis for every worker. Both also space one
+account's sends evenly (1/rate apart, no bursts) and carry the pause a 429 imposes on one
+account, so that only that account waits. A rate of 0 switches that limit off. Time comes
+from an injected `Clock`, so the tests run on virtual time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import heapq
 import math
-import time
 from collections.abc import AsyncIterator, Hashable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-import redis.asyncio as aioredis
-from aiolimiter import AsyncLimiter
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
-from redis.exceptions import RedisError
-
+from broadcasts.delivery.clock import LOOP_CLOCK, Clock
+from broadcasts.errors import NoAnswer
 from broadcasts.settings import DeliverySettings
-
-log = logging.getLogger(__name__)
 
 # A chat's state is looked at for forgetting once it has been quiet this long.
 _SPENT_AFTER_SECONDS = 2.0
-# One chat's messages go a little slower than its limit: two sends exactly a second apart
-# can arrive less than a second apart.
-_CHAT_HEADROOM = 1.05
-_CHAT_POLL_SECONDS = 0.02
-# How stale one process's view of another's 429 pause may be.
-_PAUSE_RECHECK_SECONDS = 0.1
 _SWEEP_EVERY = 2048
 
 
@@ -51,7 +52,8 @@ class LimiterBackend(Protocol):
         One of `slots` (the worker's bound on sends in flight) is taken just before the
         account's turn and given back when the block ends. Taken after the turn, a send
         could wait for a slot and go out bunched with the next ones; taken long before,
-        a slot would sit idle while the account waits for its turn.
+        a slot would sit idle while the account waits for its turn. The block's end is
+        taken as the answer's arrival, unless it ends with `may_still_arrive`.
         """
         ...
 
@@ -66,60 +68,95 @@ class LimiterBackend(Protocol):
     async def close(self) -> None: ...
 
 
-def group_limiter(per_minute: float) -> AsyncLimiter:
-    """A bucket that never lets more than `per_minute` through in any 60-second window.
+def may_still_arrive(exc: BaseException) -> bool:
+    """Whether a send that ended with `exc` may reach the provider later (no answer came)."""
+    return isinstance(exc, TimeoutError | asyncio.CancelledError | NoAnswer)
 
-    A leaky bucket of capacity B leaking r/s lets B + 60r through in a minute, so the
-    burst is a quarter of the limit and the steady rate makes up the rest.
-    """
-    burst = max(1.0, math.floor(per_minute / 4))
-    if per_minute <= burst:
-        return AsyncLimiter(1, 60.0 / per_minute)
-    return AsyncLimiter(burst, 60.0 * burst / (per_minute - burst))
+
+def hold_seconds(send_timeout: float) -> float:
+    """How long an unanswered send keeps counting: well past the client's own timeout."""
+    return max(2.0 * send_timeout, send_timeout + 1.0)
+
+
+def window(per_period: float, period: float) -> tuple[int, float] | None:
+    """A rate as (limit, period) for a `SendLog`: 30 per 1 s, 20 per 60 s, 1 per 2 s..."""
+    if per_period <= 0:
+        return None
+    if per_period >= 1:
+        return math.floor(per_period), period
+    return 1, period / per_period
+
+
+class SendLog:
+    """The sends of one scope (an account, a chat) that still count toward its limit."""
+
+    __slots__ = ("limit", "period", "in_flight", "_ends")
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.in_flight = 0
+        self._ends: list[float] = []  # a heap of answer times
+
+    def wait(self, now: float) -> float:
+        """0 when one more send may go now, else how long before it may."""
+        ends = self._ends
+        while ends and ends[0] <= now - self.period:
+            heapq.heappop(ends)
+        if self.in_flight + len(ends) < self.limit:
+            return 0.0
+        # Room comes back when the oldest answer leaves the window; while every one is
+        # still in flight, that is at least a period away.
+        return ends[0] + self.period - now if ends else self.period
+
+    def start(self) -> None:
+        self.in_flight += 1
+
+    def end(self, at: float) -> None:
+        self.in_flight -= 1
+        heapq.heappush(self._ends, at)
+
+    def is_spent(self, now: float) -> bool:
+        """True when nothing counts any more: forgetting the log then changes nothing."""
+        self.wait(now)
+        return self.in_flight == 0 and not self._ends
 
 
 class ChatLimits:
-    """One chat's limiters, and a lock that lets one message to it at a time wait its turn."""
+    """One chat's logs, and a lock that lets one message to it at a time wait its turn."""
 
-    __slots__ = ("limiters", "lock", "used")
+    __slots__ = ("logs", "lock", "used")
 
-    def __init__(self, limiters: tuple[AsyncLimiter, ...], used: float) -> None:
-        self.limiters = limiters
+    def __init__(self, logs: tuple[SendLog, ...], used: float) -> None:
+        self.logs = logs
         self.lock = asyncio.Lock()
         self.used = used
 
-    def has_capacity(self) -> bool:
-        return all(limiter.has_capacity() for limiter in self.limiters)
+    def wait(self, now: float) -> float:
+        return max((log.wait(now) for log in self.logs), default=0.0)
 
-    def is_spent(self) -> bool:
-        """True when every bucket has drained: forgetting the chat then changes nothing."""
-        return not self.lock.locked() and all(
-            limiter.has_capacity(limiter.max_rate) for limiter in self.limiters
-        )
+    def is_spent(self, now: float) -> bool:
+        return not self.lock.locked() and all(log.is_spent(now) for log in self.logs)
 
 
 class ChatTable:
-    """`ChatLimits` by chat, forgetting chats whose buckets have drained.
+    """`ChatLimits` by chat, forgetting chats whose logs have emptied.
 
-    A city-wide notice touches 50,000 chats once each; a chat's state is kept only for the
-    few seconds its buckets take to drain, so memory follows the send rate, not the chats.
+    A city-wide notice touches 50,000 chats once each; a chat's state is kept only while
+    its sends still count (a minute for the group limit), so memory follows the send
+    rate, not the number of chats.
     """
 
-    def __init__(self, *, chat_period: float | None, group: AsyncLimiter | None) -> None:
-        self._chat_period = chat_period
-        self._group = (group.max_rate, group.time_period) if group is not None else None
+    def __init__(self, *, chat: tuple[int, float] | None, group: tuple[int, float] | None) -> None:
+        self._windows = tuple(w for w in (chat, group) if w is not None)
         self._items: dict[Hashable, ChatLimits] = {}
         self._uses = 0
 
     def get(self, key: Hashable, now: float) -> ChatLimits:
         state = self._items.get(key)
         if state is None:
-            limiters = []
-            if self._chat_period is not None:
-                limiters.append(AsyncLimiter(1, self._chat_period))
-            if self._group is not None:
-                limiters.append(AsyncLimiter(*self._group))
-            state = self._items[key] = ChatLimits(tuple(limiters), now)
+            logs = tuple(SendLog(limit, period) for limit, period in self._windows)
+            state = self._items[key] = ChatLimits(logs, now)
         state.used = now
         self._uses += 1
         if self._uses % _SWEEP_EVERY == 0:
@@ -130,13 +167,24 @@ class ChatTable:
         spent = [
             key
             for key, state in self._items.items()
-            if now - state.used > _SPENT_AFTER_SECONDS and state.is_spent()
+            if now - state.used > _SPENT_AFTER_SECONDS and state.is_spent(now)
         ]
         for key in spent:
             del self._items[key]
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class _Account:
+    """One account's pacing: its log, when its next send may go, one waiter at a time."""
+
+    __slots__ = ("log", "next_at", "lock")
+
+    def __init__(self, log: SendLog | None) -> None:
+        self.log = log
+        self.next_at = -math.inf
+        self.lock = asyncio.Lock()
 
 
 class MemoryLimits:
@@ -148,243 +196,126 @@ class MemoryLimits:
         per_bot_per_second: float = 30.0,
         per_chat_per_second: float = 1.0,
         per_group_per_minute: float = 20.0,
+        hold: float = 30.0,
+        clock: Clock = LOOP_CLOCK,
     ) -> None:
-        # Capacity 1 spaces sends evenly (1/rate apart): a burst at the start of a second
-        # followed by a steady rate would break a sliding one-second window.
-        self._bot_rate = per_bot_per_second
-        self._bots: dict[int, tuple[AsyncLimiter, asyncio.Lock]] = {}
-        self._chats: ChatTable | None = None
-        if per_chat_per_second > 0 or per_group_per_minute > 0:
-            self._chats = ChatTable(
-                chat_period=_CHAT_HEADROOM / per_chat_per_second
-                if per_chat_per_second > 0
-                else None,
-                group=group_limiter(per_group_per_minute) if per_group_per_minute > 0 else None,
-            )
+        self._clock = clock
+        self._hold = hold
+        # Sends of one account go 1/rate apart: even, with no burst at the start of a second.
+        self._spacing = 1.0 / per_bot_per_second if per_bot_per_second > 0 else 0.0
+        self._bot_window = window(per_bot_per_second, 1.0)
+        self._accounts: dict[int, _Account] = {}
+        chat = window(per_chat_per_second, 1.0)
+        group = window(per_group_per_minute, 60.0)
+        self._chats = ChatTable(chat=chat, group=group) if chat or group else None
         self._paused_until: dict[int, float] = {}
 
     @classmethod
-    def from_settings(cls, settings: DeliverySettings) -> MemoryLimits:
+    def from_settings(
+        cls, settings: DeliverySettings, *, clock: Clock = LOOP_CLOCK
+    ) -> MemoryLimits:
         return cls(
             per_bot_per_second=settings.per_bot_per_second,
             per_chat_per_second=settings.per_chat_per_second,
             per_group_per_minute=settings.per_group_per_minute,
+            hold=hold_seconds(settings.send_timeout_seconds),
+            clock=clock,
         )
 
     @contextlib.asynccontextmanager
     async def turn(
         self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
     ) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
+        clock = self._clock
         chats = self._chats
-        chat = chats.get((account_id, chat_ref), loop.time()) if chats is not None else None
+        chat = chats.get((account_id, chat_ref), clock.monotonic()) if chats is not None else None
         if chat is None:
-            await self._take_turn(account_id, slots, loop)
+            account = await self._take_turn(account_id, slots)
+            logs: tuple[SendLog, ...] = ()
         else:
-            # A chat's buckets are charged only once the bot's turn has come, right before
-            # the send: charged earlier, a wait for the bot would shrink the gap between
+            # A chat's logs are charged only once the account's turn has come, right before
+            # the send: charged earlier, a wait for the account would shrink the gap between
             # two messages to the chat. Until the chat has room, no turn is taken.
             async with chat.lock:
-                while not chat.has_capacity():
-                    await asyncio.sleep(_CHAT_POLL_SECONDS)
-                await self._take_turn(account_id, slots, loop)
-                for limiter in chat.limiters:
-                    await limiter.acquire()  # no wait: checked above, and the lock is ours
+                while (wait := chat.wait(clock.monotonic())) > 0:
+                    await clock.sleep(wait)
+                account = await self._take_turn(account_id, slots)
+                logs = chat.logs
+                for log in logs:
+                    log.start()
+        if account.log is not None:
+            logs = (account.log, *logs)
+        started = clock.monotonic()
         try:
             yield
+        except BaseException as exc:
+            now = clock.monotonic()
+            _end(logs, max(now, started + self._hold) if may_still_arrive(exc) else now)
+            raise
+        else:
+            _end(logs, clock.monotonic())
         finally:
             slots.release()
 
-    async def _take_turn(
-        self, account_id: int, slots: asyncio.Semaphore, loop: asyncio.AbstractEventLoop
-    ) -> None:
+    async def _take_turn(self, account_id: int, slots: asyncio.Semaphore) -> _Account:
         """Take a slot and the account's turn; on return the caller holds the slot."""
-        await self._wait_pause(account_id, loop)
-        if self._bot_rate <= 0:
-            await slots.acquire()
-            return
-        bot = self._bots.get(account_id)
-        if bot is None:
-            bot = self._bots[account_id] = (AsyncLimiter(1, 1.0 / self._bot_rate), asyncio.Lock())
-        limiter, lock = bot
-        # The bot's other sends queue on the lock, without a slot: the bucket has one
-        # waiter and one timer at a time, and only that one holds a slot.
-        async with lock:
+        await self.wait_unpaused(account_id)
+        account = self._accounts.get(account_id)
+        if account is None:
+            log = SendLog(*self._bot_window) if self._bot_window else None
+            account = self._accounts[account_id] = _Account(log)
+        clock = self._clock
+        # The account's other sends queue on the lock, without a slot: one waiter at a
+        # time, and only that one holds a slot.
+        async with account.lock:
             await slots.acquire()
             try:
-                await limiter.acquire()
+                while (wait := self._account_wait(account_id, account, clock.monotonic())) > 0:
+                    await clock.sleep(wait)
             except BaseException:
                 slots.release()
                 raise
+            account.next_at = clock.monotonic() + self._spacing
+            if account.log is not None:
+                account.log.start()
+        return account
 
-    async def _wait_pause(self, account_id: int, loop: asyncio.AbstractEventLoop) -> None:
-        until = self._paused_until.get(account_id)
-        if until is None:
-            return
-        while until > loop.time():
-            await asyncio.sleep(until - loop.time())
-            until = self._paused_until.get(account_id, 0.0)
+    def _account_wait(self, account_id: int, account: _Account, now: float) -> float:
+        # A 429 that came while this send waited its turn holds it too.
+        wait = max(account.next_at, self._paused_until.get(account_id, 0.0)) - now
+        if account.log is not None:
+            wait = max(wait, account.log.wait(now))
+        return wait
 
     async def wait_unpaused(self, account_id: int) -> None:
-        if account_id in self._paused_until:
-            await self._wait_pause(account_id, asyncio.get_running_loop())
+        clock = self._clock
+        while (until := self._paused_until.get(account_id, 0.0)) > clock.monotonic():
+            await clock.sleep(until - clock.monotonic())
 
     async def pause(self, account_id: int, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        until = loop.time() + seconds
+        until = self._clock.monotonic() + seconds
         if until > self._paused_until.get(account_id, 0.0):
             self._paused_until[account_id] = until
 
     async def close(self) -> None:
-        self._bots.clear()
+        self._accounts.clear()
 
     def tracked_chats(self) -> int:
         """How many chats have limiter state (memory stays flat however many chats)."""
         return len(self._chats) if self._chats is not None else 0
 
 
-class RedisLimits:
-    """Limits shared by every worker through Redis (the scale-out deployment).
-
-    Each process also spaces its own sends with `MemoryLimits`, so that a process never
-    bursts; the moving windows in Redis then cap what all processes send together. The
-    shared per-account window keeps `headroom` below the limit: a send admitted by Redis
-    reaches the provider a few milliseconds later, and those delays differ. Should Redis
-    fail, sending goes on under this process's own limits (a 429 then pauses the bot).
-    """
-
-    def __init__(
-        self,
-        redis_url: str,
-        *,
-        per_bot_per_second: float = 30.0,
-        per_chat_per_second: float = 1.0,
-        per_group_per_minute: float = 20.0,
-        headroom: float = 0.97,
-        prefix: str = "loa",
-        max_connections: int = 128,
-    ) -> None:
-        uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-        self._storage = RedisStorage(
-            uri,
-            implementation="redispy",
-            key_prefix=f"{prefix}:limits",
-            max_connections=max_connections,
-        )
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._local = MemoryLimits(
-            per_bot_per_second=per_bot_per_second,
-            per_chat_per_second=per_chat_per_second,
-            per_group_per_minute=per_group_per_minute,
-        )
-        self._bot: RateLimitItem | None = None
-        if per_bot_per_second > 0:
-            self._bot = RateLimitItemPerSecond(max(1, math.floor(per_bot_per_second * headroom)))
-        self._chat: RateLimitItem | None = None
-        if per_chat_per_second > 0:
-            self._chat = RateLimitItemPerSecond(max(1, math.floor(per_chat_per_second)))
-        self._group: RateLimitItem | None = None
-        if per_group_per_minute > 0:
-            self._group = RateLimitItemPerMinute(max(1, math.floor(per_group_per_minute)))
-        self._redis = aioredis.from_url(redis_url, max_connections=max_connections)
-        # Calls wait for a connection here rather than fail when the pools are busy.
-        self._connections = asyncio.Semaphore(max_connections)
-        self._pause_key = f"{prefix}:pause:"
-        self._pause_seen: dict[int, tuple[float, float]] = {}  # account -> (until, checked at)
-        self._bot_locks: dict[int, asyncio.Lock] = {}
-        self._warned_at = -math.inf
-
-    @classmethod
-    def from_settings(cls, settings: DeliverySettings, redis_url: str) -> RedisLimits:
-        return cls(
-            redis_url,
-            per_bot_per_second=settings.per_bot_per_second,
-            per_chat_per_second=settings.per_chat_per_second,
-            per_group_per_minute=settings.per_group_per_minute,
-            max_connections=max(32, min(512, settings.concurrency)),
-        )
-
-    @contextlib.asynccontextmanager
-    async def turn(
-        self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
-    ) -> AsyncIterator[None]:
-        async with self._local.turn(account_id, chat_ref, slots):
-            try:
-                await self._shared_turn(account_id, chat_ref)
-            except RedisError as exc:
-                self._warn(exc)
-            yield
-
-    async def _shared_turn(self, account_id: int, chat_ref: str) -> None:
-        await self._wait_pause(account_id)
-        if self._bot is not None:
-            # One waiter per account and process: the others queue here instead of
-            # polling Redis together each time a slot frees.
-            lock = self._bot_locks.setdefault(account_id, asyncio.Lock())
-            async with lock:
-                await self._take(self._bot, "bot", str(account_id))
-        # This process already spaced the chat's messages; the shared windows only
-        # matter when two workers hold messages to one chat at once.
-        if self._chat is not None:
-            await self._take(self._chat, "chat", str(account_id), chat_ref)
-        if self._group is not None:
-            await self._take(self._group, "group", str(account_id), chat_ref)
-
-    async def _take(self, item: RateLimitItem, *identifiers: str) -> None:
-        while True:
-            async with self._connections:
-                if await self._limiter.hit(item, *identifiers):
-                    return
-                stats = await self._limiter.get_window_stats(item, *identifiers)
-            await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.002), 1.0))
-
-    def _warn(self, exc: RedisError) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 10:
-            self._warned_at = now
-            log.warning("Redis limits unavailable, sending under this process's limits: %s", exc)
-
-    async def wait_unpaused(self, account_id: int) -> None:
-        await self._local.wait_unpaused(account_id)
-        try:
-            await self._wait_pause(account_id)
-        except RedisError as exc:
-            self._warn(exc)
-
-    async def _wait_pause(self, account_id: int) -> None:
-        while True:
-            now = time.time()
-            until, checked = self._pause_seen.get(account_id, (0.0, 0.0))
-            if now - checked > _PAUSE_RECHECK_SECONDS:
-                self._pause_seen[account_id] = (until, now)  # one look at a time
-                async with self._connections:
-                    stored = await self._redis.get(f"{self._pause_key}{account_id}")
-                until = float(stored) if stored else 0.0
-                self._pause_seen[account_id] = (until, now)
-            if until <= now:
-                return
-            await asyncio.sleep(until - now)
-            self._pause_seen.pop(account_id, None)
-
-    async def pause(self, account_id: int, seconds: float) -> None:
-        await self._local.pause(account_id, seconds)
-        until = time.time() + seconds
-        self._pause_seen[account_id] = (until, time.time())
-        try:
-            async with self._connections:
-                await self._redis.set(
-                    f"{self._pause_key}{account_id}", repr(until), px=max(1, int(seconds * 1000))
-                )
-        except RedisError as exc:
-            self._warn(exc)
-
-    async def close(self) -> None:
-        await self._local.close()
-        await self._redis.aclose()
+def _end(logs: tuple[SendLog, ...], at: float) -> None:
+    for log in logs:
+        log.end(at)
 
 
-def make_limits(settings: DeliverySettings, redis_url: str | None) -> LimiterBackend:
+def make_limits(
+    settings: DeliverySettings, redis_url: str | None, *, clock: Clock = LOOP_CLOCK
+) -> LimiterBackend:
     """The backend a worker uses: Redis when configured (scale-out), else this process."""
     if redis_url:
-        return RedisLimits.from_settings(settings, redis_url)
-    return MemoryLimits.from_settings(settings)
+        from broadcasts.delivery.shared_limits import RedisLimits
+
+        return RedisLimits.from_settings(settings, redis_url, clock=clock)
+    return MemoryLimits.from_settings(settings, clock=clock)

@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broadcasts.channels import move_channel_chat
 from broadcasts.db import session_scope
 from broadcasts.delivery.claims import Job, encode_refs
 from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus
@@ -130,18 +131,19 @@ async def write_outcomes(
         job = outcome.job
         if job.new_chat_ref is None:
             continue
-        # The group became a supergroup: the channel follows it. Should the new chat
-        # already be another channel of this bot, the old row keeps its chat ref.
+        # The group became a supergroup: the channel follows it, by the domain's one rule.
+        # A savepoint, so that a chat registered meanwhile by the bot loses only this move.
         try:
             async with session.begin_nested():
-                await session.execute(
-                    update(_CT)
-                    .where(_C.id == job.channel_id)
-                    .values(chat_ref=job.new_chat_ref, updated_at=outcome.at)
+                await move_channel_chat(
+                    session=session,
+                    channel_id=job.channel_id,
+                    new_chat_ref=job.new_chat_ref,
+                    now=outcome.at,
                 )
         except IntegrityError:
             log.warning(
-                "channel %s migrated to chat %s, which is already a channel",
+                "channel %s migrated to chat %s, which became a channel meanwhile",
                 job.channel_id,
                 job.new_chat_ref,
             )
@@ -224,6 +226,15 @@ class Recorder:
             self._full.clear()
             if not await self.flush():
                 await asyncio.sleep(min(5.0, 0.1 * 2 ** min(self.failures, 6)))
+
+    async def drain(self, *, attempts: int = 10) -> bool:
+        """Flush, retrying with backoff (when stopping); False if outcomes stay unwritten."""
+        for attempt in range(attempts):
+            if await self.flush():
+                return True
+            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        log.error("%d delivery outcomes could not be written; their leases will expire", len(self))
+        return False
 
     async def flush(self) -> bool:
         """Write what is pending; False (and everything kept) when the database refused."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-TELEGRAM_MAX_TEXT = 4096
-
 # Each pattern matches a separator; the separator stays at the end of the piece before it.
 _BOUNDARIES = (
     re.compile(r"\n[ \t]*\n\s*"),  # blank line: paragraph
@@ -28,7 +26,7 @@ def text_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int = TELEGRAM_MAX_TEXT) -> list[str]:
+def split_text(text: str, limit: int) -> list[str]:
     """Cut `text` into non-empty parts of at most `limit` UTF-16 code units, in order."""
     if limit < 2:
         raise ValueError("limit must be at least 2")

@@ -1,10 +1,12 @@
 """The one small interface every transport (Telegram today, Zalo tomorrow) implements.
 
-The domain speaks of accounts, chat refs (strings) and an acknowledgement ref; how a
-transport draws the acknowledge button, or what its ids look like, stays behind it.
+The domain speaks of accounts, chat refs (strings) and the delivery a person acknowledges;
+how a transport draws the acknowledge button, or what its ids look like, stays behind it.
+Each transport declares what it can do (`TransportCapabilities`), and the engine, reports
+and fronts read that instead of restating a platform's limits.
 Failures are raised as `broadcasts.errors.TransportError` subclasses, already classified.
-A `PermanentFailure` whose `detail["scope"]` is `"message"` rejects only that message;
-any other `PermanentFailure` means the chat can no longer receive from this account.
+A `MessageRejected` rejects only that message; any other `PermanentFailure` means the chat
+can no longer receive from this account.
 """
 
 from __future__ import annotations
@@ -14,12 +16,23 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class TransportCapabilities:
+    """What one platform takes: lengths are counted as the platform counts them."""
+
+    max_text: int  # longest text of one message; the engine splits longer ones
+    max_caption: int  # longest caption of a photo or file
+    can_edit: bool  # a sent message can be corrected in place
+    can_delete: bool  # a sent message can be recalled
+    has_buttons: bool  # inline buttons (the acknowledge button); else reply or link
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     chat_ref: str
     text: str  # plain text, never markup: the transport escapes it for its format
     topic_ref: str | None = None  # a forum topic in the chat (None: its main thread)
-    ack_ref: str | None = None  # when set, the message carries an acknowledge button
-    ack_label: str = "✅ Đã nhận"
+    ack_delivery_id: int | None = None  # when set, the message carries an acknowledge button
+    ack_label: str = ""  # the button's text, in the chat's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +44,7 @@ class Transport(Protocol):
     """Sends through one account (one bot token)."""
 
     name: str
-    # Longest text one message may carry, counted in UTF-16 code units; the engine
-    # splits longer texts before sending.
-    max_text_length: int
+    capabilities: TransportCapabilities
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         """Send one message; raise a classified TransportError on failure."""

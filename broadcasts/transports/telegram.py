@@ -1,16 +1,16 @@
 """The Telegram transport: aiogram's `Bot`, one per token, all sharing one HTTP session.
 
 Texts go out as plain text (no parse mode), so user text can never break markup. The
-acknowledge button is an inline keyboard with `ack:<ack_ref>` as callback data. aiogram's
-exceptions are mapped to the domain's `TransportError` classes here and nowhere else.
+acknowledge button is an inline keyboard whose callback data `telegram_wire` defines.
+aiogram's exceptions are mapped to the domain's `TransportError` classes here and nowhere
+else; a send that got no answer is a `NoAnswer`, as the message may still have arrived.
+`TelegramTransports` is the factory the transport registry asks for Telegram accounts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
-from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiogram import Bot
@@ -33,14 +33,13 @@ from aiogram.utils.token import TokenValidationError
 from broadcasts.errors import (
     ChatMigrated,
     MessageRejected,
+    NoAnswer,
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
 )
-from broadcasts.transports.base import OutgoingMessage, SentMessage
-
-MAX_TEXT_LENGTH = 4096
-MAX_CALLBACK_DATA_BYTES = 64
+from broadcasts.transports.base import OutgoingMessage, SentMessage, TransportCapabilities
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES, encode_ack_data
 
 # 400 answers that mean this chat will never take a message from this bot again.
 _CHAT_GONE = (
@@ -56,8 +55,6 @@ _CHAT_GONE = (
 )
 _PREFIX = re.compile(r"^(bad request|forbidden|unauthorized|conflict)\s*:\s*", re.IGNORECASE)
 _NUMERIC = re.compile(r"^-?\d+$")
-
-TokenLookup = Callable[[int], Awaitable[str]]
 
 
 class _SendMessage(SendMessage):
@@ -78,11 +75,10 @@ def _chat_id(chat_ref: str) -> int | str:
     return int(chat_ref) if _NUMERIC.match(chat_ref) else chat_ref
 
 
-def ack_keyboard(ack_ref: str, label: str) -> InlineKeyboardMarkup:
-    data = f"ack:{ack_ref}"
-    if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
-        raise ValueError(f"callback data over {MAX_CALLBACK_DATA_BYTES} bytes: {data!r}")
-    button = InlineKeyboardButton(text=label, callback_data=data)
+def ack_keyboard(delivery_id: int, label: str) -> InlineKeyboardMarkup:
+    if not label:
+        raise ValueError("the acknowledge button needs a label")
+    button = InlineKeyboardButton(text=label, callback_data=encode_ack_data(delivery_id))
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
@@ -90,7 +86,7 @@ class TelegramTransport:
     """Sends through one bot token."""
 
     name = "telegram"
-    max_text_length = MAX_TEXT_LENGTH
+    capabilities: TransportCapabilities = TELEGRAM_CAPABILITIES
 
     def __init__(self, bot: Bot, *, timeout: float = 15.0) -> None:
         self.bot = bot
@@ -98,8 +94,8 @@ class TelegramTransport:
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         markup = (
-            ack_keyboard(message.ack_ref, message.ack_label)
-            if message.ack_ref is not None
+            ack_keyboard(message.ack_delivery_id, message.ack_label)
+            if message.ack_delivery_id is not None
             else None
         )
         try:
@@ -131,11 +127,11 @@ class TelegramTransport:
         except TelegramServerError as exc:
             raise TemporaryFailure(f"server error: {_description(exc)}") from exc
         except TelegramNetworkError as exc:
-            raise TemporaryFailure(f"network error: {_description(exc)}") from exc
+            raise NoAnswer(f"network error: {_description(exc)}") from exc
         except TelegramAPIError as exc:  # 404 method, 409, 413: unexpected, worth a bounded retry
             raise TemporaryFailure(f"telegram error: {_description(exc)}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise TemporaryFailure(f"network error: {type(exc).__name__}: {exc}") from exc
+            raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
         return SentMessage(message_ref=str(sent.message_id))
 
     async def close(self) -> None:
@@ -153,44 +149,36 @@ def _classify_bad_request(exc: TelegramBadRequest) -> PermanentFailure:
 
 
 class TelegramTransports:
-    """The registry of Telegram transports, keyed by bot account id.
+    """Makes the transport of each Telegram token; every `Bot` shares one HTTP session.
 
-    Every `Bot` shares one `AiohttpSession` (one connection pool) pointed at `api_base`;
-    `token_for` looks an account's token up the first time the account is used.
+    One `AiohttpSession` (one connection pool) pointed at `api_base` serves every account,
+    so 168 ward bots cost one pool, not 168.
     """
 
+    name = "telegram"
+    capabilities = TELEGRAM_CAPABILITIES
+
     def __init__(
-        self,
-        *,
-        api_base: str,
-        token_for: TokenLookup,
-        timeout: float = 15.0,
-        connection_limit: int = 256,
+        self, *, api_base: str, timeout: float = 15.0, connection_limit: int = 256
     ) -> None:
         self._api = TelegramAPIServer.from_base(api_base)
-        self._token_for = token_for
         self._timeout = timeout
         self._connection_limit = connection_limit
         self._session: AiohttpSession | None = None
-        self._transports: dict[int, TelegramTransport] = {}
-        self._lock = asyncio.Lock()
+        self._transports: dict[str, TelegramTransport] = {}
 
-    async def transport_for(self, account_id: int) -> TelegramTransport:
-        transport = self._transports.get(account_id)
-        if transport is not None:
-            return transport
-        async with self._lock:
-            transport = self._transports.get(account_id)
-            if transport is None:
-                token = await self._token_for(account_id)
-                if self._session is None:
-                    self._session = AiohttpSession(api=self._api, limit=self._connection_limit)
-                try:
-                    bot = Bot(token, session=self._session)
-                except TokenValidationError as exc:
-                    raise TemporaryFailure(f"bot account {account_id}: invalid token") from exc
-                transport = TelegramTransport(bot, timeout=self._timeout)
-                self._transports[account_id] = transport
+    def open(self, token: str) -> TelegramTransport:
+        """The transport of `token` (made on first use); TemporaryFailure if it is malformed."""
+        transport = self._transports.get(token)
+        if transport is None:
+            if self._session is None:
+                self._session = AiohttpSession(api=self._api, limit=self._connection_limit)
+            try:
+                bot = Bot(token, session=self._session)
+            except TokenValidationError as exc:
+                # The account's row is wrong, not the chat: never deactivate channels for it.
+                raise TemporaryFailure("invalid bot token") from exc
+            transport = self._transports[token] = TelegramTransport(bot, timeout=self._timeout)
         return transport
 
     async def close(self) -> None:

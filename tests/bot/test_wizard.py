@@ -22,7 +22,7 @@ from bot.texts import rendition_block, utf16_len
 from broadcasts.db import session_scope
 from broadcasts.models import Notice, NoticeStatus, Rendition
 from broadcasts.settings import DEFAULT_TIMEZONE
-from broadcasts.transports.telegram import MAX_TEXT_LENGTH
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 from loa.demo import Player
 from tests.bot.world import (
     ME,
@@ -259,7 +259,9 @@ async def test_the_review_counts_the_text_a_reader_sees(world: World) -> None:
         -1
     ]
     assert shown["plain_text"].endswith(text)  # whole: 3,925 letters fit, whatever the markup
-    assert len(shown["text"]) > MAX_TEXT_LENGTH  # ... though the HTML is longer than 4096
+    assert (
+        len(shown["text"]) > TELEGRAM_CAPABILITIES.max_text
+    )  # ... though the HTML is longer than 4096
     await w.player.button(ME, on(ReviewCb(action="targets", n=n)))  # the review goes on
     # A text longer than one message is cut on the text, before escaping.
     long = Rendition(notice_id=1, locale="vi", text=("a & b " * 1000), source="edited")
@@ -269,7 +271,7 @@ async def test_the_review_counts_the_text_a_reader_sees(world: World) -> None:
         block = rendition_block(long)
     assert re.search(r"&(?!amp;|lt;|gt;)", block) is None  # no entity cut in half
     plain = re.sub(r"</?b>", "", block).replace("&amp;", "&")
-    assert utf16_len(plain) <= MAX_TEXT_LENGTH and plain.endswith("…")
+    assert utf16_len(plain) <= TELEGRAM_CAPABILITIES.max_text and plain.endswith("…")
 
 
 async def test_a_refused_screen_leaves_a_way_on_and_errors_are_told_once(world: World) -> None:

@@ -10,7 +10,16 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from broadcasts.models import Area, DeliveryStatus, NoticeStatus
-from broadcasts.reports import list_notices, notice_detail, notice_report, report_csv
+from broadcasts.notices import notice_progress
+from broadcasts.reports import (
+    count_acks,
+    count_deliveries,
+    delivery_failures,
+    list_notices,
+    notice_detail,
+    notice_report,
+    report_csv,
+)
 from tests.api.factories import add_ack, add_bot, add_channels, add_notice, seed_tree
 
 S = DeliveryStatus
@@ -70,6 +79,40 @@ async def test_report_by_area_adds_up(session: AsyncSession) -> None:
     assert parsed[0][:4] == ["area_code", "area_name", "level", "targeted"]
     assert parsed[1][:3] == ["BT-KP1", "Khu phố 1", "neighbourhood"]
     assert parsed[-1] == ["TOTAL", "", "", "5", "2", "1", "1", "1", "2", "3"]
+
+
+async def test_one_count_behind_the_status_message_the_list_and_the_report(
+    session: AsyncSession,
+) -> None:
+    areas, notice_id = await _world(session)
+    empty = await add_notice(session, areas["TD"], [], [], status=NoticeStatus.draft)
+    empty_id = empty[0].id or 0
+    counted = await count_deliveries(session=session, notice_ids=[notice_id, empty_id])
+    mine = counted[notice_id]
+    assert (mine.targeted, mine.sent, mine.failed, mine.pending, mine.cancelled) == (5, 2, 1, 1, 1)
+    assert counted[empty_id].targeted == 0  # asked for, so present, with zeros
+    assert await count_acks(session=session, notice_ids=[notice_id]) == {notice_id: (2, 3)}
+
+    by_area = await count_deliveries(session=session, notice_ids=[notice_id], by_area=True)
+    assert sum(t.targeted for t in by_area.values()) == 5
+    assert by_area[areas["BT-KP1"].id or 0].sent == 2
+
+    progress = await notice_progress(session=session, notice_id=notice_id)
+    (listed,), _ = await list_notices(session=session, ward_id=areas["BT"].id)
+    report = await notice_report(session=session, notice_id=notice_id)
+    for totals in (listed.totals, report.totals):
+        assert (totals.targeted, totals.sent, totals.failed) == (
+            progress.total,
+            progress.sent,
+            progress.failed,
+        )
+        assert (totals.pending, totals.cancelled) == (progress.pending, progress.cancelled)
+        assert (totals.acknowledged, totals.acknowledgements) == (
+            progress.acknowledged_channels,
+            progress.acknowledgements,
+        )
+    (failure,) = await delivery_failures(session=session, notice_id=notice_id)
+    assert progress.failures == [(failure.title, failure.reason)]
 
 
 async def test_detail_rows_and_filters(session: AsyncSession) -> None:

@@ -11,6 +11,7 @@ from broadcasts.ai import AISettings, mask_private, prepare_notice
 from broadcasts.ai.budget import Budget
 from broadcasts.ai.factguard import repeated_facts
 from broadcasts.ai.offline import detect_language, extract_facts, is_urgent, summarise
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 from tests.broadcasts.ai.helpers import FACTS, NOW, SAMPLE_NAMES, missing, recall, sample
 
 OFFLINE = AISettings()
@@ -33,6 +34,7 @@ async def test_offline_text_is_a_summary_of_the_notice(name: str) -> None:
     assert not vi.flagged, vi.findings
     assert prep.language == FACTS[name].get("language", "vi") == vi.language
     assert prep.urgent is FACTS[name]["urgent"]
+    assert len(vi.text) <= TELEGRAM_CAPABILITIES.max_text
 
 
 @pytest.mark.parametrize("limit", [200, 300, 400])

@@ -20,6 +20,8 @@ _tokens = itertools.count(7000001)
 # each one runs for seconds of paced sending.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PERSON = {"id": 501, "first_name": "Lan", "username": "tt_lan"}
+# Waits in these tests are for events; this only keeps a broken run from hanging forever.
+HANG_GUARD_SECONDS = 120.0
 
 
 def new_token() -> str:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broadcasts.delivery import delivery_counts
-from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
+from broadcasts.db import session_scope
+from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus
+from broadcasts.notices import notice_progress
 from sandbox.telegram.client import SandboxClient
 from tests.broadcasts.delivery.conftest import (
+    HANG_GUARD_SECONDS,
     PERSON,
     WorkerFactory,
     make_groups,
     new_token,
     sqlite_only,
 )
+from tests.broadcasts.delivery.virtual_time import JumpClock
 from tests.broadcasts.delivery.world import Seeded, seed
 
 
@@ -50,6 +56,14 @@ async def _one_bot(
     return token, groups, await seed(sessionmaker, groups={token: groups})
 
 
+async def _until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait for an event; the timeout only keeps a broken run from hanging forever."""
+    async with asyncio.timeout(HANG_GUARD_SECONDS):
+        while not await predicate():
+            await asyncio.sleep(0.02)
+    assert await predicate(), what
+
+
 async def test_429_pauses_only_that_bot_and_then_completes(
     tg: SandboxClient,
     make_worker: WorkerFactory,
@@ -58,20 +72,38 @@ async def test_429_pauses_only_that_bot_and_then_completes(
     slow, fast = new_token(), new_token()
     slow_chats, fast_chats = await make_groups(tg, slow, 3), await make_groups(tg, fast, 20)
     seeded = await seed(sessionmaker, groups={slow: slow_chats, fast: fast_chats})
-    await tg.add_fault("429", token=slow, chat_id=slow_chats[0], retry_after=1)
-    started = utcnow()
-    assert await make_worker().run_until_idle(timeout=20)
+    await tg.add_fault("429", token=slow, chat_id=slow_chats[0], retry_after=600)
+    # The pause lasts until the test moves the clock past it, however slow the machine;
+    # leases outlast the jump, as they would a pause the heartbeat kept alive.
+    clock = JumpClock()
+    worker = make_worker(clock=clock, lease_seconds=3600)
+    running = asyncio.create_task(worker.run_until_idle(timeout=3600))
+    limited_id = seeded.channel_of(slow, slow_chats[0])
+
+    async def fast_done_slow_paused() -> bool:
+        rows = await _deliveries(sessionmaker, seeded.notice_id)
+        fast_rows = [rows[seeded.channel_of(fast, c)] for c in fast_chats]
+        limited = rows[limited_id]
+        return all(d.status is DeliveryStatus.sent for d in fast_rows) and (
+            limited.status is DeliveryStatus.pending and limited.error is not None
+        )
+
+    await _until(fast_done_slow_paused, "the fast bot to finish while the slow one waits")
+    # The fast bot sent all 20 while the slow one sat out its pause, and nothing more
+    # reached the limited chat.
+    assert (await tg.stats(fast))["sent"] == 20
+    assert await tg.messages(slow, slow_chats[0]) == []
+    waiting = (await _deliveries(sessionmaker, seeded.notice_id))[limited_id]
+    assert waiting.attempts == 0 and waiting.error == "rate limited: retry after 600s"
+
+    clock.jump(600)
+    assert await running
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     assert {d.status for d in rows.values()} == {DeliveryStatus.sent}
-    limited = rows[seeded.channel_of(slow, slow_chats[0])]
+    limited = rows[limited_id]
     assert limited.attempts == 1  # the 429 is not counted as a failed attempt
-    assert limited.sent_at is not None
-    fast_sent = [rows[seeded.channel_of(fast, c)].sent_at for c in fast_chats]
-    fast_done = max(at for at in fast_sent if at is not None)
-    # The slow bot sat out its second; the fast one went on at full pace meanwhile.
-    assert (limited.sent_at - started).total_seconds() >= 0.95
-    assert (fast_done - started).total_seconds() < 0.95
+    assert len(await tg.messages(slow, slow_chats[0])) == 1
     slow_stats, fast_stats = await tg.stats(slow), await tg.stats(fast)
     assert slow_stats["rejected_429"] == 1 and slow_stats["sent"] == 3
     assert fast_stats["rejected_429"] == 0 and fast_stats["sent"] == 20
@@ -87,7 +119,7 @@ async def test_5xx_is_retried_then_sent(
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     await tg.add_fault("5xx", token=token, chat_id=chats[1], status=502, times=2)
-    assert await make_worker(max_attempts=5).run_until_idle(timeout=20)
+    assert await make_worker(max_attempts=5).run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     flaky = rows[seeded.channel_of(token, chats[1])]
@@ -103,7 +135,7 @@ async def test_5xx_forever_fails_after_max_attempts_with_reason(
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     await tg.add_fault("5xx", token=token, chat_id=chats[0], status=503, times=0)
-    assert await make_worker(max_attempts=3).run_until_idle(timeout=20)
+    assert await make_worker(max_attempts=3).run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     broken = rows[seeded.channel_of(token, chats[0])]
@@ -122,7 +154,7 @@ async def test_403_fails_and_deactivates_the_channel(
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     await tg.remove_bot(token, chats[2], PERSON, status="kicked")
-    assert await make_worker().run_until_idle(timeout=20)
+    assert await make_worker().run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     kicked = rows[seeded.channel_of(token, chats[2])]
@@ -131,11 +163,9 @@ async def test_403_fails_and_deactivates_the_channel(
     channel = await _channel(sessionmaker, kicked.channel_id)
     assert not channel.active and channel.inactive_reason == kicked.error
     async with sessionmaker() as session:
-        counts = await delivery_counts(session=session, notice_id=seeded.notice_id)
-    assert (counts["sent"], counts["failed"], counts["pending"]) == (3, 1, 0)
-    assert counts["failures"] == [
-        {"channel_id": channel.id, "title": channel.title, "reason": kicked.error}
-    ]
+        progress = await notice_progress(session=session, notice_id=seeded.notice_id)
+    assert (progress.sent, progress.failed, progress.pending, progress.total) == (3, 1, 0, 4)
+    assert progress.failures == [(channel.title, kicked.error)]
 
 
 async def test_injected_403_and_400_not_found_deactivate(
@@ -146,7 +176,7 @@ async def test_injected_403_and_400_not_found_deactivate(
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     await tg.add_fault("403", token=token, chat_id=chats[0])
     await tg.add_fault("400_not_found", token=token, chat_id=chats[1])
-    assert await make_worker().run_until_idle(timeout=20)
+    assert await make_worker().run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     blocked = rows[seeded.channel_of(token, chats[0])]
@@ -168,7 +198,7 @@ async def test_migrated_group_moves_the_channel_and_gets_the_message(
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     old_chat = chats[3]
     await tg.add_fault("migrate", token=token, chat_id=old_chat)
-    assert await make_worker().run_until_idle(timeout=20)
+    assert await make_worker().run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     moved = rows[seeded.channel_of(token, old_chat)]
@@ -181,6 +211,41 @@ async def test_migrated_group_moves_the_channel_and_gets_the_message(
     assert moved.provider_message_ref == str(new_messages[0]["message_id"])
 
 
+async def test_migrated_group_already_registered_keeps_that_channel(
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The rule of `channels.move_channel_chat`, as the worker applies it: when the
+    supergroup is already a channel of the bot, that one is kept and the old one retired."""
+    token = new_token()
+    (old_chat,) = await make_groups(tg, token, 1)
+    seeded = await seed(sessionmaker, groups={token: [old_chat]})
+    new_chat = await tg.migrate(token, old_chat)  # sends to the old id now answer "migrated"
+    async with session_scope(sessionmaker) as session:
+        existing = Channel(
+            area_id=seeded.ward_id,
+            bot_id=seeded.accounts[token],
+            chat_ref=str(new_chat),
+            title="Tổ 1 (siêu nhóm)",
+        )
+        session.add(existing)
+        await session.flush()
+        existing_id = existing.id or 0
+    assert await make_worker().run_until_idle()
+
+    old_id = seeded.channel_of(token, old_chat)
+    delivery = (await _deliveries(sessionmaker, seeded.notice_id))[old_id]
+    assert delivery.status is DeliveryStatus.sent and delivery.attempts == 1
+    retired, kept = await _channel(sessionmaker, old_id), await _channel(sessionmaker, existing_id)
+    assert not retired.active and retired.chat_ref == str(old_chat)
+    assert retired.inactive_reason == (
+        f"moved to chat {new_chat}, registered as channel {existing_id}"
+    )
+    assert kept.active and kept.chat_ref == str(new_chat)
+    assert len(await tg.messages(token, new_chat)) == 1
+
+
 @sqlite_only
 async def test_answer_slower_than_the_send_timeout_is_retried(
     tg: SandboxClient,
@@ -189,7 +254,7 @@ async def test_answer_slower_than_the_send_timeout_is_retried(
 ) -> None:
     token, chats, seeded = await _one_bot(tg, sessionmaker)
     await tg.add_fault("delay", token=token, chat_id=chats[0], delay=1.5)
-    assert await make_worker(send_timeout_seconds=0.5).run_until_idle(timeout=20)
+    assert await make_worker(send_timeout_seconds=0.5).run_until_idle()
 
     rows = await _deliveries(sessionmaker, seeded.notice_id)
     slow = rows[seeded.channel_of(token, chats[0])]

@@ -1,32 +1,39 @@
-"""Limiter backends: even spacing per bot, per chat and per group, pauses for one bot only,
-and, through Redis, one budget shared by several processes."""
+"""The in-process limiter on virtual time: even spacing per bot, per chat and per group,
+pauses for one bot only, and the promise that holds whatever the network's delays: no
+window of the provider's ever sees more than the limit."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import random
 
 import pytest
-from aiolimiter import AsyncLimiter
 
-from broadcasts.delivery.limits import ChatTable, MemoryLimits, RedisLimits, group_limiter
+from broadcasts.delivery.limits import ChatTable, MemoryLimits
+from broadcasts.errors import NoAnswer
+from tests.broadcasts.delivery.virtual_time import VirtualClock
 
 
 async def _times(
-    limits: MemoryLimits | RedisLimits,
+    limits: MemoryLimits,
+    clock: VirtualClock,
     account: int,
     chats: list[str],
     slots: asyncio.Semaphore | None = None,
+    answer_after: float = 0.0,
 ) -> list[float]:
+    """Send to each chat in turn; the stamp is when the turn came."""
     slots = slots or asyncio.Semaphore(10)
     stamps = []
     for chat in chats:
         async with limits.turn(account, chat, slots):
-            stamps.append(time.monotonic())
+            stamps.append(clock.monotonic())
+            await clock.sleep(answer_after)
     return stamps
 
 
 def _max_in_window(stamps: list[float], window: float) -> int:
+    """The most stamps in any half-open window [t, t + window)."""
     stamps = sorted(stamps)
     best, start = 0, 0
     for end, at in enumerate(stamps):
@@ -36,104 +43,180 @@ def _max_in_window(stamps: list[float], window: float) -> int:
     return best
 
 
-async def test_memory_limits_space_one_bot_evenly() -> None:
-    limits = MemoryLimits(per_bot_per_second=30)
-    stamps = await _times(limits, 1, [str(-i) for i in range(45)])
-    assert _max_in_window(stamps, 0.98) <= 30
-    assert 44 / 30 - 0.05 <= stamps[-1] - stamps[0] <= 44 / 30 + 0.3
+def test_memory_limits_space_one_bot_evenly() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=30, clock=clock)
+    stamps = clock.run(_times(limits, clock, 1, [str(-i) for i in range(45)]))
+    assert _max_in_window(stamps, 1.0) == 30
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) == pytest.approx(1 / 30)
+    assert stamps[-1] - stamps[0] == pytest.approx(44 / 30)
 
 
-async def test_bots_do_not_share_a_budget_and_pauses_stay_with_their_bot() -> None:
-    limits = MemoryLimits(per_bot_per_second=20)
-    await limits.pause(1, 0.5)
-    started = time.monotonic()
-    other = await _times(limits, 2, [str(-i) for i in range(10)])
-    paused = await _times(limits, 1, ["-1"])
-    assert other[-1] - started < 0.5  # bot 2 ran its 10 sends at 20/s meanwhile
-    assert paused[0] - started >= 0.49
+def test_no_window_sees_more_than_the_limit_whatever_the_delays() -> None:
+    """Sends take between 0 and 0.4 s to be answered, and each reaches the provider at
+    the worst moment: at its start or just before its answer. Spacing alone would let 31
+    or more arrive within one second; counting each send until a second after its answer
+    never does, and the same holds for a chat's one per second."""
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=30, per_chat_per_second=1, clock=clock)
+    rng = random.Random(12)
+    arrivals: dict[str, list[float]] = {}
+    slots = asyncio.Semaphore(20)
+
+    async def send(chat: str) -> None:
+        delay = rng.choice([0.0, 0.01, 0.4])
+        async with limits.turn(1, chat, slots):
+            at_start = rng.random() < 0.5
+            if at_start:
+                arrivals.setdefault(chat, []).append(clock.monotonic())
+            await clock.sleep(delay)
+            if not at_start:  # the latest it can: as the answer comes back
+                arrivals.setdefault(chat, []).append(clock.monotonic())
+
+    async def main() -> None:
+        chats = [str(-(i % 40)) for i in range(300)]  # 40 chats, several sends each
+        await asyncio.gather(*(send(chat) for chat in chats))
+
+    clock.run(main())
+    everything = [at for chat in arrivals.values() for at in chat]
+    assert len(everything) == 300
+    assert _max_in_window(everything, 1.0) <= 30
+    assert max(_max_in_window(chat, 1.0) for chat in arrivals.values()) == 1
 
 
-async def test_one_chat_gets_at_most_one_per_second_counted_at_the_send() -> None:
-    limits = MemoryLimits(per_bot_per_second=10, per_chat_per_second=1)
+def test_a_send_without_an_answer_keeps_counting_for_the_hold() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=0, per_chat_per_second=1, hold=5.0, clock=clock)
+    slots = asyncio.Semaphore(2)
+
+    async def main() -> list[float]:
+        with pytest.raises(NoAnswer):
+            async with limits.turn(1, "-1", slots):
+                started = clock.monotonic()
+                raise NoAnswer("network error: timeout")
+        stamps = await _times(limits, clock, 1, ["-1"], slots)
+        return [started, *stamps]
+
+    started, next_send = clock.run(main())
+    assert next_send - started == pytest.approx(5.0 + 1.0)  # hold, then the chat's second
+
+
+def test_bots_do_not_share_a_budget_and_pauses_stay_with_their_bot() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=20, clock=clock)
+
+    async def main() -> tuple[float, list[float], list[float]]:
+        await limits.pause(1, 0.5)
+        started = clock.monotonic()
+        other = await _times(limits, clock, 2, [str(-i) for i in range(10)])
+        paused = await _times(limits, clock, 1, ["-1"])
+        return started, other, paused
+
+    started, other, paused = clock.run(main())
+    assert other[0] == started  # bot 2 did not wait for bot 1's pause
+    assert other[-1] - started == pytest.approx(9 / 20)  # its 10 sends at 20/s meanwhile
+    assert paused[0] - started == pytest.approx(0.5)
+
+
+def test_a_pause_that_comes_while_waiting_holds_that_send_too() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=1, clock=clock)
+
+    async def main() -> list[float]:
+        first = await _times(limits, clock, 1, ["-1"])
+        waiting = asyncio.create_task(_times(limits, clock, 1, ["-2"]))
+        await clock.sleep(0.1)  # the second send now waits for the bot's next second
+        await limits.pause(1, 3.0)
+        return first + await waiting
+
+    first, second = clock.run(main())
+    assert second - first == pytest.approx(3.1)
+
+
+def test_one_chat_gets_at_most_one_per_second_counted_from_the_answer() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=10, per_chat_per_second=1, clock=clock)
 
     async def busy_bot() -> list[float]:  # other chats keep the bot's queue long
-        return await _times(limits, 1, [str(-100 - i) for i in range(15)])
+        return await _times(limits, clock, 1, [str(-100 - i) for i in range(15)])
 
     async def one_chat() -> list[float]:
-        return [t for _ in range(3) for t in await _times(limits, 1, ["-5"])]
+        return [
+            t for _ in range(3) for t in await _times(limits, clock, 1, ["-5"], answer_after=0.3)
+        ]
 
-    _, stamps = await asyncio.gather(busy_bot(), one_chat())
+    async def main() -> list[float]:
+        _, stamps = await asyncio.gather(busy_bot(), one_chat())
+        return stamps
+
+    stamps = clock.run(main())
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert min(gaps) >= 1.0
+    assert min(gaps) >= 1.3 - 1e-9  # each answer took 0.3 s, then a whole second
 
 
-async def test_a_turn_holds_a_slot_only_from_just_before_the_turn() -> None:
-    limits = MemoryLimits(per_bot_per_second=10)
+def test_one_group_gets_at_most_twenty_a_minute() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(
+        per_bot_per_second=30, per_chat_per_second=0, per_group_per_minute=20, clock=clock
+    )
+    stamps = clock.run(_times(limits, clock, 1, ["-7"] * 25))
+    assert _max_in_window(stamps, 60.0) == 20
+    assert stamps[2] - stamps[0] == pytest.approx(2 / 30)  # a message in parts goes at once
+    assert stamps[20] - stamps[0] == pytest.approx(60.0)
+
+
+def test_a_turn_holds_a_slot_only_from_just_before_the_turn() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=10, clock=clock)
     slots = asyncio.Semaphore(2)
-    # Ten sends of one bot line up; the slot goes to one of them at a time, so the
-    # other slot stays free for another bot meanwhile.
-    lined_up = asyncio.gather(*(_times(limits, 1, [f"-{i}"], slots) for i in range(10)))
-    await asyncio.sleep(0.2)
-    started = time.monotonic()
-    await _times(limits, 2, ["-100"], slots)
-    assert time.monotonic() - started < 0.05
-    stamps = sorted(t for ts in await lined_up for t in ts)
-    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) >= 0.095
+
+    async def main() -> tuple[float, float, list[float]]:
+        # Ten sends of one bot line up; the slot goes to one of them at a time, so the
+        # other slot stays free for another bot meanwhile.
+        lined_up = asyncio.gather(*(_times(limits, clock, 1, [f"-{i}"], slots) for i in range(10)))
+        await clock.sleep(0.2)
+        started = clock.monotonic()
+        (other,) = await _times(limits, clock, 2, ["-100"], slots)
+        return started, other, sorted(t for ts in await lined_up for t in ts)
+
+    started, other, stamps = clock.run(main())
+    assert other == started
+    assert min(b - a for a, b in zip(stamps, stamps[1:], strict=False)) == pytest.approx(0.1)
 
 
-async def test_a_turn_cancelled_while_waiting_gives_its_slot_back() -> None:
-    limits = MemoryLimits(per_bot_per_second=1)
+def test_a_turn_cancelled_while_waiting_gives_its_slot_back() -> None:
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=1, clock=clock)
     slots = asyncio.Semaphore(1)
-    await _times(limits, 1, ["-1"], slots)  # the bot's next turn is a second away
-    waiting = asyncio.create_task(_times(limits, 1, ["-2"], slots))
-    await asyncio.sleep(0.1)
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    assert not slots.locked()
+
+    async def main() -> None:
+        await _times(limits, clock, 1, ["-1"], slots)  # the bot's next turn is a second away
+        waiting = asyncio.create_task(_times(limits, clock, 1, ["-2"], slots))
+        await clock.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert not slots.locked()
+
+    clock.run(main())
 
 
-def test_group_bucket_never_allows_more_than_the_limit_per_minute() -> None:
-    bucket = group_limiter(20)
-    # Burst plus what leaks out in 60 seconds must stay within 20.
-    assert bucket.max_rate + 60 * bucket.max_rate / bucket.time_period <= 20 + 1e-9
-    assert bucket.max_rate >= 3  # a message in a few parts still goes out at once
-
-
-async def test_chats_are_forgotten_once_their_buckets_drain() -> None:
-    table = ChatTable(chat_period=0.05, group=AsyncLimiter(1, 0.05))
+def test_chats_are_forgotten_once_their_logs_empty() -> None:
+    table = ChatTable(chat=(1, 0.05), group=(1, 0.05))
     for i in range(3000):
-        for limiter in table.get(("bot", i), now=0.0).limiters:
-            await limiter.acquire()
+        for log in table.get(("bot", i), now=0.0).logs:
+            log.start()
+            log.end(0.0)
     busy = table.get(("bot", 0), now=0.0)
-    await busy.lock.acquire()  # a chat with a send waiting its turn is kept
-    await asyncio.sleep(0.1)  # every bucket drains
-    for i in range(3000, 3000 + 2048):
-        table.get(("bot", i), now=10.0)
-    assert len(table) < 2100
-    assert table.get(("bot", 0), now=10.0) is busy
-    busy.lock.release()
+    clock = VirtualClock()
 
+    async def main() -> None:
+        await busy.lock.acquire()  # a chat with a send waiting its turn is kept
+        for i in range(3000, 3000 + 2048):
+            table.get(("bot", i), now=10.0)
+        assert len(table) < 2100
+        assert table.get(("bot", 0), now=10.0) is busy
+        busy.lock.release()
 
-async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> None:
-    first = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
-    second = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
-    try:
-        started = time.monotonic()
-        a, b = await asyncio.gather(
-            _times(first, 7, [f"-{i}" for i in range(20)]),
-            _times(second, 7, [f"-{i + 100}" for i in range(20)]),
-        )
-        # 40 sends at 19/s (20 less headroom) across both: the second half waits a second.
-        assert _max_in_window(a + b, 0.98) <= 20
-        assert max(a + b) - started >= 0.95
-
-        await first.pause(7, 0.6)
-        paused = time.monotonic()
-        await asyncio.sleep(0.15)  # the other worker looks at most every 0.1 s
-        await second.wait_unpaused(7)  # and then waits out the pause
-        assert time.monotonic() - paused >= 0.55
-        await _times(second, 8, ["-999"])  # while another bot does not wait
-    finally:
-        await first.close()
-        await second.close()
+    clock.run(main())

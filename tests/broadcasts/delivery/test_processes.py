@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
 from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
-from tests.broadcasts.delivery.conftest import make_groups, new_token
+from tests.broadcasts.delivery.conftest import HANG_GUARD_SECONDS, make_groups, new_token
 from tests.broadcasts.delivery.world import seed
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -61,7 +62,7 @@ class WorkerProcess:
         assert self.process is not None
         self.process.send_signal(sig)
 
-    async def wait(self, timeout: float = 30) -> int:
+    async def wait(self, timeout: float = HANG_GUARD_SECONDS) -> int:
         assert self.process is not None
         return await asyncio.wait_for(self.process.wait(), timeout)
 
@@ -75,9 +76,11 @@ class WorkerProcess:
             self.process.kill()
 
 
-async def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+async def _wait_for(predicate: Any, what: str) -> None:
+    """Wait for an event. Starting a process (importing aiogram) takes seconds, and many
+    more on a busy machine: the guard only keeps a broken run from hanging forever."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + HANG_GUARD_SECONDS
     while not await predicate():
         assert loop.time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
@@ -113,7 +116,7 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
         async def some_sent() -> bool:
             return int((await tg.stats())["sent"]) >= 50
 
-        await _wait_for(some_sent, 30, "the first worker to send")
+        await _wait_for(some_sent, "the first worker to send")
         first.signal(signal.SIGKILL)
         assert await first.wait() == -signal.SIGKILL
     finally:
@@ -125,17 +128,16 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
             await session.scalar(
                 select(func.count())
                 .select_from(Delivery)
-                .where(Delivery.status == DeliveryStatus.sending)
+                .where(col(Delivery.status) == DeliveryStatus.sending)
             )
             or 0
-        )  # type: ignore[arg-type]
+        )
     assert 50 <= sent_before < 150
 
     second = await WorkerProcess(tmp_path / "second.log").start(**options)
     try:
         await _wait_for(
             lambda: _notice_done(sessionmaker, seeded.notice_id),
-            30,
             "the second worker to finish the notice",
         )
         second.signal(signal.SIGTERM)
@@ -177,6 +179,10 @@ async def test_two_worker_processes_share_a_notice_within_the_limits(
     sessionmaker: async_sessionmaker[AsyncSession],
     tmp_path: Path,
 ) -> None:
+    """Zero 429s is what the limiter promises, not a likely outcome: a send counts in the
+    shared logs from its admission until a second after its answer, so no second of the
+    sandbox's can see more than 30 of one bot's messages, whatever the delays between
+    the processes, Redis and the sandbox on a busy machine (see `limits.py`)."""
     await tg.set_limits(True)  # Telegram's: 30/s per bot, 20/min per group, ~1/s per chat
     tokens = [new_token(), new_token()]
     groups = {token: await make_groups(tg, token, 150) for token in tokens}
@@ -194,11 +200,10 @@ async def test_two_worker_processes_share_a_notice_within_the_limits(
             return all(w.log.exists() and "started" in w.log.read_text() for w in workers)
 
         # The notice appears once both are polling, as when a dispatcher creates it.
-        await _wait_for(both_started, 30, "the workers to start")
+        await _wait_for(both_started, "the workers to start")
         seeded = await seed(sessionmaker, groups=groups)
         await _wait_for(
             lambda: _notice_done(sessionmaker, seeded.notice_id),
-            60,
             "the workers to finish the notice",
         )
         for worker in workers:
@@ -210,6 +215,6 @@ async def test_two_worker_processes_share_a_notice_within_the_limits(
 
     stats = await tg.stats()
     assert stats["sent"] == 300 and stats["duplicates"] == 0
-    assert stats["rejected_429"] == 0  # both processes together kept each bot under 30/s
+    assert stats["rejected_429"] == 0  # promised: both processes together, under 30/s per bot
     shares = [w.sent() for w in workers]
     assert sum(shares) == 300 and all(share > 0 for share in shares), shares

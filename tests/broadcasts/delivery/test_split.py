@@ -7,6 +7,9 @@ import re
 import pytest
 
 from broadcasts.delivery.split import split_text, text_length
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
+
+TELEGRAM = TELEGRAM_CAPABILITIES.max_text
 
 
 def _words(text: str) -> list[str]:
@@ -14,8 +17,8 @@ def _words(text: str) -> list[str]:
 
 
 def test_short_text_is_one_part_and_trimmed() -> None:
-    assert split_text("  Cúp điện.  \n") == ["Cúp điện."]
-    assert split_text(" \n ") == []
+    assert split_text("  Cúp điện.  \n", TELEGRAM) == ["Cúp điện."]
+    assert split_text(" \n ", TELEGRAM) == []
 
 
 def test_paragraphs_come_first() -> None:
@@ -52,12 +55,12 @@ def test_a_word_longer_than_a_message_is_cut() -> None:
 
 def test_lengths_count_utf16_like_telegram() -> None:
     text = "🔥" * 3000  # 6000 UTF-16 code units
-    parts = split_text(text)
-    assert [text_length(p) for p in parts] == [4096, 1904]
+    parts = split_text(text, TELEGRAM)
+    assert [text_length(p) for p in parts] == [TELEGRAM, 6000 - TELEGRAM]
     assert "".join(parts) == text
 
 
-@pytest.mark.parametrize("limit", [4096, 500])
+@pytest.mark.parametrize("limit", [TELEGRAM, 500])
 def test_realistic_notice_keeps_order_and_content(limit: int) -> None:
     paragraph = (
         "Ủy ban nhân dân phường thông báo lịch tiêm chủng mở rộng tại trạm y tế. "

@@ -1,4 +1,5 @@
-"""The Telegram transport against the sandbox: plain text, the button, error mapping."""
+"""The Telegram transport against the sandbox: plain text, the button, error mapping, and
+the acknowledge button's wire format that the bot reads back."""
 
 from __future__ import annotations
 
@@ -9,25 +10,38 @@ import pytest
 from broadcasts.errors import (
     ChatMigrated,
     MessageRejected,
+    NoAnswer,
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
 )
+from broadcasts.i18n import ack_label
 from broadcasts.transports.base import OutgoingMessage
-from broadcasts.transports.telegram import TelegramTransports, ack_keyboard
+from broadcasts.transports.registry import Account, AccountTransports, TransportOptions
+from broadcasts.transports.telegram import TelegramTransport, ack_keyboard
+from broadcasts.transports.telegram_wire import (
+    TELEGRAM_CAPABILITIES,
+    encode_ack_data,
+    parse_ack_data,
+)
 from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
 from tests.broadcasts.delivery.conftest import make_groups, new_token
 
 
+def _registry(api_base: str, tokens: list[str]) -> AccountTransports:
+    async def lookup(account_id: int) -> Account:
+        return Account(id=account_id, transport="telegram", token=tokens[account_id - 1])
+
+    return AccountTransports(
+        accounts=lookup, options=TransportOptions(telegram_api_base=api_base, timeout=1)
+    )
+
+
 @pytest.fixture
-async def registry(sandbox: SandboxServer) -> AsyncIterator[tuple[TelegramTransports, list[str]]]:
+async def registry(sandbox: SandboxServer) -> AsyncIterator[tuple[AccountTransports, list[str]]]:
     tokens = [new_token(), new_token()]
-
-    async def token_for(account_id: int) -> str:
-        return tokens[account_id - 1]
-
-    transports = TelegramTransports(api_base=sandbox.url, token_for=token_for, timeout=1)
+    transports = _registry(sandbox.url, tokens)
     try:
         yield transports, tokens
     finally:
@@ -35,14 +49,17 @@ async def registry(sandbox: SandboxServer) -> AsyncIterator[tuple[TelegramTransp
 
 
 async def test_plain_text_and_ack_button(
-    tg: SandboxClient, registry: tuple[TelegramTransports, list[str]]
+    tg: SandboxClient, registry: tuple[AccountTransports, list[str]]
 ) -> None:
     transports, tokens = registry
     (chat,) = await make_groups(tg, tokens[0], 1)
     transport = await transports.transport_for(1)
     assert await transports.transport_for(1) is transport  # one Bot per token
+    assert transport.capabilities is TelegramTransport.capabilities is TELEGRAM_CAPABILITIES
     text = "Họp tổ <b>19h</b> & mang theo <CCCD>"
-    sent = await transport.send(OutgoingMessage(str(chat), text, ack_ref="123456"))
+    sent = await transport.send(
+        OutgoingMessage(str(chat), text, ack_delivery_id=123456, ack_label=ack_label("vi"))
+    )
     plain = await transport.send(OutgoingMessage(str(chat), "phần 1"))
 
     first, second = await tg.messages(tokens[0], chat)
@@ -55,9 +72,24 @@ async def test_plain_text_and_ack_button(
 
 
 def test_callback_data_must_fit_64_bytes() -> None:
-    ack_keyboard("9" * 60, "ok")
+    ack_keyboard(int("9" * 60), "ok")
     with pytest.raises(ValueError):
-        ack_keyboard("9" * 61, "ok")
+        ack_keyboard(int("9" * 61), "ok")
+
+
+def test_ack_data_round_trips_and_rejects_anything_else() -> None:
+    assert encode_ack_data(123456) == "ack:123456"
+    assert parse_ack_data(encode_ack_data(123456)) == 123456
+    for data in ("ack:", "ack:0", "ack:-3", "ack:12a", "ack:١٢", "rv:12", "ack12", "ack:1:2"):
+        assert parse_ack_data(data) is None, data
+    with pytest.raises(ValueError):
+        encode_ack_data(0)
+
+
+def test_the_button_label_follows_the_chat_language() -> None:
+    assert ack_label("vi") == "✅ Đã nhận"
+    assert ack_label("en") == "✅ Received"
+    assert ack_label("km") == "✅ Đã nhận"  # no catalog: Vietnamese, the default
 
 
 @pytest.mark.parametrize(
@@ -68,12 +100,12 @@ def test_callback_data_must_fit_64_bytes() -> None:
         ("403", PermanentFailure, "forbidden: bot was blocked by the user"),
         ("400_not_found", PermanentFailure, "bad request: chat not found"),
         ("migrate", ChatMigrated, None),
-        ("delay", TemporaryFailure, None),
+        ("delay", NoAnswer, None),  # no answer in time: the message may still arrive
     ],
 )
 async def test_errors_map_to_the_domain(
     tg: SandboxClient,
-    registry: tuple[TelegramTransports, list[str]],
+    registry: tuple[AccountTransports, list[str]],
     kind: str,
     error: type[Exception],
     reason: str | None,
@@ -81,10 +113,10 @@ async def test_errors_map_to_the_domain(
     transports, tokens = registry
     chat, other = await make_groups(tg, tokens[0], 2)
     await tg.add_fault(
-        kind,
+        kind,  # type: ignore[arg-type]
         token=tokens[0],
         chat_id=chat,
-        retry_after=3,  # type: ignore[arg-type]
+        retry_after=3,
         delay=1.5 if kind == "delay" else None,
     )
     transport = await transports.transport_for(1)
@@ -92,6 +124,8 @@ async def test_errors_map_to_the_domain(
         await transport.send(OutgoingMessage(str(chat), "Thông báo"))
     if reason is not None:
         assert str(caught.value) == reason
+    if kind == "5xx":
+        assert not isinstance(caught.value, NoAnswer)  # answered: it did not arrive
     if isinstance(caught.value, RateLimited):
         assert caught.value.retry_after == 3
     if isinstance(caught.value, PermanentFailure):
@@ -106,7 +140,7 @@ async def test_errors_map_to_the_domain(
 
 
 async def test_message_level_400_does_not_blame_the_chat(
-    tg: SandboxClient, registry: tuple[TelegramTransports, list[str]]
+    tg: SandboxClient, registry: tuple[AccountTransports, list[str]]
 ) -> None:
     transports, tokens = registry
     (chat,) = await make_groups(tg, tokens[0], 1)
@@ -116,14 +150,11 @@ async def test_message_level_400_does_not_blame_the_chat(
     assert isinstance(caught.value, MessageRejected)
 
 
-async def test_unreachable_server_is_temporary() -> None:
-    async def token_for(account_id: int) -> str:
-        return "1:unreachable"
-
-    transports = TelegramTransports(api_base="http://127.0.0.1:9", token_for=token_for, timeout=1)
+async def test_unreachable_server_is_temporary_and_may_have_arrived() -> None:
+    transports = _registry("http://127.0.0.1:9", ["1:unreachable"])
     try:
         transport = await transports.transport_for(1)
-        with pytest.raises(TemporaryFailure, match="network error"):
+        with pytest.raises(NoAnswer, match="network error"):
             await transport.send(OutgoingMessage("-1", "Thông báo"))
     finally:
         await transports.close()

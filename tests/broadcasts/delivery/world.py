@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from broadcasts.db import session_scope
 from broadcasts.models import (
@@ -159,9 +160,9 @@ async def add_deliveries(
         for start in range(0, len(rows), 5000):
             await session.execute(insert(Delivery), rows[start : start + 5000])
         ids = await session.scalars(
-            select(Delivery.id)
-            .where(Delivery.notice_id == notice_id)  # type: ignore[call-overload]
-            .order_by(Delivery.id)
+            select(col(Delivery.id))
+            .where(col(Delivery.notice_id) == notice_id)
+            .order_by(col(Delivery.id))
         )
         return [i for i in ids if i is not None]
 

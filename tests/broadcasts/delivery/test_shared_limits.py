@@ -1,0 +1,56 @@
+"""The Redis limiter: one budget shared by several processes, counted from each answer, and
+one 429 pause seen by all. Real time (Redis keeps its own clock); only lower bounds on it,
+and the window check holds whatever the machine's speed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from broadcasts.delivery.shared_limits import RedisLimits
+from tests.broadcasts.delivery.test_limits import _max_in_window
+
+
+async def _arrivals(
+    limits: RedisLimits, account: int, chats: list[str], answer_after: float
+) -> list[float]:
+    """Each send reaches the 'provider' as its answer comes back: the latest it can."""
+    slots = asyncio.Semaphore(10)
+    stamps = []
+    for chat in chats:
+        async with limits.turn(account, chat, slots):
+            await asyncio.sleep(answer_after)
+            stamps.append(time.monotonic())
+    return stamps
+
+
+async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> None:
+    first = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
+    second = RedisLimits(redis_url, per_bot_per_second=20, prefix="t1")
+    try:
+        started = time.monotonic()
+        a, b = await asyncio.gather(
+            _arrivals(first, 7, [f"-{i}" for i in range(20)], answer_after=0.05),
+            _arrivals(second, 7, [f"-{i + 100}" for i in range(20)], answer_after=0.0),
+        )
+        # 40 sends at 20/s across both: never more than 20 in a second, so the second
+        # half waits at least a second after the first answers.
+        assert _max_in_window(a + b, 1.0) <= 20
+        assert max(a + b) - started >= 1.0
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_pause_is_seen_by_every_process(redis_url: str) -> None:
+    first = RedisLimits(redis_url, per_bot_per_second=20, prefix="t2")
+    second = RedisLimits(redis_url, per_bot_per_second=20, prefix="t2")
+    try:
+        await first.pause(7, 0.6)
+        await first.pause(7, 0.1)  # a shorter pause never cuts a longer one short
+        paused = time.monotonic()
+        await second.wait_unpaused(7)
+        assert time.monotonic() - paused >= 0.5
+    finally:
+        await first.close()
+        await second.close()
