@@ -1,34 +1,65 @@
-"""Inline keyboards and their typed callback data (short prefixes: callback_data ≤ 64 bytes)."""
+"""Inline keyboards and their typed callback data.
+
+Telegram takes at most `MAX_CALLBACK_DATA_BYTES` of callback data and about 100 buttons
+per keyboard (`_checked` holds every keyboard to both).
+Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`),
+and their prefix names the step (rv review, tr areas, wh when, cf confirm); the action
+comes first, so that "rv:targets" starts the data of the review's
+«Chọn nơi nhận» whatever the notice. Notice buttons (status message, /thongbao) carry
+the notice id, and a confirmed new time its Unix time, so that they need no FSM state.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from broadcasts.areas import AreaNode
-from broadcasts.transports.telegram_wire import ACK_PREFIX, ACK_SEPARATOR
+from bot.texts import cut, locale_name
+from broadcasts.picker import Picker, PickerItem
+from broadcasts.transports.telegram_wire import (
+    ACK_PREFIX,
+    ACK_SEPARATOR,
+    MAX_CALLBACK_DATA_BYTES,
+)
+
+MAX_BUTTONS = 100
+LABEL_LENGTH = 60
 
 
 class ReviewCb(CallbackData, prefix="rv"):
     action: str  # targets / edit / mask / confirm / cancel
     locale: str = ""
+    n: int = 0
+    v: int = 0
 
 
 class TreeCb(CallbackData, prefix="tr"):
-    action: str  # toggle / open / back / done / cancel
-    area_id: int = 0
+    action: str  # toggle / open / back / page / clear / done / cancel
+    area_id: int = 0  # the page number for "page"
+    n: int = 0
+    v: int = 0
 
 
 class WhenCb(CallbackData, prefix="wh"):
     action: str  # now / later / cancel
+    n: int = 0
+    v: int = 0
 
 
 class ConfirmCb(CallbackData, prefix="cf"):
-    action: str  # send / cancel
+    action: str  # send / when / cancel
+    n: int = 0
+    v: int = 0
+
+
+class NoticeCb(CallbackData, prefix="nt"):
+    action: str  # cancel / retime (ask) · drop / move (confirmed) · keep (changed their mind)
+    n: int
+    at: int = 0  # Unix time of the new schedule, for "move"
 
 
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
@@ -37,67 +68,152 @@ class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
     delivery_id: int
 
 
+def _checked(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """A bug, never a user's doing, if this raises: the picker pages its areas, and the
+    callback data holds only short ids."""
+    buttons = [b for row in markup.inline_keyboard for b in row]
+    if len(buttons) > MAX_BUTTONS:
+        raise ValueError(f"{len(buttons)} buttons on one keyboard (Telegram takes {MAX_BUTTONS})")
+    for b in buttons:
+        if b.callback_data and len(b.callback_data.encode()) > MAX_CALLBACK_DATA_BYTES:
+            raise ValueError(
+                f"callback data over {MAX_CALLBACK_DATA_BYTES} bytes: {b.callback_data}"
+            )
+    return markup
+
+
 def review_keyboard(
-    *, locales: Sequence[str], has_private: bool, has_flags: bool
+    *, locales: Sequence[str], has_private: bool, has_flags: bool, n: int, v: int
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if not has_flags:
-        kb.button(text=_("➡️ Choose areas"), callback_data=ReviewCb(action="targets"))
+        kb.button(
+            text=_("➡️ Choose who receives it"), callback_data=ReviewCb(action="targets", n=n, v=v)
+        )
     else:
-        kb.button(text=_("✔️ I checked the facts"), callback_data=ReviewCb(action="confirm"))
+        kb.button(
+            text=_("✔️ I checked the facts"), callback_data=ReviewCb(action="confirm", n=n, v=v)
+        )
     for locale in locales:
         kb.button(
-            text=_("✏️ Edit ({locale})").format(locale=locale),
-            callback_data=ReviewCb(action="edit", locale=locale),
+            text=_("✏️ Edit the {language} text").format(language=locale_name(locale)),
+            callback_data=ReviewCb(action="edit", locale=locale, n=n, v=v),
         )
     if has_private:
-        kb.button(text=_("🔒 Mask personal data"), callback_data=ReviewCb(action="mask"))
-    kb.button(text=_("❌ Cancel"), callback_data=ReviewCb(action="cancel"))
-    kb.adjust(1, *([2] * ((len(locales) + 1) // 2)), 1, 1)
-    return kb.as_markup()
+        kb.button(
+            text=_("🔒 Mask phone and ID numbers"), callback_data=ReviewCb(action="mask", n=n, v=v)
+        )
+    kb.button(text=_("❌ Cancel"), callback_data=ReviewCb(action="cancel", n=n, v=v))
+    kb.adjust(1)
+    return _checked(kb.as_markup())
 
 
-def tree_keyboard(
-    *,
-    nodes: Iterable[AreaNode],
-    selected: set[int],
-    parent: AreaNode | None,
-    counts: dict[int, int],
-) -> InlineKeyboardMarkup:
-    """One level of the ward's tree: tap a name to toggle it, › to open its children."""
+def _mark(item: PickerItem) -> str:
+    return "✅" if item.selected else ("☑️" if item.covered else "▫️")
+
+
+def _groups(count: int) -> str:
+    return _("{count} groups").format(count=count)
+
+
+def picker_keyboard(picker: Picker, *, n: int, v: int) -> InlineKeyboardMarkup:
+    """One page of the picker: whole ward and opened khu phố first, then the page's areas."""
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
-    for node in nodes:
-        mark = "✅" if node.id in selected else "▫️"
-        label = f"{mark} {node.name} ({counts.get(node.id, 0)})"
-        kb.button(text=label, callback_data=TreeCb(action="toggle", area_id=node.id))
-        if node.children:
-            kb.button(text="›", callback_data=TreeCb(action="open", area_id=node.id))
+
+    def add(text: str, action: str, area_id: int = 0) -> None:
+        kb.button(
+            text=cut(text, LABEL_LENGTH),
+            callback_data=TreeCb(action=action, area_id=area_id, n=n, v=v),
+        )
+
+    ward = picker.ward
+    add(
+        f"{_mark(ward)} " + _("📢 Whole ward · {groups}").format(groups=_groups(ward.groups)),
+        "toggle",
+        ward.id,
+    )
+    sizes.append(1)
+    if picker.opened is not None:
+        kp = picker.opened
+        add(
+            f"{_mark(kp)} "
+            + _("📢 All of {name} · {groups}").format(name=kp.name, groups=_groups(kp.groups)),
+            "toggle",
+            kp.id,
+        )
+        sizes.append(1)
+    for item in picker.items:
+        where = f" ({item.parent_name})" if picker.query and item.parent_name else ""
+        add(f"{_mark(item)} {item.name}{where} · {_groups(item.groups)}", "toggle", item.id)
+        if item.has_children and not picker.query:
+            add(_("Open ›"), "open", item.id)
             sizes.append(2)
         else:
             sizes.append(1)
-    if parent is not None:
-        kb.button(text=_("‹ Back"), callback_data=TreeCb(action="back", area_id=parent.id))
+    turns = []
+    if picker.page > 0:
+        turns.append((_("‹ Previous page"), picker.page - 1))
+    if picker.page + 1 < picker.pages:
+        turns.append((_("Next page ›"), picker.page + 1))
+    for label, page in turns:
+        add(label, "page", page)
+    if turns:
+        sizes.append(len(turns))
+    if picker.opened is not None:
+        add(_("‹ Back"), "back")
         sizes.append(1)
-    kb.button(text=_("➡️ Continue"), callback_data=TreeCb(action="done"))
-    kb.button(text=_("❌ Cancel"), callback_data=TreeCb(action="cancel"))
+    if picker.query:
+        add(_("✖️ Clear the search"), "clear")
+        sizes.append(1)
+    add(_("➡️ Done, continue"), "done")
+    add(_("❌ Cancel"), "cancel")
     sizes.append(2)
     kb.adjust(*sizes)
-    return kb.as_markup()
+    return _checked(kb.as_markup())
 
 
-def when_keyboard() -> InlineKeyboardMarkup:
+def when_keyboard(*, n: int, v: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("🚀 Send now"), callback_data=WhenCb(action="now"))
-    kb.button(text=_("⏰ Schedule"), callback_data=WhenCb(action="later"))
-    kb.button(text=_("❌ Cancel"), callback_data=WhenCb(action="cancel"))
+    kb.button(text=_("🚀 Send now"), callback_data=WhenCb(action="now", n=n, v=v))
+    kb.button(text=_("⏰ Schedule"), callback_data=WhenCb(action="later", n=n, v=v))
+    kb.button(text=_("❌ Cancel"), callback_data=WhenCb(action="cancel", n=n, v=v))
     kb.adjust(2, 1)
-    return kb.as_markup()
+    return _checked(kb.as_markup())
 
 
-def confirm_keyboard() -> InlineKeyboardMarkup:
+def confirm_keyboard(*, scheduled: bool, n: int, v: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Confirm"), callback_data=ConfirmCb(action="send"))
-    kb.button(text=_("❌ Cancel"), callback_data=ConfirmCb(action="cancel"))
+    label = _("✅ Schedule it") if scheduled else _("✅ Send")
+    kb.button(text=label, callback_data=ConfirmCb(action="send", n=n, v=v))
+    kb.button(text=_("🕑 Change the time"), callback_data=ConfirmCb(action="when", n=n, v=v))
+    kb.button(text=_("❌ Cancel"), callback_data=ConfirmCb(action="cancel", n=n, v=v))
+    kb.adjust(1, 2)
+    return _checked(kb.as_markup())
+
+
+def notice_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under a scheduled notice's status (live message or /thongbao)."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("❌ Cancel the notice"), callback_data=NoticeCb(action="cancel", n=notice_id))
+    kb.button(text=_("🕑 Change the time"), callback_data=NoticeCb(action="retime", n=notice_id))
     kb.adjust(2)
-    return kb.as_markup()
+    return _checked(kb.as_markup())
+
+
+def drop_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("❌ Yes, cancel it"), callback_data=NoticeCb(action="drop", n=notice_id))
+    kb.button(text=_("↩️ No, keep it"), callback_data=NoticeCb(action="keep", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def move_keyboard(notice_id: int, at: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("✅ Yes, change it"), callback_data=NoticeCb(action="move", n=notice_id, at=at)
+    )
+    kb.button(text=_("↩️ Keep the old time"), callback_data=NoticeCb(action="keep", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.texts import status_text
+from bot.outbox import Edit, Outbox
+from bot.views import status_screen
 from broadcasts.db import session_scope
 from broadcasts.models import Official
-from broadcasts.notices import get_notice, notice_progress
+from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,46 +26,31 @@ class Services:
     bot: Bot
     i18n: I18n
     bot_account_id: int
+    # The scheduler's, once the runtime has one: (re)plan or drop a notice's job.
     plan: Callable[[int, datetime], None] = lambda _id, _at: None
+    unplan: Callable[[int], None] = lambda _id: None
     wake_delivery: Callable[[], None] = lambda: None
-    _last_status: dict[int, str] = field(default_factory=dict)
+    outbox: Outbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.bot)
 
     async def refresh_status(self, notice_ids: Iterable[int]) -> None:
-        """Edit each notice's live status message in its official's chat."""
+        """Bring each notice's live status message up to date (coalesced, never waits for
+        Telegram: the delivery worker calls this while it sends)."""
         for notice_id in notice_ids:
-            try:
-                await self._refresh_one(notice_id)
-            except TelegramAPIError as exc:  # the status message is a courtesy; delivery goes on
-                log.warning("status message of notice %s not updated: %s", notice_id, exc)
+            self.outbox.keep_fresh(("status", notice_id), partial(self._status_edit, notice_id))
 
-    async def _refresh_one(self, notice_id: int) -> None:
+    async def _status_edit(self, notice_id: int) -> Edit | None:
         async with session_scope(self.sessionmaker) as session:
             notice = await get_notice(session=session, notice_id=notice_id)
             if not notice.status_chat_ref or not notice.status_message_ref:
-                return
-            progress = await notice_progress(session=session, notice_id=notice_id)
+                return None
             official = (
                 await session.get(Official, notice.official_id) if notice.official_id else None
             )
-        locale = official.locale if official else self.i18n.default_locale
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            text = status_text(
-                notice_id=notice_id,
-                title=notice.title or notice.text[:60],
-                progress=progress,
-                scheduled_at=notice.scheduled_at,
-                timezone=self.settings.timezone,
-            )
-        if self._last_status.get(notice_id) == text:
-            return
-        try:
-            await self.bot.edit_message_text(
-                text=text,
-                chat_id=int(notice.status_chat_ref),
-                message_id=int(notice.status_message_ref),
-                parse_mode="HTML",
-            )
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-        self._last_status[notice_id] = text
+            locale = official.locale if official else self.i18n.default_locale
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                zone = self.settings.timezone
+                screen = await status_screen(session=session, notice=notice, timezone=zone)
+        return Edit(int(notice.status_chat_ref), int(notice.status_message_ref), screen)

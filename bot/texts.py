@@ -1,27 +1,78 @@
-"""What the bot says, assembled from catalog strings (every user-facing string is `_()`)."""
+"""What the bot says, assembled from catalog strings (every user-facing string is `_()`).
+
+Every text here is HTML for Telegram's HTML parse mode: user text and names are escaped
+with `html.escape`, and lengths are measured on the text a reader sees (Telegram's count,
+in UTF-16 code units), never on the markup.
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
-from broadcasts.models import Rendition
-from broadcasts.notices import Progress
+from broadcasts.errors import InvalidInput, PastTime
+from broadcasts.models import NoticeStatus, Rendition
+from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 BAR_WIDTH = 10
 
 
-def local_time(at: datetime, locale: str = "vi", *, timezone: str = DEFAULT_TIMEZONE) -> str:
-    return format_datetime(at.astimezone(ZoneInfo(timezone)), "HH:mm dd/MM/yyyy", locale=locale)
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` in at most `limit` UTF-16 units, ending with "…" when it had to be cut."""
+    if utf16_len(text) <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > limit - 1:
+            break
+        kept.append(char)
+        used += width
+    return "".join(kept) + "…"
+
+
+def weekday(at: datetime) -> str:
+    names = (
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+        _("Sunday"),
+    )
+    return names[at.weekday()]
+
+
+def when_text(at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """As a Vietnamese notice writes it: «7 giờ 30, thứ Bảy, ngày 05/12/2026»."""
+    local = at.astimezone(ZoneInfo(timezone))
+    clock = (
+        _("{hour}:00").format(hour=local.hour)
+        if local.minute == 0
+        else _("{hour}:{minute}").format(hour=local.hour, minute=f"{local.minute:02d}")
+    )
+    return _("{clock}, {weekday}, {date}").format(
+        clock=clock, weekday=weekday(local), date=local.strftime("%d/%m/%Y")
+    )
 
 
 def locale_name(locale: str) -> str:
+    """The language's name as it reads mid-sentence ("tiếng Anh")."""
     names = {
         "vi": _("Vietnamese"),
         "en": _("English"),
@@ -73,25 +124,48 @@ def finding_text(finding: Mapping[str, object]) -> str:
     )
 
 
-def rendition_block(r: Rendition) -> str:
-    head = _("<b>{language}</b> ({source})").format(
+def rendition_block(r: Rendition, limit: int = TELEGRAM_CAPABILITIES.max_text) -> str:
+    """A rendition as the official reviews it: its heading, then the text as it will go.
+
+    The text is cut to what fits in one message as a reader counts it, then escaped, so
+    that an `&` or a quote never pushes it over the limit or breaks an entity.
+    """
+    head = _("{language} version ({source})").format(
         language=locale_name(r.locale), source=source_name(r.source)
     )
-    return f"{head}\n\n{html.escape(r.text)}"
+    head = head[:1].upper() + head[1:]
+    body = cut(r.text, limit - utf16_len(head) - 2)
+    return f"<b>{esc(head)}</b>\n\n{esc(body)}"
 
 
 def review_footer(
-    *, warnings: Iterable[tuple[str, str, str | None]], renditions: Iterable[Rendition]
+    *,
+    warnings: Iterable[tuple[str, str, str | None]],
+    renditions: Iterable[Rendition],
+    hint: str = "",
 ) -> str:
-    lines = [_("<b>Please check the text above before sending.</b>")]
+    lines = [hint] if hint else []
+    lines.append(_("👆 This is what the groups will receive. Check it, then choose who gets it."))
     for code, detail, locale in warnings:
-        lines.append("⚠️ " + html.escape(warning_text(code, detail, locale)))
+        lines.append("⚠️ " + esc(warning_text(code, detail, locale)))
     flagged = [f for r in renditions if not r.confirmed for f in r.findings]
-    for f in flagged:
-        lines.append("❗ " + html.escape(finding_text(f)))
+    for f in flagged[:10]:
+        lines.append("❗ " + esc(finding_text(f)))
     if flagged:
-        lines.append(_("Edit the text, or press “I checked the facts” if it is correct."))
-    return "\n".join(lines)
+        lines.append(esc(_("If it is right, press “✔️ I checked the facts”; if not, edit it.")))
+    return cut_lines(lines)
+
+
+def cut_lines(lines: Sequence[str], limit: int = TELEGRAM_CAPABILITIES.max_text) -> str:
+    """Whole lines (each already HTML) while they fit; the text of a line is short."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        used += utf16_len(html.unescape(line)) + 1
+        if used > limit:
+            break
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def bar(done: int, total: int) -> str:
@@ -111,15 +185,15 @@ def status_text(
         "draft": _("draft"),
         "scheduled": _("scheduled"),
         "dispatching": _("sending"),
-        "done": _("finished"),
+        "done": _("finished") if not progress.failed else _("finished, some groups missed it"),
         "cancelled": _("cancelled"),
     }.get(progress.status, progress.status)
     lines = [
-        _("📣 <b>Notice #{id}</b>: {title}").format(id=notice_id, title=html.escape(title)),
+        _("📣 <b>Notice #{id}</b>: {title}").format(id=notice_id, title=esc(cut(title, 200))),
         _("Status: {status}").format(status=status),
     ]
     if progress.status == "scheduled" and scheduled_at is not None:
-        at = local_time(scheduled_at, timezone=timezone)
+        at = when_text(scheduled_at, timezone=timezone)
         lines.append(_("Will be sent at {time}").format(time=at))
     if progress.total:
         done = progress.sent + progress.failed + progress.cancelled
@@ -139,5 +213,61 @@ def status_text(
     elif progress.status in ("dispatching", "done"):
         lines.append(_("No active group chat in the chosen areas."))
     for title_, reason in progress.failures[:5]:
-        lines.append("✖️ " + html.escape(f"{title_}: {reason}"))
+        lines.append("✖️ " + esc(cut(f"{title_}: {reason}", 300)))
     return "\n".join(lines)
+
+
+def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """What /huy (or «❌ Hủy») did, truthfully, whatever the notice's state."""
+    if w is None:
+        return _("There is no notice being written or waiting to be sent.")
+    if w.cancelled and w.was == NoticeStatus.scheduled and w.scheduled_at is not None:
+        return _(
+            "Notice #{id} is cancelled (it was to be sent at {time}). No group received it."
+        ).format(id=w.notice_id, time=when_text(w.scheduled_at, timezone=timezone))
+    if w.cancelled:
+        return _("Notice #{id} is discarded; it was not sent to any group.").format(id=w.notice_id)
+    if w.was == NoticeStatus.cancelled:
+        return _("Notice #{id} was cancelled earlier.").format(id=w.notice_id)
+    if w.was == NoticeStatus.dispatching:
+        return _(
+            "Notice #{id} is being sent ({sent}/{total} groups) and can no longer be "
+            "cancelled. To correct it, send a new notice."
+        ).format(id=w.notice_id, sent=w.sent, total=w.total)
+    return _(
+        "Notice #{id} was already sent to {sent} groups and cannot be cancelled. "
+        "To correct it, send a new notice."
+    ).format(id=w.notice_id, sent=w.sent)
+
+
+def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """Why a typed time was refused: unreadable, or already past (maybe meant next year)."""
+    at, next_year = error.detail.get("at"), error.detail.get("next_year")
+    if isinstance(error, PastTime) and isinstance(next_year, datetime):
+        return esc(_("“{text}” this year has passed. Did you mean {next}?")).format(
+            text=esc(cut(typed, 100)), next=when_text(next_year, timezone=timezone)
+        )
+    if isinstance(error, PastTime) and isinstance(at, datetime):
+        return esc(_("{time} has already passed. Please choose a later time.")).format(
+            time=when_text(at, timezone=timezone)
+        )
+    return esc(
+        _("Loa could not read “{text}”. Please type it like 7h30 5/12, or 19h for today.")
+    ).format(text=esc(cut(typed, 100)))
+
+
+def drop_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
+    return esc(text).format(id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>")
+
+
+def move_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return esc(_("Move notice #{id} to {time}?")).format(
+        id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>"
+    )
+
+
+def moved_text(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return esc(_("✅ Notice #{id} will now be sent at {time}.")).format(
+        id=notice_id, time=esc(when_text(at, timezone=timezone))
+    )

@@ -1,81 +1,216 @@
-"""Screens of the compose wizard that are shown more than once: review and the area tree."""
+"""The screens of the compose wizard and of a notice's status, sent through the outbox.
+
+Each `show_*` draws one step for the wizard's current screen number; a handler saves the
+wizard (and commits) first, then shows, so that a screen that cannot be sent leaves a
+consistent state behind: `show_current` draws the step again when the official writes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
-from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.keyboards import review_keyboard, tree_keyboard
-from bot.texts import rendition_block, review_footer
-from broadcasts.areas import AreaNode, area_tree
-from broadcasts.compose import channel_counts
-from broadcasts.models import Area
-from broadcasts.notices import get_notice, renditions_of
-from broadcasts.transports.telegram import TelegramTransport
+from bot.keyboards import (
+    confirm_keyboard,
+    notice_keyboard,
+    picker_keyboard,
+    review_keyboard,
+    when_keyboard,
+)
+from bot.outbox import Outbox, Screen
+from bot.texts import (
+    cut_lines,
+    esc,
+    rendition_block,
+    review_footer,
+    status_text,
+    when_text,
+)
+from bot.wizard import Compose, Wizard
+from broadcasts.compose import TargetSummary, target_summary
+from broadcasts.models import Notice, NoticeStatus, utcnow
+from broadcasts.notices import notice_progress, renditions_of
+from broadcasts.picker import Picker, area_picker
+from broadcasts.settings import DEFAULT_TIMEZONE
+
+
+def plain(text: str) -> Screen:
+    """A screen of plain catalog text (escaped for the HTML parse mode)."""
+    return Screen(esc(text))
 
 
 async def show_review(
-    message: Message, *, session: AsyncSession, notice_id: int, data: dict[str, Any]
+    outbox: Outbox, chat_id: int, *, session: AsyncSession, wizard: Wizard, hint: str = ""
 ) -> None:
-    """Every rendition as it will be sent, then the warnings and the choices."""
-    renditions = await renditions_of(session=session, notice_id=notice_id)
+    """Every rendition as it will be sent, then the warnings and the choices.
+
+    With a `hint` (the step drawn again), only the choices: the renditions are above.
+    """
+    renditions = await renditions_of(session=session, notice_id=wizard.notice_id)
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
-    for r in ordered:
-        block = rendition_block(r)
-        limit = TelegramTransport.capabilities.max_text
-        if len(block) > limit:
-            block = block[: limit - 1] + "…"
-        await message.answer(block, parse_mode="HTML")
-    warnings = [tuple(w) for w in data.get("warnings", [])]
-    has_private = any(w[0] in ("private_phone", "private_id_number") for w in warnings)
-    has_flags = any(r.findings and not r.confirmed for r in ordered)
-    await message.answer(
-        review_footer(warnings=warnings, renditions=ordered),
-        parse_mode="HTML",
-        reply_markup=review_keyboard(
-            locales=[r.locale for r in ordered], has_private=has_private, has_flags=has_flags
-        ),
+    if not hint:
+        for r in ordered:
+            await outbox.send(chat_id, Screen(rendition_block(r)))
+    warnings = [(w.code, w.detail, w.locale) for w in wizard.warnings]
+    markup = review_keyboard(
+        locales=[r.locale for r in ordered],
+        has_private=any(w.code in ("private_phone", "private_id_number") for w in wizard.warnings),
+        has_flags=any(r.findings and not r.confirmed for r in ordered),
+        n=wizard.notice_id,
+        v=wizard.screen,
     )
+    text = review_footer(warnings=warnings, renditions=ordered, hint=esc(hint))
+    await outbox.send(chat_id, Screen(text, markup))
 
 
-def _index(nodes: list[AreaNode]) -> tuple[dict[int, AreaNode], dict[int, int]]:
-    by_id: dict[int, AreaNode] = {}
-    parent: dict[int, int] = {}
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        by_id[node.id] = node
-        for child in node.children:
-            parent[child.id] = node.id
-            stack.append(child)
-    return by_id, parent
+def picker_text(picker: Picker) -> str:
+    lines = [
+        esc(
+            _(
+                "Choose who receives it: tap a name to choose it all, «Open ›» to choose "
+                "single groups inside. Numbers are group chats."
+            )
+        )
+    ]
+    if picker.query:
+        lines.append(
+            esc(_("Search “{query}”: {count} areas.")).format(
+                query=esc(picker.query), count=picker.matches
+            )
+        )
+    elif picker.opened is not None:
+        lines.append(esc(_("Inside {name}:")).format(name=f"<b>{esc(picker.opened.name)}</b>"))
+    if picker.pages > 1:
+        lines.append(esc(_("Page {page}/{pages}")).format(page=picker.page + 1, pages=picker.pages))
+    if picker.chosen:
+        names = ", ".join(picker.chosen[:8]) + ("…" if len(picker.chosen) > 8 else "")
+        lines.append(
+            esc(_("Chosen: {names} ({count} groups)")).format(
+                names=f"<b>{esc(names)}</b>", count=picker.chosen_groups
+            )
+        )
+    lines.append(esc(_("🔎 To find an area quickly, type part of its name (e.g. 12 or tổ 5).")))
+    return cut_lines(lines)
 
 
-async def show_tree(
-    message: Message, *, session: AsyncSession, notice_id: int, data: dict[str, Any], edit: bool
+async def show_picker(
+    outbox: Outbox,
+    chat_id: int,
+    *,
+    session: AsyncSession,
+    ward_id: int,
+    wizard: Wizard,
+    message_id: int | None = None,
 ) -> None:
-    notice = await get_notice(session=session, notice_id=notice_id)
-    ward = await session.get(Area, notice.ward_id)
-    assert ward is not None
-    roots = await area_tree(session=session, root_code=ward.code)
-    by_id, parent = _index(roots)
-    view = by_id.get(int(data.get("view") or 0))
-    counts = await channel_counts(session=session, ward_id=notice.ward_id)
-    if view is None or view.id == ward.id:
-        nodes, up = roots + list(roots[0].children if roots else []), None
-    else:
-        nodes, up = [view, *view.children], by_id.get(parent.get(view.id, 0))
-    text = _(
-        "Choose the areas that should receive the notice. Tap a name to select it, "
-        "› to see the groups inside."
+    """The area picker: a new message, or the pressed one edited in place."""
+    picker = await area_picker(
+        session=session,
+        ward_id=ward_id,
+        selected=wizard.selected,
+        view=wizard.view,
+        page=wizard.page,
+        query=wizard.query,
     )
-    markup = tree_keyboard(
-        nodes=nodes, selected=set(data.get("selected", [])), parent=up, counts=counts
+    screen = Screen(
+        picker_text(picker), picker_keyboard(picker, n=wizard.notice_id, v=wizard.screen)
     )
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
+    if message_id is None:
+        await outbox.send(chat_id, screen)
     else:
-        await message.answer(text, reply_markup=markup)
+        await outbox.edit(chat_id, message_id, screen)
+
+
+def _reach(summary: TargetSummary) -> str:
+    names = ", ".join(summary.names[:8]) + ("…" if len(summary.names) > 8 else "")
+    if not summary.groups:
+        return esc(
+            _(
+                "{names} have no group chat yet; groups that register before the time "
+                "will receive it."
+            )
+        ).format(names=f"<b>{esc(names)}</b>")
+    return esc(_("The notice will reach {count} groups: {names}.")).format(
+        count=summary.groups, names=f"<b>{esc(names)}</b>"
+    )
+
+
+async def show_when(
+    outbox: Outbox, chat_id: int, *, summary: TargetSummary, wizard: Wizard, hint: str = ""
+) -> None:
+    lines = [esc(hint)] if hint else []
+    lines += [_reach(summary), esc(_("When should it be sent?"))]
+    markup = when_keyboard(n=wizard.notice_id, v=wizard.screen)
+    await outbox.send(chat_id, Screen("\n".join(lines), markup))
+
+
+async def show_confirm(
+    outbox: Outbox,
+    chat_id: int,
+    *,
+    summary: TargetSummary,
+    wizard: Wizard,
+    hint: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
+    lines = [esc(hint)] if hint else []
+    if wizard.at is None:
+        lines.append(esc(_("Send it now to {count} groups?")).format(count=summary.groups))
+    else:
+        lines.append(
+            esc(_("Schedule it for {count} groups at {time}?")).format(
+                count=summary.groups, time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>"
+            )
+        )
+    markup = confirm_keyboard(scheduled=wizard.at is not None, n=wizard.notice_id, v=wizard.screen)
+    await outbox.send(chat_id, Screen("\n".join(lines), markup))
+
+
+async def show_current(
+    outbox: Outbox,
+    chat_id: int,
+    *,
+    session: AsyncSession,
+    ward_id: int,
+    wizard: Wizard,
+    step: str | None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
+    """The step the official is at, drawn again below a reminder (same screen number)."""
+    hint = _("You are writing notice #{id}. Use the buttons below, or send /cancel to drop it.")
+    hint = hint.format(id=wizard.notice_id)
+    if step in (Compose.when.state, Compose.confirm.state):
+        summary = await target_summary(session=session, notice_id=wizard.notice_id)
+        if step == Compose.when.state:
+            await show_when(outbox, chat_id, summary=summary, wizard=wizard, hint=hint)
+        else:
+            await show_confirm(
+                outbox, chat_id, summary=summary, wizard=wizard, hint=hint, timezone=timezone
+            )
+    elif step == Compose.targets.state:
+        await show_picker(outbox, chat_id, session=session, ward_id=ward_id, wizard=wizard)
+    else:
+        await show_review(outbox, chat_id, session=session, wizard=wizard, hint=hint)
+
+
+async def status_screen(
+    *,
+    session: AsyncSession,
+    notice: Notice,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> Screen:
+    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come."""
+    progress = await notice_progress(session=session, notice_id=notice.id or 0)
+    text = status_text(
+        notice_id=notice.id or 0,
+        title=notice.title or notice.text[:60],
+        progress=progress,
+        scheduled_at=notice.scheduled_at,
+        timezone=timezone,
+    )
+    waiting = notice.status == NoticeStatus.scheduled and (
+        notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
+    )
+    return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,15 +22,19 @@ from broadcasts.ai import (
     mask_private,
     prepare_notice,
 )
-from broadcasts.areas import subtree_condition
+from broadcasts.areas import natural_key, subtree_condition, subtree_paths
 from broadcasts.errors import Conflict, InvalidInput
-from broadcasts.models import Area, Channel, Notice, NoticeStatus, Rendition
+from broadcasts.models import Area, Channel, Notice, NoticeStatus, NoticeTarget, Rendition, utcnow
 from broadcasts.notices import (
     RenditionInput,
     create_notice,
     get_notice,
     renditions_of,
     save_renditions,
+    schedule_notice,
+    set_status_message,
+    set_targets,
+    target_channels,
 )
 
 MAX_NOTICE_CHARS = 20_000
@@ -160,6 +165,71 @@ async def confirm_renditions(*, session: AsyncSession, notice_id: int) -> None:
             r.confirmed = True
             session.add(r)
     await session.flush()
+
+
+async def unchecked_locales(*, session: AsyncSession, notice_id: int) -> list[str]:
+    """Renditions with flagged facts the official has not checked yet."""
+    renditions = await renditions_of(session=session, notice_id=notice_id)
+    return sorted(r.locale for r in renditions.values() if r.findings and not r.confirmed)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSummary:
+    names: list[str]  # the target areas (an area inside another left out), in code order
+    groups: int  # active group chats that will receive the notice
+
+
+async def target_summary(*, session: AsyncSession, notice_id: int) -> TargetSummary:
+    area_ids = list(
+        await session.scalars(
+            select(col(NoticeTarget.area_id)).where(col(NoticeTarget.notice_id) == notice_id)
+        )
+    )
+    paths = await subtree_paths(session=session, area_ids=area_ids)
+    areas = list(await session.scalars(select(Area).where(col(Area.path).in_(paths))))
+    parent_ids = {a.parent_id for a in areas if a.parent_id is not None}
+    parents = {
+        a.id: a for a in await session.scalars(select(Area).where(col(Area.id).in_(parent_ids)))
+    }
+    notice = await get_notice(session=session, notice_id=notice_id)
+    names = []
+    for area in sorted(areas, key=lambda a: natural_key(a.code)):
+        parent = parents.get(area.parent_id or 0)
+        inside = parent is not None and parent.id != notice.ward_id
+        names.append(f"{area.name} ({parent.name})" if inside and parent else area.name)
+    channels = await target_channels(session=session, notice_id=notice_id)
+    return TargetSummary(names=names, groups=len(channels))
+
+
+async def choose_targets(
+    *, session: AsyncSession, notice_id: int, area_ids: Sequence[int]
+) -> TargetSummary:
+    """The areas the notice goes to (inside its ward), and who that reaches."""
+    await set_targets(session=session, notice_id=notice_id, area_ids=area_ids)
+    return await target_summary(session=session, notice_id=notice_id)
+
+
+async def send_off(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    at: datetime | None,
+    status_chat_ref: str,
+    status_message_ref: str,
+) -> Notice:
+    """Schedule the notice (for now when `at` is None), with the message that shows its
+    progress to the official. A time that passed while the official looked is refused
+    (`reason="time_passed"`): the notice would go out at once instead."""
+    if at is not None and at <= utcnow():
+        raise InvalidInput("the chosen time has passed", reason="time_passed")
+    notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
+    await set_status_message(
+        session=session,
+        notice_id=notice_id,
+        chat_ref=status_chat_ref,
+        message_ref=status_message_ref,
+    )
+    return notice
 
 
 async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, int]:

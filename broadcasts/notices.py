@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from broadcasts import audit
 from broadcasts.channels import channels_for_areas
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import (
@@ -26,6 +27,7 @@ from broadcasts.models import (
     Notice,
     NoticeStatus,
     NoticeTarget,
+    Official,
     Rendition,
     utcnow,
 )
@@ -200,11 +202,13 @@ async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetim
 
 
 async def dispatch_notice(
-    *, session: AsyncSession, notice_id: int, occurrence: int = 0
+    *, session: AsyncSession, notice_id: int, occurrence: int = 0, due_by: datetime | None = None
 ) -> int | None:
     """Fire a scheduled notice: create one delivery per active target channel.
 
-    Returns how many deliveries were created; None when it was not (or no longer) scheduled.
+    Returns how many deliveries were created; None when it was not (or no longer) scheduled,
+    or, with `due_by`, when its time is later than that: a scheduler's job left over from
+    before a reschedule then changes nothing.
     """
     now = utcnow()
     # A DML statement's result is a CursorResult; the async session's stubs only say Result.
@@ -212,7 +216,11 @@ async def dispatch_notice(
         "CursorResult[Any]",
         await session.execute(
             update(Notice)
-            .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
+            .where(
+                col(Notice.id) == notice_id,
+                col(Notice.status) == NoticeStatus.scheduled,
+                true() if due_by is None else col(Notice.scheduled_at) <= due_by,
+            )
             .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
         ),
     )
@@ -265,6 +273,155 @@ async def cancel_notice(*, session: AsyncSession, notice_id: int) -> Notice:
     session.add(notice)
     await session.flush()
     return notice
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """What `withdraw_notice` found and did: enough to tell the official the truth."""
+
+    notice_id: int
+    was: NoticeStatus  # the status before
+    cancelled: bool
+    scheduled_at: datetime | None
+    sent: int = 0  # deliveries that went out (a notice going out or sent)
+    total: int = 0
+
+
+_UNSENT = (NoticeStatus.draft, NoticeStatus.scheduled)
+
+
+async def notice_in_ward(*, session: AsyncSession, notice_id: int, ward_id: int) -> Notice:
+    """The notice, if it belongs to the ward; another ward's notice is not found."""
+    notice = await session.get(Notice, notice_id, populate_existing=True)
+    if notice is None or notice.ward_id != ward_id:
+        raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
+    return notice
+
+
+async def scheduled_in_ward(*, session: AsyncSession, notice_id: int, ward_id: int) -> Notice:
+    """The ward's notice if it is still waiting for its time; else a `Conflict` naming
+    its status (it went out, was sent or was cancelled meanwhile)."""
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    if notice.status != NoticeStatus.scheduled:
+        raise Conflict(
+            f"notice {notice_id} is {notice.status.value}",
+            status=notice.status,
+            notice_id=notice_id,
+        )
+    return notice
+
+
+async def latest_notice_id(*, session: AsyncSession, official_id: int) -> int | None:
+    return await session.scalar(
+        select(col(Notice.id))
+        .where(col(Notice.official_id) == official_id)
+        .order_by(col(Notice.id).desc())
+        .limit(1)
+    )
+
+
+async def withdraw_notice(
+    *, session: AsyncSession, ward_id: int, notice_id: int, actor: str = ""
+) -> Withdrawal:
+    """Cancel a notice that has not gone out (a draft or a scheduled one); a notice going
+    out, sent or cancelled already is left as it is, and the answer says so.
+
+    The cancel is one conditional UPDATE, so it cannot undo a dispatch that won the race:
+    once the scheduler has fired the notice, the notice is reported as going out.
+    """
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    was, scheduled_at = notice.status, notice.scheduled_at
+    now = utcnow()
+    changed = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, col(Notice.status).in_(_UNSENT))
+            .values(status=NoticeStatus.cancelled, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if changed.rowcount == 1:
+        await audit.record(
+            session=session, actor=actor, action="notice.cancel", subject=f"notice:{notice_id}"
+        )
+        return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    progress = await notice_progress(session=session, notice_id=notice_id)
+    return Withdrawal(
+        notice_id,
+        notice.status,
+        cancelled=False,
+        scheduled_at=notice.scheduled_at,
+        sent=progress.sent,
+        total=progress.total,
+    )
+
+
+async def withdraw_latest(
+    *, session: AsyncSession, official: Official | None, notice_id: int | None = None
+) -> Withdrawal | None:
+    """`withdraw_notice` for the notice being written (`notice_id`), else for the
+    official's latest notice; None when there is none (or no official)."""
+    if official is None or official.id is None:
+        return None
+    notice_id = notice_id or await latest_notice_id(session=session, official_id=official.id)
+    if notice_id is None:
+        return None
+    return await withdraw_notice(
+        session=session, ward_id=official.ward_id, notice_id=notice_id, actor=official.name
+    )
+
+
+async def reschedule_notice(
+    *, session: AsyncSession, ward_id: int, notice_id: int, at: datetime, actor: str = ""
+) -> Notice:
+    """Move a scheduled notice to `at` (aware, in the future); the caller replans its job.
+
+    A notice the scheduler has fired already is a `Conflict`: one conditional UPDATE.
+    """
+    if at.tzinfo is None:
+        raise InvalidInput("the schedule time needs a timezone")
+    if at <= utcnow():
+        raise InvalidInput("the new time is in the past", reason="time_passed")
+    await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    changed = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
+            .values(scheduled_at=at, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    if changed.rowcount != 1:
+        raise Conflict(
+            f"notice {notice_id} is {notice.status.value}",
+            status=notice.status,
+            notice_id=notice_id,
+        )
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="notice.reschedule",
+        subject=f"notice:{notice_id}",
+        at=at,
+    )
+    return notice
+
+
+async def recent_notices(
+    *, session: AsyncSession, official_id: int, limit: int = 5
+) -> list[Notice]:
+    """An official's latest notices that left the draft stage, newest first."""
+    rows = await session.scalars(
+        select(Notice)
+        .where(col(Notice.official_id) == official_id, col(Notice.status) != NoticeStatus.draft)
+        .order_by(col(Notice.id).desc())
+        .limit(limit)
+    )
+    return list(rows)
 
 
 async def set_status_message(

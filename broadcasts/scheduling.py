@@ -71,11 +71,16 @@ class NoticeScheduler:
         if job is not None:
             job.remove()
 
+    def planned_at(self, notice_id: int) -> datetime | None:
+        """When this process will fire the notice (None: not planned here)."""
+        job = self._scheduler.get_job(f"notice:{notice_id}")
+        return job.next_run_time if job is not None else None
+
     async def fire(self, notice_id: int) -> int | None:
         async with session_scope(self._sessionmaker) as session:
-            created = await dispatch_notice(session=session, notice_id=notice_id)
+            created = await dispatch_notice(session=session, notice_id=notice_id, due_by=utcnow())
         if created is None:
-            return None  # fired already, by us or another process
+            return None  # fired already (by us or another process), or moved to later
         log.info("notice %s fired: %s deliveries", notice_id, created)
         if self._on_dispatched is not None:
             await self._on_dispatched(notice_id, created)

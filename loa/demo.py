@@ -184,10 +184,11 @@ async def _play(
     text = (SAMPLES / "notices" / notice).read_text(encoding="utf-8")
     await player.say_private(text)
     await player.press(OFFICIAL_ID, "rv:targets", OFFICIAL)
-    await player.press(OFFICIAL_ID, f"tr:toggle:{ward.id}", OFFICIAL, exact=True)
+    await player.press(OFFICIAL_ID, f"tr:toggle:{ward.id}:", OFFICIAL)
     await player.press(OFFICIAL_ID, "tr:done", OFFICIAL)
     await player.press(OFFICIAL_ID, "wh:later", OFFICIAL)
-    at = (datetime.now(UTC) + timedelta(seconds=5)).astimezone(ZoneInfo(settings.timezone))
+    # Ahead of the steps left (each screen paced at Telegram's one message a second).
+    at = (datetime.now(UTC) + timedelta(seconds=8)).astimezone(ZoneInfo(settings.timezone))
     await player.say_private(at.strftime("%H:%M:%S %d/%m/%Y"))
     await player.press(OFFICIAL_ID, "cf:send", OFFICIAL)
     status = await player.wait_text(OFFICIAL_ID, "#")

@@ -24,8 +24,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,6 +35,7 @@ from api.schemas import BotHealth
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
+from bot.press import PressMiddleware
 from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
@@ -66,6 +67,22 @@ def make_storage(settings: Settings) -> BaseStorage:
 
         return RedisStorage.from_url(settings.redis_url)
     return MemoryStorage()
+
+
+def make_isolation(storage: BaseStorage) -> BaseEventIsolation:
+    """One person's updates are handled one after the other (two quick taps both count).
+
+    aiogram's polling runs each update as its own task; the isolation is a lock per
+    chat and user, taken before the FSM state is read, so the second tap sees what the
+    first one saved. In one bot process an asyncio lock is enough; with Redis storage
+    (several bot processes behind a webhook) the lock lives in Redis too.
+    """
+    if isinstance(storage, MemoryStorage):
+        return SimpleEventIsolation()
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    assert isinstance(storage, RedisStorage)
+    return storage.create_isolation()
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -144,6 +161,7 @@ class Runtime:
             await self.scheduler.start()
             if self.services is not None:
                 self.services.plan = self.scheduler.plan
+                self.services.unplan = self.scheduler.unplan
         if self.roles.api:
             await self._start_api()
         if self.roles.bot and not self.roles.worker:
@@ -271,12 +289,16 @@ class Runtime:
             i18n=i18n,
             bot_account_id=account.id or 0,
         )
-        dp = Dispatcher(storage=make_storage(self.settings), services=self.services)
+        storage = make_storage(self.settings)
+        dp = Dispatcher(
+            storage=storage, events_isolation=make_isolation(storage), services=self.services
+        )
         if self.receives_updates:
             self.monitor = UpdateMonitor(self.settings.telegram.mode)
             dp.update.outer_middleware(SeenUpdates(self.monitor))
             if not self.webhook_mode:
                 self.bot.session.middleware(PollWatch(self.monitor))
+        dp.update.outer_middleware(PressMiddleware())
         dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
         OfficialLocaleMiddleware(i18n).setup(dp)
         dp.include_router(build_router())
@@ -356,6 +378,10 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.receiver is not None:
             await self.receiver.close()  # the updates taken before the API stopped
+        if self.services is not None:
+            with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
+                await asyncio.wait_for(self.services.outbox.settled(), timeout=5)
+            await self.services.outbox.close()
         if self._redis is not None:
             await self._redis.aclose()
         if self.dispatcher is not None:

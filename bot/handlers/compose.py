@@ -1,52 +1,74 @@
-"""Compose wizard: text → review (summary, translations, warnings) → areas → when → confirm."""
+"""Compose wizard: text → review (summary, translations, warnings) → areas → when → confirm.
+
+Each handler makes its domain change, commits, saves the wizard, answers the press, and
+only then draws the next screen: a screen Telegram does not take leaves a consistent
+wizard behind (writing anything draws the step again; /huy drops it). Presses on a screen
+that is not the current one are answered and change nothing (`bot.wizard.Fresh`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb, confirm_keyboard, when_keyboard
+from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
+from bot.outbox import Screen
+from bot.press import Press
 from bot.services import Services
-from bot.texts import local_time
-from bot.views import show_review, show_tree
+from bot.texts import time_error_text, withdrawal_text
+from bot.views import (
+    plain,
+    show_confirm,
+    show_current,
+    show_picker,
+    show_review,
+    show_when,
+)
+from bot.wizard import At, Compose, Fresh, WarningItem, Wizard, picked, save
 from broadcasts.compose import (
     Draft,
+    choose_targets,
     confirm_renditions,
     edit_rendition,
     mask_draft,
     prepare_draft,
+    send_off,
+    target_summary,
+    unchecked_locales,
 )
 from broadcasts.errors import InvalidInput
-from broadcasts.models import Official
-from broadcasts.notices import (
-    cancel_notice,
-    schedule_notice,
-    set_status_message,
-    set_targets,
-    target_channels,
-)
-from broadcasts.settings import DEFAULT_TIMEZONE
+from broadcasts.models import Official, utcnow
+from broadcasts.notices import withdraw_notice
 from broadcasts.timeparse import parse_local_time
 
-
-class Compose(StatesGroup):
-    review = State()
-    editing = State()
-    targets = State()
-    when = State()
-    when_text = State()
-    confirm = State()
+REVIEW = (Compose.review, Compose.editing)
+WHEN = (Compose.when, Compose.when_text)
 
 
 def _official_only(_: object, official: Official | None = None) -> bool:
     return official is not None
+
+
+def chat_of(query: CallbackQuery) -> int:
+    return query.message.chat.id if query.message is not None else query.from_user.id
+
+
+def message_of(query: CallbackQuery) -> int | None:
+    return query.message.message_id if query.message is not None else None
+
+
+def warnings_of(draft: Draft) -> list[WarningItem]:
+    # "AI is off" is how the ward set Loa up, not news: each rendition already names its
+    # source ("tóm tắt tự động"), and what it changes (no translation) has its own warning.
+    return [
+        WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
+        for w in draft.preparation.warnings
+        if w.code != "ai_disabled"
+    ]
 
 
 async def new_notice(
@@ -56,7 +78,7 @@ async def new_notice(
     official: Official,
     services: Services,
 ) -> None:
-    await message.answer(_("⏳ Preparing the summary…"))
+    await services.outbox.send(message.chat.id, plain(_("⏳ Preparing the summary…")))
     draft = await prepare_draft(
         session=session,
         ward_id=official.ward_id,
@@ -64,211 +86,310 @@ async def new_notice(
         text=message.text or "",
         ai=services.settings.ai,
     )
-    await state.set_state(Compose.review)
-    await state.set_data(
-        {"notice_id": draft.notice.id, "selected": [], "view": 0, "warnings": _warnings(draft)}
+    wizard = Wizard(notice_id=draft.notice.id or 0, warnings=warnings_of(draft))
+    await session.commit()
+    await save(state, Compose.review, wizard)
+    await show_review(services.outbox, message.chat.id, session=session, wizard=wizard)
+
+
+async def to_targets(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
+    if await unchecked_locales(session=session, notice_id=wizard.notice_id):
+        await press.answer(_("Please check the facts marked ❗ first."), alert=True)
+        return
+    wizard = wizard.next_screen().model_copy(update={"view": 0, "page": 0, "query": ""})
+    await save(state, Compose.targets, wizard)
+    await press.answer()
+    chat = chat_of(query)
+    await show_picker(
+        services.outbox, chat, session=session, ward_id=official.ward_id, wizard=wizard
     )
-    await show_review(
-        message, session=session, notice_id=draft.notice.id or 0, data=await state.get_data()
-    )
 
 
-def _warnings(draft: Draft) -> list[list[str | None]]:
-    # "AI is off" is how the ward set Loa up, not news: each rendition already names its
-    # source ("tóm tắt tự động"), and what it changes (no translation) has its own warning.
-    return [
-        [w.code, w.detail, w.locale] for w in draft.preparation.warnings if w.code != "ai_disabled"
-    ]
-
-
-async def review_action(
+async def ask_edit(
     query: CallbackQuery,
     callback_data: ReviewCb,
+    press: Press,
+    wizard: Wizard,
     state: FSMContext,
-    session: AsyncSession,
     services: Services,
 ) -> None:
-    data = await state.get_data()
-    notice_id = int(data["notice_id"])
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    if callback_data.action == "cancel":
-        await _cancel(message, state, session, notice_id)
-    elif callback_data.action == "edit":
-        await state.update_data(edit_locale=callback_data.locale)
-        await state.set_state(Compose.editing)
-        await message.answer(
-            _("Send me the new text for this language. It will be sent as you write it.")
-        )
-    elif callback_data.action == "mask":
-        draft = await mask_draft(session=session, notice_id=notice_id, ai=services.settings.ai)
-        await state.update_data(warnings=_warnings(draft))
-        await show_review(
-            message, session=session, notice_id=notice_id, data=await state.get_data()
-        )
-    elif callback_data.action == "confirm":
-        await confirm_renditions(session=session, notice_id=notice_id)
-        await show_review(message, session=session, notice_id=notice_id, data=data)
-    elif callback_data.action == "targets":
-        await state.set_state(Compose.targets)
-        await show_tree(message, session=session, notice_id=notice_id, data=data, edit=False)
-
-
-async def edited_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    data = await state.get_data()
-    await edit_rendition(
-        session=session,
-        notice_id=int(data["notice_id"]),
-        locale=str(data.get("edit_locale") or "vi"),
-        text=message.text or "",
+    await save(
+        state, Compose.editing, wizard.model_copy(update={"edit_locale": callback_data.locale})
     )
-    await state.set_state(Compose.review)
-    await show_review(message, session=session, notice_id=int(data["notice_id"]), data=data)
-
-
-async def tree_action(
-    query: CallbackQuery, callback_data: TreeCb, state: FSMContext, session: AsyncSession
-) -> None:
-    data = await state.get_data()
-    notice_id = int(data["notice_id"])
-    message = query.message
-    assert isinstance(message, Message)
-    selected = set(data.get("selected", []))
-    if callback_data.action == "cancel":
-        await query.answer()
-        await _cancel(message, state, session, notice_id)
-        return
-    if callback_data.action == "done":
-        if not selected:
-            await query.answer(_("Choose at least one area."), show_alert=True)
-            return
-        await query.answer()
-        await set_targets(session=session, notice_id=notice_id, area_ids=sorted(selected))
-        count = len(await target_channels(session=session, notice_id=notice_id))
-        await state.set_state(Compose.when)
-        await message.answer(
-            _("{count} group chats will receive this notice. When should it be sent?").format(
-                count=count
-            ),
-            reply_markup=when_keyboard(),
-        )
-        return
-    await query.answer()
-    if callback_data.action == "toggle":
-        selected ^= {callback_data.area_id}
-        await state.update_data(selected=sorted(selected))
-    elif callback_data.action in ("open", "back"):
-        await state.update_data(view=callback_data.area_id)
-    await show_tree(
-        message, session=session, notice_id=notice_id, data=await state.get_data(), edit=True
+    await press.answer()
+    prompt = _(
+        "Send the whole corrected text (tip: press and hold the text above → Copy, edit it, "
+        "then send). Loa sends it exactly as written."
     )
+    await services.outbox.send(chat_of(query), plain(prompt))
 
 
-async def when_action(
-    query: CallbackQuery, callback_data: WhenCb, state: FSMContext, session: AsyncSession
-) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    data = await state.get_data()
-    if callback_data.action == "cancel":
-        await _cancel(message, state, session, int(data["notice_id"]))
-    elif callback_data.action == "now":
-        await state.update_data(at=None)
-        await _ask_confirm(message, state, session)
-    else:
-        await state.set_state(Compose.when_text)
-        await message.answer(
-            _(
-                "Send the date and time, for example: 07:30 28/11 or "
-                "28/11/2026 07:30 (Ho Chi Minh City time)."
-            )
-        )
-
-
-async def when_text(
-    message: Message, state: FSMContext, session: AsyncSession, services: Services
-) -> None:
-    zone = services.settings.timezone
-    try:
-        at = parse_local_time(message.text or "", timezone=zone)
-    except InvalidInput:
-        await message.answer(
-            _(
-                "I could not read that time. Please write it like 07:30 28/11, "
-                "and make sure it is in the future."
-            )
-        )
-        return
-    await state.update_data(at=at.isoformat())
-    await _ask_confirm(message, state, session, timezone=zone)
-
-
-async def _ask_confirm(
-    message: Message, state: FSMContext, session: AsyncSession, *, timezone: str = DEFAULT_TIMEZONE
-) -> None:
-    data = await state.get_data()
-    count = len(await target_channels(session=session, notice_id=int(data["notice_id"])))
-    at = data.get("at")
-    when = _("now") if not at else local_time(datetime.fromisoformat(str(at)), timezone=timezone)
-    await state.set_state(Compose.confirm)
-    await message.answer(
-        _("Send this notice to {count} group chats, {when}?").format(count=count, when=when),
-        reply_markup=confirm_keyboard(),
-    )
-
-
-async def confirm_action(
+async def mask(
     query: CallbackQuery,
-    callback_data: ConfirmCb,
+    press: Press,
+    wizard: Wizard,
     state: FSMContext,
     session: AsyncSession,
     services: Services,
-    bot: Bot,
 ) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    data = await state.get_data()
-    notice_id = int(data["notice_id"])
-    await query.answer()
-    if callback_data.action == "cancel":
-        await _cancel(message, state, session, notice_id)
-        return
-    at = datetime.fromisoformat(str(data["at"])) if data.get("at") else None
-    notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
-    await state.clear()
-    status = await message.answer(_("📣 Notice #{id} is scheduled.").format(id=notice_id))
-    await set_status_message(
-        session=session,
-        notice_id=notice_id,
-        chat_ref=str(status.chat.id),
-        message_ref=str(status.message_id),
+    await press.answer(_("⏳ Masking and preparing again…"))  # the AI step may take a while
+    draft = await mask_draft(session=session, notice_id=wizard.notice_id, ai=services.settings.ai)
+    wizard = wizard.next_screen().model_copy(update={"warnings": warnings_of(draft)})
+    await session.commit()
+    await save(state, Compose.review, wizard)
+    await show_review(services.outbox, chat_of(query), session=session, wizard=wizard)
+
+
+async def facts_checked(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    await confirm_renditions(session=session, notice_id=wizard.notice_id)
+    wizard = wizard.next_screen()
+    await session.commit()
+    await save(state, Compose.review, wizard)
+    await press.answer()
+    await show_review(services.outbox, chat_of(query), session=session, wizard=wizard)
+
+
+async def drop(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
+    outcome = await withdraw_notice(
+        session=session, ward_id=official.ward_id, notice_id=wizard.notice_id, actor=official.name
     )
     await session.commit()
-    assert notice.scheduled_at is not None
-    services.plan(notice_id, notice.scheduled_at)
-    await services.refresh_status({notice_id})
-
-
-async def _cancel(
-    message: Message, state: FSMContext, session: AsyncSession, notice_id: int
-) -> None:
     await state.clear()
-    await cancel_notice(session=session, notice_id=notice_id)
-    await message.answer(_("Cancelled. Nothing was sent."))
+    await press.answer()
+    text = withdrawal_text(outcome, timezone=services.settings.timezone)
+    await services.outbox.send(chat_of(query), plain(text))
+
+
+async def edited_text(
+    message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
+) -> None:
+    await edit_rendition(
+        session=session,
+        notice_id=wizard.notice_id,
+        locale=wizard.edit_locale,
+        text=message.text or "",
+    )
+    wizard = wizard.next_screen()
+    await session.commit()
+    await save(state, Compose.review, wizard)
+    await show_review(services.outbox, message.chat.id, session=session, wizard=wizard)
+
+
+async def pick(
+    query: CallbackQuery,
+    callback_data: TreeCb,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
+    wizard = picked(wizard, action=callback_data.action, area_id=callback_data.area_id)
+    await save(state, Compose.targets, wizard)
+    await press.answer()
+    await show_picker(
+        services.outbox,
+        chat_of(query),
+        session=session,
+        ward_id=official.ward_id,
+        wizard=wizard,
+        message_id=message_of(query),
+    )
+
+
+async def search(
+    message: Message,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
+    query = (message.text or "").strip()
+    wizard = wizard.next_screen().model_copy(update={"query": query, "page": 0, "view": 0})
+    await save(state, Compose.targets, wizard)
+    chat = message.chat.id
+    await show_picker(
+        services.outbox, chat, session=session, ward_id=official.ward_id, wizard=wizard
+    )
+
+
+async def targets_done(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    if not wizard.selected:
+        await press.answer(_("No khu phố or tổ is chosen yet."), alert=True)
+        return
+    summary = await choose_targets(
+        session=session, notice_id=wizard.notice_id, area_ids=wizard.selected
+    )
+    wizard = wizard.next_screen()
+    await session.commit()
+    await save(state, Compose.when, wizard)
+    await press.answer()
+    await show_when(services.outbox, chat_of(query), summary=summary, wizard=wizard)
+
+
+async def send_now(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    summary = await target_summary(session=session, notice_id=wizard.notice_id)
+    wizard = wizard.next_screen().model_copy(update={"at": None})
+    await save(state, Compose.confirm, wizard)
+    await press.answer()
+    await show_confirm(services.outbox, chat_of(query), summary=summary, wizard=wizard)
+
+
+async def ask_time(
+    query: CallbackQuery, press: Press, wizard: Wizard, state: FSMContext, services: Services
+) -> None:
+    await save(state, Compose.when_text, wizard)
+    await press.answer()
+    prompt = _("Type the time and the day, for example 7h30 5/12, or 19h for today.")
+    await services.outbox.send(chat_of(query), plain(prompt))
+
+
+async def typed_time(
+    message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
+) -> None:
+    zone, typed = services.settings.timezone, message.text or ""
+    try:
+        at = parse_local_time(typed, timezone=zone)
+    except InvalidInput as exc:
+        await services.outbox.send(
+            message.chat.id, Screen(time_error_text(exc, typed, timezone=zone))
+        )
+        return
+    summary = await target_summary(session=session, notice_id=wizard.notice_id)
+    wizard = wizard.next_screen().model_copy(update={"at": at})
+    await save(state, Compose.confirm, wizard)
+    chat = message.chat.id
+    await show_confirm(services.outbox, chat, summary=summary, wizard=wizard, timezone=zone)
+
+
+async def confirmed(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    """The confirm message becomes the notice's live status message."""
+    notice = await send_off(
+        session=session,
+        notice_id=wizard.notice_id,
+        at=wizard.at,
+        status_chat_ref=str(chat_of(query)),
+        status_message_ref=str(message_of(query)),
+    )
+    await session.commit()
+    await state.clear()
+    services.plan(wizard.notice_id, notice.scheduled_at or utcnow())
+    await press.answer(_("📣 Sending…") if wizard.at is None else _("📣 Scheduled."))
+    await services.refresh_status({wizard.notice_id})
+
+
+async def change_time(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    summary = await target_summary(session=session, notice_id=wizard.notice_id)
+    wizard = wizard.next_screen()
+    await save(state, Compose.when, wizard)
+    await press.answer()
+    await show_when(services.outbox, chat_of(query), summary=summary, wizard=wizard)
+
+
+async def stale(query: CallbackQuery, press: Press) -> None:
+    await press.answer(
+        _("This screen is out of date and does nothing now. Use the newest one below, or /cancel."),
+        alert=True,
+    )
+
+
+async def reminder(
+    message: Message,
+    wizard: Wizard,
+    raw_state: str | None,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
+    """Text where the step wants a press: draw the step again (it may never have arrived)."""
+    await show_current(
+        services.outbox,
+        message.chat.id,
+        session=session,
+        ward_id=official.ward_id,
+        wizard=wizard,
+        step=raw_state,
+        timezone=services.settings.timezone,
+    )
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
-    router.message.filter(_official_only)
+    router.message.filter(F.chat.type == "private", _official_only)
     router.callback_query.filter(_official_only)
-    router.message.register(new_notice, StateFilter(None), F.text, ~F.text.startswith("/"))
-    router.callback_query.register(review_action, Compose.review, ReviewCb.filter())
-    router.message.register(edited_text, Compose.editing, F.text)
-    router.callback_query.register(tree_action, Compose.targets, TreeCb.filter())
-    router.callback_query.register(when_action, Compose.when, WhenCb.filter())
-    router.message.register(when_text, Compose.when_text, F.text)
-    router.callback_query.register(confirm_action, Compose.confirm, ConfirmCb.filter())
+    text = F.text & ~F.text.startswith("/")
+    router.message.register(new_notice, StateFilter(None), text)
+    router.message.register(edited_text, At(Compose.editing), text)
+    router.message.register(search, At(Compose.targets), text)
+    router.message.register(typed_time, At(Compose.when_text), text)
+    router.message.register(reminder, At(Compose.review, Compose.when, Compose.confirm), text)
+    on = router.callback_query.register
+    on(to_targets, ReviewCb.filter(F.action == "targets"), Fresh(*REVIEW))
+    on(ask_edit, ReviewCb.filter(F.action == "edit"), Fresh(*REVIEW))
+    on(mask, ReviewCb.filter(F.action == "mask"), Fresh(*REVIEW))
+    on(facts_checked, ReviewCb.filter(F.action == "confirm"), Fresh(*REVIEW))
+    on(drop, ReviewCb.filter(F.action == "cancel"), Fresh(*REVIEW))
+    on(targets_done, TreeCb.filter(F.action == "done"), Fresh(Compose.targets))
+    on(drop, TreeCb.filter(F.action == "cancel"), Fresh(Compose.targets))
+    on(pick, TreeCb.filter(), Fresh(Compose.targets))
+    on(send_now, WhenCb.filter(F.action == "now"), Fresh(*WHEN))
+    on(ask_time, WhenCb.filter(F.action == "later"), Fresh(*WHEN))
+    on(drop, WhenCb.filter(F.action == "cancel"), Fresh(*WHEN))
+    on(confirmed, ConfirmCb.filter(F.action == "send"), Fresh(Compose.confirm))
+    on(change_time, ConfirmCb.filter(F.action == "when"), Fresh(Compose.confirm))
+    on(drop, ConfirmCb.filter(F.action == "cancel"), Fresh(Compose.confirm))
+    on(stale, F.data.regexp(r"^(rv|tr|wh|cf):"))
     return router

@@ -1,16 +1,37 @@
-"""One error router: known domain errors get a plain answer; nothing else leaks to users."""
+"""One error router: known errors get a plain answer, shown once; nothing leaks to users.
+
+A press is answered at most once (Telegram refuses a second answer): an error on a press
+that was not answered yet becomes an alert on it; otherwise, and for messages, the
+answer is a message in the chat, through the outbox like everything else.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Router
-from aiogram.types import ErrorEvent
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Chat, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
+from bot.press import Press
+from bot.services import Services
+from bot.views import plain
 from broadcasts.errors import CodeRejected, Conflict, InvalidInput, LoaError, NotFound
+from broadcasts.models import NoticeStatus
 
 log = logging.getLogger(__name__)
+
+
+def _conflict(error: Conflict) -> str:
+    status, notice_id = error.detail.get("status"), error.detail.get("notice_id")
+    if status == NoticeStatus.cancelled and notice_id:
+        return _("Notice #{id} was cancelled earlier.").format(id=notice_id)
+    if status in (NoticeStatus.dispatching, NoticeStatus.done) and notice_id:
+        return _("Notice #{id} has already gone out and can no longer be changed.").format(
+            id=notice_id
+        )
+    return _("This notice can no longer be changed. Send /notices to see where it stands.")
 
 
 def explain(error: Exception) -> str:
@@ -19,23 +40,40 @@ def explain(error: Exception) -> str:
             "This code cannot be used (it is wrong, already used or expired). "
             "Please ask the ward for a new code."
         )
+    if isinstance(error, InvalidInput) and error.detail.get("reason") == "time_passed":
+        return _("The chosen time has passed. Press «🕑 Change the time» to choose another.")
     if isinstance(error, InvalidInput):
         return _("That did not work: the information is not valid. Please check it and try again.")
-    if isinstance(error, Conflict | NotFound):
-        return _("This notice can no longer be changed. Send a new text to start again.")
+    if isinstance(error, Conflict):
+        return _conflict(error)
+    if isinstance(error, NotFound):
+        return _("This notice does not exist (any more). Send /notices to see yours.")
+    if isinstance(error, TelegramAPIError):
+        return _(
+            "Telegram did not take Loa's next message. Send any text to see the step "
+            "again, or /cancel to drop the notice."
+        )
     return _("Sorry, something went wrong. Please try again in a moment.")
 
 
-async def on_error(event: ErrorEvent) -> None:
+async def on_error(
+    event: ErrorEvent,
+    services: Services,
+    press: Press | None = None,
+    event_chat: Chat | None = None,
+) -> None:
     error = event.exception
     if not isinstance(error, LoaError):
-        log.error("unhandled error in update %s", event.update.update_id, exc_info=error)
+        log.error("error in update %s", event.update.update_id, exc_info=error)
     text = explain(error)
-    update = event.update
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.message is not None:
-        await update.message.answer(text)
+    if press is not None and await press.answer(text, alert=True):
+        return
+    if event_chat is None:
+        return
+    try:
+        await services.outbox.send(event_chat.id, plain(text))
+    except TelegramAPIError as exc:  # the chat takes nothing from us now: nothing more to do
+        log.warning("error reply to chat %s not sent: %s", event_chat.id, exc)
 
 
 def make_router() -> Router:

@@ -9,95 +9,134 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import Services
+from bot.texts import withdrawal_text
+from bot.views import plain
+from bot.wizard import At, Retime, Retiming, Wizard, load
 from broadcasts.models import Official
-from broadcasts.notices import cancel_notice
+from broadcasts.notices import withdraw_latest
 from broadcasts.officials import register_official, set_official_locale
 
 
-async def start(
-    message: Message, command: CommandObject, session: AsyncSession, official: Official | None
+def stranger_text() -> str:
+    return _(
+        "Hello! This is Loa, the ward's channel for sending notices to the groups of its "
+        "khu phố and tổ dân phố. Ward officials need an invite code (ask the ward office), "
+        "then send: /start CODE"
+    )
+
+
+async def welcome(
+    message: Message, command: CommandObject, session: AsyncSession, services: Services
 ) -> None:
-    if command.args:
-        assert message.from_user is not None
-        official = await register_official(
-            session=session,
-            code=command.args,
-            user_ref=str(message.from_user.id),
-            name=message.from_user.full_name,
-        )
-        await session.commit()  # stored before the official is told so
-        await message.answer(
-            _(
-                "Welcome, {name}! You can now send notices for your ward.\n\n"
-                "Just send me the text of a notice to begin."
-            ).format(name=official.name)
-        )
-        return
+    """/start CODE: the invite binds this Telegram user to the ward as an official."""
+    assert message.from_user is not None
+    official = await register_official(
+        session=session,
+        code=command.args or "",
+        user_ref=str(message.from_user.id),
+        name=message.from_user.full_name,
+    )
+    await session.commit()  # stored before the official is told so
+    text = _(
+        "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
+        "notice's text and send it: Loa summarises it, you choose the khu phố/tổ and send."
+    )
+    await services.outbox.send(message.chat.id, plain(text.format(name=official.name)))
+
+
+async def start(message: Message, official: Official | None, services: Services) -> None:
     if official is None:
-        await message.answer(
-            _(
-                "Hello! This bot sends the ward's notices to neighbourhood groups.\n"
-                "To use it, ask the ward's administrator for an invite code, then send:\n"
-                "/start CODE"
-            )
-        )
-        return
-    await message.answer(
-        _("Hello {name}! Send me the text of a notice to begin.").format(name=official.name)
+        text = stranger_text()
+    else:
+        text = _("Hello {name}! Paste the text of a notice here to begin.")
+        text = text.format(name=official.name)
+    await services.outbox.send(message.chat.id, plain(text))
+
+
+async def help_(message: Message, services: Services) -> None:
+    text = _(
+        "How to send a notice:\n"
+        "1. Paste the notice's text and send it.\n"
+        "2. Check what the groups will receive.\n"
+        "3. Choose the khu phố / tổ that should receive it.\n"
+        "4. Send now or choose a time.\n\n"
+        "/notices – your latest notices, how many groups pressed «Đã nhận», and "
+        "cancelling or moving a scheduled one.\n"
+        "/cancel – drop the notice you are writing, or cancel the one you just scheduled."
     )
+    await services.outbox.send(message.chat.id, plain(text))
 
 
-async def help_(message: Message) -> None:
-    await message.answer(
-        _(
-            "How to send a notice:\n"
-            "1. Send me the notice's text.\n"
-            "2. Check the summary and the translations.\n"
-            "3. Choose the areas that should receive it.\n"
-            "4. Send now or choose a time.\n\n"
-            "/notices shows your recent notices and who has acknowledged them.\n"
-            "/cancel stops what you are doing."
-        )
-    )
-
-
-async def cancel(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    data = await state.get_data()
+async def cancel(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official | None,
+    services: Services,
+) -> None:
+    """/huy tells what it did: nothing to cancel, draft dropped, schedule cancelled, or
+    too late (sent or going out) and what to do instead."""
+    wizard = await load(state, Wizard)
+    notice_id = wizard.notice_id if wizard is not None else None
+    outcome = await withdraw_latest(session=session, official=official, notice_id=notice_id)
+    await session.commit()
     await state.clear()
-    notice_id = data.get("notice_id")
-    if notice_id:
-        await cancel_notice(session=session, notice_id=int(notice_id))
-    await message.answer(_("Cancelled. Nothing was sent."))
+    if outcome is not None and outcome.cancelled:
+        services.unplan(outcome.notice_id)
+        await services.refresh_status({outcome.notice_id})
+    text = withdrawal_text(outcome, timezone=services.settings.timezone)
+    await services.outbox.send(message.chat.id, plain(text))
+
+
+async def stop_retiming(
+    message: Message, retime: Retime, state: FSMContext, services: Services
+) -> None:
+    await state.clear()
+    text = _("Nothing changed: notice #{id} stays as it was.").format(id=retime.notice_id)
+    await services.outbox.send(message.chat.id, plain(text))
 
 
 async def language(
-    message: Message, command: CommandObject, session: AsyncSession, official: Official | None
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    official: Official | None,
+    services: Services,
 ) -> None:
     choice = (command.args or "").strip().lower()
     if official is None or choice not in ("vi", "en"):
-        await message.answer(_("Send /lang vi for Vietnamese or /lang en for English."))
-        return
-    await set_official_locale(session=session, official_id=official.id or 0, locale=choice)
-    await message.answer("Đã chuyển sang tiếng Việt." if choice == "vi" else "Switched to English.")
-
-
-async def unknown(message: Message, official: Official | None) -> None:
-    if official is None:
-        await message.answer(
-            _(
-                "To send notices you need an invite code from the ward's "
-                "administrator. Then send: /start CODE"
-            )
-        )
+        text = _("Send /lang vi for Vietnamese or /lang en for English.")
     else:
-        await message.answer(_("Please send text, or /help to see what I can do."))
+        await set_official_locale(session=session, official_id=official.id or 0, locale=choice)
+        await session.commit()
+        text = "Đã chuyển sang tiếng Việt." if choice == "vi" else "Switched to English."
+    await services.outbox.send(message.chat.id, plain(text))
+
+
+async def unknown(message: Message, official: Official | None, services: Services) -> None:
+    if official is None:
+        text = stranger_text()
+    elif (message.text or "").startswith("/"):
+        text = _("There is no such command. Send /help to see the commands.")
+    elif message.text is None:
+        text = _("Loa cannot send photos or files yet. Please type or paste the notice's text.")
+    else:
+        text = _("Please send text, or /help to see what I can do.")
+    await services.outbox.send(message.chat.id, plain(text))
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
+    router.message.register(welcome, CommandStart(magic=F.args))
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help", "trogiup"))
+    router.message.register(
+        stop_retiming,
+        Command("cancel", "huy"),
+        At(Retiming.when_text, model=Retime, key="retime"),
+    )
     router.message.register(cancel, Command("cancel", "huy"))
     router.message.register(language, Command("lang", "ngonngu"))
     return router

@@ -13,7 +13,7 @@ from broadcasts.ai import AISettings
 from broadcasts.db import session_scope
 from broadcasts.models import Channel, Notice, Rendition
 from loa.runtime import Roles
-from tests.bot.test_flow import OFFICIAL, TOKEN, World, _register_official, open_world
+from tests.bot.world import OFFICIAL, TOKEN, World, open_world, register_official
 from tests.support.openai_stub import OpenAIStub
 
 NOTICES = Path(__file__).resolve().parents[2] / "broadcasts" / "samples" / "notices"
@@ -38,7 +38,7 @@ async def ai_world(
                     )
                 ).one()
                 channel.locale = "en"
-            await _register_official(world)
+            await register_official(world)
             yield world, stub
 
 
@@ -52,10 +52,10 @@ async def test_review_shows_every_language_and_blocks_invented_facts(
     w, stub = ai_world
     text = (NOTICES / "01-cat-dien.txt").read_text(encoding="utf-8")
     await w.player.say_private(text)
-    footer = await w.player.wait_text(ME, "Vui lòng kiểm tra")
+    footer = await w.player.wait_text(ME, "Đây là nội dung các nhóm sẽ nhận")
     texts = await _texts(w)
-    assert any(t.startswith("<b>Tiếng Việt</b>") for t in texts)
-    assert any(t.startswith("<b>Tiếng Anh</b>") for t in texts)
+    assert any(t.startswith("<b>Bản tiếng Việt") for t in texts)
+    assert any(t.startswith("<b>Bản tiếng Anh") for t in texts)
     if not stub.requests:  # offline: no translation, and the official is told so
         assert "Chưa cài đặt dịch vụ dịch" in footer
         await w.player.button(ME, "rv:targets")
@@ -79,7 +79,7 @@ async def test_private_data_is_warned_about_and_can_be_masked(
     w, stub = ai_world
     text = (NOTICES / "06-tai-san-that-lac.txt").read_text(encoding="utf-8")
     await w.player.say_private(text)
-    footer = await w.player.wait_text(ME, "Vui lòng kiểm tra")
+    footer = await w.player.wait_text(ME, "Đây là nội dung các nhóm sẽ nhận")
     assert "số điện thoại cá nhân" in footer and "căn cước" in footer
     await w.player.press(ME, "rv:mask", OFFICIAL)
     for _ in range(50):
@@ -103,10 +103,10 @@ async def test_private_data_is_warned_about_and_can_be_masked(
 async def test_official_edits_a_rendition(ai_world: tuple[World, OpenAIStub]) -> None:
     w, stub = ai_world
     await w.player.say_private((NOTICES / "05-hop-dan.txt").read_text(encoding="utf-8"))
-    await w.player.press(ME, "rv:edit:vi", OFFICIAL, exact=True)
-    await w.player.wait_text(ME, "Vui lòng gửi nội dung mới")
+    await w.player.press(ME, "rv:edit:vi:", OFFICIAL)
+    await w.player.wait_text(ME, "gửi lại toàn bộ")
     await w.player.say_private("Họp dân lúc 19 giờ 30 ngày 02/12 tại Nhà văn hóa khu phố 2.")
-    await w.player.wait_text(ME, "bạn đã sửa")
+    await w.player.wait_text(ME, "do anh/chị sửa")
     async with session_scope(w.runtime.sessionmaker) as session:
         vi = (await session.scalars(select(Rendition).where(Rendition.locale == "vi"))).one()
     assert vi.source == "edited" and vi.text.startswith("Họp dân lúc 19 giờ 30")
