@@ -123,6 +123,8 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
     try:
         await runtime.start()
         result = await _play(runtime, client, settings, notice, admin_key)
+        # Telegram's per-chat limit applies to the official's own chat: the aim is none.
+        result["official_chat_429s"] = await client.rejected_429(TOKEN, OFFICIAL_ID)
     finally:
         await runtime.stop()
         await client.aclose()
