@@ -25,7 +25,14 @@ from babel.dates import format_time as babel_format_time
 
 from broadcasts.ai.models import FACT_KEYS
 from broadcasts.ai.redact import find_phones, normalize
-from broadcasts.ai.wording import capitalised, clock_range_vi, date_vi, day_vi, weekday_vi
+from broadcasts.ai.wording import (
+    VI_WEEKDAYS,
+    capitalised,
+    clock_range_vi,
+    date_vi,
+    day_vi,
+    weekday_vi,
+)
 from broadcasts.settings import DEFAULT_TIMEZONE
 
 LABELS: dict[str, dict[str, str]] = {
@@ -68,21 +75,6 @@ _PHRASES: dict[str, dict[str, str]] = {
     "en": {"weekly": "every {weekday}", "since": "from {date}", "sep": ", "},
     "zh": {"weekly": "每{weekday}", "since": "自{date}起", "sep": "，"},
     "km": {"weekly": "រៀងរាល់ថ្ងៃ{weekday}", "since": "ចាប់ពី {date}", "sep": ", "},
-}
-_WEEKDAYS_VI = {
-    "hai": 0,
-    "2": 0,
-    "ba": 1,
-    "3": 1,
-    "tư": 2,
-    "4": 2,
-    "năm": 3,
-    "5": 3,
-    "sáu": 4,
-    "6": 4,
-    "bảy": 5,
-    "7": 5,
-    "chủ nhật": 6,
 }
 
 _TIME = re.compile(
@@ -229,7 +221,7 @@ def parse_when(text: str) -> When | None:
         day_month = None if day else (d, mo)
         since = bool(_SINCE.search(text[: m.start()]))
     wd = _WEEKDAY.search(text)
-    weekday = _WEEKDAYS_VI.get((wd[1] or wd[2] or "").lower()) if wd else None
+    weekday = VI_WEEKDAYS.get((wd[1] or wd[2] or "").lower()) if wd else None
     weekly = bool(_WEEKLY.search(text)) and weekday is not None
     if day is None and day_month is None and not times and not weekly:
         return None

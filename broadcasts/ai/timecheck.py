@@ -13,24 +13,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from broadcasts.ai.factguard import extract
+from broadcasts.ai.wording import VI_WEEKDAYS
 from broadcasts.timeparse import TZ
 
-_VI_WEEKDAYS = {
-    "hai": 0,
-    "2": 0,
-    "ba": 1,
-    "3": 1,
-    "tư": 2,
-    "4": 2,
-    "năm": 3,
-    "5": 3,
-    "sáu": 4,
-    "6": 4,
-    "bảy": 5,
-    "7": 5,
-    "chủ nhật": 6,
-    "cn": 6,
-}
 _VI_WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 _WD = r"(?:thứ\s+(?P<{n}>hai|ba|tư|năm|sáu|bảy|[2-7])|(?P<{n}cn>chủ\s+nhật))"
 _FULL_DATE = r"(?P<d>\d{1,2})\s*/\s*(?P<m>\d{1,2})\s*/\s*(?P<y>\d{4})"
@@ -50,7 +35,7 @@ def weekday_mismatches(text: str) -> list[str]:
     for pattern, key in ((_WEEKDAY_THEN_DATE, "a"), (_DATE_THEN_WEEKDAY, "b")):
         for m in pattern.finditer(text):
             named = "chủ nhật" if m.group(key + "cn") else (m.group(key) or "")
-            stated = _VI_WEEKDAYS.get(named.lower())
+            stated = VI_WEEKDAYS.get(named.lower())
             ymd = (int(m["y"]), int(m["m"]), int(m["d"]))
             try:
                 actual = date(*ymd).weekday()

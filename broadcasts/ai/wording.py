@@ -47,3 +47,22 @@ def day_vi(d: date, *, weekday: bool = True) -> str:
 
 def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+# Weekday words as written in Vietnamese («thứ Hai», «thứ 2», «chủ nhật», «CN»): Monday is 0.
+VI_WEEKDAYS = {
+    "hai": 0,
+    "2": 0,
+    "ba": 1,
+    "3": 1,
+    "tư": 2,
+    "4": 2,
+    "năm": 3,
+    "5": 3,
+    "sáu": 4,
+    "6": 4,
+    "bảy": 5,
+    "7": 5,
+    "chủ nhật": 6,
+    "cn": 6,
+}
