@@ -26,14 +26,17 @@ from bot.texts import (
     rendition_block,
     review_footer,
     status_text,
+    time_error_text,
     when_text,
 )
 from bot.wizard import Compose, Wizard
 from broadcasts.compose import TargetSummary, target_summary
+from broadcasts.errors import InvalidInput
 from broadcasts.models import Notice, NoticeStatus, utcnow
 from broadcasts.notices import notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
 from broadcasts.settings import DEFAULT_TIMEZONE
+from broadcasts.timeparse import parse_local_time
 
 
 def plain(text: str) -> Screen:
@@ -214,3 +217,12 @@ async def status_screen(
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
     return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
+
+
+async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:
+    """The time an official typed, or None once they have been told why it cannot be used."""
+    try:
+        return parse_local_time(typed, timezone=timezone)
+    except InvalidInput as exc:
+        await outbox.send(chat_id, Screen(time_error_text(exc, typed, timezone=timezone)))
+        return None

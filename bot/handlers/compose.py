@@ -16,12 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
-from bot.outbox import Screen
 from bot.press import Press
 from bot.services import Services
-from bot.texts import time_error_text, withdrawal_text
+from bot.texts import withdrawal_text
 from bot.views import (
     plain,
+    read_time,
     show_confirm,
     show_current,
     show_picker,
@@ -40,10 +40,8 @@ from broadcasts.compose import (
     target_summary,
     unchecked_locales,
 )
-from broadcasts.errors import InvalidInput
 from broadcasts.models import Official, utcnow
 from broadcasts.notices import withdraw_notice
-from broadcasts.timeparse import parse_local_time
 
 REVIEW = (Compose.review, Compose.editing)
 WHEN = (Compose.when, Compose.when_text)
@@ -286,13 +284,9 @@ async def ask_time(
 async def typed_time(
     message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
 ) -> None:
-    zone, typed = services.settings.timezone, message.text or ""
-    try:
-        at = parse_local_time(typed, timezone=zone)
-    except InvalidInput as exc:
-        await services.outbox.send(
-            message.chat.id, Screen(time_error_text(exc, typed, timezone=zone))
-        )
+    zone = services.settings.timezone
+    at = await read_time(services.outbox, message.chat.id, message.text or "", timezone=zone)
+    if at is None:
         return
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
     wizard = wizard.next_screen().model_copy(update={"at": at})

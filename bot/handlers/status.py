@@ -26,12 +26,10 @@ from bot.texts import (
     drop_question,
     move_question,
     moved_text,
-    time_error_text,
     withdrawal_text,
 )
-from bot.views import plain, status_screen
+from bot.views import plain, read_time, status_screen
 from bot.wizard import At, Retime, Retiming, Wizard, end, load, save
-from broadcasts.errors import InvalidInput
 from broadcasts.models import Official
 from broadcasts.notices import (
     recent_notices,
@@ -39,7 +37,6 @@ from broadcasts.notices import (
     scheduled_in_ward,
     withdraw_notice,
 )
-from broadcasts.timeparse import parse_local_time
 
 
 async def recent(
@@ -134,13 +131,9 @@ async def ask_time(
 async def typed_time(
     message: Message, retime: Retime, session: AsyncSession, official: Official, services: Services
 ) -> None:
-    zone, typed = services.settings.timezone, message.text or ""
-    try:
-        at = parse_local_time(typed, timezone=zone)
-    except InvalidInput as exc:
-        await services.outbox.send(
-            message.chat.id, Screen(time_error_text(exc, typed, timezone=zone))
-        )
+    zone = services.settings.timezone
+    at = await read_time(services.outbox, message.chat.id, message.text or "", timezone=zone)
+    if at is None:
         return
     await scheduled_in_ward(session=session, notice_id=retime.notice_id, ward_id=official.ward_id)
     text = move_question(retime.notice_id, at, timezone=zone)
