@@ -22,8 +22,10 @@ install: $(STAMP) $(MO)
 demo: install
 	$(BIN)/loa demo
 
+# Most tests wait on Telegram's pacing rather than use the CPU: several run side by side.
+TEST_WORKERS ?= 6
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

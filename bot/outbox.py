@@ -10,7 +10,11 @@ bot writes goes through `Outbox`, which keeps, per chat, one `aiolimiter.AsyncLi
   buttons) waits its turn instead of being refused with 429;
 - a 429 (`TelegramRetryAfter`) holds the chat for `retry_after` seconds, then the same
   request goes again; network and server errors are retried a few times with backoff;
-- "message is not modified" is success: the message already shows that.
+- "message is not modified" is success: the message already shows that;
+- every send also takes a turn under the bot's account limit (30/s), from the same
+  limiter the delivery engine uses (`LimiterBackend.account_turn`; in Redis when several
+  processes send for one bot), so officials' screens and deliveries never add up to more
+  than Telegram allows.
 
 Status messages change often and only their latest state matters: `keep_fresh`
 coalesces them. A message has at most one edit in flight; a request that comes meanwhile
@@ -28,9 +32,11 @@ deliveries) would be the next step if that ever shows up.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -67,6 +73,11 @@ class Screen:
     text: str
     markup: InlineKeyboardMarkup | None = None
 
+    @classmethod
+    def plain(cls, text: str) -> Screen:
+        """A screen of plain text (escaped: it may hold names people typed)."""
+        return cls(html.escape(text, quote=False))
+
 
 @dataclass(frozen=True, slots=True)
 class Edit:
@@ -78,6 +89,7 @@ class Edit:
 
 
 Render = Callable[[], Awaitable[Edit | None]]
+AccountTurn = Callable[[], AbstractAsyncContextManager[None]]
 
 
 @dataclass(slots=True)
@@ -101,6 +113,7 @@ class Outbox:
         bot: Bot,
         *,
         limiter: Callable[[], AsyncLimiter] | None = None,
+        account_turn: AccountTurn | None = None,
         sleep: Sleep = asyncio.sleep,
         attempts: int = ATTEMPTS,
     ) -> None:
@@ -108,6 +121,7 @@ class Outbox:
         self._new_limiter = limiter or (
             lambda: AsyncLimiter(CHAT_BURST, CHAT_BURST / CHAT_RATE_PER_SECOND)
         )
+        self._account_turn: AccountTurn = account_turn or nullcontext
         self._sleep = sleep
         self._attempts = attempts
         self._chats: dict[int, _Chat] = {}
@@ -116,9 +130,14 @@ class Outbox:
         self.retry_afters: Counter[int] = Counter()  # 429s Telegram answered, per chat
         self._closed = False
 
-    async def send(self, chat_id: int, screen: Screen) -> Message:
+    async def send(self, chat_id: int, screen: Screen, *, thread_id: int | None = None) -> Message:
+        """Send `screen` to the chat (to one forum topic with `thread_id`)."""
         method = SendMessage(
-            chat_id=chat_id, text=screen.text, parse_mode="HTML", reply_markup=screen.markup
+            chat_id=chat_id,
+            message_thread_id=thread_id,
+            text=screen.text,
+            parse_mode="HTML",
+            reply_markup=screen.markup,
         )
         sent = await self._call(chat_id, method)
         self._remember(chat_id, sent.message_id, screen)
@@ -190,7 +209,8 @@ class Outbox:
                     raise TelegramNetworkError(method=method, message="the bot is stopping")
                 await chat.limiter.acquire()
                 try:
-                    return await self._bot(method)
+                    async with self._account_turn():
+                        return await self._bot(method)
                 except TelegramRetryAfter as exc:
                     self.retry_afters[chat_id] += 1
                     log.warning("chat %s: 429, retry after %ss", chat_id, exc.retry_after)

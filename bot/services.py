@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox import Edit, Outbox
 from bot.views import status_screen
 from broadcasts.db import session_scope
+from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.models import Official
 from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
@@ -26,6 +27,8 @@ class Services:
     bot: Bot
     i18n: I18n
     bot_account_id: int
+    # The account limit shared with the delivery engine (None: the bot paces per chat only).
+    limits: LimiterBackend | None = None
     # The scheduler's, once the runtime has one: (re)plan or drop a notice's job.
     plan: Callable[[int, datetime], None] = lambda _id, _at: None
     unplan: Callable[[int], None] = lambda _id: None
@@ -33,7 +36,8 @@ class Services:
     outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.bot)
+        turn = partial(self.limits.account_turn, self.bot_account_id) if self.limits else None
+        self.outbox = Outbox(self.bot, account_turn=turn)
 
     async def refresh_status(self, notice_ids: Iterable[int]) -> None:
         """Bring each notice's live status message up to date (coalesced, never waits for

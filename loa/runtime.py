@@ -42,6 +42,7 @@ from bot.webhook import SharedIds, WebhookReceiver
 from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
+from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.migrate import upgrade_async
 from broadcasts.notices import notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
@@ -141,6 +142,9 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._redis: Redis | None = None
+        # One account limit for this process's bot screens and deliveries (Redis-backed
+        # when configured, so that other processes sending for the same bot share it).
+        self.limits: LimiterBackend = make_limits(settings.delivery, settings.redis_url)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -151,6 +155,7 @@ class Runtime:
             self.worker = DeliveryWorker(
                 sessionmaker=self.sessionmaker,
                 settings=self.settings,
+                limits=self.limits,
                 on_progress=self.services.refresh_status if self.services else None,
             )
             self._spawn(self.worker.run(), "worker")
@@ -288,6 +293,7 @@ class Runtime:
             bot=self.bot,
             i18n=i18n,
             bot_account_id=account.id or 0,
+            limits=self.limits,
         )
         storage = make_storage(self.settings)
         dp = Dispatcher(
@@ -382,6 +388,7 @@ class Runtime:
             with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
                 await asyncio.wait_for(self.services.outbox.settled(), timeout=5)
             await self.services.outbox.close()
+        await self.limits.close()
         if self._redis is not None:
             await self._redis.aclose()
         if self.dispatcher is not None:

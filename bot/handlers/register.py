@@ -32,6 +32,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox import Screen
 from bot.services import Services
 from broadcasts.channels import (
     REGISTER_COMMANDS,
@@ -68,18 +69,24 @@ def topic_of(message: Message) -> str | None:
     return str(message.message_thread_id) if message.is_topic_message else None
 
 
-async def tell_leader(message: Message, bot: Bot, text: str) -> None:
+async def reply(message: Message, services: Services, text: str) -> None:
+    """Answer in the group (in the message's forum topic), through the paced outbox."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    await services.outbox.send(message.chat.id, Screen.plain(text), thread_id=thread)
+
+
+async def tell_leader(message: Message, services: Services, text: str) -> None:
     """Answer in the group; if the bot may not post there, write to the leader privately
     (Telegram allows that only if the leader has started a chat with the bot)."""
     try:
-        await message.answer(text)
+        await reply(message, services, text)
         return
     except TelegramAPIError as exc:
         log.info("could not answer in chat %s: %s", message.chat.id, exc)
     if message.from_user is None:
         return
     try:
-        await bot.send_message(message.from_user.id, text)
+        await services.outbox.send(message.from_user.id, Screen.plain(text))
     except TelegramAPIError as exc:
         log.warning("could not tell the leader of chat %s: %s", message.chat.id, exc)
 
@@ -89,9 +96,9 @@ async def register(
 ) -> None:
     if not command.args:
         text = _("Please send the code too, like this: {command}")
-        await message.answer(text.format(command=await how_to_register(bot)))
+        await reply(message, services, text.format(command=await how_to_register(bot)))
     elif not await may_post(bot, message.chat.id):
-        await refuse(message, session, bot)
+        await refuse(message, session, services, bot)
     else:
         await register_here(message, command.args.strip(), session, services)
 
@@ -109,7 +116,7 @@ async def register_here(
     )
     area = await session.get(Area, channel.area_id)
     await session.commit()  # stored before the leader is told so
-    await message.answer(registered_text(area.name if area else "", channel.topic_ref))
+    await reply(message, services, registered_text(area.name if area else "", channel.topic_ref))
 
 
 def registered_text(area: str, topic_ref: str | None) -> str:
@@ -120,7 +127,7 @@ def registered_text(area: str, topic_ref: str | None) -> str:
     return text + ("\n" + _("Notices will arrive in this topic.") if topic_ref else "")
 
 
-async def refuse(message: Message, session: AsyncSession, bot: Bot) -> None:
+async def refuse(message: Message, session: AsyncSession, services: Services, bot: Bot) -> None:
     await note_refused_registration(
         session=session,
         chat_ref=str(message.chat.id),
@@ -130,7 +137,7 @@ async def refuse(message: Message, session: AsyncSession, bot: Bot) -> None:
     await session.commit()
     await tell_leader(
         message,
-        bot,
+        services,
         _(
             "Loa may not send messages in this group, so the group is not registered yet. "
             "Please allow Loa to send messages (or make it an administrator) in the group "
@@ -149,7 +156,7 @@ async def removed(event: ChatMemberUpdated, session: AsyncSession, services: Ser
     )
 
 
-async def added(event: ChatMemberUpdated, bot: Bot) -> None:
+async def added(event: ChatMemberUpdated, services: Services, bot: Bot) -> None:
     text = _(
         "Hello! I am Loa, the ward's loudspeaker: I bring the ward's notices to this group. "
         "The group leader, please send {command} (the code from the ward) so that the group "
@@ -158,7 +165,7 @@ async def added(event: ChatMemberUpdated, bot: Bot) -> None:
     if event.chat.is_forum:
         text += "\n" + _("Send it in the topic where notices should arrive.")
     try:
-        await event.answer(text)
+        await services.outbox.send(event.chat.id, Screen.plain(text))
     except TelegramAPIError as exc:  # a courtesy: the General topic may be closed
         log.info("no greeting in chat %s: %s", event.chat.id, exc)
 

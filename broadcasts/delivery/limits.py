@@ -57,6 +57,15 @@ class LimiterBackend(Protocol):
         """
         ...
 
+    def account_turn(self, account_id: int) -> AbstractAsyncContextManager[None]:
+        """Wait for a turn of `account_id` under its account limit only; send inside.
+
+        For messages paced per chat elsewhere (the bot's answers to officials, which may
+        burst a little in one private chat) that still share the account's 30/s with
+        every delivery.
+        """
+        ...
+
     async def wait_unpaused(self, account_id: int) -> None:
         """Return once `account_id` is not paused (cheap; takes no turn)."""
         ...
@@ -245,6 +254,23 @@ class MemoryLimits:
                     log.start()
         if account.log is not None:
             logs = (account.log, *logs)
+        async with self._counting(logs, slots):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def account_turn(self, account_id: int) -> AsyncIterator[None]:
+        slots = asyncio.Semaphore(1)  # this send's own slot: bounded by its caller
+        account = await self._take_turn(account_id, slots)
+        logs = (account.log,) if account.log is not None else ()
+        async with self._counting(logs, slots):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _counting(
+        self, logs: tuple[SendLog, ...], slots: asyncio.Semaphore
+    ) -> AsyncIterator[None]:
+        """Count the send in `logs` until its answer (or `hold` if none may come)."""
+        clock = self._clock
         started = clock.monotonic()
         try:
             yield

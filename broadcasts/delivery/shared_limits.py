@@ -145,32 +145,47 @@ class RedisLimits:
     async def turn(
         self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
     ) -> AsyncIterator[None]:
-        async with self._local.turn(account_id, chat_ref, slots):
-            entered: list[str] = []
-            member = next(self._members)
-            try:
-                entered = await self._shared_turn(account_id, chat_ref, member)
-            except RedisError as exc:
-                self._warn(exc)
-            try:
-                yield
-            except BaseException as exc:
-                if not may_still_arrive(exc):
-                    await self._stamp(entered, member)
-                raise
-            else:
-                await self._stamp(entered, member)
+        async with (
+            self._local.turn(account_id, chat_ref, slots),
+            self._shared(account_id, chat_ref),
+        ):
+            yield
 
-    def _keys(self, account_id: int, chat_ref: str) -> list[tuple[str, int, int]]:
+    @contextlib.asynccontextmanager
+    async def account_turn(self, account_id: int) -> AsyncIterator[None]:
+        async with self._local.account_turn(account_id), self._shared(account_id, None):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _shared(self, account_id: int, chat_ref: str | None) -> AsyncIterator[None]:
+        entered: list[str] = []
+        member = next(self._members)
+        try:
+            entered = await self._shared_turn(account_id, chat_ref, member)
+        except RedisError as exc:
+            self._warn(exc)
+        try:
+            yield
+        except BaseException as exc:
+            if not may_still_arrive(exc):
+                await self._stamp(entered, member)
+            raise
+        else:
+            await self._stamp(entered, member)
+
+    def _keys(self, account_id: int, chat_ref: str | None) -> list[tuple[str, int, int]]:
+        """The logs a send enters: the account's, and its chat's unless `chat_ref` is None."""
         keys = []
         for scope, limit, period in self._windows:
             name = f"{self._prefix}:log:{scope}:{account_id}"
             if scope != "bot":
+                if chat_ref is None:
+                    continue
                 name = f"{name}:{chat_ref}"
             keys.append((name, limit, period))
         return keys
 
-    async def _shared_turn(self, account_id: int, chat_ref: str, member: str) -> list[str]:
+    async def _shared_turn(self, account_id: int, chat_ref: str | None, member: str) -> list[str]:
         """Wait until every shared log has room and enter the send; return the keys used."""
         await self._wait_pause(account_id)
         keys = self._keys(account_id, chat_ref)

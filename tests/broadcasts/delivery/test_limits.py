@@ -220,3 +220,30 @@ def test_chats_are_forgotten_once_their_logs_empty() -> None:
         busy.lock.release()
 
     clock.run(main())
+
+
+def test_account_turns_share_the_bot_budget_with_deliveries_but_not_the_chat_limit() -> None:
+    """The bot's screens to officials (paced per chat by the outbox) take account turns:
+    with deliveries going at the same time, the bot as a whole stays within 30/s, while
+    three screens to one official still go without the chat's 1/s between them."""
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=30, clock=clock)
+    screens: list[float] = []
+
+    async def official(n: int) -> None:
+        for _ in range(3):
+            async with limits.account_turn(1):
+                screens.append(clock.monotonic())
+
+    async def both() -> list[float]:
+        deliveries, *_ = await asyncio.gather(
+            _times(limits, clock, 1, [str(-i) for i in range(40)]),
+            *(official(n) for n in range(10)),
+        )
+        return deliveries
+
+    deliveries = clock.run(both())
+    assert len(screens) == 30
+    assert _max_in_window(deliveries + screens, 1.0) == 30
+    # One official's three screens are 1/30 s apart at most a few turns of the others.
+    assert max(screens) - min(screens) < 70 / 30

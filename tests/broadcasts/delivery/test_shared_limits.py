@@ -42,6 +42,30 @@ async def test_redis_limits_share_one_budget_between_workers(redis_url: str) -> 
         await second.close()
 
 
+async def test_account_turns_count_in_the_shared_bot_budget(redis_url: str) -> None:
+    """A bot process's screens (account turns) and a worker's deliveries share 20/s."""
+    bot_side = RedisLimits(redis_url, per_bot_per_second=20, prefix="t3")
+    worker = RedisLimits(redis_url, per_bot_per_second=20, prefix="t3")
+
+    async def screens() -> list[float]:
+        stamps = []
+        for _ in range(20):
+            async with bot_side.account_turn(7):
+                stamps.append(time.monotonic())
+        return stamps
+
+    try:
+        started = time.monotonic()
+        a, b = await asyncio.gather(
+            screens(), _arrivals(worker, 7, [f"-{i}" for i in range(20)], answer_after=0.0)
+        )
+        assert _max_in_window(a + b, 1.0) <= 20
+        assert max(a + b) - started >= 1.0
+    finally:
+        await bot_side.close()
+        await worker.close()
+
+
 async def test_a_pause_is_seen_by_every_process(redis_url: str) -> None:
     first = RedisLimits(redis_url, per_bot_per_second=20, prefix="t2")
     second = RedisLimits(redis_url, per_bot_per_second=20, prefix="t2")
