@@ -121,8 +121,8 @@ async def register_here(
 
 def registered_text(area: str, topic_ref: str | None) -> str:
     text = _(
-        "✅ This group now receives the ward's notices for {area}. When a notice arrives, "
-        "please press “Đã nhận” to confirm you have seen it."
+        "✅ Registered: this group will receive the ward's notices for {area}. Whenever a "
+        "notice arrives, the group leader presses «✅ Received» so that the ward knows."
     ).format(area=area)
     return text + ("\n" + _("Notices will arrive in this topic.") if topic_ref else "")
 

@@ -72,7 +72,7 @@ async def test_official_sends_now_to_chosen_areas_and_leaders_acknowledge(world:
     first = await w.player.press(chat, "ack:", leader)
     second = await w.player.press(chat, "ack:", leader)
     assert "Cảm ơn" in first
-    assert "đã xác nhận" in second
+    assert "đã bấm «✅ Đã nhận» thông báo này rồi" in second
     other = {"id": 4242, "first_name": "Neighbour"}
     await w.player.press(chat, "ack:", other)
     async with session_scope(w.runtime.sessionmaker) as session:
@@ -142,7 +142,7 @@ async def test_strangers_and_bad_codes_get_plain_vietnamese(world: World) -> Non
     await stranger.say_private("Xin chào")
     await stranger.wait_text(7777, "mã mời")
     await stranger.say_private("/start SAI-MA")
-    await stranger.wait_text(7777, "Mã này không dùng được")
+    await stranger.wait_text(7777, "Mã này không đúng")
     async with session_scope(w.runtime.sessionmaker) as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
 
