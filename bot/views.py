@@ -48,15 +48,19 @@ def plain(text: str) -> Screen:
 async def show_review(
     outbox: Outbox, chat_id: int, *, session: AsyncSession, wizard: Wizard, hint: str = ""
 ) -> None:
-    """Every rendition as it will be sent, then the warnings and the choices.
+    """Every rendition as it will be sent (once), then the warnings and the choices.
 
     With a `hint` (the step drawn again), only the choices: the renditions are above.
     """
     renditions = await renditions_of(session=session, notice_id=wizard.notice_id)
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
     if not hint:
+        vi_text = renditions["vi"].text if "vi" in renditions else None
         for r in ordered:
-            await outbox.send(chat_id, Screen(rendition_block(r)))
+            # A rendition that is the Vietnamese text again (no translation) is not shown
+            # twice: a warning says those groups get the Vietnamese text.
+            if r.locale == "vi" or r.text != vi_text:
+                await outbox.send(chat_id, Screen(rendition_block(r)))
     warnings = [(w.code, w.detail, w.locale) for w in wizard.warnings]
     markup = review_keyboard(
         locales=[r.locale for r in ordered],

@@ -147,6 +147,16 @@ async def test_strangers_and_bad_codes_get_plain_vietnamese(world: World) -> Non
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
 
 
+async def test_a_code_sent_again_is_told_apart_from_a_used_one(world: World) -> None:
+    w = world
+    await register_official(w)
+    await w.player.say_private(f"/start {w.official_code}")  # the official's own code again
+    await w.player.wait_text(OFFICIAL["id"], "Anh/chị đã đăng ký rồi, cứ gửi nội dung thông báo")
+    other = Player(w.client, TOKEN, {"id": 7778, "first_name": "Khách"})
+    await other.say_private(f"/start {w.official_code}")  # someone else's used code
+    await other.wait_text(7778, "Mã này đã được dùng rồi")
+
+
 async def test_removing_the_bot_deactivates_the_channel(world: World) -> None:
     w = world
     chat = w.chats["BT-KP4"]
