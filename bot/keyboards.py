@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.texts import cut, locale_name
@@ -113,7 +114,7 @@ def _mark(item: PickerItem) -> str:
 
 
 def _groups(count: int) -> str:
-    return _("{count} groups").format(count=count)
+    return ngettext("{count} group", "{count} groups", count).format(count=count)
 
 
 def picker_keyboard(picker: Picker, *, n: int, v: int) -> InlineKeyboardMarkup:

@@ -8,13 +8,16 @@ in UTF-16 code units), never on the markup.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from broadcasts.errors import InvalidInput, PastTime
+from broadcasts.failures import Failure, FailureKind, classify
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
@@ -45,7 +48,7 @@ def cut(text: str, limit: int) -> str:
     return "".join(kept) + "…"
 
 
-def weekday(at: datetime) -> str:
+def weekday(at: date) -> str:
     names = (
         _("Monday"),
         _("Tuesday"),
@@ -88,38 +91,126 @@ def source_name(source: str) -> str:
     )
 
 
+_WEEKDAY_DETAIL = re.compile(
+    r"^(?P<said>.+?) \((?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4}): [^)]*\)$"
+)
+
+
+def _weekday_warning(detail: str) -> str:
+    """«thứ Bảy, ngày 29/11/2026 (29/11/2026: Chủ nhật)» as a sentence that says it plainly."""
+    m = _WEEKDAY_DETAIL.match(detail.strip())
+    try:
+        day = date(int(m["y"]), int(m["m"]), int(m["d"])) if m else None
+    except ValueError:
+        day = None
+    if m is None or day is None:
+        return _("The weekday and the date do not match: {detail}. Please check the date.").format(
+            detail=detail
+        )
+    return _(
+        "The original says “{said}”, but {date} is a {weekday}. "
+        "Please check the date or the weekday."
+    ).format(said=m["said"], date=day.strftime("%d/%m/%Y"), weekday=weekday(day))
+
+
 def warning_text(code: str, detail: str, locale: str | None) -> str:
+    """One review warning as the official reads it; an engine's detail in English (an AI
+    error code, "disabled in settings") is never shown."""
+    if code == "weekday_mismatch":
+        return _weekday_warning(detail)
     texts = {
         "private_phone": _(
-            "The notice shows a private phone number ({detail}). Do you want to mask it?"
+            "The notice shows a private phone number: {detail}. Do you want to mask it?"
         ),
         "private_id_number": _(
-            "The notice shows a citizen ID number ({detail}). Do you want to mask it?"
+            "The notice shows the number of a person's ID card: {detail}. Do you want to mask it?"
         ),
-        "ai_failed_fallback": _(
-            "The AI service did not answer properly, so the automatic summary is used ({detail})."
+        "ai_failed_fallback": _("The AI did not answer, so Loa shortened the text itself."),
+        "ai_disabled": _(
+            "The AI is not turned on: Loa shortens the text by picking its key sentences."
         ),
-        "ai_disabled": _("External AI is turned off: the automatic summary is used."),
         "no_translation_offline": _(
-            "No translation service is set up: groups reading "
-            "{language} will get the Vietnamese text."
+            "Groups reading {language} will get the Vietnamese text, as Loa cannot translate "
+            "yet. To write it yourself, press «✏️ Edit the {language} text»."
         ),
         "translation_missing": _(
-            "The AI gave no {language} text: those groups will get the Vietnamese text."
+            "The AI gave no {language} text: groups reading {language} will get the "
+            "Vietnamese text. To write it yourself, press «✏️ Edit the {language} text»."
         ),
-        "weekday_mismatch": _(
-            "The weekday and the date do not match: {detail}. Please check the original."
+        "not_in_vietnamese": _(
+            "The original is written in {source_language}, and Loa cannot translate it. "
+            "Press «✏️ Edit the Vietnamese text» to write the Vietnamese text."
         ),
-        "missing_fact": _("The summary leaves out: {detail}. Edit it if they matter."),
+        "past_date": _("The text has a date that has already passed: {detail}. Please check it."),
+        "missing_fact": _(
+            "The text to be sent leaves out: {detail}. If they are needed, press "
+            "«✏️ Edit the Vietnamese text» to add them."
+        ),
     }
     if code == "missing_fact":
         detail = detail.split(": ", 1)[-1]  # the engine says "not in the summary: …"
     template = texts.get(code, _("Note: {detail}"))
-    return template.format(detail=detail, language=locale_name(locale or ""))
+    return template.format(
+        detail=detail,
+        language=locale_name(locale or ""),
+        source_language=locale_name(detail),
+    )
+
+
+def failure_text(reason: str) -> str:
+    """A failed delivery's stored reason as one plain sentence: what happened, what to do."""
+    return failure_sentence(classify(reason))
+
+
+def failure_sentence(failure: Failure) -> str:
+    kind, attempts = failure.kind, failure.attempts
+    if kind is FailureKind.provider_error and attempts:
+        return ngettext(
+            "Telegram had an error; Loa tried {count} time without success.",
+            "Telegram had an error; Loa tried {count} times without success.",
+            attempts,
+        ).format(count=attempts)
+    if kind is FailureKind.no_answer and attempts:
+        return ngettext(
+            "Telegram could not be reached; Loa tried {count} time without success.",
+            "Telegram could not be reached; Loa tried {count} times without success.",
+            attempts,
+        ).format(count=attempts)
+    texts = {
+        FailureKind.removed: _(
+            "Loa was removed from the group – ask the group leader to add Loa back and send "
+            "the registration code again."
+        ),
+        FailureKind.blocked: _("This person has blocked Loa – ask them to unblock it."),
+        FailureKind.no_rights: _(
+            "Loa may not send messages in the group – ask the group leader to allow Loa to "
+            "send messages."
+        ),
+        FailureKind.chat_gone: _(
+            "The group no longer exists on Telegram (it may have been deleted)."
+        ),
+        FailureKind.chat_moved: _(
+            "The group moved to a new group on Telegram – ask the group leader to register "
+            "the new group."
+        ),
+        FailureKind.paused: _("The ward has stopped sending notices to this group."),
+        FailureKind.rejected: _(
+            "Telegram did not accept this text (it may be too long). Please shorten it and "
+            "send it again."
+        ),
+        FailureKind.empty: _("The notice had no text to send."),
+        FailureKind.setup: _(
+            "Loa's Telegram account is not set up right – ask the person in charge of Loa "
+            "at the ward to check it."
+        ),
+        FailureKind.no_answer: _("Telegram could not be reached."),
+        FailureKind.provider_error: _("Telegram had an error."),
+    }
+    return texts.get(kind, _("Loa could not send it to this group."))
 
 
 def finding_text(finding: Mapping[str, object]) -> str:
-    return _("“{value}” in the {language} text is not in your original.").format(
+    return _("“{value}” in the {language} text is not in the original. Please check it.").format(
         value=finding.get("value", ""), language=locale_name(str(finding.get("locale", "")))
     )
 
@@ -185,7 +276,15 @@ def status_text(
         "draft": _("draft"),
         "scheduled": _("scheduled"),
         "dispatching": _("sending"),
-        "done": _("finished") if not progress.failed else _("finished, some groups missed it"),
+        "done": (
+            ngettext(
+                "finished, {count} group did not receive it",
+                "finished, {count} groups did not receive it",
+                progress.failed,
+            ).format(count=progress.failed)
+            if progress.failed
+            else _("finished")
+        ),
         "cancelled": _("cancelled"),
     }.get(progress.status, progress.status)
     lines = [
@@ -203,17 +302,17 @@ def status_text(
                 sent=progress.sent, failed=progress.failed, pending=progress.pending
             )
         )
-        lines.append(
-            _("Acknowledged: {groups}/{total} groups ({people} people)").format(
-                groups=progress.acknowledged_channels,
-                total=progress.total,
-                people=progress.acknowledgements,
-            )
+        groups = ngettext("{done}/{total} group", "{done}/{total} groups", progress.total).format(
+            done=progress.acknowledged_channels, total=progress.total
         )
+        people = ngettext("{count} person", "{count} people", progress.acknowledgements).format(
+            count=progress.acknowledgements
+        )
+        lines.append(_("Acknowledged: {groups} ({people})").format(groups=groups, people=people))
     elif progress.status in ("dispatching", "done"):
         lines.append(_("No active group chat in the chosen areas."))
     for title_, reason in progress.failures[:5]:
-        lines.append("✖️ " + esc(cut(f"{title_}: {reason}", 300)))
+        lines.append("✖️ " + esc(cut(f"{title_}: {failure_text(reason)}", 300)))
     return "\n".join(lines)
 
 
@@ -230,13 +329,19 @@ def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -
     if w.was == NoticeStatus.cancelled:
         return _("Notice #{id} was cancelled earlier.").format(id=w.notice_id)
     if w.was == NoticeStatus.dispatching:
-        return _(
+        return ngettext(
+            "Notice #{id} is being sent ({sent}/{total} group) and can no longer be "
+            "cancelled. To correct it, send a new notice.",
             "Notice #{id} is being sent ({sent}/{total} groups) and can no longer be "
-            "cancelled. To correct it, send a new notice."
+            "cancelled. To correct it, send a new notice.",
+            w.total,
         ).format(id=w.notice_id, sent=w.sent, total=w.total)
-    return _(
+    return ngettext(
+        "Notice #{id} was already sent to {sent} group and cannot be cancelled. "
+        "To correct it, send a new notice.",
         "Notice #{id} was already sent to {sent} groups and cannot be cancelled. "
-        "To correct it, send a new notice."
+        "To correct it, send a new notice.",
+        w.sent,
     ).format(id=w.notice_id, sent=w.sent)
 
 

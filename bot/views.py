@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import (
@@ -47,15 +48,19 @@ def plain(text: str) -> Screen:
 async def show_review(
     outbox: Outbox, chat_id: int, *, session: AsyncSession, wizard: Wizard, hint: str = ""
 ) -> None:
-    """Every rendition as it will be sent, then the warnings and the choices.
+    """Every rendition as it will be sent (once), then the warnings and the choices.
 
     With a `hint` (the step drawn again), only the choices: the renditions are above.
     """
     renditions = await renditions_of(session=session, notice_id=wizard.notice_id)
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
     if not hint:
+        vi_text = renditions["vi"].text if "vi" in renditions else None
         for r in ordered:
-            await outbox.send(chat_id, Screen(rendition_block(r)))
+            # A rendition that is the Vietnamese text again (no translation) is not shown
+            # twice: a warning says those groups get the Vietnamese text.
+            if r.locale == "vi" or r.text != vi_text:
+                await outbox.send(chat_id, Screen(rendition_block(r)))
     warnings = [(w.code, w.detail, w.locale) for w in wizard.warnings]
     markup = review_keyboard(
         locales=[r.locale for r in ordered],
@@ -79,9 +84,13 @@ def picker_text(picker: Picker) -> str:
     ]
     if picker.query:
         lines.append(
-            esc(_("Search “{query}”: {count} areas.")).format(
-                query=esc(picker.query), count=picker.matches
-            )
+            esc(
+                ngettext(
+                    "Search “{query}”: {count} area.",
+                    "Search “{query}”: {count} areas.",
+                    picker.matches,
+                )
+            ).format(query=esc(picker.query), count=picker.matches)
         )
     elif picker.opened is not None:
         lines.append(esc(_("Inside {name}:")).format(name=f"<b>{esc(picker.opened.name)}</b>"))
@@ -90,9 +99,13 @@ def picker_text(picker: Picker) -> str:
     if picker.chosen:
         names = ", ".join(picker.chosen[:8]) + ("…" if len(picker.chosen) > 8 else "")
         lines.append(
-            esc(_("Chosen: {names} ({count} groups)")).format(
-                names=f"<b>{esc(names)}</b>", count=picker.chosen_groups
-            )
+            esc(
+                ngettext(
+                    "Chosen: {names} ({count} group)",
+                    "Chosen: {names} ({count} groups)",
+                    picker.chosen_groups,
+                )
+            ).format(names=f"<b>{esc(names)}</b>", count=picker.chosen_groups)
         )
     lines.append(esc(_("🔎 To find an area quickly, type part of its name (e.g. 12 or tổ 5).")))
     return cut_lines(lines)
@@ -129,14 +142,20 @@ def _reach(summary: TargetSummary) -> str:
     names = ", ".join(summary.names[:8]) + ("…" if len(summary.names) > 8 else "")
     if not summary.groups:
         return esc(
-            _(
+            ngettext(
+                "{names} has no group chat yet; groups that register before the time "
+                "will receive it.",
                 "{names} have no group chat yet; groups that register before the time "
-                "will receive it."
+                "will receive it.",
+                len(summary.names),
             )
         ).format(names=f"<b>{esc(names)}</b>")
-    return esc(_("The notice will reach {count} groups: {names}.")).format(
-        count=summary.groups, names=f"<b>{esc(names)}</b>"
+    reach = ngettext(
+        "The notice will reach {count} group: {names}.",
+        "The notice will reach {count} groups: {names}.",
+        summary.groups,
     )
+    return esc(reach).format(count=summary.groups, names=f"<b>{esc(names)}</b>")
 
 
 async def show_when(
@@ -159,10 +178,18 @@ async def show_confirm(
 ) -> None:
     lines = [esc(hint)] if hint else []
     if wizard.at is None:
-        lines.append(esc(_("Send it now to {count} groups?")).format(count=summary.groups))
+        question = ngettext(
+            "Send it now to {count} group?", "Send it now to {count} groups?", summary.groups
+        )
+        lines.append(esc(question).format(count=summary.groups))
     else:
+        question = ngettext(
+            "Schedule it for {count} group at {time}?",
+            "Schedule it for {count} groups at {time}?",
+            summary.groups,
+        )
         lines.append(
-            esc(_("Schedule it for {count} groups at {time}?")).format(
+            esc(question).format(
                 count=summary.groups, time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>"
             )
         )

@@ -103,3 +103,10 @@ async def redeem_invite(
     set_committed_value(invite, "used_at", now)
     set_committed_value(invite, "used_by", used_by[:64])
     return invite
+
+
+async def used_invite(*, session: AsyncSession, code: str, used_by: str) -> Invite | None:
+    """The invite behind `code` if `used_by` is who already used it (a code sent twice)."""
+    normalized = normalize_invite_code(code)
+    invite = await session.scalar(select(Invite).where(col(Invite.code) == normalized))
+    return invite if invite is not None and invite.used_by == used_by[:64] else None

@@ -20,9 +20,11 @@ def press_answer(verdict: PressVerdict, name: str) -> str:
     if verdict is PressVerdict.recorded:
         return _("Thank you, {name}! Your confirmation is recorded.").format(name=name)
     if verdict is PressVerdict.repeated:
-        return _("You have already confirmed this notice. Thank you!")
+        return _("{name} already pressed «✅ Received» for this notice. Thank you!").format(
+            name=name
+        )
     if verdict is PressVerdict.early:
-        return _("Loa is still recording this notice. Please press again in a moment.")
+        return _("Loa is still sending this notice. Please press again in a moment.")
     return _("This button does not belong to a notice of this group.")
 
 

@@ -34,14 +34,27 @@ def _conflict(error: Conflict) -> str:
     return _("This notice can no longer be changed. Send /notices to see where it stands.")
 
 
+def _code_rejected(reason: str) -> str:
+    if reason == "used":
+        return _(
+            "This code has already been used (each code works once). If you registered "
+            "with it, there is nothing more to do; if not, please ask the ward for a new code."
+        )
+    if reason == "expired":
+        return _("This code has expired. Please ask the ward for a new code.")
+    return _(
+        "This code is not right. Please check it (it looks like AB12CD34) or ask the "
+        "ward for a new code."
+    )
+
+
 def explain(error: Exception) -> str:
     if isinstance(error, CodeRejected):
-        return _(
-            "This code cannot be used (it is wrong, already used or expired). "
-            "Please ask the ward for a new code."
-        )
+        return _code_rejected(str(error.detail.get("reason", "")))
     if isinstance(error, InvalidInput) and error.detail.get("reason") == "time_passed":
         return _("The chosen time has passed. Press «🕑 Change the time» to choose another.")
+    if isinstance(error, InvalidInput) and ({"area_code", "code"} & error.detail.keys()):
+        return _("This code is not for this ward's Loa. Please ask the ward for the right code.")
     if isinstance(error, InvalidInput):
         return _("That did not work: the information is not valid. Please check it and try again.")
     if isinstance(error, Conflict):

@@ -41,7 +41,9 @@ from broadcasts.channels import (
     register_channel,
     registration_command,
 )
-from broadcasts.models import Area
+from broadcasts.errors import CodeRejected
+from broadcasts.invites import used_invite
+from broadcasts.models import Area, Channel
 
 log = logging.getLogger(__name__)
 
@@ -106,23 +108,42 @@ async def register(
 async def register_here(
     message: Message, code: str, session: AsyncSession, services: Services
 ) -> None:
-    channel = await register_channel(
-        session=session,
-        code=code,
-        bot_id=services.bot_account_id,
-        chat_ref=str(message.chat.id),
-        title=message.chat.title or "",
-        topic_ref=topic_of(message),
-    )
+    channel = await redeem(session, message, code, services.bot_account_id)
+    if isinstance(channel, str):  # the same code again: nothing changed
+        await reply(message, services, channel)
+        return
     area = await session.get(Area, channel.area_id)
     await session.commit()  # stored before the leader is told so
     await reply(message, services, registered_text(area.name if area else "", channel.topic_ref))
 
 
+async def redeem(session: AsyncSession, message: Message, code: str, bot_id: int) -> Channel | str:
+    """The group's channel for the code, or, when this group already used this very code,
+    what to tell it; any other refusal is raised for the error router."""
+    chat_ref = str(message.chat.id)
+    try:
+        return await register_channel(
+            session=session,
+            code=code,
+            bot_id=bot_id,
+            chat_ref=chat_ref,
+            title=message.chat.title or "",
+            topic_ref=topic_of(message),
+        )
+    except CodeRejected as exc:
+        invite = None
+        if exc.detail.get("reason") == "used":
+            invite = await used_invite(session=session, code=code, used_by=f"telegram:{chat_ref}")
+        if invite is None:
+            raise
+    area = await session.get(Area, invite.area_id)
+    return _("This group is already registered for {area}.").format(area=area.name if area else "")
+
+
 def registered_text(area: str, topic_ref: str | None) -> str:
     text = _(
-        "✅ This group now receives the ward's notices for {area}. When a notice arrives, "
-        "please press “Đã nhận” to confirm you have seen it."
+        "✅ Registered: this group will receive the ward's notices for {area}. Whenever a "
+        "notice arrives, the group leader presses «✅ Received» so that the ward knows."
     ).format(area=area)
     return text + ("\n" + _("Notices will arrive in this topic.") if topic_ref else "")
 

@@ -13,6 +13,8 @@ from bot.services import Services
 from bot.texts import withdrawal_text
 from bot.views import plain
 from bot.wizard import At, Retime, Retiming, Wizard, load
+from broadcasts.errors import CodeRejected
+from broadcasts.invites import used_invite
 from broadcasts.models import Official
 from broadcasts.notices import withdraw_latest
 from broadcasts.officials import register_official, set_official_locale
@@ -30,19 +32,33 @@ async def welcome(
     message: Message, command: CommandObject, session: AsyncSession, services: Services
 ) -> None:
     """/start CODE: the invite binds this Telegram user to the ward as an official."""
-    assert message.from_user is not None
-    official = await register_official(
-        session=session,
-        code=command.args or "",
-        user_ref=str(message.from_user.id),
-        name=message.from_user.full_name,
-    )
+    official = await redeem(session, message, command.args or "")
+    if isinstance(official, str):  # the same code again: nothing changed
+        await services.outbox.send(message.chat.id, plain(official))
+        return
     await session.commit()  # stored before the official is told so
     text = _(
         "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
         "notice's text and send it: Loa summarises it, you choose the khu phố/tổ and send."
     )
     await services.outbox.send(message.chat.id, plain(text.format(name=official.name)))
+
+
+async def redeem(session: AsyncSession, message: Message, code: str) -> Official | str:
+    """The official the code makes of the sender, or, when the sender already used this
+    very code, what to tell them; any other refusal is raised for the error router."""
+    assert message.from_user is not None
+    user_ref = str(message.from_user.id)
+    try:
+        return await register_official(
+            session=session, code=code, user_ref=user_ref, name=message.from_user.full_name
+        )
+    except CodeRejected as exc:
+        if exc.detail.get("reason") != "used" or not await used_invite(
+            session=session, code=code, used_by=f"telegram:{user_ref}"
+        ):
+            raise
+    return _("You are registered already: just send the text of a notice here.")
 
 
 async def start(message: Message, official: Official | None, services: Services) -> None:

@@ -100,7 +100,7 @@ async def test_a_forged_press_is_answered_and_not_credited(database_url: str) ->
 
         # The same leader with the button's own data is credited, to group B only.
         answer = await _press(loa, chats["BT-KP2"], "BT-KP2", f"ack:{b.id}")
-        assert answer.startswith("Cảm ơn")
+        assert answer.startswith("✅ Cảm ơn")
         assert await _acks(loa) == [(b.channel_id, "8302")]
         async with session_scope(loa.runtime.sessionmaker) as session:
             refused = await session.scalar(

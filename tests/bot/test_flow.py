@@ -72,7 +72,7 @@ async def test_official_sends_now_to_chosen_areas_and_leaders_acknowledge(world:
     first = await w.player.press(chat, "ack:", leader)
     second = await w.player.press(chat, "ack:", leader)
     assert "Cảm ơn" in first
-    assert "đã xác nhận" in second
+    assert "đã bấm «✅ Đã nhận» thông báo này rồi" in second
     other = {"id": 4242, "first_name": "Neighbour"}
     await w.player.press(chat, "ack:", other)
     async with session_scope(w.runtime.sessionmaker) as session:
@@ -142,9 +142,19 @@ async def test_strangers_and_bad_codes_get_plain_vietnamese(world: World) -> Non
     await stranger.say_private("Xin chào")
     await stranger.wait_text(7777, "mã mời")
     await stranger.say_private("/start SAI-MA")
-    await stranger.wait_text(7777, "Mã này không dùng được")
+    await stranger.wait_text(7777, "Mã này không đúng")
     async with session_scope(w.runtime.sessionmaker) as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
+
+
+async def test_a_code_sent_again_is_told_apart_from_a_used_one(world: World) -> None:
+    w = world
+    await register_official(w)
+    await w.player.say_private(f"/start {w.official_code}")  # the official's own code again
+    await w.player.wait_text(OFFICIAL["id"], "Anh/chị đã đăng ký rồi, cứ gửi nội dung thông báo")
+    other = Player(w.client, TOKEN, {"id": 7778, "first_name": "Khách"})
+    await other.say_private(f"/start {w.official_code}")  # someone else's used code
+    await other.wait_text(7778, "Mã này đã được dùng rồi")
 
 
 async def test_removing_the_bot_deactivates_the_channel(world: World) -> None:

@@ -64,6 +64,21 @@ async def test_mention_alias_and_case_all_register(database_url: str) -> None:
             assert channel.topic_ref is None  # not a forum: the main thread
 
 
+async def test_a_group_sending_its_code_again_is_told_it_is_registered(database_url: str) -> None:
+    async with open_loa(database_url) as loa:
+        chat_id = await _group(loa, "Nhóm Khu phố 1")
+        await _say(loa, chat_id, f"/dangky@{USERNAME} {loa.codes['BT-KP1']}")
+        await loa.player.wait_text(chat_id, "✅ Đã đăng ký")
+        await _say(loa, chat_id, f"/dangky@{USERNAME} {loa.codes['BT-KP1']}")
+        again = await loa.player.wait_text(chat_id, "Nhóm này đã được đăng ký cho")
+        assert "Khu phố 1" in again
+        other = await _group(loa, "Nhóm khác")
+        await _say(loa, other, f"/dangky@{USERNAME} {loa.codes['BT-KP1']}")
+        await loa.player.wait_text(other, "Mã này đã được dùng rồi")
+        channel = await loa.channel(other)
+        assert channel is None or not channel.active
+
+
 async def test_a_command_for_another_bot_is_left_alone(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

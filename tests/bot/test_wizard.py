@@ -282,7 +282,7 @@ async def test_a_refused_screen_leaves_a_way_on_and_errors_are_told_once(world: 
     await w.client.add_fault("400_not_found", token=TOKEN, chat_id=ME, times=1)
     answer = await w.player.press(ME, on(ReviewCb(action="targets", n=n)), OFFICIAL)
     assert answer == ""  # the one answer: a plain acknowledgement of the press
-    await w.player.wait_text(ME, "Telegram chưa nhận tin tiếp theo")
+    await w.player.wait_text(ME, "Telegram chưa nhận tin nhắn tiếp theo")
     await w.player.say_private("khu phố")  # any text: the step comes again (a search here)
     kp1 = await area_id(w, "BT-KP1")
     await w.player.press(ME, on(TreeCb(action="toggle", area_id=kp1, n=n)), OFFICIAL)
