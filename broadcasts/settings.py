@@ -51,6 +51,17 @@ class ApiSettings(BaseModel):
 
     _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
 
+    @field_validator("bootstrap_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked when the settings are read, so a weak key stops every process at start.
+        from broadcasts.apikeys import bootstrap_key_weakness
+
+        weakness = None if value is None else bootstrap_key_weakness(value.get_secret_value())
+        if weakness is not None:
+            raise ValueError(f"the bootstrap key is too weak: {weakness}")
+        return value
+
 
 class DeliverySettings(BaseModel):
     per_bot_per_second: float = 30.0
