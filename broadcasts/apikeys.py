@@ -266,7 +266,8 @@ async def revoke_api_key(*, session: AsyncSession, key_id: int, within: Tenant =
         and not await _has_city_admin(session, exclude_id=key.id)
     ):
         raise Conflict(
-            f"API key {key_id} is the last admin key of the city; create another first", key_id=key_id
+            f"API key {key_id} is the last admin key of the city; create another first",
+            key_id=key_id,
         )
     key.revoked_at = utcnow()
     session.add(key)
