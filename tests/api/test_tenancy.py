@@ -55,6 +55,16 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
                 json={"code": "NEWCITY", "name": "x", "level": "city"},
                 allowed=unprocessable,
             ),
+            Probe(
+                "/areas",
+                json={
+                    "code": "TD-A8",
+                    "name": "x",
+                    "level": "neighbourhood",
+                    "parent_id": o.ward_id,
+                },
+                allowed=unprocessable,
+            ),
         ],
         ("GET", "/areas"): [
             _ok_without_foreign_data("/areas"),
