@@ -98,3 +98,9 @@ async def ward_of(*, session: AsyncSession, area: Area) -> Area | None:
     return await session.scalar(
         select(Area).where(col(Area.code).in_(codes), col(Area.level) == AreaLevel.ward)
     )
+
+
+async def ward_id_of(*, session: AsyncSession, area: Area) -> int | None:
+    """The id of the ward an area lies in, for the audit log; None above ward level."""
+    ward = await ward_of(session=session, area=area)
+    return ward.id if ward is not None else None

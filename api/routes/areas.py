@@ -25,7 +25,7 @@ from broadcasts.areas import (
 )
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Area, AreaLevel
-from broadcasts.tenancy import ward_of
+from broadcasts.tenancy import ward_id_of
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
 _CSV_EXAMPLE = (
@@ -47,8 +47,7 @@ async def area_by_code(code: str, session: SessionDep, tenant: TenantDep) -> Are
 
 
 async def _ward_id(session: SessionDep, area: Area) -> int | None:
-    ward = await ward_of(session=session, area=area)
-    return ward.id if ward is not None else None
+    return await ward_id_of(session=session, area=area)
 
 
 AreaDep = Annotated[Area, Depends(area_by_code)]

@@ -22,10 +22,9 @@ from broadcasts.channels import (
     set_channel_locale,
     to_public,
 )
-from broadcasts.errors import InvalidInput
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, Channel, InviteKind
-from broadcasts.tenancy import ward_of
+from broadcasts.tenancy import ward_id_of
 
 router = APIRouter(
     prefix="/channels",
@@ -50,8 +49,7 @@ async def _public(session: AsyncSession, channel: Channel) -> ChannelPublic:
 
 async def _ward_id(session: AsyncSession, channel: Channel) -> int | None:
     area = await session.get(Area, channel.area_id)
-    ward = await ward_of(session=session, area=area) if area is not None else None
-    return ward.id if ward is not None else None
+    return await ward_id_of(session=session, area=area) if area is not None else None
 
 
 @router.get("", summary="List channels in tree order")
@@ -79,12 +77,6 @@ async def registration_code(
     body: RegistrationCodeRequest, session: SessionDep, caller: AdminCaller
 ) -> IssuedCode:
     area = await get_area_by_code(session=session, code=body.area_code, within=caller.tenant)
-    ward = await ward_of(session=session, area=area)
-    if ward is None:  # a group belongs to exactly one ward
-        raise InvalidInput(
-            f"'{area.code}' is above ward level; a group registers to a ward or an area in one",
-            field="area_code",
-        )
     invite = await create_invite(
         session=session,
         kind=InviteKind.channel,
@@ -96,7 +88,7 @@ async def registration_code(
         session,
         "channel.code",
         f"area:{area.code}",
-        ward_id=ward.id,
+        ward_id=await ward_id_of(session=session, area=area),
         expires_at=invite.expires_at,
     )
     bot = await bot_for_area(session=session, area=area)

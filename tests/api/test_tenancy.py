@@ -81,7 +81,11 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
             Probe("/areas/import", params={"ward": "TD"}, content=csv, headers=csv_headers),
             Probe("/areas/import", content=csv, headers=csv_headers, allowed=unprocessable),
         ],
-        ("GET", "/areas/{code}"): [Probe(f"/areas/{o.area_code}"), Probe("/areas/TD")],
+        ("GET", "/areas/{code}"): [
+            Probe(f"/areas/{o.area_code}"),
+            Probe("/areas/TD"),
+            Probe("/areas/HCM"),
+        ],
         ("PATCH", "/areas/{code}"): [
             Probe(f"/areas/{o.area_code}", json={"name": "Ấp đổi tên"}),
             Probe("/areas/HCM", json={"name": "Thành phố đổi tên"}),
@@ -283,6 +287,12 @@ async def test_the_city_sees_both_wards(
     assert {e["subject"] for e in events} >= {"area:BT-KP1", "area:TD-A1"}
     other = await admin.get(f"/notices/{world.other.sent_notice_id}")
     assert other.status_code == 200 and "td-secret-person" in other.text
+    # A group belongs to exactly one ward: no registration code above ward level.
+    assert_problem(
+        await admin.post("/channels/registration-codes", json={"area_code": "HCM"}),
+        422,
+        "above ward level",
+    )
     # A city reports key reads every ward too.
     city_reports = await client.get("/notices", headers=_as(world.city_reports))
     assert city_reports.json()["count"] == 4
