@@ -66,7 +66,7 @@ async def create(body: AreaCreate, session: SessionDep, caller: AdminCaller) -> 
     return to_public(area)
 
 
-@router.get("", summary="List areas in tree order")
+@router.get("", summary="List areas in tree order", responses=problem_responses(404))
 async def index(
     session: SessionDep,
     tenant: TenantDep,

@@ -52,7 +52,7 @@ async def _ward_id(session: AsyncSession, channel: Channel) -> int | None:
     return await ward_id_of(session=session, area=area) if area is not None else None
 
 
-@router.get("", summary="List channels in tree order")
+@router.get("", summary="List channels in tree order", responses=problem_responses(404))
 async def index(
     session: SessionDep,
     tenant: TenantDep,

@@ -28,7 +28,7 @@ router = APIRouter(
 )
 
 
-@router.get("", summary="List officials")
+@router.get("", summary="List officials", responses=problem_responses(404))
 async def index(
     session: SessionDep,
     tenant: TenantDep,

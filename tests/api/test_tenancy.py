@@ -228,13 +228,16 @@ async def test_every_route_hides_another_ward(
     for key in (world.ward_admin, world.ward_reports):
         await client.get("/health", headers=_as(key))
         await client.get("/notices", headers=_as(key))  # last_used_at is set before the snapshot
+    spec = app.openapi()["paths"]
     before = await snapshot(sessionmaker)
     answered: list[tuple[str, str, int]] = []
-    for (method, _), route_probes in sorted(table.items()):
+    for (method, template), route_probes in sorted(table.items()):
         for probe in route_probes:
             response = await _send(client, method, probe, world.ward_admin)
             answered.append((method, probe.path, response.status_code))
             assert response.status_code in probe.allowed, (method, probe, response.text)
+            documented_statuses = spec[template][method.lower()]["responses"]
+            assert str(response.status_code) in documented_statuses, (method, template)
             if response.status_code < 400:
                 assert not foreign_markers_in(response.text), (method, probe, response.text)
             else:
