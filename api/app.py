@@ -30,6 +30,9 @@ admins (areas, channels, officials, API keys) and for report readers (notices, r
 
 Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Keys with the
 `admin` scope may do everything; keys with `reports` may read notices and reports.
+A key is a city key (sees every ward) or a ward key (sees its ward's subtree only: areas,
+channels, officials, notices, acknowledgements, audit events and keys of that ward).
+Whatever lies outside a ward key's ward answers 404, as if it did not exist.
 Errors are RFC 9457 problem details (`application/problem+json`). Lists come as
 `{"data": [...], "count": n}`, `count` being the total over all pages.
 """
@@ -52,6 +55,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Without the setting a stored bootstrap key stops working at once (see
+        # verify_api_key); with it, the key is stored, or retired if a city admin exists.
         bootstrap = settings.api.bootstrap_key
         if bootstrap is not None:
             async with session_scope(sessionmaker) as session:

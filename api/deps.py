@@ -1,4 +1,9 @@
-"""Typed dependencies: the request's session, the services, and API-key security.
+"""Typed dependencies: the request's session, the services, API-key security and tenancy.
+
+A key is a city key or a ward key. `TenantDep` is what the key may see (the whole tree or
+one ward's subtree, `broadcasts.tenancy.Tenant`); `AdminCaller` / `ReaderCaller` bundle
+the key, its scope check and its tenant for the routes, which pass the tenant on to the
+domain as `within=`. Rows outside the tenant are *not found* (404), never 403.
 
 One session per request: the routes and the domain functions they call only flush; the
 session commits once, after the route returns and before the response goes out, or rolls
@@ -16,9 +21,11 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broadcasts import audit
 from broadcasts.apikeys import has_scope, verify_api_key
 from broadcasts.errors import NotAllowed
 from broadcasts.models import ApiKey
+from broadcasts.tenancy import Tenant, tenant_for_ward
 
 if TYPE_CHECKING:
     from broadcasts.settings import Settings
@@ -64,6 +71,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 async def current_key(
     session: SessionDep,
+    services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> ApiKey:
@@ -75,9 +83,56 @@ async def current_key(
             headers=_UNAUTHORIZED,
         )
     try:
-        return await verify_api_key(session=session, presented=presented)
+        bootstrap = services.settings.api.bootstrap_key
+        return await verify_api_key(
+            session=session,
+            presented=presented,
+            bootstrap_key=bootstrap.get_secret_value() if bootstrap else None,
+        )
     except NotAllowed as exc:
         raise HTTPException(401, exc.message, headers=_UNAUTHORIZED) from exc
+
+
+async def current_tenant(
+    session: SessionDep, key: Annotated[ApiKey, Depends(current_key)]
+) -> Tenant:
+    """What the request's key may see: the city, or its ward's subtree."""
+    return await tenant_for_ward(session=session, ward_id=key.ward_id)
+
+
+TenantDep = Annotated[Tenant, Depends(current_tenant)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The request's key and what it may see; routes pass `tenant` to the domain as
+    `within=` and write the audit log through `record`."""
+
+    key: ApiKey
+    tenant: Tenant
+
+    @property
+    def actor(self) -> str:
+        return actor(self.key)
+
+    async def record(
+        self,
+        session: AsyncSession,
+        action: str,
+        subject: str,
+        *,
+        ward_id: int | None,
+        **detail: object,
+    ) -> None:
+        """One audit event, filed under the subject's ward (`ward_id`)."""
+        await audit.record(
+            session=session,
+            actor=self.actor,
+            action=action,
+            subject=subject,
+            ward_id=ward_id,
+            **detail,
+        )
 
 
 @functools.cache
@@ -97,6 +152,19 @@ def require_scope(scope: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
 
 AdminKey = Annotated[ApiKey, Depends(require_scope("admin"))]
 ReportsKey = Annotated[ApiKey, Depends(require_scope("reports"))]
+
+
+async def _admin_caller(key: AdminKey, tenant: TenantDep) -> Caller:
+    return Caller(key=key, tenant=tenant)
+
+
+async def _reader_caller(key: ReportsKey, tenant: TenantDep) -> Caller:
+    return Caller(key=key, tenant=tenant)
+
+
+# The caller of a route that changes something (admin scope) or only reads (reports).
+AdminCaller = Annotated[Caller, Depends(_admin_caller)]
+ReaderCaller = Annotated[Caller, Depends(_reader_caller)]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="rows to return, at most 500")]
 

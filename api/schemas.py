@@ -95,6 +95,12 @@ class OfficialInviteRequest(BaseModel):
     note: str = Field(default="", max_length=200)
 
 
+class OfficialUpdate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "approver"}]})
+
+    role: Literal["official", "approver"]
+
+
 class IssuedCode(BaseModel):
     """A one-time code to hand to a person, and what they should do with it."""
 
@@ -135,6 +141,7 @@ class ApiKeyCreated(ApiKeyPublic):
                     "name": "reporting dashboard",
                     "prefix": "k3x9q2ab",
                     "scopes": ["reports"],
+                    "ward_code": "BT",
                     "created_at": "2026-01-05T02:30:00Z",
                     "last_used_at": None,
                     "revoked_at": None,

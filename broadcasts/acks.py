@@ -32,6 +32,7 @@ from broadcasts import audit
 from broadcasts.delivery.claims import decode_refs
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.models import Acknowledgement, Channel, Delivery, DeliveryStatus, Notice
+from broadcasts.tenancy import CITY, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -264,20 +265,34 @@ async def record_ack_for_channel(
     person_ref: str,
     person_name: str,
     method: str = "api",
+    within: Tenant = CITY,
 ) -> tuple[Acknowledgement, bool]:
-    """The same, for someone confirming through the API (by phone, in person...)."""
-    if await session.get(Notice, notice_id) is None:
+    """The same, for someone confirming through the API (by phone, in person...).
+
+    Only a delivery that was sent can be acknowledged; a notice or channel outside
+    `within` is treated as one that does not exist."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None or not within.covers_ward_id(notice.ward_id):
         raise InvalidInput(f"notice {notice_id} does not exist", field="notice_id")
-    delivery = await session.scalar(
-        select(Delivery)
-        .where(col(Delivery.notice_id) == notice_id, col(Delivery.channel_id) == channel_id)
-        .order_by(col(Delivery.occurrence).desc())
-        .limit(1)
-    )
-    if delivery is None:
-        raise InvalidInput(
-            f"channel {channel_id} has no delivery of notice {notice_id}", field="channel_id"
+    row = (
+        await session.execute(
+            select(Delivery, col(Channel.area_id))
+            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+            .where(
+                col(Delivery.notice_id) == notice_id,
+                col(Delivery.channel_id) == channel_id,
+                col(Delivery.status) == DeliveryStatus.sent,
+            )
+            .order_by(col(Delivery.occurrence).desc())
+            .limit(1)
         )
+    ).first()
+    if row is None or not within.covers_area_id(row[1]):
+        raise InvalidInput(
+            f"channel {channel_id} has no delivery of notice {notice_id} that was sent",
+            field="channel_id",
+        )
+    delivery = row[0]
     return await _record(
         session, delivery=delivery, person_ref=person_ref, person_name=person_name, method=method
     )

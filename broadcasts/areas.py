@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel, col
 
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import LEVEL_ORDER, Area, AreaLevel, utcnow
+from broadcasts.tenancy import CITY, Tenant
 
 CODE_PATTERN = r"^[A-Z0-9][A-Z0-9.\-]{0,63}$"
 _AREA_EXAMPLE: dict[str, JsonValue] = {
@@ -165,11 +166,21 @@ async def get_area(*, session: AsyncSession, area_id: int) -> Area:
     return area
 
 
-async def get_area_by_code(*, session: AsyncSession, code: str) -> Area:
+async def get_area_by_code(*, session: AsyncSession, code: str, within: Tenant = CITY) -> Area:
+    """The area; one outside `within` is not found, exactly like an unknown code."""
     code = normalize_code(code)
     area = await session.scalar(select(Area).where(col(Area.code) == code))
-    if area is None:
+    if area is None or not within.covers_area(area):
         raise NotFound(f"area '{code}' does not exist", code=code)
+    return area
+
+
+async def get_ward_by_code(*, session: AsyncSession, code: str, within: Tenant = CITY) -> Area:
+    """The ward `code` names, seen from `within` (NotFound outside, InvalidInput if the
+    area is not a ward)."""
+    area = await get_area_by_code(session=session, code=code, within=within)
+    if area.level != AreaLevel.ward:
+        raise InvalidInput(f"'{area.code}' is a {area.level.value}, not a ward", field="ward")
     return area
 
 
@@ -182,7 +193,11 @@ def _check_depth(*, level: AreaLevel, parent: Area) -> None:
         )
 
 
-async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
+async def create_area(*, session: AsyncSession, data: AreaCreate, within: Tenant = CITY) -> Area:
+    """A new area; a ward may only add areas below its own (a parent outside it does not
+    exist for it)."""
+    if not within.is_city and data.parent_code is None and data.parent_id is None:
+        raise InvalidInput("an area of a ward needs a parent inside the ward", field="parent_code")
     if await session.scalar(select(col(Area.id)).where(col(Area.code) == data.code)) is not None:
         raise Conflict(f"area code '{data.code}' already exists", code=data.code)
     parent: Area | None = None
@@ -190,7 +205,7 @@ async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
         parent = await session.scalar(
             select(Area).where(col(Area.code) == normalize_code(data.parent_code))
         )
-        if parent is None:
+        if parent is None or not within.covers_area(parent):
             raise InvalidInput(
                 f"parent area '{data.parent_code}' does not exist", field="parent_code"
             )
@@ -198,7 +213,7 @@ async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
             raise InvalidInput("parent_code and parent_id name different areas", field="parent_id")
     elif data.parent_id is not None:
         parent = await session.get(Area, data.parent_id)
-        if parent is None:
+        if parent is None or not within.covers_area(parent):
             raise InvalidInput(f"parent area {data.parent_id} does not exist", field="parent_id")
     if parent is not None:
         _check_depth(level=data.level, parent=parent)
@@ -215,14 +230,26 @@ async def create_area(*, session: AsyncSession, data: AreaCreate) -> Area:
     return area
 
 
-async def update_area(*, session: AsyncSession, code: str, data: AreaUpdate) -> Area:
-    """Apply the given fields; moving an area rewrites the paths of its whole subtree."""
-    area = await get_area_by_code(session=session, code=code)
+async def update_area(
+    *, session: AsyncSession, code: str, data: AreaUpdate, within: Tenant = CITY
+) -> Area:
+    """Apply the given fields; moving an area rewrites the paths of its whole subtree.
+
+    Seen from a ward, areas outside it do not exist (neither the area nor a new parent),
+    and the ward itself keeps its level and place: it is what the ward's keys are tied to.
+    """
+    area = await get_area_by_code(session=session, code=code, within=within)
     parent = await session.get(Area, area.parent_id) if area.parent_id else None
-    if data.parent_code is not None and normalize_code(data.parent_code) != (
+    moving = data.parent_code is not None and normalize_code(data.parent_code) != (
         parent.code if parent else None
-    ):
-        parent = await get_area_by_code(session=session, code=data.parent_code)
+    )
+    if area.id == within.ward_id and (moving or (data.level not in (None, area.level))):
+        raise InvalidInput(
+            "a ward's own key cannot move its ward or change its level", field="parent_code"
+        )
+    if moving:
+        assert data.parent_code is not None
+        parent = await get_area_by_code(session=session, code=data.parent_code, within=within)
         if parent.path.startswith(area.path):
             raise InvalidInput(
                 f"cannot move '{area.code}' under '{parent.code}', which lies inside it",
@@ -281,11 +308,12 @@ async def list_areas(
     level: AreaLevel | None = None,
     offset: int = 0,
     limit: int = 100,
+    within: Tenant = CITY,
 ) -> tuple[list[Area], int]:
     """Areas in tree order (by path), optionally only a subtree or one level."""
-    query = select(Area)
+    query = select(Area).where(within.area_condition())
     if root_code:
-        root = await get_area_by_code(session=session, code=root_code)
+        root = await get_area_by_code(session=session, code=root_code, within=within)
         query = query.where(subtree_condition(root.path))
     if level is not None:
         query = query.where(col(Area.level) == level)
@@ -294,11 +322,16 @@ async def list_areas(
     return list(rows), total or 0
 
 
-async def area_tree(*, session: AsyncSession, root_code: str | None) -> list[AreaNode]:
-    """The tree below `root_code` as `[root]`, or every root's tree when None.
+async def area_tree(
+    *, session: AsyncSession, root_code: str | None, within: Tenant = CITY
+) -> list[AreaNode]:
+    """The tree below `root_code` as `[root]`, or every root's tree when None (for a
+    ward: its own tree).
 
     Children are in natural code order (KP2 before KP10).
     """
+    if root_code is None and within.ward_code is not None:
+        root_code = within.ward_code
     query = select(
         col(Area.id),
         col(Area.code),
@@ -308,7 +341,7 @@ async def area_tree(*, session: AsyncSession, root_code: str | None) -> list[Are
         col(Area.parent_id),
     )
     if root_code:
-        root = await get_area_by_code(session=session, code=root_code)
+        root = await get_area_by_code(session=session, code=root_code, within=within)
         query = query.where(subtree_condition(root.path))
     rows = (await session.execute(query)).all()
     nodes = {

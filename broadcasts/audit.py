@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from broadcasts.models import AuditEvent
+from broadcasts.tenancy import CITY, Tenant
 
 
 class AuditEventPublic(SQLModel):
@@ -25,6 +26,7 @@ class AuditEventPublic(SQLModel):
     action: str
     subject: str
     detail: dict[str, Any]
+    ward_id: int | None = None
 
 
 def _jsonable(value: object) -> Any:
@@ -42,14 +44,24 @@ def _jsonable(value: object) -> Any:
 
 
 async def record(
-    *, session: AsyncSession, actor: str, action: str, subject: str = "", **detail: object
+    *,
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    subject: str = "",
+    ward_id: int | None = None,
+    **detail: object,
 ) -> AuditEvent:
-    """Add an event to the caller's transaction; `detail` is stored as JSON."""
+    """Add an event to the caller's transaction; `detail` is stored as JSON.
+
+    `ward_id` is the ward the subject lies in: that ward's keys read the event; without
+    it only city keys do."""
     event = AuditEvent(
         actor=actor[:100],
         action=action[:100],
         subject=subject[:100],
         detail={k: _jsonable(v) for k, v in detail.items()},
+        ward_id=ward_id,
     )
     session.add(event)
     await session.flush()
@@ -63,9 +75,11 @@ async def list_events(
     subject: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    within: Tenant = CITY,
 ) -> tuple[list[AuditEvent], int]:
-    """Newest first, optionally only one action (`area.create`) or subject (`area:BT`)."""
-    query = select(AuditEvent)
+    """Newest first, optionally only one action (`area.create`) or subject (`area:BT`);
+    a ward sees the events of its own ward only."""
+    query = select(AuditEvent).where(within.ward_condition(AuditEvent.ward_id))
     if action:
         query = query.where(col(AuditEvent.action) == action)
     if subject:

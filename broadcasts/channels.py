@@ -21,6 +21,7 @@ from broadcasts.areas import get_area_by_code, subtree_condition, subtree_paths
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.invites import redeem_invite
 from broadcasts.models import Area, BotAccount, Channel, InviteKind, utcnow
+from broadcasts.tenancy import CITY, Tenant
 
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # The command a leader sends in the group, Vietnamese first; the English one is an alias.
@@ -130,9 +131,10 @@ async def bot_for_area(*, session: AsyncSession, area: Area) -> BotAccount | Non
     return city
 
 
-async def get_channel(*, session: AsyncSession, channel_id: int) -> Channel:
+async def get_channel(*, session: AsyncSession, channel_id: int, within: Tenant = CITY) -> Channel:
+    """The channel; one whose area lies outside `within` is not found."""
     channel = await session.get(Channel, channel_id)
-    if channel is None:
+    if channel is None or not within.covers_area_id(channel.area_id):
         raise NotFound(f"channel {channel_id} does not exist", channel_id=channel_id)
     return channel
 
@@ -280,11 +282,16 @@ async def list_channels(
     active: bool | None = None,
     offset: int = 0,
     limit: int = 100,
+    within: Tenant = CITY,
 ) -> tuple[list[tuple[Channel, Area]], int]:
     """Channels with their area, in tree order; `area_code` includes the whole subtree."""
-    query = select(Channel, Area).join(Area, col(Area.id) == col(Channel.area_id))
+    query = (
+        select(Channel, Area)
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .where(within.area_condition())
+    )
     if area_code:
-        root = await get_area_by_code(session=session, code=area_code)
+        root = await get_area_by_code(session=session, code=area_code, within=within)
         query = query.where(subtree_condition(root.path))
     if active is not None:
         query = query.where(col(Channel.active) == active)

@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from broadcasts.errors import CodeRejected, InvalidInput, NotFound
 from broadcasts.models import Area, AreaLevel, Invite, InviteKind, utcnow
+from broadcasts.tenancy import ward_of
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -40,7 +41,8 @@ async def create_invite(
     ttl_hours: float = 72,
     note: str = "",
 ) -> Invite:
-    """A code for `area_id`: an official's code needs a ward, a channel's any area."""
+    """A code for `area_id`: an official's code needs a ward, a channel's an area at or
+    below ward level (a group belongs to exactly one ward)."""
     if not 0 < ttl_hours <= MAX_TTL_HOURS:
         raise InvalidInput(
             f"ttl_hours must be between 0 and {MAX_TTL_HOURS}, not {ttl_hours}", field="ttl_hours"
@@ -51,6 +53,11 @@ async def create_invite(
     if kind == InviteKind.official and area.level != AreaLevel.ward:
         raise InvalidInput(
             f"officials belong to a ward; '{area.code}' is a {area.level.value}", field="ward_code"
+        )
+    if kind == InviteKind.channel and await ward_of(session=session, area=area) is None:
+        raise InvalidInput(
+            f"'{area.code}' is above ward level; a group registers to a ward or an area in one",
+            field="area_code",
         )
     code = new_code()
     # 32^8 codes: a clash is all but impossible, but cheap to rule out.

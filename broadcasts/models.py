@@ -215,6 +215,10 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # The ward the key is limited to (its subtree); None: a city key, which sees all.
+    ward_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    # The key from LOA_API__BOOTSTRAP_KEY: works only while no other city admin key exists.
+    bootstrap: bool = Field(default=False)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -225,3 +229,5 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=100)
     subject: str = Field(default="", max_length=100)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # The ward the subject lies in, so a ward key reads its own ward's events; None: city.
+    ward_id: int | None = Field(default=None, foreign_key="area.id", index=True)

@@ -32,6 +32,7 @@ from broadcasts.models import (
     utcnow,
 )
 from broadcasts.reports import count_acks, count_deliveries, delivery_failures
+from broadcasts.tenancy import CITY, Tenant
 
 URGENT_PRIORITY = 10
 
@@ -59,9 +60,10 @@ class Progress:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (chat title, reason)
 
 
-async def get_notice(*, session: AsyncSession, notice_id: int) -> Notice:
+async def get_notice(*, session: AsyncSession, notice_id: int, within: Tenant = CITY) -> Notice:
+    """The notice; one of a ward outside `within` is not found."""
     notice = await session.get(Notice, notice_id)
-    if notice is None:
+    if notice is None or not within.covers_ward_id(notice.ward_id):
         raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
     return notice
 
@@ -254,9 +256,9 @@ async def dispatch_notice(
     return len(rows)
 
 
-async def cancel_notice(*, session: AsyncSession, notice_id: int) -> Notice:
+async def cancel_notice(*, session: AsyncSession, notice_id: int, within: Tenant = CITY) -> Notice:
     """Cancel a draft or scheduled notice; one going out stops what is not yet sent."""
-    notice = await get_notice(session=session, notice_id=notice_id)
+    notice = await get_notice(session=session, notice_id=notice_id, within=within)
     if notice.status in (NoticeStatus.done, NoticeStatus.cancelled):
         raise Conflict(f"notice {notice_id} is already {notice.status.value}", status=notice.status)
     now = utcnow()
@@ -343,7 +345,11 @@ async def withdraw_notice(
     )
     if changed.rowcount == 1:
         await audit.record(
-            session=session, actor=actor, action="notice.cancel", subject=f"notice:{notice_id}"
+            session=session,
+            actor=actor,
+            action="notice.cancel",
+            subject=f"notice:{notice_id}",
+            ward_id=ward_id,
         )
         return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
     notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)

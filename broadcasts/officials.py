@@ -13,8 +13,12 @@ from broadcasts.areas import subtree_condition
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.invites import redeem_invite
 from broadcasts.models import Area, AreaLevel, InviteKind, Official
+from broadcasts.tenancy import CITY, Tenant
 
 LOCALES = ("vi", "en")
+# An official's role in their ward: `official` composes and sends, `approver` also
+# approves other officials' notices.
+ROLES = ("official", "approver")
 
 
 class OfficialPublic(SQLModel):
@@ -110,9 +114,12 @@ async def get_official_by_user(
     )
 
 
-async def get_official(*, session: AsyncSession, official_id: int) -> Official:
+async def get_official(
+    *, session: AsyncSession, official_id: int, within: Tenant = CITY
+) -> Official:
+    """The official; one of a ward outside `within` is not found."""
     official = await session.get(Official, official_id)
-    if official is None:
+    if official is None or not within.covers_ward_id(official.ward_id):
         raise NotFound(f"official {official_id} does not exist", official_id=official_id)
     return official
 
@@ -129,10 +136,25 @@ async def set_official_locale(*, session: AsyncSession, official_id: int, locale
     return official
 
 
-async def deactivate_official(*, session: AsyncSession, official_id: int) -> Official:
+async def deactivate_official(
+    *, session: AsyncSession, official_id: int, within: Tenant = CITY
+) -> Official:
     """The person can no longer compose; a new invite code brings them back."""
-    official = await get_official(session=session, official_id=official_id)
+    official = await get_official(session=session, official_id=official_id, within=within)
     official.active = False
+    session.add(official)
+    await session.flush()
+    return official
+
+
+async def set_official_role(
+    *, session: AsyncSession, official_id: int, role: str, within: Tenant = CITY
+) -> Official:
+    """The official's role in their ward (one of `ROLES`)."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'", field="role")
+    official = await get_official(session=session, official_id=official_id, within=within)
+    official.role = role
     session.add(official)
     await session.flush()
     return official
@@ -145,12 +167,17 @@ async def list_officials(
     active: bool | None = None,
     offset: int = 0,
     limit: int = 100,
+    within: Tenant = CITY,
 ) -> tuple[list[tuple[Official, Area]], int]:
     """Officials with their ward; `ward_code` may also name the city (all its wards)."""
-    query = select(Official, Area).join(Area, col(Area.id) == col(Official.ward_id))
+    query = (
+        select(Official, Area)
+        .join(Area, col(Area.id) == col(Official.ward_id))
+        .where(within.ward_condition(Official.ward_id))
+    )
     if ward_code:
         root = await session.scalar(select(Area).where(col(Area.code) == ward_code.upper()))
-        if root is None:
+        if root is None or not within.covers_area(root):
             raise NotFound(f"area '{ward_code}' does not exist", code=ward_code)
         query = query.where(subtree_condition(root.path))
     if active is not None:

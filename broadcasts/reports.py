@@ -36,6 +36,7 @@ from broadcasts.models import (
     NoticeTarget,
     utcnow,
 )
+from broadcasts.tenancy import CITY, Tenant
 
 _TOTALS_EXAMPLE: dict[str, JsonValue] = {
     "targeted": 40,
@@ -273,9 +274,9 @@ async def delivery_failures(
     ]
 
 
-async def _get_notice(session: AsyncSession, notice_id: int) -> Notice:
+async def _get_notice(session: AsyncSession, notice_id: int, within: Tenant = CITY) -> Notice:
     notice = await session.get(Notice, notice_id)
-    if notice is None:
+    if notice is None or not within.covers_ward_id(notice.ward_id):
         raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
     return notice
 
@@ -316,9 +317,14 @@ async def list_notices(
     status: NoticeStatus | None = None,
     offset: int = 0,
     limit: int = 50,
+    within: Tenant = CITY,
 ) -> tuple[list[NoticeSummary], int]:
     """Newest first, each with its delivery and acknowledgement totals."""
-    query = select(Notice, Area).join(Area, col(Area.id) == col(Notice.ward_id))
+    query = (
+        select(Notice, Area)
+        .join(Area, col(Area.id) == col(Notice.ward_id))
+        .where(within.ward_condition(Notice.ward_id))
+    )
     if ward_id is not None:
         query = query.where(col(Notice.ward_id) == ward_id)
     if status is not None:
@@ -339,8 +345,10 @@ async def list_notices(
     ], total or 0
 
 
-async def notice_summary(*, session: AsyncSession, notice_id: int) -> NoticeSummary:
-    notice = await _get_notice(session, notice_id)
+async def notice_summary(
+    *, session: AsyncSession, notice_id: int, within: Tenant = CITY
+) -> NoticeSummary:
+    notice = await _get_notice(session, notice_id, within)
     ward = await session.get(Area, notice.ward_id)
     assert ward is not None
     totals = (await _totals_by_notice(session, [notice_id]))[notice_id]
@@ -355,9 +363,10 @@ async def notice_detail(
     acknowledged: bool | None = None,
     offset: int = 0,
     limit: int | None = None,
+    within: Tenant = CITY,
 ) -> NoticeDetail:
     """The notice with one row per delivery (channel), optionally filtered and paged."""
-    notice = await _get_notice(session, notice_id)
+    notice = await _get_notice(session, notice_id, within)
     ward = await session.get(Area, notice.ward_id)
     assert ward is not None
     totals = (await _totals_by_notice(session, [notice_id]))[notice_id]
@@ -468,9 +477,11 @@ async def _ack_people(
     return people
 
 
-async def notice_report(*, session: AsyncSession, notice_id: int) -> NoticeReport:
+async def notice_report(
+    *, session: AsyncSession, notice_id: int, within: Tenant = CITY
+) -> NoticeReport:
     """Deliveries grouped by the area of their channel, with totals that add up."""
-    notice = await _get_notice(session, notice_id)
+    notice = await _get_notice(session, notice_id, within)
     counted = await count_deliveries(session=session, notice_ids=[notice_id], by_area=True)
     areas = await session.execute(
         select(col(Area.id), col(Area.code), col(Area.name), col(Area.level)).where(

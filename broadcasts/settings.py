@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.i18n import DEFAULT_LOCALE, LOCALES_DIR
@@ -45,11 +45,25 @@ class TelegramSettings(BaseModel):
 
 
 class ApiSettings(BaseModel):
+    # A refused bootstrap key must not be printed in the startup error.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     host: str = "127.0.0.1"
     port: int = 8000
     bootstrap_key: SecretStr | None = None
 
     _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
+
+    @field_validator("bootstrap_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked when the settings are read, so a weak key stops every process at start.
+        from broadcasts.apikeys import bootstrap_key_weakness
+
+        weakness = None if value is None else bootstrap_key_weakness(value.get_secret_value())
+        if weakness is not None:
+            raise ValueError(f"the bootstrap key is too weak: {weakness}")
+        return value
 
 
 class DeliverySettings(BaseModel):
@@ -113,6 +127,8 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         extra="ignore",
+        # Errors name the key and the reason, never the value: it may be a secret.
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite+aiosqlite:///./loa.db"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import socket
 import sys
 import tempfile
@@ -109,7 +110,7 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
     workdir = Path(tempfile.mkdtemp(prefix="loa-demo-"))
     sandbox = SandboxServer()
     await sandbox.start()
-    admin_key = "loa_demo_admin_key_" + str(int(time.time()))
+    admin_key = "loa_demo_" + secrets.token_urlsafe(32)  # a bootstrap key must be strong
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{workdir / 'loa.db'}",
         telegram=TelegramSettings(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from api.deps import AdminKey, SessionDep, actor, require_scope
+from api.deps import AdminCaller, SessionDep, require_scope
 from api.errors import PROBLEM_RESPONSES
-from broadcasts import audit
 from broadcasts.acks import AckCreate, AckPublic, record_ack_for_channel, to_public
+from broadcasts.notices import get_notice
 
 router = APIRouter(
     prefix="/acknowledgements",
@@ -26,7 +26,7 @@ router = APIRouter(
     responses={200: {"model": AckPublic, "description": "Already recorded"}},
 )
 async def create(
-    body: AckCreate, session: SessionDep, key: AdminKey, response: Response
+    body: AckCreate, session: SessionDep, caller: AdminCaller, response: Response
 ) -> AckPublic:
     ack, created = await record_ack_for_channel(
         session=session,
@@ -34,13 +34,15 @@ async def create(
         channel_id=body.channel_id,
         person_ref=body.person_ref,
         person_name=body.person_name,
+        within=caller.tenant,
     )
     if created:
-        await audit.record(
-            session=session,
-            actor=actor(key),
-            action="ack.record",
-            subject=f"notice:{ack.notice_id}",
+        notice = await get_notice(session=session, notice_id=ack.notice_id)
+        await caller.record(
+            session,
+            "ack.record",
+            f"notice:{ack.notice_id}",
+            ward_id=notice.ward_id,
             channel_id=ack.channel_id,
             person_ref=ack.person_ref,
         )

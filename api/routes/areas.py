@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.datastructures import UploadFile
 
-from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
+from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.schemas import Listing
-from broadcasts import audit
 from broadcasts.area_import import ImportResult, import_areas_csv
 from broadcasts.areas import (
     AreaCreate,
@@ -26,6 +25,7 @@ from broadcasts.areas import (
 )
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Area, AreaLevel
+from broadcasts.tenancy import ward_id_of
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
 _CSV_EXAMPLE = (
@@ -42,36 +42,41 @@ router = APIRouter(
 )
 
 
-async def area_by_code(code: str, session: SessionDep) -> Area:
-    return await get_area_by_code(session=session, code=code)
+async def area_by_code(code: str, session: SessionDep, tenant: TenantDep) -> Area:
+    return await get_area_by_code(session=session, code=code, within=tenant)
+
+
+async def _ward_id(session: SessionDep, area: Area) -> int | None:
+    return await ward_id_of(session=session, area=area)
 
 
 AreaDep = Annotated[Area, Depends(area_by_code)]
 
 
 @router.post("", status_code=201, summary="Create an area", responses=problem_responses(409))
-async def create(body: AreaCreate, session: SessionDep, key: AdminKey) -> AreaPublic:
-    area = await create_area(session=session, data=body)
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="area.create",
-        subject=f"area:{area.code}",
+async def create(body: AreaCreate, session: SessionDep, caller: AdminCaller) -> AreaPublic:
+    area = await create_area(session=session, data=body, within=caller.tenant)
+    await caller.record(
+        session,
+        "area.create",
+        f"area:{area.code}",
+        ward_id=await _ward_id(session, area),
         parent=area.path,
     )
     return to_public(area)
 
 
-@router.get("", summary="List areas in tree order")
+@router.get("", summary="List areas in tree order", responses=problem_responses(404))
 async def index(
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Limit = 100,
     root: Annotated[str | None, Query(description="only this area and those below it")] = None,
     level: AreaLevel | None = None,
 ) -> Listing[AreaPublic]:
     rows, count = await list_areas(
-        session=session, root_code=root, level=level, offset=offset, limit=limit
+        session=session, root_code=root, level=level, offset=offset, limit=limit, within=tenant
     )
     return Listing(data=[to_public(a) for a in rows], count=count)
 
@@ -79,9 +84,10 @@ async def index(
 @router.get("/tree", summary="The area tree, nested", responses=problem_responses(404))
 async def tree(
     session: SessionDep,
+    tenant: TenantDep,
     root: Annotated[str | None, Query(description="code of the subtree's root")] = None,
 ) -> Listing[AreaNode]:
-    roots = await area_tree(session=session, root_code=root)
+    roots = await area_tree(session=session, root_code=root, within=tenant)
     return Listing(data=roots, count=len(roots))
 
 
@@ -118,7 +124,8 @@ async def _read_csv(request: Request) -> bytes:
         "works as separator). Every row is checked first: if any is wrong, nothing is "
         "written and the answer lists each bad line. Stored codes get their name and kind "
         "updated. With `ward`, every row must lie inside that ward, and a blank "
-        "`parent_code` means the ward."
+        "`parent_code` means the ward. A ward key imports into its own ward (the default "
+        "`ward` for it) or an area inside it."
     ),
     responses=problem_responses(404, 413),
     openapi_extra={
@@ -140,16 +147,27 @@ async def _read_csv(request: Request) -> bytes:
 async def import_csv(
     request: Request,
     session: SessionDep,
-    key: AdminKey,
-    ward: Annotated[str | None, Query(description="code of the ward the file is for")] = None,
+    caller: AdminCaller,
+    ward: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="code of the ward the file is for"),
+    ] = None,
 ) -> ImportResult:
+    target = ward or caller.tenant.ward_code
+    area = (
+        await get_area_by_code(session=session, code=target, within=caller.tenant)
+        if target
+        else None
+    )
     data = await _read_csv(request)
-    result = await import_areas_csv(session=session, ward_code=ward, data=data)
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="area.import",
-        subject=f"area:{ward}" if ward else "",
+    result = await import_areas_csv(
+        session=session, ward_code=area.code if area else None, data=data
+    )
+    await caller.record(
+        session,
+        "area.import",
+        f"area:{area.code}" if area else "",
+        ward_id=await _ward_id(session, area) if area else None,
         **result.model_dump(),
     )
     return result
@@ -165,14 +183,16 @@ async def show(area: AreaDep) -> AreaPublic:
     summary="Rename, change the level or kind, or move an area",
     responses=problem_responses(404),
 )
-async def patch(area: AreaDep, body: AreaUpdate, session: SessionDep, key: AdminKey) -> AreaPublic:
+async def patch(
+    area: AreaDep, body: AreaUpdate, session: SessionDep, caller: AdminCaller
+) -> AreaPublic:
     changes = body.model_dump(exclude_unset=True)
-    updated = await update_area(session=session, code=area.code, data=body)
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="area.update",
-        subject=f"area:{updated.code}",
+    updated = await update_area(session=session, code=area.code, data=body, within=caller.tenant)
+    await caller.record(
+        session,
+        "area.update",
+        f"area:{updated.code}",
+        ward_id=await _ward_id(session, updated),
         **changes,
     )
     return to_public(updated)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import Limit, Offset, SessionDep, require_scope
+from api.deps import Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES
 from api.schemas import Listing
 from broadcasts.audit import AuditEventPublic, list_events
@@ -22,13 +22,14 @@ router = APIRouter(
 @router.get("", summary="Read the audit log")
 async def index(
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Limit = 100,
     action: Annotated[str | None, Query(examples=["area.import"])] = None,
     subject: Annotated[str | None, Query(examples=["area:BT"])] = None,
 ) -> Listing[AuditEventPublic]:
     rows, count = await list_events(
-        session=session, action=action, subject=subject, offset=offset, limit=limit
+        session=session, action=action, subject=subject, offset=offset, limit=limit, within=tenant
     )
     return Listing(
         data=[AuditEventPublic.model_validate(e, from_attributes=True) for e in rows], count=count

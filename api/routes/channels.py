@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
+from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.schemas import ChannelUpdate, Deactivate, IssuedCode, Listing, RegistrationCodeRequest
-from broadcasts import audit
 from broadcasts.areas import get_area_by_code
 from broadcasts.channels import (
     ChannelPublic,
@@ -25,6 +24,7 @@ from broadcasts.channels import (
 )
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, Channel, InviteKind
+from broadcasts.tenancy import ward_id_of
 
 router = APIRouter(
     prefix="/channels",
@@ -34,8 +34,8 @@ router = APIRouter(
 )
 
 
-async def channel_by_id(channel_id: int, session: SessionDep) -> Channel:
-    return await get_channel(session=session, channel_id=channel_id)
+async def channel_by_id(channel_id: int, session: SessionDep, tenant: TenantDep) -> Channel:
+    return await get_channel(session=session, channel_id=channel_id, within=tenant)
 
 
 ChannelDep = Annotated[Channel, Depends(channel_by_id)]
@@ -47,16 +47,22 @@ async def _public(session: AsyncSession, channel: Channel) -> ChannelPublic:
     return to_public(channel, area)
 
 
-@router.get("", summary="List channels in tree order")
+async def _ward_id(session: AsyncSession, channel: Channel) -> int | None:
+    area = await session.get(Area, channel.area_id)
+    return await ward_id_of(session=session, area=area) if area is not None else None
+
+
+@router.get("", summary="List channels in tree order", responses=problem_responses(404))
 async def index(
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Limit = 100,
     area: Annotated[str | None, Query(description="only channels in this area's subtree")] = None,
     active: bool | None = None,
 ) -> Listing[ChannelPublic]:
     rows, count = await list_channels(
-        session=session, area_code=area, active=active, offset=offset, limit=limit
+        session=session, area_code=area, active=active, offset=offset, limit=limit, within=tenant
     )
     return Listing(data=[to_public(c, a) for c, a in rows], count=count)
 
@@ -68,9 +74,9 @@ async def index(
     responses=problem_responses(404),
 )
 async def registration_code(
-    body: RegistrationCodeRequest, session: SessionDep, key: AdminKey
+    body: RegistrationCodeRequest, session: SessionDep, caller: AdminCaller
 ) -> IssuedCode:
-    area = await get_area_by_code(session=session, code=body.area_code)
+    area = await get_area_by_code(session=session, code=body.area_code, within=caller.tenant)
     invite = await create_invite(
         session=session,
         kind=InviteKind.channel,
@@ -78,11 +84,11 @@ async def registration_code(
         ttl_hours=body.ttl_hours,
         note=body.note,
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="channel.code",
-        subject=f"area:{area.code}",
+    await caller.record(
+        session,
+        "channel.code",
+        f"area:{area.code}",
+        ward_id=await ward_id_of(session=session, area=area),
         expires_at=invite.expires_at,
     )
     bot = await bot_for_area(session=session, area=area)
@@ -109,16 +115,16 @@ async def show(channel: ChannelDep, session: SessionDep) -> ChannelPublic:
     "/{channel_id}", summary="Change the language the group reads", responses=problem_responses(404)
 )
 async def patch(
-    channel: ChannelDep, body: ChannelUpdate, session: SessionDep, key: AdminKey
+    channel: ChannelDep, body: ChannelUpdate, session: SessionDep, caller: AdminCaller
 ) -> ChannelPublic:
     channel = await set_channel_locale(
         session=session, channel_id=channel.id or 0, locale=body.locale
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="channel.update",
-        subject=f"channel:{channel.id}",
+    await caller.record(
+        session,
+        "channel.update",
+        f"channel:{channel.id}",
+        ward_id=await _ward_id(session, channel),
         locale=channel.locale,
     )
     return await _public(session, channel)
@@ -130,16 +136,16 @@ async def patch(
     responses=problem_responses(404),
 )
 async def deactivate(
-    channel: ChannelDep, body: Deactivate, session: SessionDep, key: AdminKey
+    channel: ChannelDep, body: Deactivate, session: SessionDep, caller: AdminCaller
 ) -> ChannelPublic:
     channel = await deactivate_channel(
         session=session, channel_id=channel.id or 0, reason=body.reason
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="channel.deactivate",
-        subject=f"channel:{channel.id}",
+    await caller.record(
+        session,
+        "channel.deactivate",
+        f"channel:{channel.id}",
+        ward_id=await _ward_id(session, channel),
         reason=body.reason,
     )
     return await _public(session, channel)
@@ -148,12 +154,12 @@ async def deactivate(
 @router.post(
     "/{channel_id}/activate", summary="Send to a channel again", responses=problem_responses(404)
 )
-async def activate(channel: ChannelDep, session: SessionDep, key: AdminKey) -> ChannelPublic:
+async def activate(channel: ChannelDep, session: SessionDep, caller: AdminCaller) -> ChannelPublic:
     channel = await reactivate_channel(session=session, channel_id=channel.id or 0)
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="channel.activate",
-        subject=f"channel:{channel.id}",
+    await caller.record(
+        session,
+        "channel.activate",
+        f"channel:{channel.id}",
+        ward_id=await _ward_id(session, channel),
     )
     return await _public(session, channel)

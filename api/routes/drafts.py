@@ -12,13 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AdminKey, ServicesDep, SessionDep, actor, require_scope
+from api.deps import AdminCaller, ServicesDep, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
-from broadcasts import audit
-from broadcasts.areas import get_area_by_code
+from broadcasts.areas import get_ward_by_code
 from broadcasts.compose import edit_rendition, prepare_draft
-from broadcasts.errors import InvalidInput
-from broadcasts.models import AreaLevel, Rendition
+from broadcasts.models import Rendition
 from broadcasts.notices import get_notice, renditions_of
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
@@ -109,11 +107,9 @@ def _ordered(renditions: dict[str, Rendition]) -> list[RenditionPublic]:
     responses=problem_responses(422),
 )
 async def prepare(
-    body: PrepareRequest, session: SessionDep, services: ServicesDep, key: AdminKey
+    body: PrepareRequest, session: SessionDep, services: ServicesDep, caller: AdminCaller
 ) -> PreparedNotice:
-    ward = await get_area_by_code(session=session, code=body.ward_code)
-    if ward.level != AreaLevel.ward:
-        raise InvalidInput(f"{ward.code} is not a ward", field="ward_code")
+    ward = await get_ward_by_code(session=session, code=body.ward_code, within=caller.tenant)
     draft = await prepare_draft(
         session=session,
         ward_id=ward.id or 0,
@@ -123,11 +119,11 @@ async def prepare(
         locales=body.locales,
     )
     notice_id = draft.notice.id or 0
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="notice.prepare",
-        subject=f"notice:{notice_id}",
+    await caller.record(
+        session,
+        "notice.prepare",
+        f"notice:{notice_id}",
+        ward_id=ward.id,
         engine=draft.preparation.engine,
     )
     return PreparedNotice(
@@ -144,8 +140,10 @@ async def prepare(
 
 
 @router.get("/{notice_id}/renditions", summary="What would be sent, per language")
-async def renditions(notice_id: int, session: SessionDep) -> list[RenditionPublic]:
-    await get_notice(session=session, notice_id=notice_id)
+async def renditions(
+    notice_id: int, session: SessionDep, tenant: TenantDep
+) -> list[RenditionPublic]:
+    await get_notice(session=session, notice_id=notice_id, within=tenant)
     return _ordered(await renditions_of(session=session, notice_id=notice_id))
 
 
@@ -155,16 +153,13 @@ async def renditions(notice_id: int, session: SessionDep) -> list[RenditionPubli
     responses=problem_responses(409, 422),
 )
 async def edit(
-    notice_id: int, locale: str, body: RenditionEdit, session: SessionDep, key: AdminKey
+    notice_id: int, locale: str, body: RenditionEdit, session: SessionDep, caller: AdminCaller
 ) -> RenditionPublic:
+    notice = await get_notice(session=session, notice_id=notice_id, within=caller.tenant)
     rendition = await edit_rendition(
         session=session, notice_id=notice_id, locale=locale, text=body.text
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="rendition.edit",
-        subject=f"notice:{notice_id}",
-        locale=locale,
+    await caller.record(
+        session, "rendition.edit", f"notice:{notice_id}", ward_id=notice.ward_id, locale=locale
     )
     return _public(rendition)

@@ -12,18 +12,17 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import (
-    AdminKey,
+    AdminCaller,
     ApiServices,
     Limit,
     Offset,
     ServicesDep,
     SessionDep,
-    actor,
+    TenantDep,
     require_scope,
 )
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.schemas import Listing
-from broadcasts import audit
 from broadcasts.areas import get_area_by_code
 from broadcasts.models import DeliveryStatus, NoticeStatus
 from broadcasts.notices import cancel_notice
@@ -51,14 +50,20 @@ router = APIRouter(
 @router.get("", summary="List notices, newest first")
 async def index(
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Limit = 50,
     ward: Annotated[str | None, Query(description="only notices of this ward")] = None,
     status: NoticeStatus | None = None,
 ) -> Listing[NoticeSummary]:
-    ward_id = (await get_area_by_code(session=session, code=ward)).id if ward else None
+    area = await get_area_by_code(session=session, code=ward, within=tenant) if ward else None
     rows, count = await list_notices(
-        session=session, ward_id=ward_id, status=status, offset=offset, limit=limit
+        session=session,
+        ward_id=area.id if area else None,
+        status=status,
+        offset=offset,
+        limit=limit,
+        within=tenant,
     )
     return Listing(data=rows, count=count)
 
@@ -67,6 +72,7 @@ async def index(
 async def show(
     notice_id: int,
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=5000, description="channel rows to return")] = 1000,
     status: Annotated[
@@ -83,6 +89,7 @@ async def show(
         acknowledged=acknowledged,
         offset=offset,
         limit=limit,
+        within=tenant,
     )
 
 
@@ -96,14 +103,12 @@ async def show(
 async def cancel(
     notice_id: int,
     session: SessionDep,
-    key: AdminKey,
+    caller: AdminCaller,
     services: ServicesDep,
     background: BackgroundTasks,
 ) -> NoticeSummary:
-    await cancel_notice(session=session, notice_id=notice_id)
-    await audit.record(
-        session=session, actor=actor(key), action="notice.cancel", subject=f"notice:{notice_id}"
-    )
+    notice = await cancel_notice(session=session, notice_id=notice_id, within=caller.tenant)
+    await caller.record(session, "notice.cancel", f"notice:{notice_id}", ward_id=notice.ward_id)
     if services.on_cancel is not None:
         # Runs after the response, so after the commit: the hook sees the cancelled notice.
         background.add_task(_notify_cancelled, services, notice_id)
@@ -119,8 +124,8 @@ async def _notify_cancelled(services: ApiServices, notice_id: int) -> None:
 
 
 @router.get("/{notice_id}/report", summary="Delivery and acknowledgement report by area")
-async def report(notice_id: int, session: SessionDep) -> NoticeReport:
-    return await notice_report(session=session, notice_id=notice_id)
+async def report(notice_id: int, session: SessionDep, tenant: TenantDep) -> NoticeReport:
+    return await notice_report(session=session, notice_id=notice_id, within=tenant)
 
 
 @router.get(
@@ -141,8 +146,8 @@ async def report(notice_id: int, session: SessionDep) -> NoticeReport:
         }
     },
 )
-async def report_as_csv(notice_id: int, session: SessionDep) -> Response:
-    data = await notice_report(session=session, notice_id=notice_id)
+async def report_as_csv(notice_id: int, session: SessionDep, tenant: TenantDep) -> Response:
+    data = await notice_report(session=session, notice_id=notice_id, within=tenant)
     return Response(
         report_csv(data).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
+from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
-from api.schemas import IssuedCode, Listing, OfficialInviteRequest
-from broadcasts import audit
-from broadcasts.areas import get_area_by_code
+from api.schemas import IssuedCode, Listing, OfficialInviteRequest, OfficialUpdate
+from broadcasts.areas import get_ward_by_code
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, InviteKind
 from broadcasts.officials import (
     OfficialPublic,
     deactivate_official,
     list_officials,
+    set_official_role,
     to_public,
 )
 
@@ -28,16 +28,17 @@ router = APIRouter(
 )
 
 
-@router.get("", summary="List officials")
+@router.get("", summary="List officials", responses=problem_responses(404))
 async def index(
     session: SessionDep,
+    tenant: TenantDep,
     offset: Offset = 0,
     limit: Limit = 100,
     ward: Annotated[str | None, Query(description="only officials of this ward")] = None,
     active: bool | None = None,
 ) -> Listing[OfficialPublic]:
     rows, count = await list_officials(
-        session=session, ward_code=ward, active=active, offset=offset, limit=limit
+        session=session, ward_code=ward, active=active, offset=offset, limit=limit, within=tenant
     )
     return Listing(data=[to_public(o, w) for o, w in rows], count=count)
 
@@ -49,9 +50,9 @@ async def index(
     responses=problem_responses(404),
 )
 async def invite_code(
-    body: OfficialInviteRequest, session: SessionDep, key: AdminKey
+    body: OfficialInviteRequest, session: SessionDep, caller: AdminCaller
 ) -> IssuedCode:
-    ward = await get_area_by_code(session=session, code=body.ward_code)
+    ward = await get_ward_by_code(session=session, code=body.ward_code, within=caller.tenant)
     invite = await create_invite(
         session=session,
         kind=InviteKind.official,
@@ -59,11 +60,11 @@ async def invite_code(
         ttl_hours=body.ttl_hours,
         note=body.note,
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="official.code",
-        subject=f"area:{ward.code}",
+    await caller.record(
+        session,
+        "official.code",
+        f"area:{ward.code}",
+        ward_id=ward.id,
         note=body.note,
         expires_at=invite.expires_at,
     )
@@ -82,13 +83,36 @@ async def invite_code(
     summary="Stop an official from sending notices",
     responses=problem_responses(404),
 )
-async def deactivate(official_id: int, session: SessionDep, key: AdminKey) -> OfficialPublic:
-    official = await deactivate_official(session=session, official_id=official_id)
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="official.deactivate",
-        subject=f"official:{official.id}",
+async def deactivate(official_id: int, session: SessionDep, caller: AdminCaller) -> OfficialPublic:
+    official = await deactivate_official(
+        session=session, official_id=official_id, within=caller.tenant
+    )
+    await caller.record(
+        session, "official.deactivate", f"official:{official.id}", ward_id=official.ward_id
+    )
+    ward = await session.get(Area, official.ward_id)
+    assert ward is not None
+    return to_public(official, ward)
+
+
+@router.patch(
+    "/{official_id}",
+    summary="Change an official's role in their ward",
+    description="`official` composes and sends notices; `approver` also approves them.",
+    responses=problem_responses(404),
+)
+async def patch(
+    official_id: int, body: OfficialUpdate, session: SessionDep, caller: AdminCaller
+) -> OfficialPublic:
+    official = await set_official_role(
+        session=session, official_id=official_id, role=body.role, within=caller.tenant
+    )
+    await caller.record(
+        session,
+        "official.update",
+        f"official:{official.id}",
+        ward_id=official.ward_id,
+        role=body.role,
     )
     ward = await session.get(Area, official.ward_id)
     assert ward is not None

@@ -48,11 +48,17 @@ async def test_bad_requests(session: AsyncSession) -> None:
         await create_api_key(session=session, name="", scopes=["admin"])
 
 
-@pytest.mark.parametrize("plaintext", ["loa_demo_admin_key_1732000000", "loa_abcdefgh_" + "s" * 43])
+@pytest.mark.parametrize(
+    "plaintext",
+    ["Vq8rT2mXz4LpN7wK1cJ5hB9dF3gS6yQe", "loa_abcdefgh_Zr7Q2kT9mW4xN8pL3vB6cJ1hD5fG0sY"],
+)
 async def test_bootstrap_key_of_any_shape(session: AsyncSession, plaintext: str) -> None:
     first = await ensure_bootstrap_key(session=session, plaintext=plaintext)
     again = await ensure_bootstrap_key(session=session, plaintext=plaintext)
-    assert first.id == again.id and first.scopes == "admin"
-    assert (await verify_api_key(session=session, presented=plaintext)).id == first.id
+    assert first is not None and again is not None
+    assert first.id == again.id and first.scopes == "admin" and first.bootstrap
+    found = await verify_api_key(session=session, presented=plaintext, bootstrap_key=plaintext)
+    assert found.id == first.id
+    assert first.prefix not in plaintext and "abcdefgh" != first.prefix
     with pytest.raises(InvalidInput):
         await ensure_bootstrap_key(session=session, plaintext="short")
