@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -111,9 +111,20 @@ def warning_text(code: str, detail: str, locale: str | None) -> str:
             "The weekday and the date do not match: {detail}. Please check the original."
         ),
         "missing_fact": _("The summary leaves out: {detail}. Edit it if they matter."),
+        "not_in_vietnamese": _(
+            "The original is written in {language}, not in Vietnamese: the groups will "
+            "receive the text above as it is. To send it in Vietnamese, press «✏️ Edit the "
+            "Vietnamese text» and send a Vietnamese version."
+        ),
+        "past_date": _(
+            "The notice names a date that has already passed: {detail}. Please check "
+            "that the date is right."
+        ),
     }
     if code == "missing_fact":
         detail = detail.split(": ", 1)[-1]  # the engine says "not in the summary: …"
+    if code == "not_in_vietnamese":  # the detail is the original's language
+        locale = detail
     template = texts.get(code, _("Note: {detail}"))
     return template.format(detail=detail, language=locale_name(locale or ""))
 
@@ -143,8 +154,13 @@ def review_footer(
     warnings: Iterable[tuple[str, str, str | None]],
     renditions: Iterable[Rendition],
     hint: str = "",
+    urgent: bool = False,
 ) -> str:
     lines = [hint] if hint else []
+    if urgent:
+        lines.append(
+            esc(_("🚨 URGENT: the groups will see this notice marked urgent, and it goes first."))
+        )
     lines.append(_("👆 This is what the groups will receive. Check it, then choose who gets it."))
     for code, detail, locale in warnings:
         lines.append("⚠️ " + esc(warning_text(code, detail, locale)))
@@ -238,6 +254,13 @@ def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -
         "Notice #{id} was already sent to {sent} groups and cannot be cancelled. "
         "To correct it, send a new notice."
     ).format(id=w.notice_id, sent=w.sent)
+
+
+def time_prompt(example: date) -> str:
+    """The time prompt, its example a day ahead («7h30 2/12»)."""
+    return esc(
+        _("Type the time and the day, for example {example}, or press a button below.")
+    ).format(example=f"<b>7h30 {example.day}/{example.month}</b>")
 
 
 def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_TIMEZONE) -> str:
