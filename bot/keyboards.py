@@ -47,9 +47,9 @@ class TreeCb(CallbackData, prefix="tr"):
 
 class WhenCb(CallbackData, prefix="wh"):
     action: str  # now / later / at (a quick time) / cancel
+    at: int = 0  # Unix time of a quick time, for "at"
     n: int = 0
     v: int = 0
-    at: int = 0  # Unix time of a quick time, for "at"
 
 
 class ConfirmCb(CallbackData, prefix="cf"):
