@@ -92,9 +92,7 @@ async def test_presses_show_under_the_notice_with_few_edits(database_url: str) -
         assert edits_before == 1
 
         # Nine neighbours press at once: the line counts them, in far fewer edits.
-        answers = await asyncio.gather(
-            *(_press(loa, chat_id, message_id, n) for n in NEIGHBOURS)
-        )
+        answers = await asyncio.gather(*(_press(loa, chat_id, message_id, n) for n in NEIGHBOURS))
         assert all("Cảm ơn" in a for a in answers)
         line = f"✅ Đã nhận: Ông Chín ({clock}) và 9 người khác"
         shown = await _shows(loa, chat_id, message_id, "và 9 người khác")
