@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.i18n import make_i18n
-from bot.texts import review_footer, warning_text
+from bot.texts import retime_prompt, review_footer, time_error_text, time_prompt, warning_text
 from broadcasts.ai import AISettings
 from broadcasts.ai.prepare import prepare_notice
+from broadcasts.errors import UnreadableTime
+from broadcasts.timeparse import TZ, example_day, parse_local_time
 from tests.broadcasts.ai.helpers import sample
 
 
@@ -61,3 +63,14 @@ def test_english_for_an_english_official() -> None:
         assert warning_text("past_date", "05/11/2026", "vi").startswith(
             "The notice names a date that has already passed: 05/11/2026."
         )
+
+
+def test_every_example_of_a_time_is_ahead(vi: object) -> None:
+    day = example_day()
+    assert day > datetime.now(TZ).date()
+    example = f"7h30 {day.day}/{day.month}"
+    unreadable = time_error_text(UnreadableTime("unreadable"), "bảy giờ kém")
+    assert unreadable == f"Loa chưa đọc được “bảy giờ kém”. Anh/chị gõ theo mẫu {example} nhé."
+    assert f"ví dụ: {example}." in retime_prompt(7)
+    assert f"<b>{example}</b>" in time_prompt(day)
+    assert parse_local_time(example) > datetime.now(UTC)  # the example reads as a time ahead
