@@ -5,7 +5,8 @@ per keyboard (`_checked` holds every keyboard to both).
 Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`),
 and their prefix names the step (rv review, tr areas, wh when, cf confirm); the action
 comes first, so that "rv:targets" starts the data of the review's
-«Chọn nơi nhận» whatever the notice. Notice buttons (status message, /thongbao) carry
+«Chọn nơi nhận» whatever the notice. A quick time under the time prompt carries its Unix
+time (`at`, before `n` and `v`). Notice buttons (status message, /thongbao) carry
 the notice id, and a confirmed new time its Unix time, so that they need no FSM state.
 """
 
