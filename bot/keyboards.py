@@ -5,13 +5,15 @@ per keyboard (`_checked` holds every keyboard to both).
 Wizard buttons carry the notice id (`n`) and the screen number (`v`, see `bot.wizard`),
 and their prefix names the step (rv review, tr areas, wh when, cf confirm); the action
 comes first, so that "rv:targets" starts the data of the review's
-«Chọn nơi nhận» whatever the notice. Notice buttons (status message, /thongbao) carry
+«Chọn nơi nhận» whatever the notice. A quick time under the time prompt carries its Unix
+time (`at`, before `n` and `v`). Notice buttons (status message, /thongbao) carry
 the notice id, and a confirmed new time its Unix time, so that they need no FSM state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -32,7 +34,7 @@ LABEL_LENGTH = 60
 
 
 class ReviewCb(CallbackData, prefix="rv"):
-    action: str  # targets / edit / mask / confirm / cancel
+    action: str  # targets / edit / mask / confirm / urgent / cancel
     locale: str = ""
     n: int = 0
     v: int = 0
@@ -46,7 +48,8 @@ class TreeCb(CallbackData, prefix="tr"):
 
 
 class WhenCb(CallbackData, prefix="wh"):
-    action: str  # now / later / cancel
+    action: str  # now / later / at (a quick time) / cancel
+    at: int = 0  # Unix time of a quick time, for "at"
     n: int = 0
     v: int = 0
 
@@ -84,7 +87,13 @@ def _checked(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
 
 
 def review_keyboard(
-    *, locales: Sequence[str], has_private: bool, has_flags: bool, n: int, v: int
+    *,
+    locales: Sequence[str],
+    has_private: bool,
+    has_flags: bool,
+    n: int,
+    v: int,
+    urgent: bool = False,
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if not has_flags:
@@ -104,6 +113,10 @@ def review_keyboard(
         kb.button(
             text=_("🔒 Mask phone and ID numbers"), callback_data=ReviewCb(action="mask", n=n, v=v)
         )
+    kb.button(
+        text=_("Remove the urgent mark") if urgent else _("🚨 Mark as urgent"),
+        callback_data=ReviewCb(action="urgent", n=n, v=v),
+    )
     kb.button(text=_("❌ Cancel"), callback_data=ReviewCb(action="cancel", n=n, v=v))
     kb.adjust(1)
     return _checked(kb.as_markup())
@@ -180,6 +193,32 @@ def when_keyboard(*, n: int, v: int) -> InlineKeyboardMarkup:
     kb.button(text=_("⏰ Schedule"), callback_data=WhenCb(action="later", n=n, v=v))
     kb.button(text=_("❌ Cancel"), callback_data=WhenCb(action="cancel", n=n, v=v))
     kb.adjust(2, 1)
+    return _checked(kb.as_markup())
+
+
+def quick_time_label(key: str) -> str:
+    labels = {
+        "this_morning": _("This morning 7:00"),
+        "tonight": _("Tonight 19:00"),
+        "tomorrow_morning": _("Tomorrow morning 7:00"),
+        "tomorrow_evening": _("Tomorrow evening 19:00"),
+    }
+    return labels.get(key, key)
+
+
+def time_keyboard(
+    quick: Sequence[tuple[str, datetime]], *, n: int, v: int
+) -> InlineKeyboardMarkup | None:
+    """Under the time prompt: the quick times still ahead, two a row."""
+    if not quick:
+        return None
+    kb = InlineKeyboardBuilder()
+    for key, at in quick:
+        kb.button(
+            text=quick_time_label(key),
+            callback_data=WhenCb(action="at", n=n, v=v, at=int(at.timestamp())),
+        )
+    kb.adjust(2)
     return _checked(kb.as_markup())
 
 

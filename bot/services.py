@@ -6,18 +6,27 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox import Edit, Outbox
+from bot.outbox import Edit, Outbox, Screen
 from bot.views import status_screen
+from broadcasts.acks import acknowledged_message
 from broadcasts.db import session_scope
 from broadcasts.delivery.limits import LimiterBackend
+from broadcasts.i18n import ack_label
 from broadcasts.models import Official
 from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
+from broadcasts.transports.telegram import ack_keyboard
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
+
+# Presses under one group message within this many seconds cost one edit of it: at most
+# 20 edits a minute, what Telegram lets a bot write to one group.
+ACK_GATHER_SECONDS = 3.0
 
 
 @dataclass
@@ -33,6 +42,7 @@ class Services:
     plan: Callable[[int, datetime], None] = lambda _id, _at: None
     unplan: Callable[[int], None] = lambda _id: None
     wake_delivery: Callable[[], None] = lambda: None
+    ack_gather_seconds: float = ACK_GATHER_SECONDS
     outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,3 +68,21 @@ class Services:
                 zone = self.settings.timezone
                 screen = await status_screen(session=session, notice=notice, timezone=zone)
         return Edit(int(notice.status_chat_ref), int(notice.status_message_ref), screen)
+
+    def show_acks(self, delivery_id: int) -> None:
+        """Show under the delivered notice who pressed Đã nhận (coalesced, never waits)."""
+        render = partial(self._ack_edit, delivery_id)
+        self.outbox.keep_fresh(("ack", delivery_id), render, gather=self.ack_gather_seconds)
+
+    async def _ack_edit(self, delivery_id: int) -> Edit | None:
+        async with session_scope(self.sessionmaker) as session:
+            shown = await acknowledged_message(
+                session=session,
+                delivery_id=delivery_id,
+                capabilities=TELEGRAM_CAPABILITIES,
+                tz=ZoneInfo(self.settings.timezone),
+            )
+        if shown is None or shown.markup != "html":  # the outbox writes HTML
+            return None
+        markup = ack_keyboard(delivery_id, ack_label(shown.locale))
+        return Edit(int(shown.chat_ref), int(shown.message_ref), Screen(shown.text, markup))

@@ -21,6 +21,7 @@ from broadcasts.failures import Failure, FailureKind, classify
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
+from broadcasts.timeparse import example_day
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 BAR_WIDTH = 10
@@ -234,8 +235,13 @@ def review_footer(
     warnings: Iterable[tuple[str, str, str | None]],
     renditions: Iterable[Rendition],
     hint: str = "",
+    urgent: bool = False,
 ) -> str:
     lines = [hint] if hint else []
+    if urgent:
+        lines.append(
+            esc(_("🚨 URGENT: the groups will see this notice marked urgent, and it goes first."))
+        )
     lines.append(_("👆 This is what the groups will receive. Check it, then choose who gets it."))
     for code, detail, locale in warnings:
         lines.append("⚠️ " + esc(warning_text(code, detail, locale)))
@@ -345,6 +351,26 @@ def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -
     ).format(id=w.notice_id, sent=w.sent)
 
 
+def time_example(day: date) -> str:
+    """How an official types a time on `day`: «7h30 2/12»."""
+    return f"7h30 {day.day}/{day.month}"
+
+
+def time_prompt(example: date) -> str:
+    """The time prompt, its example a day ahead («7h30 2/12»)."""
+    return esc(
+        _("Type the time and the day, for example {example}, or press a button below.")
+    ).format(example=f"<b>{time_example(example)}</b>")
+
+
+def retime_prompt(notice_id: int, *, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """Asking for a scheduled notice's new time, its example a day ahead."""
+    example = time_example(example_day(timezone=timezone))
+    return esc(
+        _("Type the new time for notice #{id}, for example {example}. /cancel keeps the old time.")
+    ).format(id=notice_id, example=example)
+
+
 def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_TIMEZONE) -> str:
     """Why a typed time was refused: unreadable, or already past (maybe meant next year)."""
     at, next_year = error.detail.get("at"), error.detail.get("next_year")
@@ -356,9 +382,10 @@ def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_
         return esc(_("{time} has already passed. Please choose a later time.")).format(
             time=when_text(at, timezone=timezone)
         )
-    return esc(
-        _("Loa could not read “{text}”. Please type it like 7h30 5/12, or 19h for today.")
-    ).format(text=esc(cut(typed, 100)))
+    example = time_example(example_day(timezone=timezone))  # always ahead
+    return esc(_("Loa could not read “{text}”. Please type it like {example}.")).format(
+        text=esc(cut(typed, 100)), example=example
+    )
 
 
 def drop_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:

@@ -18,6 +18,7 @@ from bot.keyboards import (
     notice_keyboard,
     picker_keyboard,
     review_keyboard,
+    time_keyboard,
     when_keyboard,
 )
 from bot.outbox import Outbox, Screen
@@ -28,16 +29,17 @@ from bot.texts import (
     review_footer,
     status_text,
     time_error_text,
+    time_prompt,
     when_text,
 )
 from bot.wizard import Compose, Wizard
 from broadcasts.compose import TargetSummary, target_summary
 from broadcasts.errors import InvalidInput
 from broadcasts.models import Notice, NoticeStatus, utcnow
-from broadcasts.notices import notice_progress, renditions_of
+from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
 from broadcasts.settings import DEFAULT_TIMEZONE
-from broadcasts.timeparse import parse_local_time
+from broadcasts.timeparse import example_day, parse_local_time, quick_times
 
 
 def plain(text: str) -> Screen:
@@ -46,15 +48,23 @@ def plain(text: str) -> Screen:
 
 
 async def show_review(
-    outbox: Outbox, chat_id: int, *, session: AsyncSession, wizard: Wizard, hint: str = ""
+    outbox: Outbox,
+    chat_id: int,
+    *,
+    session: AsyncSession,
+    wizard: Wizard,
+    hint: str = "",
+    message_id: int | None = None,
 ) -> None:
     """Every rendition as it will be sent (once), then the warnings and the choices.
 
     With a `hint` (the step drawn again), only the choices: the renditions are above.
+    With `message_id`, the choices are edited in place (the urgent mark turned on or off).
     """
+    notice = await get_notice(session=session, notice_id=wizard.notice_id)
     renditions = await renditions_of(session=session, notice_id=wizard.notice_id)
     ordered = sorted(renditions.values(), key=lambda r: (r.locale != "vi", r.locale))
-    if not hint:
+    if not hint and message_id is None:
         vi_text = renditions["vi"].text if "vi" in renditions else None
         for r in ordered:
             # A rendition that is the Vietnamese text again (no translation) is not shown
@@ -68,9 +78,15 @@ async def show_review(
         has_flags=any(r.findings and not r.confirmed for r in ordered),
         n=wizard.notice_id,
         v=wizard.screen,
+        urgent=notice.urgent,
     )
-    text = review_footer(warnings=warnings, renditions=ordered, hint=esc(hint))
-    await outbox.send(chat_id, Screen(text, markup))
+    text = review_footer(
+        warnings=warnings, renditions=ordered, hint=esc(hint), urgent=notice.urgent
+    )
+    if message_id is None:
+        await outbox.send(chat_id, Screen(text, markup))
+    else:
+        await outbox.edit(chat_id, message_id, Screen(text, markup))
 
 
 def picker_text(picker: Picker) -> str:
@@ -136,6 +152,17 @@ async def show_picker(
         await outbox.send(chat_id, screen)
     else:
         await outbox.edit(chat_id, message_id, screen)
+
+
+async def show_time_prompt(
+    outbox: Outbox, chat_id: int, *, wizard: Wizard, timezone: str = DEFAULT_TIMEZONE
+) -> None:
+    """Ask for a time: an example a day ahead, and the quick times still to come."""
+    now = utcnow()
+    markup = time_keyboard(
+        quick_times(now=now, timezone=timezone), n=wizard.notice_id, v=wizard.screen
+    )
+    await outbox.send(chat_id, Screen(time_prompt(example_day(now=now, timezone=timezone)), markup))
 
 
 def _reach(summary: TargetSummary) -> str:

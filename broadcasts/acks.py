@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict
 from sqlalchemy import func, select
@@ -29,10 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from broadcasts import audit
-from broadcasts.delivery.claims import decode_refs
+from broadcasts.delivery.claims import decode_refs, load_notices
 from broadcasts.errors import InvalidInput, NotFound
+from broadcasts.message import acknowledged_text
 from broadcasts.models import Acknowledgement, Channel, Delivery, DeliveryStatus, Notice
 from broadcasts.tenancy import CITY, Tenant
+from broadcasts.timeparse import TZ
+from broadcasts.transports.base import Markup, TransportCapabilities
 
 log = logging.getLogger(__name__)
 
@@ -308,3 +312,73 @@ async def ack_count(*, session: AsyncSession, notice_id: int, channel_id: int | 
     if channel_id is not None:
         query = query.where(col(Acknowledgement.channel_id) == channel_id)
     return await session.scalar(query) or 0
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgedMessage:
+    """What the delivered message with the Đã nhận button shows once people pressed it."""
+
+    chat_ref: str
+    message_ref: str  # the part that carries the button (the last one)
+    text: str
+    markup: Markup
+    locale: str  # the group's language, for the button's label
+
+
+async def acknowledged_message(
+    *,
+    session: AsyncSession,
+    delivery_id: int,
+    capabilities: TransportCapabilities,
+    tz: ZoneInfo = TZ,
+) -> AcknowledgedMessage | None:
+    """The button's message of a sent delivery, as delivered (the same rendering as the
+    engine's, `NoticeTexts.parts_for`) with the line of who acknowledged it in that chat
+    (`broadcasts.message.acknowledged_text`); None when there is nothing to show."""
+    row = (
+        await session.execute(
+            select(Delivery, Channel)
+            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+            .where(col(Delivery.id) == delivery_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    delivery, channel = row
+    refs = decode_refs(delivery.provider_message_ref)
+    if delivery.status is not DeliveryStatus.sent or not refs or not refs[-1]:
+        return None
+    notice = (await load_notices(session=session, notice_ids=[delivery.notice_id])).get(
+        delivery.notice_id
+    )
+    rendered = notice.parts_for(delivery.locale, capabilities) if notice else None
+    if rendered is None or not rendered[0]:
+        return None
+    parts, markup = rendered
+    first = (
+        await session.execute(
+            select(col(Acknowledgement.person_name), col(Acknowledgement.created_at))
+            .where(
+                col(Acknowledgement.notice_id) == delivery.notice_id,
+                col(Acknowledgement.channel_id) == delivery.channel_id,
+            )
+            .order_by(col(Acknowledgement.created_at), col(Acknowledgement.id))
+            .limit(1)
+        )
+    ).first()
+    text = parts[-1]
+    if first is not None:
+        count = await ack_count(
+            session=session, notice_id=delivery.notice_id, channel_id=delivery.channel_id
+        )
+        text = acknowledged_text(
+            text,
+            first_name=first.person_name,
+            first_at=first.created_at,
+            others=max(0, count - 1),
+            locale=delivery.locale,
+            limit=capabilities.max_text,
+            markup=markup,
+            tz=tz,
+        )
+    return AcknowledgedMessage(channel.chat_ref, refs[-1], text, markup, delivery.locale)

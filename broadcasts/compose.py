@@ -100,8 +100,9 @@ async def prepare_draft(
             urgent=prep.urgent,
         )
     else:
+        # Prepared again (masked): the urgency stays as it is, the official may have set it.
         notice = await get_notice(session=session, notice_id=notice_id)
-        notice.text, notice.title, notice.urgent = text, prep.title[:300], prep.urgent
+        notice.text, notice.title = text, prep.title[:300]
         session.add(notice)
     assert notice.id is not None
     await save_renditions(
@@ -270,3 +271,9 @@ async def set_urgent(*, session: AsyncSession, notice_id: int, urgent: bool) -> 
     session.add(notice)
     await session.flush()
     return notice
+
+
+async def toggle_urgent(*, session: AsyncSession, notice_id: int) -> Notice:
+    """Turn the urgent mark on if it is off, off if it is on (see `set_urgent`)."""
+    notice = await get_notice(session=session, notice_id=notice_id)
+    return await set_urgent(session=session, notice_id=notice_id, urgent=not notice.urgent)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -28,6 +28,7 @@ from babel.dates import format_date
 from broadcasts.ai.formatting import LABELS, babel_locale, labels
 from broadcasts.ai.wording import capitalised, day_vi
 from broadcasts.delivery.split import split_text, text_length
+from broadcasts.i18n import translations
 from broadcasts.timeparse import TZ
 from broadcasts.transports.base import Markup
 
@@ -55,6 +56,13 @@ def _split(text: str) -> tuple[str, str, list[tuple[str, str, str]]]:
     if paragraphs and "\n" not in paragraphs[0] and len(paragraphs[0]) <= MAX_TITLE_CHARS:
         title = paragraphs.pop(0)
     return title, "\n\n".join(paragraphs), facts
+
+
+def visible_length(rendered: str, markup: Markup = "html") -> int:
+    """The length of a rendered message as the platform counts it (its text after markup)."""
+    if markup == "html":
+        rendered = html.unescape(re.sub(r"</?b>", "", rendered))
+    return text_length(rendered)
 
 
 def _day(sent: date, locale: str) -> str:
@@ -100,9 +108,7 @@ def render_group_message(
         return f"<b>{esc(value)}</b>" if markup == "html" else value
 
     def visible(rendered: str) -> int:
-        if markup == "html":
-            rendered = html.unescape(re.sub(r"</?b>", "", rendered))
-        return text_length(rendered)
+        return visible_length(rendered, markup)
 
     head = f"{SENDER_ICON} {bold(sender)} · {esc(_day(sent_on, locale))}"
     if title:
@@ -119,3 +125,56 @@ def render_group_message(
     pieces[0] = "\n\n".join(p for p in (head, pieces[0]) if p)
     pieces[-1] = "\n\n".join(p for p in (pieces[-1], tail) if p)
     return pieces
+
+
+def acknowledged_text(
+    part: str,
+    *,
+    first_name: str,
+    first_at: datetime,
+    others: int,
+    locale: str,
+    limit: int,
+    markup: Markup = "html",
+    tz: ZoneInfo = TZ,
+) -> str:
+    """The message that carries the Đã nhận button, once people have pressed it: `part`
+    as delivered, then a line with who pressed first, when (local time), and how many
+    more did: «✅ Đã nhận: Ông Chín (08:14) và 2 người khác».
+
+    The whole stays within `limit` as the platform counts it: a long name is shortened,
+    and a part with no room left for the line comes back unchanged."""
+    if first_at.tzinfo is None:  # stored as UTC
+        first_at = first_at.replace(tzinfo=UTC)
+    catalog = translations(locale)
+    clock = first_at.astimezone(tz).strftime("%H:%M")
+    if others:
+        template = catalog.ngettext(
+            "✅ Received: {name} ({time}) and {count} other",
+            "✅ Received: {name} ({time}) and {count} others",
+            others,
+        )
+    else:
+        template = catalog.gettext("✅ Received: {name} ({time})")
+    name = " ".join(first_name.split()) or "?"
+    frame = template.format(name="", time=clock, count=others)
+    room = limit - visible_length(part, markup) - 2 - text_length(frame)
+    if room < 1:
+        return part
+    if text_length(name) > room:
+        name = _shortened(name, room)
+    line = template.format(name=name, time=clock, count=others)
+    return f"{part}\n\n{html.escape(line) if markup == 'html' else line}"
+
+
+def _shortened(text: str, room: int) -> str:
+    """`text` in at most `room` UTF-16 units, ending with «…»."""
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        width = text_length(char)
+        if used + width > room - 1:
+            break
+        kept.append(char)
+        used += width
+    return "".join(kept) + "…"

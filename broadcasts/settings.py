@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.i18n import DEFAULT_LOCALE, LOCALES_DIR
@@ -90,6 +90,11 @@ class AISettings(BaseModel):
     timeout_seconds: float = 20.0
     max_retries: int = 2
     summary_max_chars: int = 500
+    # The length budget of the text a group receives (`broadcasts.ai.budget`, whose
+    # defaults these are): min(sent_max_chars, max(sent_min_chars, sent_ratio × original)).
+    sent_max_chars: int = Field(default=600, gt=0)
+    sent_min_chars: int = Field(default=350, gt=0)
+    sent_ratio: float = Field(default=0.75, gt=0, le=1)
 
     _blank_url = field_validator("base_url", mode="before")(_blank_is_none)
 
@@ -114,6 +119,12 @@ class AISettings(BaseModel):
         if value < 0:
             raise ValueError("max_retries must not be negative")
         return value
+
+    @model_validator(mode="after")
+    def _budget_in_order(self) -> AISettings:
+        if self.sent_min_chars > self.sent_max_chars:
+            raise ValueError("sent_min_chars must not exceed sent_max_chars")
+        return self
 
     @property
     def remote(self) -> bool:

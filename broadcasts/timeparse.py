@@ -198,3 +198,36 @@ def parse_local_time(
             detail["next_year"] = next_year.astimezone(UTC)
         raise PastTime("the time is in the past", **detail)
     return when.astimezone(UTC)
+
+
+# The moments the time prompt offers as one press: (key, days from today, local hour).
+QUICK_TIMES = (
+    ("this_morning", 0, 7),
+    ("tonight", 0, 19),
+    ("tomorrow_morning", 1, 7),
+    ("tomorrow_evening", 1, 19),
+)
+QUICK_MARGIN = timedelta(minutes=10)  # a quick time this close is not offered any more
+
+
+def quick_times(
+    *, now: datetime | None = None, tz: ZoneInfo | None = None, timezone: str = DEFAULT_TIMEZONE
+) -> list[tuple[str, datetime]]:
+    """The quick times still ahead (by `QUICK_MARGIN`), as (key, aware UTC datetime),
+    soonest first: tonight at 19h is offered only before then."""
+    tz = tz or ZoneInfo(timezone)
+    now = (now or datetime.now(UTC)).astimezone(tz)
+    found = []
+    for key, days, hour in QUICK_TIMES:
+        at = _on(now.date() + timedelta(days=days), time(hour), tz)
+        if at - now >= QUICK_MARGIN:
+            found.append((key, at.astimezone(UTC)))
+    return found
+
+
+def example_day(
+    *, now: datetime | None = None, tz: ZoneInfo | None = None, timezone: str = DEFAULT_TIMEZONE
+) -> date:
+    """A day always ahead, for the prompt's example: tomorrow, in the ward's zone."""
+    tz = tz or ZoneInfo(timezone)
+    return (now or datetime.now(UTC)).astimezone(tz).date() + timedelta(days=1)

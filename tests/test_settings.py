@@ -182,3 +182,33 @@ def test_a_bad_dotenv_stops_loa_with_the_key_named_and_no_traceback(tmp_path: Pa
         "  LOA_TIMEZONE: Value error, unknown time zone 'Mars/Olympus' (e.g. Asia/Ho_Chi_Minh)",
         "  LOA_AI__MAX_RETRIES: Value error, max_retries must not be negative",
     ]
+
+
+def test_the_summary_budget_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from broadcasts.ai.budget import DEFAULT_BUDGET
+
+    ai = AISettings()
+    assert (ai.sent_max_chars, ai.sent_min_chars, ai.sent_ratio) == (
+        DEFAULT_BUDGET.max_chars,
+        DEFAULT_BUDGET.min_chars,
+        DEFAULT_BUDGET.ratio,
+    )
+    monkeypatch.setenv("LOA_AI__SENT_MAX_CHARS", "400")
+    monkeypatch.setenv("LOA_AI__SENT_MIN_CHARS", "200")
+    monkeypatch.setenv("LOA_AI__SENT_RATIO", "0.5")
+    ai = Settings(_env_file=None).ai  # type: ignore[call-arg]
+    assert (ai.sent_max_chars, ai.sent_min_chars, ai.sent_ratio) == (400, 200, 0.5)
+    for bad in ({"sent_min_chars": 700}, {"sent_ratio": 1.5}, {"sent_max_chars": 0}):
+        with pytest.raises(ValidationError):
+            AISettings(**bad)  # type: ignore[arg-type]
+
+
+async def test_the_offline_summary_keeps_the_configured_budget() -> None:
+    from broadcasts.ai.prepare import prepare_notice
+
+    text = SAMPLE_NOTICE.read_text(encoding="utf-8")
+    wide = await prepare_notice(text, ["vi"], settings=AISettings())
+    narrow = await prepare_notice(
+        text, ["vi"], settings=AISettings(sent_max_chars=250, sent_min_chars=200)
+    )
+    assert len(narrow.renditions["vi"].text) <= 250 < len(wide.renditions["vi"].text)

@@ -44,6 +44,7 @@ async def acknowledge(
     await session.commit()
     await query.answer(press_answer(press.verdict, query.from_user.first_name))
     if press.verdict is PressVerdict.recorded and press.notice_id is not None:
+        services.show_acks(callback_data.delivery_id)  # the line under the notice
         await services.refresh_status({press.notice_id})
 
 

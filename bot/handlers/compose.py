@@ -8,6 +8,8 @@ that is not the current one are answered and change nothing (`bot.wizard.Fresh`)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -26,6 +28,7 @@ from bot.views import (
     show_current,
     show_picker,
     show_review,
+    show_time_prompt,
     show_when,
 )
 from bot.wizard import At, Compose, Fresh, WarningItem, Wizard, picked, save
@@ -38,6 +41,7 @@ from broadcasts.compose import (
     prepare_draft,
     send_off,
     target_summary,
+    toggle_urgent,
     unchecked_locales,
 )
 from broadcasts.models import Official, utcnow
@@ -144,6 +148,21 @@ async def mask(
     await session.commit()
     await save(state, Compose.review, wizard)
     await show_review(services.outbox, chat_of(query), session=session, wizard=wizard)
+
+
+async def urgent(
+    query: CallbackQuery,
+    press: Press,
+    wizard: Wizard,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    """The urgent mark on or off; the choices are drawn again in place (same screen)."""
+    notice = await toggle_urgent(session=session, notice_id=wizard.notice_id)
+    await session.commit()
+    await press.answer(_("🚨 Marked as urgent.") if notice.urgent else _("Urgent mark removed."))
+    chat, message_id = chat_of(query), message_of(query)
+    await show_review(services.outbox, chat, session=session, wizard=wizard, message_id=message_id)
 
 
 async def facts_checked(
@@ -277,8 +296,31 @@ async def ask_time(
 ) -> None:
     await save(state, Compose.when_text, wizard)
     await press.answer()
-    prompt = _("Type the time and the day, for example 7h30 5/12, or 19h for today.")
-    await services.outbox.send(chat_of(query), plain(prompt))
+    zone = services.settings.timezone
+    await show_time_prompt(services.outbox, chat_of(query), wizard=wizard, timezone=zone)
+
+
+async def quick_time(
+    query: CallbackQuery,
+    callback_data: WhenCb,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    at = datetime.fromtimestamp(callback_data.at, UTC)
+    if at <= utcnow():
+        await press.answer(_("This time has already passed. Please choose another."), alert=True)
+        return
+    summary = await target_summary(session=session, notice_id=wizard.notice_id)
+    wizard = wizard.next_screen().model_copy(update={"at": at})
+    await save(state, Compose.confirm, wizard)
+    await press.answer()
+    zone = services.settings.timezone
+    await show_confirm(
+        services.outbox, chat_of(query), summary=summary, wizard=wizard, timezone=zone
+    )
 
 
 async def typed_time(
@@ -375,12 +417,14 @@ def make_router() -> Router:
     on(ask_edit, ReviewCb.filter(F.action == "edit"), Fresh(*REVIEW))
     on(mask, ReviewCb.filter(F.action == "mask"), Fresh(*REVIEW))
     on(facts_checked, ReviewCb.filter(F.action == "confirm"), Fresh(*REVIEW))
+    on(urgent, ReviewCb.filter(F.action == "urgent"), Fresh(*REVIEW))
     on(drop, ReviewCb.filter(F.action == "cancel"), Fresh(*REVIEW))
     on(targets_done, TreeCb.filter(F.action == "done"), Fresh(Compose.targets))
     on(drop, TreeCb.filter(F.action == "cancel"), Fresh(Compose.targets))
     on(pick, TreeCb.filter(), Fresh(Compose.targets))
     on(send_now, WhenCb.filter(F.action == "now"), Fresh(*WHEN))
     on(ask_time, WhenCb.filter(F.action == "later"), Fresh(*WHEN))
+    on(quick_time, WhenCb.filter(F.action == "at"), Fresh(*WHEN))
     on(drop, WhenCb.filter(F.action == "cancel"), Fresh(*WHEN))
     on(confirmed, ConfirmCb.filter(F.action == "send"), Fresh(Compose.confirm))
     on(change_time, ConfirmCb.filter(F.action == "when"), Fresh(Compose.confirm))

@@ -26,6 +26,7 @@ from bot.texts import (
     drop_question,
     move_question,
     moved_text,
+    retime_prompt,
     withdrawal_text,
 )
 from bot.views import plain, read_time, status_screen
@@ -122,10 +123,8 @@ async def ask_time(
     await scheduled_in_ward(session=session, notice_id=callback_data.n, ward_id=official.ward_id)
     await save(state, Retiming.when_text, Retime(notice_id=callback_data.n))
     await press.answer()
-    prompt = _(
-        "Type the new time for notice #{id}, for example 7h30 5/12. /cancel keeps the old time."
-    )
-    await services.outbox.send(chat_of(query), plain(prompt.format(id=callback_data.n)))
+    prompt = retime_prompt(callback_data.n, timezone=services.settings.timezone)
+    await services.outbox.send(chat_of(query), Screen(prompt))
 
 
 async def typed_time(

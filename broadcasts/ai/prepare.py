@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from broadcasts.ai import offline
-from broadcasts.ai.budget import DEFAULT_BUDGET, Budget
+from broadcasts.ai.budget import Budget
 from broadcasts.ai.factguard import check_facts, extract, missing_facts
 from broadcasts.ai.formatting import compose_text, facts_lines, localized_facts, rendition_text
 from broadcasts.ai.models import (
@@ -240,16 +240,19 @@ async def prepare_notice(
     *,
     settings: AISettings,
     http_client: httpx2.AsyncClient | httpx.AsyncClient | None = None,
-    budget: Budget = DEFAULT_BUDGET,
+    budget: Budget | None = None,
     now: datetime | None = None,
 ) -> Preparation:
     """Title, summary, key facts and one rendition per locale for a notice.
 
     `http_client` is handed to the OpenAI client (an `httpx2.AsyncClient`, or an
     `httpx.AsyncClient`); it is not closed here. `budget` bounds the length of the
-    offline text; `now` (default: the current time) tells which dates have passed.
+    offline text (default: the settings' `sent_*` numbers); `now` (default: the current
+    time) tells which dates have passed.
     """
     now = now or datetime.now(UTC)
+    if budget is None:
+        budget = Budget(settings.sent_max_chars, settings.sent_min_chars, settings.sent_ratio)
     text = normalize(text).strip()
     wanted = _locales(locales)
     found = private_items(text)
