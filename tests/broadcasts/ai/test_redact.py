@@ -26,13 +26,12 @@ def test_round_trip_restores_everything() -> None:
         "Phạm Văn Bình",
         "079185004321",
         "Trần Minh Quân",
-        "028 3820 1234",
-        "1900 545454",
     ):
         assert secret not in red.text
-    assert {"⟦N1⟧", "⟦N2⟧", "⟦N3⟧", "⟦P1⟧", "⟦P2⟧", "⟦P3⟧", "⟦P4⟧", "⟦E1⟧", "⟦ID1⟧"} <= set(
-        red.mapping
-    )
+    # Public contacts stay: the police's landline, the hotline, 113.
+    for public in ("Công an phường 028 3820 1234", "tổng đài 1900 545454", "gọi 113"):
+        assert public in red.text
+    assert set(red.mapping) == {"⟦N1⟧", "⟦N2⟧", "⟦N3⟧", "⟦P1⟧", "⟦P2⟧", "⟦E1⟧", "⟦ID1⟧"}
     restored, invented = restore(red.text, red.mapping)
     assert restored == normalize(MIXED)
     assert invented == []
@@ -56,7 +55,8 @@ def test_samples_round_trip(name: str) -> None:
     text = sample(name)
     red = redact(text)
     for phone in find_phones(text):
-        assert phone.raw not in red.text
+        # Mobiles are personal; the samples' landlines and hotlines are offices' own.
+        assert (phone.raw in red.text) is (phone.kind != "mobile")
     assert restore(red.text, red.mapping) == (normalize(text), [])
 
 
