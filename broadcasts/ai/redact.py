@@ -82,8 +82,11 @@ _ACCOUNT_KEYWORD = re.compile(
     r"\bsố\s{1,3}TK|\bTK\s{1,3}số|\bTK\s{0,2}:)",
     re.IGNORECASE,
 )
-_PLATE = re.compile(
-    r"(?<![\w.\-/])\d{2}[ ]?-?[ ]?[A-Z]{1,2}\d?(?:[ ]?[-.][ ]?|[ ])?(?:\d{3}\.?\d{2}|\d{4})(?![\w.])"
+_PLATE_BODY = r"\d{2}[ ]?-?[ ]?[A-Z]{1,2}\d?(?:[ ]?[-.][ ]?|[ ])?(?:\d{3}\.?\d{2}|\d{4})(?![\w.])"
+_PLATE = re.compile(rf"(?<![\w.\-/])(?P<plate>{_PLATE_BODY})")
+# After «biển số» a plate may be typed in lower case.
+_PLATE_AFTER_WORD = re.compile(
+    rf"(?i:biển(?:\s{{1,3}}(?:số|kiểm\s{{1,3}}soát))?(?:\s{{1,3}}xe)?)[\s:]{{1,3}}(?P<plate>(?i:{_PLATE_BODY}))"
 )
 _BIRTH = re.compile(
     r"(?:(?i:sinh\s{1,3}ngày|ngày[\s,]{1,3}(?:tháng[\s,]{1,3}năm\s{1,3})?sinh|sinh\s{1,3}năm|"
@@ -103,6 +106,9 @@ _HOME_ADDRESS = re.compile(
     rf"(?:\s{{1,3}}(?i:hẻm|ngõ|kiệt|ngách)\s{{1,3}}{_NUM})?"
     rf"(?:,?\s{{1,3}}(?:(?i:đường|phố)\s{{1,3}})?{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}})?"
     rf"|(?i:hẻm|ngõ|kiệt|ngách)\s{{1,3}}{_NUM}(?:\s{{1,3}}{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}})?"
+)
+_NOT_HOME_BEFORE = re.compile(
+    r"(?i:phố|tổ|phường|quận|ấp|khu|huyện|xã|lầu|tầng|phòng|lô|block|tuổi|năm|ngày|tháng)\s{0,3}$"
 )
 _HONORIFICS = (
     r"ông|bà|anh|chị|cô|chú|em|cháu|bác|dì|cậu|thím|mợ|cụ|chủ\s{1,3}hộ|chủ\s{1,3}nhà|chủ\s{1,3}xe"
@@ -584,9 +590,15 @@ def _home_spans(text: str) -> list[tuple[int, int]]:
             at = text.find(stop, m.end(), limit)
             if at != -1:
                 limit = at
-        address = _HOME_ADDRESS.search(text, m.end(), limit)
-        if address and address.group().strip():
-            spans.append((address.start(), address.end()))
+        pos = m.end()
+        while (address := _HOME_ADDRESS.search(text, pos, limit)) is not None:
+            pos = max(address.end(), pos + 1)
+            if _NOT_HOME_BEFORE.search(text, max(0, address.start() - 12), address.start()):
+                continue  # «khu phố 3», «tổ 5», «phòng 2»: not a house
+            raw = address.group()
+            if re.search(rf"[/{_UPPER}]|(?i:^số|hẻm|ngõ|kiệt|ngách)", raw):
+                spans.append((address.start(), address.end()))
+                break
     return spans
 
 
@@ -600,8 +612,10 @@ def _spans_folded(text: str) -> list[tuple[int, int, SpanKind, str]]:
         candidates.append((s, e, "id", re.sub(r"\D", "", text[s:e])))
     for s, e in _account_spans(text):
         candidates.append((s, e, "account", re.sub(r"\D", "", text[s:e])))
-    for m in _PLATE.finditer(text):
-        candidates.append((m.start(), m.end(), "plate", re.sub(r"\W", "", m.group())))
+    for pattern in (_PLATE, _PLATE_AFTER_WORD):
+        for m in pattern.finditer(text):
+            key = re.sub(r"\W", "", m.group("plate")).upper()
+            candidates.append((m.start("plate"), m.end("plate"), "plate", key))
     for m in _BIRTH.finditer(text):
         candidates.append((m.start("date"), m.end("date"), "birth", m.group("date")))
     for s, e, digits, kind in _phones_folded(text):
