@@ -101,11 +101,12 @@ _HOME = re.compile(
     r"ngụ\s{1,3}tại|trú\s{1,3}tại|sống\s{1,3}tại|nơi\s{1,3}ở)"
 )
 _NUM = r"\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?){0,4}"
+_STREET_WORDS = rf"{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}}"
 _HOME_ADDRESS = re.compile(
     rf"(?:(?i:số)\s{{1,3}}(?:(?i:nhà)\s{{1,3}})?)?{_NUM}"
     rf"(?:\s{{1,3}}(?i:hẻm|ngõ|kiệt|ngách)\s{{1,3}}{_NUM})?"
-    rf"(?:,?\s{{1,3}}(?:(?i:đường|phố)\s{{1,3}})?{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}})?"
-    rf"|(?i:hẻm|ngõ|kiệt|ngách)\s{{1,3}}{_NUM}(?:\s{{1,3}}{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}})?"
+    rf"(?:,?\s{{1,3}}(?:(?i:đường|phố)\s{{1,3}})?{_STREET_WORDS})?"
+    rf"|(?i:hẻm|ngõ|kiệt|ngách)\s{{1,3}}{_NUM}(?:\s{{1,3}}{_STREET_WORDS})?"
 )
 _NOT_HOME_BEFORE = re.compile(
     r"(?i:phố|tổ|phường|quận|ấp|khu|huyện|xã|lầu|tầng|phòng|lô|block|tuổi|năm|ngày|tháng)\s{0,3}$"
@@ -407,7 +408,8 @@ def _id_spans(text: str) -> list[tuple[int, int]]:
                 if len(digits) > 12:
                     break
                 if len(digits) == 12 and (
-                    len(groups) == 1 or (digits[0] == "0" and all(len(g.digits) >= 3 for g in groups))
+                    len(groups) == 1
+                    or (digits[0] == "0" and all(len(g.digits) >= 3 for g in groups))
                 ):
                     spans.append((groups[0].start, groups[-1].end))
                 elif (
@@ -438,7 +440,9 @@ def _id_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _currency_after(text: str, pos: int) -> bool:
-    return bool(re.match(r"\s{0,2}(?:đồng|đ\b|vnđ|vnd|triệu|tỷ|nghìn|ngàn|%)", text[pos : pos + 8], re.I))
+    return bool(
+        re.match(r"\s{0,2}(?:đồng|đ\b|vnđ|vnd|triệu|tỷ|nghìn|ngàn|%)", text[pos : pos + 8], re.I)
+    )
 
 
 def _account_spans(text: str) -> list[tuple[int, int]]:
@@ -447,7 +451,6 @@ def _account_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     chains = list(_chains(text))
     starts = [c[0].start for c in chains]
-
 
     for m in _ACCOUNT_KEYWORD.finditer(text):
         k = bisect.bisect_left(starts, m.end())

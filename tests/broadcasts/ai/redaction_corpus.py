@@ -35,7 +35,9 @@ CORPUS: tuple[Case, ...] = (
     _case("mobile dashes", "sđt 0987-654-321 (chị Hoa)", ("0987-654-321", "Hoa")),
     _case("mobile +84 spaced", "Call +84 903 456 789 now", ("+84 903 456 789",)),
     _case("mobile +84 glued", "Zalo +84903456789.", ("+84903456789",)),
-    _case("mobile 84 without plus", "Số điện thoại 84903456789 của người nhặt được.", ("84903456789",)),
+    _case(
+        "mobile 84 without plus", "Số điện thoại 84903456789 của người nhặt được.", ("84903456789",)
+    ),
     _case("mobile 0084", "gọi 0084 903 456 789", ("0084 903 456 789",)),
     _case("mobile (+84)", "ĐT (+84) 912 345 678.", ("(+84) 912 345 678", "912 345 678")),
     _case("mobile +84 0 kept", "gọi +84 0903 456 789", ("0903 456 789",)),
@@ -132,7 +134,9 @@ CORPUS: tuple[Case, ...] = (
     ),
     # Names.
     _case("name after ông", "Kính mời ông Nguyễn Văn An đến nhận.", ("Nguyễn Văn An",)),
-    _case("name in capitals", "ÔNG NGUYỄN VĂN AN ĐẾN NHẬN GIẤY", ("NGUYỄN VĂN AN",), ("NHẬN GIẤY",)),
+    _case(
+        "name in capitals", "ÔNG NGUYỄN VĂN AN ĐẾN NHẬN GIẤY", ("NGUYỄN VĂN AN",), ("NHẬN GIẤY",)
+    ),
     _case("name after chủ hộ", "Chủ hộ: Lê Văn Tám, khu phố 3.", ("Lê Văn Tám",), ("khu phố 3",)),
     _case("name after cháu", "Tìm cháu Minh Khang, 5 tuổi.", ("Minh Khang",)),
     _case("name after em", "em Trần Gia Bảo lạc mẹ tại chợ", ("Trần Gia Bảo",)),
@@ -191,7 +195,11 @@ CORPUS: tuple[Case, ...] = (
         keep=("Nhà văn hóa khu phố 3, số 7 Pasteur",),
     ),
     # Written after the finders, to test them blind.
-    _case("mobile with spaces around dashes", "gọi 0903 - 456 - 789 gặp chú Bảy", ("0903 - 456 - 789",)),
+    _case(
+        "mobile with spaces around dashes",
+        "gọi 0903 - 456 - 789 gặp chú Bảy",
+        ("0903 - 456 - 789",),
+    ),
     _case("mobile in parentheses after name", "Trần Văn Sơn (0909.123.456)", ("0909.123.456",)),
     _case("mobile 84 dotted", "zalo 84.903.456.789", ("84.903.456.789",)),
     _case("soft hyphen in mobile", "gọi 0903\u00ad456\u00ad789", ("0903\u00ad456\u00ad789",)),
