@@ -16,9 +16,11 @@ runs in a worker thread, off the event loop, within `settings.step_deadline_seco
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -67,12 +69,22 @@ def check_length(text: str, settings: AISettings) -> None:
         )
 
 
+# One worker thread for every AI step of the process: the steps queue rather than compete
+# with each other and with the event loop for the interpreter (a flood of long notices
+# costs one thread's worth of CPU, not dozens).
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-ai-step")
+
+
 async def _off_loop(work: Callable[[], T], settings: AISettings) -> T:
-    """`work()` in a worker thread, so that the event loop keeps serving others; at most
-    `settings.step_deadline_seconds` (the thread is left to finish on its own)."""
+    """`work()` in the AI step's worker thread, so that the event loop keeps serving others;
+    at most `settings.step_deadline_seconds`, queueing included (the thread is left to
+    finish on its own)."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
     try:
         return await asyncio.wait_for(
-            asyncio.to_thread(work), timeout=settings.step_deadline_seconds
+            loop.run_in_executor(_WORKER, context.run, work),
+            timeout=settings.step_deadline_seconds,
         )
     except TimeoutError:
         log.warning("AI step over its %.1f s deadline", settings.step_deadline_seconds)

@@ -94,6 +94,11 @@ _BIRTH = re.compile(
     r"(?P<date>\d{1,2}\s{0,2}[/.\-]\s{0,2}\d{1,2}\s{0,2}[/.\-]\s{0,2}(?:\d{4}|\d{2})(?!\d)|"
     r"\d{1,2}\s{1,2}tháng\s{1,2}\d{1,2}\s{1,2}năm\s{1,2}\d{4}|(?:19|20)\d{2}(?!\d))",
 )
+# Words before «sinh năm 2021» that make it a group of people (a public notice's audience).
+_BIRTH_GROUP = re.compile(
+    r"(?i:trẻ|các|những|học\s+sinh|công\s+dân|thanh\s+niên|người\s+dân|từ|đến|trở|"
+    r"mọi|toàn\s+bộ|tất\s+cả)\s*(?:[^\W\d_]+\s+){0,3}$"
+)
 _HOME = re.compile(
     r"(?i:nhà\s{1,3}(?:riêng\s{1,3})?(?:của\s{1,3})?(?:ông|bà|anh|chị|cô|chú|bác|em|cháu|dì|cậu|"
     r"thím|mợ|cụ)\b|nhà\s{1,3}riêng|địa\s{1,3}chỉ\s{1,3}(?:nhà|nơi\s{1,3}ở|thường\s{1,3}trú|"
@@ -620,6 +625,10 @@ def _spans_folded(text: str) -> list[tuple[int, int, SpanKind, str]]:
             key = re.sub(r"\W", "", m.group("plate")).upper()
             candidates.append((m.start("plate"), m.end("plate"), "plate", key))
     for m in _BIRTH.finditer(text):
+        if len(m.group("date")) == 4 and _BIRTH_GROUP.search(
+            text, max(0, m.start() - 30), m.start()
+        ):
+            continue  # «trẻ sinh năm 2021»: whom a notice is for, not a person's birth
         candidates.append((m.start("date"), m.end("date"), "birth", m.group("date")))
     for s, e, digits, kind in _phones_folded(text):
         if kind == "hotline" or (kind == "landline" and _public_number(text, s)):

@@ -236,6 +236,11 @@ CORPUS: tuple[Case, ...] = (
         keep=("7 giờ 30 - 17 giờ",),
     ),
     _case("big amount", "Tổng kinh phí 1.500.000.000 đồng.", keep=("1.500.000.000 đồng",)),
+    _case(
+        "children born in a year",
+        "Tiêm vắc xin sởi cho trẻ sinh năm 2021 và 2022 tại Trạm Y tế.",
+        keep=("sinh năm 2021 và 2022",),
+    ),
     _case("years and counts", "Kế hoạch năm 2026 cho 1.200 hộ.", keep=("năm 2026", "1.200 hộ")),
     _case(
         "landline liên hệ unmarked",
