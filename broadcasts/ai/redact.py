@@ -103,7 +103,8 @@ _HOME = re.compile(
     r"(?i:nhà\s{1,3}(?:riêng\s{1,3})?(?:của\s{1,3})?(?:ông|bà|anh|chị|cô|chú|bác|em|cháu|dì|cậu|"
     r"thím|mợ|cụ)\b|nhà\s{1,3}riêng|địa\s{1,3}chỉ\s{1,3}(?:nhà|nơi\s{1,3}ở|thường\s{1,3}trú|"
     r"liên\s{1,3}lạc)|chủ\s{1,3}hộ|cư\s{1,3}trú\s{1,3}tại|thường\s{1,3}trú|tạm\s{1,3}trú|"
-    r"ngụ\s{1,3}tại|trú\s{1,3}tại|sống\s{1,3}tại|nơi\s{1,3}ở)"
+    r"ngụ\s{1,3}tại|trú\s{1,3}tại|sống\s{1,3}tại|nơi\s{1,3}ở|"
+    r"nhà\s{1,3}(?:ở|tại)(?=\s{1,3}(?:số|hẻm|ngõ|kiệt|ngách|\d)))"
 )
 _NUM = r"\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?){0,4}"
 _STREET_WORDS = rf"{_CAP_WORD}(?:[ \t]{{1,3}}{_CAP_WORD}){{0,3}}"
@@ -125,7 +126,7 @@ _HONORIFIC = re.compile(
 _NAME_LABEL = re.compile(
     rf"(?i:họ\s{{1,3}}(?:và\s{{1,3}})?tên|tên\s{{1,3}}là|mang\s{{1,3}}tên|người\s{{1,3}}(?:liên\s{{1,3}}hệ|"
     rf"nhận|báo\s{{1,3}}tin|nhặt\s{{1,3}}được|bị\s{{1,3}}mất|mất|đứng\s{{1,3}}tên|bảo\s{{1,3}}lãnh)|"
-    rf"chủ\s{{1,3}}(?:hộ|nhà|xe|sở\s{{1,3}}hữu))"
+    rf"chủ\s{{1,3}}(?:hộ|nhà|xe|sở\s{{1,3}}hữu|tài\s{{1,3}}khoản|TK))"
     rf"\s{{0,3}}:?\s{{0,3}}(?P<name>{_NAME})"
 )
 _LIST_LABEL = re.compile(
@@ -140,7 +141,7 @@ _LIST_FIRST = re.compile(rf"(?:\d{{1,2}}[.)]\s{{0,2}}|-\s{{0,2}})?(?P<name>{_NAM
 # Words right before an honorific that make it part of a place name (chợ Bà Chiểu…).
 _PLACE_BEFORE = re.compile(
     r"(?:chợ|cầu|đường|phố|phường|xã|quận|huyện|tỉnh|hẻm|ngõ|kiệt|rạch|kênh|bến|ngã\s+\w+|"
-    r"khu|ấp|thôn|cống|miếu|đình|chùa|trường|công\s+viên|nhà\s+thờ|số|số\s+nhà)\s*$",
+    r"khu|ấp|thôn|cống|miếu|(?<!gia\s)đình|chùa|trường|công\s+viên|nhà\s+thờ|số|số\s+nhà)\s*$",
     re.IGNORECASE,
 )
 _AT_PLACE = re.compile(r"\b(?:tại|ở)\s*$", re.IGNORECASE)
@@ -201,6 +202,7 @@ _PERSONAL_CONTEXT = re.compile(
     rf"cá\s+nhân|riêng|người\s+nhà|người\s+(?:liên\s+hệ|nhận|báo\s+tin)\s*:?\s*[{_UPPER}]))"
 )
 _CONTEXT_CHARS = 60
+_MAX_GROUPS = 12  # «0 9 0 3 4 5 6 7 8 9» is ten groups; +84 and a bracket make twelve
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +342,7 @@ def _glued_before(text: str, pos: int) -> bool:
 
 def _phones_folded(text: str) -> list[tuple[int, int, str, PhoneKind]]:
     """(start, end, national digits, kind) in folded text: at each group the longest valid
-    number of at most 7 groups and 14 digits (so the work is linear in the text)."""
+    number of at most `_MAX_GROUPS` groups and 14 digits (so the work is linear in the text)."""
     found: list[tuple[int, int, str, PhoneKind]] = []
     for chain in _chains(text):
         i = 0
@@ -352,7 +354,7 @@ def _phones_folded(text: str) -> list[tuple[int, int, str, PhoneKind]]:
             digits = ""
             skip = 1 if _country(chain[i]) else 0
             long_blocks = 0  # groups of more than 7 digits, after a country code
-            for j in range(i, min(len(chain), i + 7)):
+            for j in range(i, min(len(chain), i + _MAX_GROUPS)):
                 digits += chain[j].digits
                 if len(digits) > 14:
                     break

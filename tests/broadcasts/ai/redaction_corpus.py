@@ -247,6 +247,58 @@ CORPUS: tuple[Case, ...] = (
         "Thông tin chi tiết liên hệ 028 3841 2468.",
         keep=("028 3841 2468",),
     ),
+    # A second blind batch (14 of 18 caught before the fixes it led to).
+    _case(
+        "mobile one digit a group",
+        "Liên lạc chị Thu qua số 0 9 0 3 4 5 6 7 8 9.",
+        ("0 9 0 3 4 5 6 7 8 9", "Thu"),
+    ),
+    _case("+84 with dashes", "SĐT người nhà: +84-903-456-789", ("+84-903-456-789",)),
+    _case(
+        "CCCD/CMND label, issue date stays",
+        "CCCD/CMND: 079185004321 (cấp ngày 01/01/2021)",
+        ("079185004321",),
+        ("01/01/2021",),
+    ),
+    _case(
+        "capitals, birth and residence",
+        "Anh NGUYỄN MINH TUẤN, sinh ngày 01.02.1990, trú tại 12/4 Lê Văn Sỹ",
+        ("NGUYỄN MINH TUẤN", "01.02.1990", "12/4 Lê Văn Sỹ"),
+    ),
+    _case(
+        "account holder",
+        "Số tài khoản: 0123 4567 89 - Ngân hàng Agribank - chủ TK: Trần Văn Út",
+        ("0123 4567 89", "Trần Văn Út"),
+    ),
+    _case(
+        "plate label and owner",
+        "Biển số: 51G 123.45, chủ xe Phạm Thị Hồng",
+        ("51G 123.45", "Phạm Thị Hồng"),
+    ),
+    _case("spaced e-mail .com.vn", "mail: hoang_anh99 @ yahoo . com . vn", ("hoang_anh99",)),
+    _case(
+        "ward hotline landline",
+        "Gọi đường dây nóng UBND phường 0283 829 1111 hoặc 115.",
+        keep=("0283 829 1111", "115"),
+    ),
+    _case(
+        "home in an alley named after a place",
+        "Người bị nạn: bà Võ Thị Sáu, 70 tuổi, nhà ở hẻm 5 Cô Bắc.",
+        ("Võ Thị Sáu", "hẻm 5 Cô Bắc"),
+    ),
+    _case(
+        "gia đình ông",
+        "Hỗ trợ gia đình ông Lâm (ĐT 0909 888 777) tại tổ 4 khu phố 2",
+        ("0909 888 777", "Lâm"),
+        ("tổ 4 khu phố 2",),
+    ),
+    _case(
+        "home landline in brackets", "Máy bàn nhà chú Tám: (028) 3844 5566", ("(028) 3844 5566",)
+    ),
+    _case("social insurance number", "Mã số BHXH 7912345678 của cháu Na", ("Na",)),
+    _case(
+        "social housing stays", "Dự án nhà ở xã hội số 1 Lê Lợi", keep=("nhà ở xã hội số 1 Lê Lợi",)
+    ),
     # Amounts and dates that look like numbers but are not personal.
     _case(
         "amounts and dates stay",
