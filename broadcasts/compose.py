@@ -19,6 +19,7 @@ from broadcasts.ai import (
     Finding,
     Preparation,
     check_facts,
+    check_length,
     mask_private,
     prepare_notice,
 )
@@ -36,8 +37,6 @@ from broadcasts.notices import (
     set_targets,
     target_channels,
 )
-
-MAX_NOTICE_CHARS = 20_000
 
 
 @dataclass(slots=True)
@@ -82,8 +81,7 @@ async def prepare_draft(
     text = text.strip()
     if not text:
         raise InvalidInput("a notice needs some text")
-    if len(text) > MAX_NOTICE_CHARS:
-        raise InvalidInput(f"a notice may have at most {MAX_NOTICE_CHARS} characters")
+    check_length(text, ai)  # before anything is stored: `NoticeTooLong`
     wanted = (
         ["vi", *[loc for loc in (locales or []) if loc != "vi"]]
         if locales

@@ -6,7 +6,9 @@
     ├── InvalidInput             input is malformed or breaks a rule
     │   ├── ImportRejected       a CSV import has bad rows (nothing is written)
     │   ├── UnreadableTime       a typed time cannot be read (`reason` "unreadable")
-    │   └── PastTime             a typed time has already passed (`reason` "past")
+    │   ├── PastTime             a typed time has already passed (`reason` "past")
+    │   ├── NoticeTooLong        a notice is longer than the AI step reads (`reason` "too_long")
+    │   └── NoticeTooComplex     the AI step missed its deadline (`reason` "too_slow")
     ├── CodeRejected             an invite / registration code is unknown, used or expired
     ├── NotAllowed               the caller may not do this
     └── TransportError           a transport (Telegram, ...) refused or failed a send
@@ -52,6 +54,19 @@ class UnreadableTime(InvalidInput):
     """Raised when a typed time cannot be read."""
 
     reason = "unreadable"
+
+
+class NoticeTooLong(InvalidInput):
+    """Raised when a notice is longer than `Settings.ai.max_notice_chars`; `detail["limit"]`
+    and `detail["length"]` say by how much."""
+
+    reason = "too_long"
+
+
+class NoticeTooComplex(InvalidInput):
+    """Raised when the AI step's own work misses `Settings.ai.step_deadline_seconds`."""
+
+    reason = "too_slow"
 
 
 class PastTime(InvalidInput):

@@ -95,6 +95,9 @@ class AISettings(BaseModel):
     sent_max_chars: int = Field(default=600, gt=0)
     sent_min_chars: int = Field(default=350, gt=0)
     sent_ratio: float = Field(default=0.75, gt=0, le=1)
+    # The longest notice the AI step reads (characters), and how long its own work may take.
+    max_notice_chars: int = 10_000
+    step_deadline_seconds: float = 10.0
 
     _blank_url = field_validator("base_url", mode="before")(_blank_is_none)
 
@@ -111,6 +114,20 @@ class AISettings(BaseModel):
     def _sane_limit(cls, value: int) -> int:
         if value < 80:
             raise ValueError("summary_max_chars must be at least 80")
+        return value
+
+    @field_validator("max_notice_chars")
+    @classmethod
+    def _room_for_a_notice(cls, value: int) -> int:
+        if value < 500:
+            raise ValueError("max_notice_chars must be at least 500")
+        return value
+
+    @field_validator("step_deadline_seconds")
+    @classmethod
+    def _positive_deadline(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("step_deadline_seconds must be positive")
         return value
 
     @field_validator("max_retries")

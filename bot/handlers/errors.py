@@ -17,7 +17,15 @@ from aiogram.utils.i18n import gettext as _
 from bot.press import Press
 from bot.services import Services
 from bot.views import plain
-from broadcasts.errors import CodeRejected, Conflict, InvalidInput, LoaError, NotFound
+from broadcasts.errors import (
+    CodeRejected,
+    Conflict,
+    InvalidInput,
+    LoaError,
+    NotFound,
+    NoticeTooComplex,
+    NoticeTooLong,
+)
 from broadcasts.models import NoticeStatus
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,15 @@ def _code_rejected(reason: str) -> str:
 def explain(error: Exception) -> str:
     if isinstance(error, CodeRejected):
         return _code_rejected(str(error.detail.get("reason", "")))
+    if isinstance(error, NoticeTooLong):
+        return _(
+            "This notice is too long: Loa reads at most {limit} characters, and it has "
+            "{length}. Please shorten it (or split it in two) and send it again."
+        ).format(limit=error.detail.get("limit", "?"), length=error.detail.get("length", "?"))
+    if isinstance(error, NoticeTooComplex):
+        return _(
+            "Loa could not prepare this notice in time. Please try again, or send a shorter text."
+        )
     if isinstance(error, InvalidInput) and error.detail.get("reason") == "time_passed":
         return _("The chosen time has passed. Press «🕑 Change the time» to choose another.")
     if isinstance(error, InvalidInput) and ({"area_code", "code"} & error.detail.keys()):

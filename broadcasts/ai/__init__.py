@@ -20,7 +20,7 @@ from broadcasts.ai.models import (
     RenditionDraft,
     Warning,
 )
-from broadcasts.ai.prepare import prepare_notice
+from broadcasts.ai.prepare import check_length, prepare_notice
 from broadcasts.ai.redact import find_private, mask_private
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "RenditionDraft",
     "Warning",
     "check_facts",
+    "check_length",
     "find_private",
     "mask_private",
     "prepare_notice",

@@ -219,7 +219,7 @@ def parse_when(text: str) -> When | None:
         except ValueError:
             return None
         day_month = None if day else (d, mo)
-        since = bool(_SINCE.search(text[: m.start()]))
+        since = bool(_SINCE.search(text, max(0, m.start() - 40), m.start()))
     wd = _WEEKDAY.search(text)
     weekday = VI_WEEKDAYS.get((wd[1] or wd[2] or "").lower()) if wd else None
     weekly = bool(_WEEKLY.search(text)) and weekday is not None

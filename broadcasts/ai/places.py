@@ -26,7 +26,7 @@ _NOT_STREET = (
 )
 _WORD = rf"{_NOT_STREET}[{_UPPER}][^\W\d_]*"
 _STREET = rf"(?P<street>{_WORD}(?:[ \t]+{_WORD}){{0,3}})"
-_NUM = r"\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?)*"
+_NUM = r"\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?){0,4}"
 _S = r"[ \t]"  # within a line: an address never spans two
 _NO = rf"(?:(?i:số{_S}+(?:nhà{_S}+)?|nos?\.{_S}*))?"
 _TO = rf"{_S}*(?i:đến|tới|-|–|—|to){_S}*"
@@ -75,21 +75,30 @@ def find_places(text: str) -> list[Place]:
     """Ranges first, then single addresses outside them."""
     text = unicodedata.normalize("NFC", text)
     places: list[Place] = []
+    taken = bytearray(len(text) + 1)  # the characters a place already covers
+
+    def free(m: re.Match[str]) -> bool:
+        return not any(taken[m.start() : m.end()])
+
+    def take(place: Place) -> None:
+        places.append(place)
+        taken[place.start : place.end] = b"\x01" * (place.end - place.start)
+
     for pattern in (_RANGE_BEFORE, _RANGE_AFTER):
         for m in pattern.finditer(text):
-            if any(p.start < m.end() and m.start() < p.end for p in places):
+            if not free(m):
                 continue
             key = street_key(m["street"])
             if key and _lead_number(m["a"]) < _lead_number(m["b"]):
-                places.append(Place(m.group().strip(), key, (m["a"], m["b"]), m.start(), m.end()))
+                take(Place(m.group().strip(), key, (m["a"], m["b"]), m.start(), m.end()))
     for m in _ADDRESS.finditer(text):
-        if any(p.start < m.end() and m.start() < p.end for p in places):
+        if not free(m):
             continue
         key = street_key(m["street"])
         # «số 10 hẻm 15 Lê Lợi» is house 10 of alley 15: written 15/10 Lê Lợi.
         number = f"{m['alley']}/{m['n']}" if m["alley"] else m["n"]
         if key:
-            places.append(Place(m.group().strip(), key, (number,), m.start(), m.end()))
+            take(Place(m.group().strip(), key, (number,), m.start(), m.end()))
     return places
 
 

@@ -6,15 +6,23 @@ restored and every rendition is run through the fact guard. Otherwise — or whe
 endpoint fails — the offline engine summarises within the length budget
 (`broadcasts.ai.budget`), and other locales get its text with a warning saying why.
 Dates the text would announce that have already passed are warned about (`now`).
+
+A notice longer than `settings.max_notice_chars` is refused (`NoticeTooLong`). The step's
+own work — finding private items, redacting, the offline summary, checking the answer —
+runs in a worker thread, off the event loop, within `settings.step_deadline_seconds`
+(`NoticeTooComplex` past it), so one notice never holds up the bot or the API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from broadcasts.ai import offline
 from broadcasts.ai.budget import Budget
@@ -32,6 +40,7 @@ from broadcasts.ai.offline.letter import read_letter
 from broadcasts.ai.places import find_places
 from broadcasts.ai.redact import normalize, private_items, redact, restore
 from broadcasts.ai.timecheck import past_dates, weekday_mismatches
+from broadcasts.errors import NoticeTooComplex, NoticeTooLong
 
 if TYPE_CHECKING:
     import httpx
@@ -41,9 +50,58 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_TITLE_CHARS = 120
 MAX_MISSING_SHOWN = 6
 _FOREIGN_KEYS = ("when", "where", "contact")
+
+
+def check_length(text: str, settings: AISettings) -> None:
+    """Refuse a notice the AI step would not read whole."""
+    if len(text) > settings.max_notice_chars:
+        raise NoticeTooLong(
+            f"a notice may have at most {settings.max_notice_chars} characters "
+            f"(this one has {len(text)})",
+            reason=NoticeTooLong.reason,
+            limit=settings.max_notice_chars,
+            length=len(text),
+        )
+
+
+# One worker thread for every AI step of the process: the steps queue rather than compete
+# with each other and with the event loop for the interpreter (a flood of long notices
+# costs one thread's worth of CPU, not dozens).
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-ai-step")
+
+
+async def _off_loop(work: Callable[[], T], settings: AISettings) -> T:
+    """`work()` in the AI step's worker thread, so that the event loop keeps serving others;
+    at most `settings.step_deadline_seconds`, queueing included (the thread is left to
+    finish on its own)."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(_WORKER, context.run, work),
+            timeout=settings.step_deadline_seconds,
+        )
+    except TimeoutError:
+        log.warning("AI step over its %.1f s deadline", settings.step_deadline_seconds)
+        raise NoticeTooComplex(
+            f"the notice could not be prepared within {settings.step_deadline_seconds:g} s",
+            reason=NoticeTooComplex.reason,
+        ) from None
+
+
+def _read(
+    text: str,
+) -> tuple[list[tuple[Literal["phone", "id"], str]], list[str], bool, str]:
+    """Private items, weekday mismatches, urgency and language of the notice."""
+    if not text:
+        return [], [], False, "vi"
+    found = private_items(text)
+    return found, weekday_mismatches(text), offline.is_urgent(text), offline.detect_language(text)
 
 
 def _locales(locales: Sequence[str]) -> list[str]:
@@ -254,17 +312,15 @@ async def prepare_notice(
     if budget is None:
         budget = Budget(settings.sent_max_chars, settings.sent_min_chars, settings.sent_ratio)
     text = normalize(text).strip()
+    check_length(text, settings)
     wanted = _locales(locales)
-    found = private_items(text)
+    found, mismatches, urgent, language = await _off_loop(functools.partial(_read, text), settings)
     private = [raw for _, raw in found]
     warnings = [
         Warning(code="private_id_number" if kind == "id" else "private_phone", detail=raw)
         for kind, raw in found
     ]
-    warnings += [
-        Warning(code="weekday_mismatch", detail=detail) for detail in weekday_mismatches(text)
-    ]
-    urgent = offline.is_urgent(text) if text else False
+    warnings += [Warning(code="weekday_mismatch", detail=detail) for detail in mismatches]
 
     prep: Preparation | None = None
     engine_warnings: list[Warning] = []
@@ -275,7 +331,7 @@ async def prepare_notice(
     elif text:
         from broadcasts.ai import remote
 
-        redacted = redact(text)
+        redacted = await _off_loop(functools.partial(redact, text), settings)
         foreign = [loc for loc in wanted if loc != "vi"]
         try:
             allowed = settings.timeout_seconds * (settings.max_retries + 1) * 3 + 10
@@ -290,12 +346,17 @@ async def prepare_notice(
                 timeout=allowed,
             )
             restored, invented = _restore_all(answer, redacted.mapping)
-            prep, engine_warnings = _remote_preparation(
-                text, restored, invented, wanted, settings, private
+            prep, engine_warnings = await _off_loop(
+                functools.partial(
+                    _remote_preparation, text, restored, invented, wanted, settings, private
+                ),
+                settings,
             )
         except remote.RemoteFailure as exc:
             log.warning("AI endpoint failed (%s); using the offline summary", exc.reason)
             engine_warnings = [Warning(code="ai_failed_fallback", detail=exc.reason)]
+        except NoticeTooComplex:
+            engine_warnings = [Warning(code="ai_failed_fallback", detail="too_slow")]
         except TimeoutError:
             log.warning("AI endpoint took too long; using the offline summary")
             engine_warnings = [Warning(code="ai_failed_fallback", detail="timeout")]
@@ -306,7 +367,10 @@ async def prepare_notice(
             ]
 
     if prep is None:
-        prep, offline_warnings = _offline(text, wanted, settings, private, budget)
+        offline_prep, offline_warnings = await _off_loop(
+            functools.partial(_offline, text, wanted, settings, private, budget), settings
+        )
+        prep = offline_prep
         engine_warnings += offline_warnings
     passed = past_dates(prep.renditions["vi"].text, now=now) if text else []
     if passed:
@@ -316,6 +380,6 @@ async def prepare_notice(
             "warnings": warnings + engine_warnings,
             "urgent": urgent,
             "private_items": private,
-            "language": offline.detect_language(text) if text else "vi",
+            "language": language,
         }
     )

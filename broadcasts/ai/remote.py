@@ -42,8 +42,9 @@ Rules:
 exactly as the notice gives them. Dates and times are in Ho Chi Minh City time.
 2. Never invent or compute anything: no date, time, number, amount, address, name or phone \
 number that is not in the notice. Do not add advice the notice does not give.
-3. Tokens such as ⟦P1⟧, ⟦ID1⟧, ⟦E1⟧ and ⟦N1⟧ stand for phone numbers, ID numbers, e-mail \
-addresses and names removed for privacy. Copy them exactly, brackets included, wherever the \
+3. Tokens such as ⟦P1⟧, ⟦ID1⟧, ⟦E1⟧, ⟦N1⟧, ⟦TK1⟧, ⟦BS1⟧, ⟦NS1⟧ and ⟦DC1⟧ stand for phone \
+numbers, ID numbers, e-mail addresses, names, bank accounts, licence plates, dates of birth \
+and home addresses removed for privacy. Copy them exactly, brackets included, wherever the \
 notice uses them; never change, translate, complete or invent such a token.
 4. In translations keep Vietnamese street, place and organisation names as they are, and \
 write numbers, dates and times so that they stay the same values.

@@ -14,7 +14,8 @@ import re
 _BOUNDARIES = (
     re.compile(r"\n[ \t]*\n\s*"),  # blank line: paragraph
     re.compile(r"\n\s*"),  # line
-    re.compile(r"(?:[.!?…]+|[;:])[\"'”’»)\]]*\s+"),  # sentence (and clause) end
+    # sentence (and clause) end; a run of «.!?…» is tried from its first mark only (linear)
+    re.compile(r"(?:(?<![.!?…])[.!?…]+|[;:])[\"'”’»)\]]*\s+"),
     re.compile(r"\s+"),  # word
 )
 

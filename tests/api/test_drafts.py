@@ -81,6 +81,10 @@ async def test_bad_input_writes_nothing(
         "not a ward",
     )
     assert_problem(await admin.post("/notices/prepare", json={"ward_code": "BT", "text": ""}), 422)
+    too_long = {"ward_code": "BT", "text": "Thông báo. " * 1_000}  # 11,000 > 10,000 characters
+    assert_problem(
+        await admin.post("/notices/prepare", json=too_long), 422, "at most 10000 characters"
+    )
     assert_problem(await admin.put("/notices/999/renditions/vi", json={"text": "x"}), 404)
     async with session_scope(sessionmaker) as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0

@@ -12,11 +12,15 @@ over `broadcasts/samples/notices/*.txt` and prints, per notice and in total:
 - lang / urgent: whether the language and the urgency were read right;
 - private items sent to the endpoint (must be 0) and warned about; time taken.
 
-Ends with one JSON line of totals. Exit status 1 if anything private was sent, or the
-offline engine went over a budget, doubled a fact, leaked letter boilerplate or kept
-less than 0.95 of the facts.
+Then the redaction corpus (`tests/broadcasts/ai/redaction_corpus.py`): how many of its
+personal items `redact` caught or missed, and how many public items it over-redacted.
+
+Ends with one JSON line of totals. Exit status 1 if anything private was sent, the corpus
+had a miss, or the offline engine went over a budget, doubled a fact, leaked letter
+boilerplate or kept less than 0.95 of the facts.
 
     python -m tests.benchmarks.eval_ai [--limit 500] [--locales vi,en] [--now ISO]
+    python -m tests.benchmarks.eval_ai --corpus-only [--verbose]
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ import broadcasts
 from broadcasts.ai import AISettings, find_private, prepare_notice
 from broadcasts.ai.budget import DEFAULT_BUDGET
 from broadcasts.ai.factguard import repeated_facts
-from broadcasts.ai.redact import find_names, find_phones, normalize
+from broadcasts.ai.redact import find_names, find_phones, normalize, redact
 from broadcasts.timeparse import TZ
+from tests.broadcasts.ai.redaction_corpus import CORPUS
+from tests.broadcasts.ai.test_redaction_corpus import leaked, lost
 from tests.support.openai_stub import OpenAIStub
 
 # Before every sample's dates, so that none is reported as past.
@@ -226,16 +232,54 @@ async def run(limit: int, locales: list[str], now: datetime = DEFAULT_NOW) -> di
     return results
 
 
+def corpus(verbose: bool = False) -> dict[str, Any]:
+    """Caught / missed personal items and over-redacted public ones on the corpus."""
+    caught = missed = over = kept = 0
+    for case in CORPUS:
+        red = redact(case.text).text
+        miss, gone = leaked(case, red), lost(case, red)
+        caught += len(case.hide) - len(miss)
+        missed += len(miss)
+        over += len(gone)
+        kept += len(case.keep) - len(gone)
+        if verbose or miss or gone:
+            print(f"{case.name:<36} missed {miss or '-'} over-redacted {gone or '-'}")
+            if verbose:
+                print(f"{'':<36} {red!r}")
+    hidden = caught + missed
+    totals = {
+        "cases": len(CORPUS),
+        "caught": caught,
+        "missed": missed,
+        "over_redacted": over,
+        "kept": kept,
+        "recall": round(caught / hidden, 4) if hidden else None,
+    }
+    print(
+        f"\n== redaction corpus ({len(CORPUS)} cases) ==\n"
+        f"caught {caught}/{hidden}, missed {missed}, over-redacted {over}/{over + kept}"
+    )
+    return totals
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.eval_ai")
     parser.add_argument("--limit", type=int, default=500, help="summary_max_chars")
     parser.add_argument("--locales", default="vi,en")
     parser.add_argument("--now", default=DEFAULT_NOW.isoformat(), help="the clock, ISO 8601")
+    parser.add_argument("--corpus-only", action="store_true", help="only the redaction corpus")
+    parser.add_argument("--verbose", action="store_true", help="print every corpus case")
     args = parser.parse_args(argv)
+    if args.corpus_only:
+        figures = corpus(args.verbose)
+        print(json.dumps({"eval": "redaction", **figures}, ensure_ascii=False))
+        return 1 if figures["missed"] else 0
     locales = [loc for loc in args.locales.split(",") if loc]
     results = asyncio.run(run(args.limit, locales, datetime.fromisoformat(args.now)))
-    print(json.dumps({"eval": "ai", **results}, ensure_ascii=False))
-    bad = any(r["private_sent"] or r["over_limit"] for r in results.values())
+    figures = corpus(args.verbose)
+    print(json.dumps({"eval": "ai", **results, "redaction": figures}, ensure_ascii=False))
+    bad = bool(figures["missed"])
+    bad = bad or any(r["private_sent"] or r["over_limit"] for r in results.values())
     off = results["offline"]
     bad = bad or bool(
         off["over_budget"]

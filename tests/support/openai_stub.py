@@ -271,12 +271,16 @@ def answer_for(notice: str, limit: int, locales: list[str]) -> dict[str, Any]:
         "where": where.group() if where else "",
         "who": "",
         "action": action.rstrip("."),
-        "contact": ", ".join(dict.fromkeys(re.findall(r"⟦P\d+⟧", notice))),
+        # Phone placeholders and the public numbers sent as they are, in order.
+        "contact": ", ".join(dict.fromkeys(m.group() for m in _CONTACT.finditer(notice))),
     }
     translations = {
         loc: {"title": f"[{loc}] {title}", "text": f"[{loc}] {summary}"} for loc in locales
     }
     return {"title": title, "summary": summary, "facts": facts, "translations": translations}
+
+
+_CONTACT = re.compile(r"⟦P\d+⟧|(?<![\d.])(?:0\d{2,3}(?: \d{3,4}){2}|1[89]00 ?\d{4,6})(?!\d)")
 
 
 def main(argv: list[str] | None = None) -> int:

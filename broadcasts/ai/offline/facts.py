@@ -71,6 +71,8 @@ _FOR = re.compile(
 )
 _RANK = {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}
 CONTACT_MAX_CHARS = 170
+_PLACE_MAX_CHARS = 300
+_WHEN_MAX_CHARS = 40  # longer than any date or time atom
 
 
 @dataclass(slots=True)
@@ -150,10 +152,11 @@ def _where(units: list[Unit], facts: KeyFacts, language: str) -> None:
         for m in _AT.finditer(unit.text):
             if any(a <= m.start() < b for a, b in taken):
                 continue
-            rest = unit.text[m.end() :]
+            # A place is a short phrase: looking further would make many «tại» quadratic.
+            rest = unit.text[m.end() : m.end() + _PLACE_MAX_CHARS]
             stop = _PLACE_STOP.search(rest)
             end = stop.start() if stop else len(rest)
-            for span in when_spans(rest, language):
+            for span in when_spans(rest[: end + _WHEN_MAX_CHARS], language):
                 end = min(end, span.start)
             for a, _ in taken:
                 if a > m.end():

@@ -98,12 +98,31 @@ def _sent_tokenize() -> Callable[[str], list[str]]:
     return cast(Callable[[str], list[str]], sent_tokenize)
 
 
+_PIECE_CHARS = 1000
+
+
+def _pieces(line: str) -> list[str]:
+    """A long line in pieces of at most `_PIECE_CHARS`, cut after a sentence end or else at a
+    space: underthesea's tokenizer takes quadratic time on long runs such as «.a.a.a…»."""
+    pieces: list[str] = []
+    while len(line) > _PIECE_CHARS:
+        window = line[:_PIECE_CHARS]
+        cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "))
+        cut = cut + 1 if cut > 0 else window.rfind(" ")
+        cut = cut if cut > 0 else _PIECE_CHARS
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
 def split_sentences(line: str) -> list[str]:
     """The sentences of one line of text."""
     line = line.strip()
     if not line:
         return []
-    return [s.strip() for s in _sent_tokenize()(line) if s.strip()]
+    tokenize = _sent_tokenize()
+    return [s.strip() for piece in _pieces(line) for s in tokenize(piece) if s.strip()]
 
 
 def _clauses(sentence: str) -> list[str]:

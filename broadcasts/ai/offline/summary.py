@@ -27,7 +27,8 @@ _INTRO = re.compile(
     r"\b(?:thông\s+báo|announces?)\b.*(?:như\s+sau|sau\s+đây|the\s+following)\s*:\s*$", re.I
 )
 _COMMITTEE = re.compile(r"Ủy\s+ban\s+nhân\s+dân|Uỷ\s+ban\s+nhân\s+dân")
-_ASIDE = re.compile(r"\s*\((?![^)]*\d)[^)]{1,80}\)")
+# From the first space of a run, and a bounded look ahead: linear however many spaces or «(».
+_ASIDE = re.compile(r"(?<!\s)\s*\((?![^)]{0,80}\d)[^)]{1,80}\)")
 _AS_REQUIRED = re.compile(
     r",?\s+theo\s+quy\s+định(?:\s+hiện\s+hành|\s+của\s+pháp\s+luật)?(?=[.;]?$)"
 )

@@ -76,6 +76,7 @@ _EN_LEAD = re.compile(
     re.IGNORECASE,
 )
 _EN_DEADLINE = re.compile(r"\b(?:by|before|no\s+later\s+than|until)\b", re.IGNORECASE)
+_LEAD_MAX_CHARS = 80
 _EN_CITED = re.compile(r"\b(?:No\.|dated)\s*[\w/\-]*\s*$", re.IGNORECASE)
 
 
@@ -130,7 +131,9 @@ def when_spans(text: str, language: str = "vi") -> list[WhenSpan]:
             if not english:
                 continue
         start, end = group[0].start(), group[-1].end()
-        lead = (_EN_LEAD if english else _VI_LEAD).search(text[:start])
+        # The words leading a span are a few; a bounded look keeps many spans linear.
+        before = max(0, start - _LEAD_MAX_CHARS)
+        lead = (_EN_LEAD if english else _VI_LEAD).search(text, before, start)
         if lead:
             start = lead.start()
         if not english:
