@@ -8,6 +8,7 @@
     │   ├── UnreadableTime       a typed time cannot be read (`reason` "unreadable")
     │   └── PastTime             a typed time has already passed (`reason` "past")
     ├── CodeRejected             an invite / registration code is unknown, used or expired
+    │   └── TooManyAttempts      too many wrong codes: none is read until `until`
     ├── NotAllowed               the caller may not do this
     └── TransportError           a transport (Telegram, ...) refused or failed a send
         ├── RateLimited          the provider asked us to wait `retry_after` seconds
@@ -62,6 +63,10 @@ class PastTime(InvalidInput):
 
 class CodeRejected(LoaError):
     """Raised when an invite or registration code is unknown, used or expired."""
+
+
+class TooManyAttempts(CodeRejected):
+    """Raised when a person or group typed too many wrong codes; `detail["until"]`."""
 
 
 class NotAllowed(LoaError):

@@ -11,6 +11,7 @@ the code stays unused.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -22,9 +23,11 @@ from aiogram.filters import (
     CommandObject,
 )
 from aiogram.types import (
+    ChatMemberAdministrator,
     ChatMemberBanned,
     ChatMemberLeft,
     ChatMemberMember,
+    ChatMemberOwner,
     ChatMemberRestricted,
     ChatMemberUpdated,
     Message,
@@ -34,11 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import Screen
 from bot.services import Services
+from broadcasts import audit
 from broadcasts.channels import (
     REGISTER_COMMANDS,
     deactivate_channel_by_chat,
     note_refused_registration,
     register_channel,
+    registered_channel,
     registration_command,
 )
 from broadcasts.models import Area
@@ -99,21 +104,62 @@ async def register(
         await reply(message, services, text.format(command=await how_to_register(bot)))
     elif not await may_post(bot, message.chat.id):
         await refuse(message, session, services, bot)
+    elif (known := await registered_channel(**_chat(message, services), session=session)) and (
+        not await is_group_admin(bot, message)
+    ):
+        await refuse_reregistration(message, session, services, known[1].name)
     else:
         await register_here(message, command.args.strip(), session, services)
+
+
+def _chat(message: Message, services: Services) -> dict[str, Any]:
+    return {"bot_id": services.bot_account_id, "chat_ref": str(message.chat.id)}
+
+
+async def is_group_admin(bot: Bot, message: Message) -> bool:
+    """Whether the sender is the group's owner or an administrator (getChatMember); an
+    anonymous administrator writes as the group itself."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id == message.chat.id
+    if message.from_user is None:
+        return False
+    member = await bot.get_chat_member(message.chat.id, message.from_user.id)
+    return isinstance(member, ChatMemberOwner | ChatMemberAdministrator)
+
+
+async def refuse_reregistration(
+    message: Message, session: AsyncSession, services: Services, area: str
+) -> None:
+    who = message.from_user.id if message.from_user else "?"
+    await audit.record(
+        session=session,
+        actor=f"telegram:{who}",
+        action="channel.reregister_refused",
+        subject=f"chat:{message.chat.id}",
+        reason="not a group administrator",
+    )
+    await session.commit()
+    text = _(
+        "This group already receives the ward's notices for {area}. Only the group's owner "
+        "or an administrator of the group can register it again with another code."
+    )
+    await reply(message, services, text.format(area=area))
 
 
 async def register_here(
     message: Message, code: str, session: AsyncSession, services: Services
 ) -> None:
-    channel = await register_channel(
-        session=session,
-        code=code,
-        bot_id=services.bot_account_id,
-        chat_ref=str(message.chat.id),
-        title=message.chat.title or "",
-        topic_ref=topic_of(message),
-    )
+    user = message.from_user.id if message.from_user else None
+    keys = [f"telegram:chat:{message.chat.id}"] + ([f"telegram:user:{user}"] if user else [])
+    async with services.attempts.guard(*keys):
+        channel = await register_channel(
+            **_chat(message, services),
+            session=session,
+            code=code,
+            title=message.chat.title or "",
+            topic_ref=topic_of(message),
+            actor=f"telegram:{user}" if user else "",
+        )
     area = await session.get(Area, channel.area_id)
     await session.commit()  # stored before the leader is told so
     await reply(message, services, registered_text(area.name if area else "", channel.topic_ref))

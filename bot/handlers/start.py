@@ -31,12 +31,14 @@ async def welcome(
 ) -> None:
     """/start CODE: the invite binds this Telegram user to the ward as an official."""
     assert message.from_user is not None
-    official = await register_official(
-        session=session,
-        code=command.args or "",
-        user_ref=str(message.from_user.id),
-        name=message.from_user.full_name,
-    )
+    async with services.attempts.guard(f"telegram:user:{message.from_user.id}"):
+        official = await register_official(
+            session=session,
+            code=command.args or "",
+            user_ref=str(message.from_user.id),
+            name=message.from_user.full_name,
+            ward_id=services.ward_id,
+        )
     await session.commit()  # stored before the official is told so
     text = _(
         "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
