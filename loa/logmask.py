@@ -8,7 +8,8 @@ the message is formatted once, masked, and the traceback text masked with it.
 
 Masked: anything shaped like a Telegram token (`123456:AA…`, also after `bot`), every
 token the process serves (`TokenMask.add`, however it is shaped), and the argument of
-the commands that carry a code (`/start CODE`, `/dangky CODE`).
+the commands that carry a code (`/start CODE`, `/dangky CODE`). Bound SQL values are
+never logged (the engine hides them, and aiosqlite's DEBUG statements are off).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import logging
 import re
 import traceback
 from typing import Any
+from urllib.parse import quote
 
 HIDDEN = "***"
-# Telegram's tokens: the bot's id, a colon, 35 url-safe characters.
-_TOKEN_SHAPE = re.compile(r"\d{3,15}:[A-Za-z0-9_-]{30,}")
+# Telegram's tokens: the bot's id, a colon (perhaps URL-encoded), 35 url-safe characters.
+_TOKEN_SHAPE = re.compile(r"\d{3,15}(?::|%3A)[A-Za-z0-9_-]{30,}", re.IGNORECASE)
 _CODE_COMMAND = re.compile(
     r"(/(?:start|dangky|register)(?:@\w{1,64})?[ \t]+)[^\s\"'\\,}]{1,64}", re.IGNORECASE
 )
@@ -37,7 +39,8 @@ class TokenMask(logging.Filter):
     def add(self, secret: str) -> None:
         """Mask this value wherever it appears from now on (a bot's token)."""
         if len(secret) >= 6 and secret not in self._known:
-            self._known.add(secret)
+            # As written, and URL-encoded (a token in a query string: `token=1%3AAbc`).
+            self._known |= {secret, quote(secret, safe="")}
             alternatives = sorted(self._known, key=len, reverse=True)
             self._known_re = re.compile("|".join(re.escape(s) for s in alternatives))
 
@@ -71,6 +74,9 @@ def install_token_mask() -> TokenMask:
     if _mask is not None:
         return _mask
     mask = _mask = TokenMask()
+    # aiosqlite logs every statement with its bound values at DEBUG (invite codes, names):
+    # no mask can know those, so its DEBUG lines are not made at all.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     make = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -499,8 +499,12 @@ class Runtime:
                 except TelegramAPIError as exc:
                     log.warning("deleteWebhook failed at stop: %s", exc)
         if self.dispatcher is not None:
-            with contextlib.suppress(RuntimeError):  # polling was never started
+            try:
                 await self.dispatcher.stop_polling()
+            except RuntimeError:  # polling has not started (yet): its task must not start it
+                for task in self._tasks:
+                    if task.get_name() == "bot":
+                        task.cancel()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:
