@@ -16,7 +16,8 @@ from sqlalchemy import select, text
 from sqlmodel import col
 
 from broadcasts.area_import import import_areas_csv
-from broadcasts.db import session_scope
+from broadcasts.channels import get_or_create_bot_account
+from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import (
     Area,
@@ -34,7 +35,7 @@ from loa.runtime import Roles, Runtime
 from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
 from tests.api.factories import TREE_CSV
-from tests.bot.telegram_world import TOKEN, USERNAME, Loa, open_loa
+from tests.bot.telegram_world import PUBLIC_URL, TOKEN, USERNAME, Loa, open_loa
 
 CITY_TOKEN = "730001:CityBotOfTheDeployment"
 WARD_TOKEN = "730002:WardBotOfBenThanh"
@@ -256,3 +257,34 @@ async def test_tokens_are_encrypted_and_a_key_is_required(database_url: str) -> 
                 await runtime.start()
         finally:
             await runtime.stop()
+
+
+WEBHOOK_WARD_TOKEN = "730003:WardBotOnTheWebhook"
+
+
+async def test_webhook_mode_routes_each_update_to_its_bot(database_url: str) -> None:
+    async def store_ward_bot(_sandbox_url: str) -> None:
+        engine = make_engine(database_url)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as session:
+                await get_or_create_bot_account(
+                    session=session, token=WEBHOOK_WARD_TOKEN, username="loa730003_bot"
+                )
+        finally:
+            await engine.dispose()
+
+    async with open_loa(database_url, mode="webhook", before_start=store_ward_bot) as loa:
+        ids = {s.bot.token: s.account_id for s in loa.runtime.served}
+        assert set(ids) == {TOKEN, WEBHOOK_WARD_TOKEN}
+        for token, account_id in ids.items():
+            async with httpx.AsyncClient(base_url=loa.sandbox.url) as http:
+                info = (await http.post(f"/bot{token}/getWebhookInfo")).json()["result"]
+            assert info["url"] == f"{PUBLIC_URL}/telegram/webhook/{account_id}"
+        chat_id = await loa.client.add_bot_to_group(WEBHOOK_WARD_TOKEN, "Khu phố 2", LEADER)
+        chat = {"id": chat_id, "type": "group", "title": "Khu phố 2"}
+        update = loa.group_message(chat, LEADER, f"/dangky@loa730003_bot {loa.codes['BT-KP2']}")
+        posted = await loa.post_update(update, bot_id=ids[WEBHOOK_WARD_TOKEN])
+        assert posted.json() == {"ok": True, "duplicate": False}
+        await Player(loa.client, WEBHOOK_WARD_TOKEN).wait_text(chat_id, "✅")
+        channel = await loa.channel(chat_id)
+        assert channel is not None and channel.bot_id == ids[WEBHOOK_WARD_TOKEN]

@@ -4,8 +4,8 @@ Revision ID: 0004_bots
 Revises: 0002_webhook
 Create Date: 2026-12-01 13:30:00.000000
 
-Tokens stored in clear before this revision are encrypted here, with LOA_SECRET_KEY from
-the environment; without it, the upgrade stops and says so (nothing is changed).
+Tokens stored in clear before this revision are encrypted here, with the process's key
+(LOA_SECRET_KEY); without one, the upgrade stops and says so (nothing is changed).
 """
 import hashlib
 import os
@@ -26,20 +26,29 @@ def _seal_existing() -> list[tuple[int, str, str]]:
     rows = op.get_bind().execute(sa.text('SELECT id, token FROM bot_account')).all()
     if not rows:
         return []
-    from broadcasts.tokens import is_sealed, make_cipher
+    from broadcasts import tokens
 
-    key = os.environ.get('LOA_SECRET_KEY', '').strip()
-    if not key:
-        raise SystemExit(
-            'bot tokens are stored in the database: set LOA_SECRET_KEY (a Fernet key) '
-            'before upgrading, so that they can be encrypted'
-        )
-    cipher = make_cipher(key)
+    if tokens.has_token_key():  # the process's key (`loa run` installs it before migrating)
+        seal, unseal = tokens.seal, tokens.unseal
+    else:
+        key = os.environ.get('LOA_SECRET_KEY', '').strip()
+        if not key:
+            raise SystemExit(
+                'bot tokens are stored in the database: set LOA_SECRET_KEY (a Fernet key) '
+                'before upgrading, so that they can be encrypted'
+            )
+        cipher = tokens.make_cipher(key)
+
+        def seal(token: str) -> str:
+            return cipher.encrypt(token.encode()).decode()
+
+        def unseal(sealed: str) -> str:
+            return cipher.decrypt(sealed.encode()).decode()
+
     sealed = []
     for row_id, token in rows:
-        plain = cipher.decrypt(token.encode()).decode() if is_sealed(token) else token
-        digest = hashlib.sha256(plain.encode()).hexdigest()
-        sealed.append((row_id, cipher.encrypt(plain.encode()).decode(), digest))
+        plain = unseal(token) if tokens.is_sealed(token) else token
+        sealed.append((row_id, seal(plain), hashlib.sha256(plain.encode()).hexdigest()))
     return sealed
 
 
