@@ -345,14 +345,22 @@ async def channels_for_areas(
 
 
 async def note_refused_registration(
-    *, session: AsyncSession, chat_ref: str, title: str, reason: str, transport: str = "telegram"
+    *,
+    session: AsyncSession,
+    chat_ref: str,
+    title: str,
+    reason: str,
+    transport: str = "telegram",
+    actor: str | None = None,
+    action: str = "channel.refused",
 ) -> None:
-    """A group tried to register but cannot receive (the bot may not post there): nothing
-    is registered and the code stays unused; the audit log keeps it for the admins."""
+    """A group tried to register but may not (the bot may not post there; a member who
+    is not an administrator tried to move a registered group): nothing is registered and
+    the code stays unused; the audit log keeps it for the admins."""
     await audit.record(
         session=session,
-        actor=f"{transport}:{chat_ref}",
-        action="channel.refused",
+        actor=actor or f"{transport}:{chat_ref}",
+        action=action,
         subject=f"chat:{chat_ref}",
         title=title,
         reason=reason,

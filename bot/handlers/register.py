@@ -11,7 +11,6 @@ the code stays unused.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -37,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import Screen
 from bot.services import Services
-from broadcasts import audit
 from broadcasts.channels import (
     REGISTER_COMMANDS,
     deactivate_channel_by_chat,
@@ -46,7 +44,7 @@ from broadcasts.channels import (
     registered_channel,
     registration_command,
 )
-from broadcasts.models import Area
+from broadcasts.models import Area, Channel
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +102,7 @@ async def register(
         await reply(message, services, text.format(command=await how_to_register(bot)))
     elif not await may_post(bot, message.chat.id):
         await refuse(message, session, services, bot)
-    elif (known := await registered_channel(**_chat(message, services), session=session)) and (
+    elif (known := await _registration(message, session, services)) and (
         not await is_group_admin(bot, message)
     ):
         await refuse_reregistration(message, session, services, known[1].name)
@@ -112,8 +110,13 @@ async def register(
         await register_here(message, command.args.strip(), session, services)
 
 
-def _chat(message: Message, services: Services) -> dict[str, Any]:
-    return {"bot_id": services.bot_account_id, "chat_ref": str(message.chat.id)}
+async def _registration(
+    message: Message, session: AsyncSession, services: Services
+) -> tuple[Channel, Area] | None:
+    chat_ref = str(message.chat.id)
+    return await registered_channel(
+        session=session, bot_id=services.bot_account_id, chat_ref=chat_ref
+    )
 
 
 async def is_group_admin(bot: Bot, message: Message) -> bool:
@@ -131,12 +134,13 @@ async def refuse_reregistration(
     message: Message, session: AsyncSession, services: Services, area: str
 ) -> None:
     who = message.from_user.id if message.from_user else "?"
-    await audit.record(
+    await note_refused_registration(
         session=session,
+        chat_ref=str(message.chat.id),
+        title=message.chat.title or "",
+        reason="registered already; only a group administrator may register it again",
         actor=f"telegram:{who}",
         action="channel.reregister_refused",
-        subject=f"chat:{message.chat.id}",
-        reason="not a group administrator",
     )
     await session.commit()
     text = _(
@@ -153,8 +157,9 @@ async def register_here(
     keys = [f"telegram:chat:{message.chat.id}"] + ([f"telegram:user:{user}"] if user else [])
     async with services.attempts.guard(*keys):
         channel = await register_channel(
-            **_chat(message, services),
             session=session,
+            bot_id=services.bot_account_id,
+            chat_ref=str(message.chat.id),
             code=code,
             title=message.chat.title or "",
             topic_ref=topic_of(message),
