@@ -152,3 +152,25 @@ class ApiKeyCreated(ApiKeyPublic):
     )
 
     key: str = Field(description="the key itself; shown this once, store it now")
+
+
+class BotCreate(BaseModel):
+    """A ward's bot: its token from @BotFather and the ward it serves (none: city-wide)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"transport": "telegram", "token": "7100123456:AAE-example", "ward": "BT"}]
+        }
+    )
+
+    transport: Literal["telegram"] = "telegram"
+    token: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00\s]+$")
+    ward: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class BotTokenRotate(BaseModel):
+    """The bot's new token, after @BotFather's /revoke."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"token": "7100123456:AAF-new"}]})
+
+    token: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00\s]+$")

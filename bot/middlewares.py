@@ -35,6 +35,10 @@ class DbSessionMiddleware(BaseMiddleware):
                 if user is not None
                 else None
             )
+            services = data.get("services")
+            if official is not None and services is not None and services.ward_id is not None:
+                # Officials belong to the bot's ward: another ward's bot does not know them.
+                official = official if official.ward_id == services.ward_id else None
             if official is not None:
                 # Detached, so that a rollback cannot expire it under the error handler.
                 session.expunge(official)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox import Edit, Outbox, Screen
 from bot.views import status_screen
 from broadcasts.acks import acknowledged_message
+from broadcasts.attempts import CodeAttempts
 from broadcasts.db import session_scope
 from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.i18n import ack_label
@@ -36,6 +37,8 @@ class Services:
     bot: Bot
     i18n: I18n
     bot_account_id: int
+    # The ward this bot serves (None: city-wide): its groups and officials belong to it.
+    ward_id: int | None = None
     # The account limit shared with the delivery engine (None: the bot paces per chat only).
     limits: LimiterBackend | None = None
     # The scheduler's, once the runtime has one: (re)plan or drop a notice's job.
@@ -44,10 +47,12 @@ class Services:
     wake_delivery: Callable[[], None] = lambda: None
     ack_gather_seconds: float = ACK_GATHER_SECONDS
     outbox: Outbox = field(init=False)
+    attempts: CodeAttempts = field(init=False)
 
     def __post_init__(self) -> None:
         turn = partial(self.limits.account_turn, self.bot_account_id) if self.limits else None
         self.outbox = Outbox(self.bot, account_turn=turn)
+        self.attempts = CodeAttempts(sessionmaker=self.sessionmaker, settings=self.settings.codes)
 
     async def refresh_status(self, notice_ids: Iterable[int]) -> None:
         """Bring each notice's live status message up to date (coalesced, never waits for

@@ -239,6 +239,16 @@ async def record_button_press(
             method="button",
         )
         verdict = PressVerdict.recorded if created else PressVerdict.repeated
+        if created:
+            await audit.record(
+                session=session,
+                actor=f"{channel.transport if channel else 'telegram'}:{person_ref}"[:100],
+                action="ack.button",
+                subject=f"notice:{ack.notice_id}",
+                channel_id=ack.channel_id,
+                delivery_id=delivery_id,
+                person_name=person_name,
+            )
         return ButtonPress(verdict, ack.notice_id)
     if (
         delivery is not None

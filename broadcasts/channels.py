@@ -22,6 +22,7 @@ from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.invites import redeem_invite
 from broadcasts.models import Area, BotAccount, Channel, InviteKind, utcnow
 from broadcasts.tenancy import CITY, Tenant
+from broadcasts.tokens import token_hash
 
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # The command a leader sends in the group, Vietnamese first; the English one is an alias.
@@ -103,7 +104,9 @@ async def get_or_create_bot_account(
     transport: str = "telegram",
 ) -> BotAccount:
     """The account row for a token, made on first start; keeps the username current."""
-    account = await session.scalar(select(BotAccount).where(col(BotAccount.token) == token))
+    account = await session.scalar(
+        select(BotAccount).where(col(BotAccount.token_hash) == token_hash(token))
+    )
     if account is None:
         account = BotAccount(token=token, transport=transport)
     if username is not None:
@@ -154,28 +157,31 @@ async def register_channel(
     title: str,
     topic_ref: str | None = None,
     transport: str = "telegram",
+    actor: str = "",
 ) -> Channel:
     """Redeem a channel code for this chat; a known chat moves to the code's area.
+
+    A code outside the bot's ward is refused (`CodeRejected`, reason other_ward) and
+    stays unused. The registration is audited, naming `actor` (who sent the code).
 
     `topic_ref` is the forum topic the code was sent from (None: the main thread); the
     latest registration decides where notices go.
     """
-    invite = await redeem_invite(
-        session=session, code=code, kind=InviteKind.channel, used_by=f"{transport}:{chat_ref}"
-    )
     bot = await session.get(BotAccount, bot_id)
     if bot is None:
         raise NotFound(f"bot account {bot_id} does not exist", bot_id=bot_id)
+    invite = await redeem_invite(
+        session=session,
+        code=code,
+        kind=InviteKind.channel,
+        used_by=f"{transport}:{chat_ref}",
+        within_ward_id=bot.ward_id,
+    )
     area = await session.get(Area, invite.area_id)
     assert area is not None  # invite.area_id is a foreign key
-    if bot.ward_id is not None:
-        ward = await session.get(Area, bot.ward_id)
-        if ward is not None and not area.path.startswith(ward.path):
-            raise InvalidInput(
-                f"area '{area.code}' is not served by this ward's bot", area_code=area.code
-            )
     now = utcnow()
     channel = await _by_chat(session, bot_id, chat_ref)
+    before = channel.area_id if channel is not None else None
     if channel is None:
         channel = Channel(
             area_id=invite.area_id,
@@ -192,7 +198,30 @@ async def register_channel(
     channel.updated_at = now
     session.add(channel)
     await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor or f"{transport}:{chat_ref}",
+        action="channel.register",
+        subject=f"channel:{channel.id}",
+        chat_ref=chat_ref,
+        area=area.code,
+        bot_id=bot_id,
+        previous_area_id=before,
+    )
     return channel
+
+
+async def registered_channel(
+    *, session: AsyncSession, bot_id: int, chat_ref: str
+) -> tuple[Channel, Area] | None:
+    """The chat's registration with this bot (active or not), and its area; None if the
+    chat was never registered."""
+    channel = await _by_chat(session, bot_id, chat_ref)
+    if channel is None:
+        return None
+    area = await session.get(Area, channel.area_id)
+    assert area is not None
+    return channel, area
 
 
 def _deactivate(channel: Channel, reason: str) -> None:
@@ -323,14 +352,22 @@ async def channels_for_areas(
 
 
 async def note_refused_registration(
-    *, session: AsyncSession, chat_ref: str, title: str, reason: str, transport: str = "telegram"
+    *,
+    session: AsyncSession,
+    chat_ref: str,
+    title: str,
+    reason: str,
+    transport: str = "telegram",
+    actor: str | None = None,
+    action: str = "channel.refused",
 ) -> None:
-    """A group tried to register but cannot receive (the bot may not post there): nothing
-    is registered and the code stays unused; the audit log keeps it for the admins."""
+    """A group tried to register but may not (the bot may not post there; a member who
+    is not an administrator tried to move a registered group): nothing is registered and
+    the code stays unused; the audit log keeps it for the admins."""
     await audit.record(
         session=session,
-        actor=f"{transport}:{chat_ref}",
-        action="channel.refused",
+        actor=actor or f"{transport}:{chat_ref}",
+        action=action,
         subject=f"chat:{chat_ref}",
         title=title,
         reason=reason,

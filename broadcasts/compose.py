@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from broadcasts import audit
 from broadcasts.ai import (
     AISettings,
     Finding,
@@ -73,6 +74,7 @@ async def prepare_draft(
     ai: AISettings,
     notice_id: int | None = None,
     locales: Sequence[str] | None = None,
+    actor: str | None = None,
 ) -> Draft:
     """Run the AI step and store the draft with one rendition per locale.
 
@@ -97,6 +99,10 @@ async def prepare_draft(
             title=prep.title,
             urgent=prep.urgent,
         )
+        if actor is not None:  # the bot's compose (the API's route records its own)
+            await audit.record(
+                session=session, actor=actor, action="notice.compose", subject=f"notice:{notice.id}"
+            )
     else:
         # Prepared again (masked): the urgency stays as it is, the official may have set it.
         notice = await get_notice(session=session, notice_id=notice_id)
@@ -215,6 +221,7 @@ async def send_off(
     at: datetime | None,
     status_chat_ref: str,
     status_message_ref: str,
+    actor: str = "",
 ) -> Notice:
     """Schedule the notice (for now when `at` is None), with the message that shows its
     progress to the official. A time that passed while the official looked is refused
@@ -222,6 +229,14 @@ async def send_off(
     if at is not None and at <= utcnow():
         raise InvalidInput("the chosen time has passed", reason="time_passed")
     notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="notice.schedule",
+        subject=f"notice:{notice_id}",
+        at=at,
+        now=at is None,
+    )
     await set_status_message(
         session=session,
         notice_id=notice_id,

@@ -10,6 +10,7 @@
     │   ├── NoticeTooLong        a notice is longer than the AI step reads (`reason` "too_long")
     │   └── NoticeTooComplex     the AI step missed its deadline (`reason` "too_slow")
     ├── CodeRejected             an invite / registration code is unknown, used or expired
+    │   └── TooManyAttempts      too many wrong codes: none is read until `until`
     ├── NotAllowed               the caller may not do this
     └── TransportError           a transport (Telegram, ...) refused or failed a send
         ├── RateLimited          the provider asked us to wait `retry_after` seconds
@@ -77,6 +78,10 @@ class PastTime(InvalidInput):
 
 class CodeRejected(LoaError):
     """Raised when an invite or registration code is unknown, used or expired."""
+
+
+class TooManyAttempts(CodeRejected):
+    """Raised when a person or group typed too many wrong codes; `detail["until"]`."""
 
 
 class NotAllowed(LoaError):

@@ -81,10 +81,21 @@ def _rejected(code: str, reason: str, message: str) -> CodeRejected:
     return CodeRejected(message, reason=reason, code=code)
 
 
+async def _in_ward(session: AsyncSession, area_id: int, ward_id: int) -> bool:
+    area, ward = await session.get(Area, area_id), await session.get(Area, ward_id)
+    return area is not None and ward is not None and area.path.startswith(ward.path)
+
+
 async def redeem_invite(
-    *, session: AsyncSession, code: str, kind: InviteKind, used_by: str
+    *,
+    session: AsyncSession,
+    code: str,
+    kind: InviteKind,
+    used_by: str,
+    within_ward_id: int | None = None,
 ) -> Invite:
-    """Use a code once. Raises CodeRejected with `detail["reason"]` unknown / used / expired.
+    """Use a code once. Raises CodeRejected with `detail["reason"]` unknown / used / expired,
+    or other_ward when `within_ward_id` is given and the code's area lies outside it.
 
     A code of the other kind counts as unknown: an official's code sent as a group's
     registration tells the sender nothing about what it is.
@@ -98,6 +109,9 @@ async def redeem_invite(
         raise _rejected(normalized, "used", f"code '{normalized}' has already been used")
     if invite.expires_at <= now:
         raise _rejected(normalized, "expired", f"code '{normalized}' has expired")
+    if within_ward_id is not None and not await _in_ward(session, invite.area_id, within_ward_id):
+        # Checked before the code is used: it stays good for its own ward's bot.
+        raise _rejected(normalized, "other_ward", f"code '{normalized}' is for another ward")
     claimed = await session.execute(
         update(Invite)
         .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
+
+from broadcasts.tokens import SealedToken, token_hash
 
 
 def utcnow() -> datetime:
@@ -73,10 +75,21 @@ class BotAccount(SQLModel, table=True):
     __tablename__ = "bot_account"
     id: int | None = Field(default=None, primary_key=True)
     transport: str = Field(default="telegram", max_length=20)
-    token: str = Field(unique=True, max_length=200)
+    # Encrypted at rest (`broadcasts.tokens`); found by `token_hash`, set on every write.
+    token: str = Field(sa_column=Column(SealedToken(), nullable=False, unique=True))
+    token_hash: str = Field(default="", unique=True, max_length=64)
     username: str | None = Field(default=None, max_length=100)
     ward_id: int | None = Field(default=None, foreign_key="area.id")
+    # A disabled bot is not served and sends nothing; its channels keep their rows.
+    active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+@event.listens_for(BotAccount, "before_insert")
+@event.listens_for(BotAccount, "before_update")
+def _hash_token(_mapper: object, _connection: object, account: BotAccount) -> None:
+    account.token_hash = token_hash(account.token)
 
 
 class Channel(SQLModel, table=True):
@@ -231,3 +244,14 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     # The ward the subject lies in, so a ward key reads its own ward's events; None: city.
     ward_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+
+
+class CodeAttempt(SQLModel, table=True):
+    """Wrong invite / registration codes typed by one person or in one group (`who`, e.g.
+    "telegram:user:42"), counted over a window; `blocked_until` starts the cooling-off."""
+
+    __tablename__ = "code_attempt"
+    who: str = Field(primary_key=True, max_length=80)
+    failures: int = Field(default=0)
+    window_start: datetime = Field(default_factory=utcnow)
+    blocked_until: datetime | None = None

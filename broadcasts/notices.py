@@ -7,7 +7,7 @@ only the caller whose UPDATE matched creates the deliveries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -480,3 +480,14 @@ async def notices_in_flight(*, session: AsyncSession, grace_seconds: float = 120
         )
     )
     return [i for i in rows if i is not None]
+
+
+async def notice_wards(*, session: AsyncSession, notice_ids: Iterable[int]) -> dict[int, int]:
+    """The ward of each notice (for picking the ward's bot)."""
+    ids = list(notice_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(Notice.id), col(Notice.ward_id)).where(col(Notice.id).in_(ids))
+    )
+    return {notice_id: ward_id for notice_id, ward_id in rows if notice_id is not None}

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from broadcasts import audit
 from broadcasts.areas import subtree_condition
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.invites import redeem_invite
@@ -78,10 +79,19 @@ async def register_official(
     transport: str = "telegram",
     user_ref: str,
     name: str,
+    ward_id: int | None = None,
 ) -> Official:
-    """Redeem an official's invite; someone already known moves to the code's ward."""
+    """Redeem an official's invite; someone already known moves to the code's ward.
+
+    `ward_id` is the ward of the bot the code was sent to (None: a city-wide bot): a code
+    of another ward is refused (`CodeRejected`, reason other_ward) and stays unused.
+    """
     invite = await redeem_invite(
-        session=session, code=code, kind=InviteKind.official, used_by=f"{transport}:{user_ref}"
+        session=session,
+        code=code,
+        kind=InviteKind.official,
+        used_by=f"{transport}:{user_ref}",
+        within_ward_id=ward_id,
     )
     ward = await session.get(Area, invite.area_id)
     if ward is None or ward.level != AreaLevel.ward:  # checked when the code was made
@@ -98,6 +108,14 @@ async def register_official(
     official.active = True
     session.add(official)
     await session.flush()
+    await audit.record(
+        session=session,
+        actor=f"{transport}:{user_ref}",
+        action="official.register",
+        subject=f"official:{official.id}",
+        ward_id=invite.area_id,
+        name=official.name,
+    )
     return official
 
 

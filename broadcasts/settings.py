@@ -80,6 +80,15 @@ class DeliverySettings(BaseModel):
     concurrency: int = 200
 
 
+class CodeSettings(BaseModel):
+    """How many wrong invite / registration codes a person or a group may type before
+    Loa stops reading codes from them for a while (the real code too)."""
+
+    max_attempts: int = 5
+    window_seconds: float = 900.0
+    cooloff_seconds: float = 900.0
+
+
 class AISettings(BaseModel):
     """How the AI step runs. Without `base_url` (or with `enabled=False`) it stays offline."""
 
@@ -164,13 +173,17 @@ class Settings(BaseSettings):
     timezone: str = DEFAULT_TIMEZONE
     default_locale: str = DEFAULT_LOCALE
     log_level: str = "INFO"
+    # Fernet key that encrypts bot tokens at rest (`loa run` refuses to start without it
+    # once a bot is stored).
+    secret_key: SecretStr | None = None
 
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai: AISettings = Field(default_factory=AISettings)
+    codes: CodeSettings = Field(default_factory=CodeSettings)
 
-    _blank_redis = field_validator("redis_url", mode="before")(_blank_is_none)
+    _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 
     @field_validator("timezone")
     @classmethod

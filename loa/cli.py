@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from broadcasts.settings import Settings
+from loa.logmask import install_token_mask
 
 
 def settings_errors(exc: ValidationError) -> str:
@@ -87,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_token_mask()  # before anything logs: no token or typed code in any line
     if args.command in _ROLES:
         asyncio.run(_serve(settings, _ROLES[args.command]))
     elif args.command == "migrate":

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import col
@@ -117,6 +118,8 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
             token=SecretStr(TOKEN), api_base=sandbox.url, poll_timeout_seconds=1
         ),
         api=ApiSettings(port=_free_port(), bootstrap_key=SecretStr(admin_key)),
+        # The demo's own database: a fresh key for its bot token each run.
+        secret_key=SecretStr(Fernet.generate_key().decode()),
     )
     say(f"Loa demo — database {workdir / 'loa.db'}, Telegram sandbox {sandbox.url}")
     runtime = Runtime(settings, Roles())

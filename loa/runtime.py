@@ -14,18 +14,19 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.types import TelegramObject
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -39,14 +40,17 @@ from bot.press import PressMiddleware
 from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
+from broadcasts.bots import active_bots, count_bots
 from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.migrate import upgrade_async
-from broadcasts.notices import notices_in_flight
+from broadcasts.notices import notice_wards, notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
+from broadcasts.tokens import TokenKeyInvalid, has_token_key, use_token_key
+from loa.logmask import install_token_mask
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +90,54 @@ def make_isolation(storage: BaseStorage) -> BaseEventIsolation:
     return storage.create_isolation()
 
 
-def make_bot(settings: Settings) -> Bot:
-    if settings.telegram.token is None:
+def make_bot(settings: Settings, token: str | None = None) -> Bot:
+    """The bot of `token` (default: LOA_TELEGRAM__TOKEN) on the configured Bot API server."""
+    if token is None and settings.telegram.token is None:
         raise SystemExit("LOA_TELEGRAM__TOKEN is not set: the bot needs a Telegram bot token.")
     check_webhook_settings(settings.telegram)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
-    return Bot(settings.telegram.token.get_secret_value(), session=session)
+    if token is None:
+        assert settings.telegram.token is not None
+        token = settings.telegram.token.get_secret_value()
+    return Bot(token, session=session)
+
+
+def install_token_key(settings: Settings) -> None:
+    """Use LOA_SECRET_KEY for the stored bot tokens; stop at start if it is malformed."""
+    if settings.secret_key is None:
+        return
+    try:
+        use_token_key(settings.secret_key.get_secret_value())
+    except TokenKeyInvalid as exc:
+        raise SystemExit(exc.message) from exc
+
+
+@dataclass
+class ServedBot:
+    """One bot this process serves: its account, its Bot, its services (and outbox)."""
+
+    account_id: int
+    ward_id: int | None
+    bot: Bot
+    services: Services
+    receiver: WebhookReceiver | None = None
+
+
+class ServicesByBot(BaseMiddleware):
+    """Gives each update the services of the bot it came to (one dispatcher, many bots)."""
+
+    def __init__(self, by_bot: dict[int, Services]) -> None:
+        self._by_bot = by_bot
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        bot: Bot = data["bot"]
+        data["services"] = self._by_bot[bot.id]
+        return await handler(event, data)
 
 
 def check_webhook_settings(telegram: TelegramSettings) -> None:
@@ -137,6 +183,9 @@ class Runtime:
         self.worker: DeliveryWorker | None = None
         self.api_server: uvicorn.Server | None = None
         self.bot_account_id: int | None = None
+        self.served: list[ServedBot] = []  # the first one is also `bot`, `services`
+        self.mask = install_token_mask()
+        self._i18n = make_i18n(default_locale=settings.default_locale)
         self.monitor: UpdateMonitor | None = None  # set where this process receives updates
         self.receiver: WebhookReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -147,8 +196,10 @@ class Runtime:
         self.limits: LimiterBackend = make_limits(settings.delivery, settings.redis_url)
 
     async def start(self, *, migrate: bool = True) -> None:
+        install_token_key(self.settings)
         if migrate:
             await upgrade_async(self.settings.database_url)
+        await self._check_token_key()
         if self.roles.bot or self.roles.scheduler or (self.webhook_mode and self.roles.api):
             await self._start_bot_services()
         if self.roles.worker:
@@ -156,7 +207,7 @@ class Runtime:
                 sessionmaker=self.sessionmaker,
                 settings=self.settings,
                 limits=self.limits,
-                on_progress=self.services.refresh_status if self.services else None,
+                on_progress=self._refresh_status if self.served else None,
             )
             self._spawn(self.worker.run(), "worker")
         if self.roles.scheduler:
@@ -164,9 +215,9 @@ class Runtime:
                 sessionmaker=self.sessionmaker, on_dispatched=self._dispatched
             )
             await self.scheduler.start()
-            if self.services is not None:
-                self.services.plan = self.scheduler.plan
-                self.services.unplan = self.scheduler.unplan
+            for served in self.served:
+                served.services.plan = self.scheduler.plan
+                served.services.unplan = self.scheduler.unplan
         if self.roles.api:
             await self._start_api()
         if self.roles.bot and not self.roles.worker:
@@ -190,7 +241,7 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             settings=self.settings,
             on_cancel=self._cancelled,
-            webhooks={self.bot_account_id or 0: self.receiver} if self.receiver else None,
+            webhooks={s.account_id: s.receiver for s in self.served if s.receiver} or None,
             bot_health=self._bot_health if self.monitor is not None else None,
         )
         config = uvicorn.Config(
@@ -219,20 +270,21 @@ class Runtime:
         assert self.monitor is not None
         return BotHealth(**asdict(self.monitor.status()))
 
-    def _webhook_url(self) -> str:
+    def _webhook_url(self, account_id: int) -> str:
         base = (self.settings.telegram.webhook_url or "").rstrip("/")
-        return base + webhook_path(self.bot_account_id or 0)
+        return base + webhook_path(account_id)
 
     async def _start_polling(self) -> None:
-        assert self.bot is not None and self.dispatcher is not None
-        info = await self.bot.get_webhook_info()
-        if info.url:
-            # Telegram answers getUpdates with 409 for as long as a webhook is set.
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            log.info("a webhook was set (url %s); deleted it to poll", _shown(info.url))
+        assert self.dispatcher is not None
+        for served in self.served:
+            info = await served.bot.get_webhook_info()
+            if info.url:
+                # Telegram answers getUpdates with 409 for as long as a webhook is set.
+                await served.bot.delete_webhook(drop_pending_updates=False)
+                log.info("a webhook was set (url %s); deleted it to poll", _shown(info.url))
         self._spawn(
             self.dispatcher.start_polling(
-                self.bot,
+                *(s.bot for s in self.served),
                 handle_signals=False,
                 close_bot_session=False,
                 polling_timeout=self.settings.telegram.poll_timeout_seconds,
@@ -241,12 +293,16 @@ class Runtime:
         )
 
     async def _set_webhook(self) -> None:
-        assert self.bot is not None and self.dispatcher is not None
+        for served in self.served:
+            await self._set_webhook_of(served)
+
+    async def _set_webhook_of(self, served: ServedBot) -> None:
+        assert self.dispatcher is not None
         secret = self.settings.telegram.webhook_secret
         assert secret is not None  # checked by make_bot
-        url = self._webhook_url()
+        url = self._webhook_url(served.account_id)
         try:
-            await self.bot.set_webhook(
+            await served.bot.set_webhook(
                 url=url,
                 secret_token=secret.get_secret_value(),
                 allowed_updates=self.dispatcher.resolve_used_update_types(),
@@ -261,88 +317,160 @@ class Runtime:
     async def _watch_webhook(self) -> None:
         """Where updates come in by webhook: is the webhook still ours? Another tool may
         have replaced or deleted it (or the bot role has not set it yet)."""
-        assert self.bot is not None and self.monitor is not None
-        expected = self._webhook_url()
+        assert self.monitor is not None
         while True:
-            try:
-                info = await self.bot.get_webhook_info()
-            except TelegramAPIError as exc:
-                self.monitor.failed(f"getWebhookInfo failed: {exc.message}")
+            problems = [p for s in self.served if (p := await self._webhook_problem(s))]
+            if problems:
+                self.monitor.failed("; ".join(problems))
             else:
-                if info.url == expected:
-                    self.monitor.succeeded()
-                else:
-                    found = _shown(info.url) if info.url else "no webhook"
-                    self.monitor.failed(f"the webhook is not ours: {found} (expected {expected})")
+                self.monitor.succeeded()
             await asyncio.sleep(self.webhook_watch_seconds)
 
-    async def _start_bot_services(self) -> None:
-        self.bot = make_bot(self.settings)
-        me = await self.bot.get_me()
+    async def _webhook_problem(self, served: ServedBot) -> str | None:
+        expected = self._webhook_url(served.account_id)
+        try:
+            info = await served.bot.get_webhook_info()
+        except TelegramAPIError as exc:
+            return f"getWebhookInfo failed: {exc.message}"
+        if info.url == expected:
+            return None
+        found = _shown(info.url) if info.url else "no webhook"
+        return f"the webhook is not ours: {found} (expected {expected})"
+
+    async def _check_token_key(self) -> None:
+        """Stop at start, saying why, when bot tokens are (or would be) stored without a key."""
+        if has_token_key():
+            return
         async with session_scope(self.sessionmaker) as session:
-            account = await get_or_create_bot_account(
-                session=session,
-                token=self.settings.telegram.token.get_secret_value(),  # type: ignore[union-attr]
-                username=me.username,
+            stored = await count_bots(session=session)
+        if stored or self.settings.telegram.token is not None:
+            raise SystemExit(
+                "LOA_SECRET_KEY is not set: bot tokens are stored encrypted and Loa needs the "
+                'key to read them. Make one with: python -c "from cryptography.fernet import '
+                'Fernet; print(Fernet.generate_key().decode())" (keep it: without it the '
+                "stored tokens cannot be read)."
             )
-        self.bot_account_id = account.id or 0
-        i18n = make_i18n(default_locale=self.settings.default_locale)
-        self.services = Services(
+
+    async def _accounts(self) -> list[tuple[int, str, int | None, bool]]:
+        """(account id, token, ward id, from settings) of every bot to serve: the token in
+        the settings (if any) first, then every active bot stored (added with POST /bots)."""
+        found: list[tuple[int, str, int | None, bool]] = []
+        async with session_scope(self.sessionmaker) as session:
+            if self.settings.telegram.token is not None:
+                token = self.settings.telegram.token.get_secret_value()
+                account = await get_or_create_bot_account(session=session, token=token)
+                found.append((account.id or 0, token, account.ward_id, True))
+            for account in await active_bots(session=session):
+                if all(account.id != f[0] for f in found):
+                    found.append((account.id or 0, account.token, account.ward_id, False))
+        return found
+
+    async def _serve_account(
+        self, account_id: int, token: str, ward_id: int | None, *, required: bool
+    ) -> ServedBot | None:
+        self.mask.add(token)
+        bot = make_bot(self.settings, token)
+        try:
+            me = await bot.me()  # cached: the dispatcher's polling asks for it again
+        except TelegramAPIError as exc:
+            await bot.session.close()
+            if required:
+                raise
+            # One ward's broken token must not stop the other wards' bots.
+            log.warning("bot account %s is not served: getMe failed: %s", account_id, exc)
+            return None
+        async with session_scope(self.sessionmaker) as session:
+            await get_or_create_bot_account(session=session, token=token, username=me.username)
+        services = Services(
             settings=self.settings,
             sessionmaker=self.sessionmaker,
-            bot=self.bot,
-            i18n=i18n,
-            bot_account_id=account.id or 0,
+            bot=bot,
+            i18n=self._i18n,
+            bot_account_id=account_id,
+            ward_id=ward_id,
             limits=self.limits,
         )
+        log.info("bot @%s ready (account %s)", me.username, account_id)
+        return ServedBot(account_id, ward_id, bot, services)
+
+    async def _start_bot_services(self) -> None:
+        for account_id, token, ward_id, required in await self._accounts():
+            served = await self._serve_account(account_id, token, ward_id, required=required)
+            if served is not None:
+                self.served.append(served)
+        if not self.served:
+            raise SystemExit(
+                "no bot to serve: set LOA_TELEGRAM__TOKEN, or add a ward's bot with POST /bots."
+            )
+        first = self.served[0]
+        self.bot, self.services, self.bot_account_id = first.bot, first.services, first.account_id
         storage = make_storage(self.settings)
-        dp = Dispatcher(
-            storage=storage, events_isolation=make_isolation(storage), services=self.services
-        )
+        dp = Dispatcher(storage=storage, events_isolation=make_isolation(storage))
+        dp.update.outer_middleware(ServicesByBot({s.bot.id: s.services for s in self.served}))
         if self.receives_updates:
             self.monitor = UpdateMonitor(self.settings.telegram.mode)
             dp.update.outer_middleware(SeenUpdates(self.monitor))
             if not self.webhook_mode:
-                self.bot.session.middleware(PollWatch(self.monitor))
+                for served in self.served:
+                    served.bot.session.middleware(PollWatch(self.monitor))
         dp.update.outer_middleware(PressMiddleware())
         dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
-        OfficialLocaleMiddleware(i18n).setup(dp)
+        OfficialLocaleMiddleware(self._i18n).setup(dp)
         dp.include_router(build_router())
         self.dispatcher = dp
         if self.webhook_mode and self.roles.api:
             secret = self.settings.telegram.webhook_secret
             assert secret is not None  # checked by make_bot
-            self.receiver = WebhookReceiver(
-                dispatcher=dp, bot=self.bot, secret=secret.get_secret_value(), taken=self._taken()
-            )
-        log.info("bot @%s ready (%s)", me.username, self.settings.telegram.mode)
+            for served in self.served:
+                served.receiver = WebhookReceiver(
+                    dispatcher=dp,
+                    bot=served.bot,
+                    secret=secret.get_secret_value(),
+                    taken=self._taken(served.account_id),
+                )
+            self.receiver = first.receiver
+        log.info("%d bot(s) ready (%s)", len(self.served), self.settings.telegram.mode)
 
-    def _taken(self) -> SharedIds | None:
+    def _taken(self, account_id: int) -> SharedIds | None:
         """Scaled out (Redis), every API process sees which updates any of them took."""
         if not self.settings.redis_url:
             return None
-        self._redis = Redis.from_url(self.settings.redis_url)
-        return SharedIds(self._redis, prefix=f"loa:webhook:{self.bot_account_id}:")
+        if self._redis is None:
+            self._redis = Redis.from_url(self.settings.redis_url)
+        return SharedIds(self._redis, prefix=f"loa:webhook:{account_id}:")
+
+    async def _refresh_status(self, notice_ids: Iterable[int]) -> None:
+        """Each notice's status message is edited by the bot of the notice's ward (the
+        bot its official writes to), else by a city-wide one, else by the first."""
+        ids = set(notice_ids)
+        if not ids or not self.served:
+            return
+        if len(self.served) == 1:
+            await self.served[0].services.refresh_status(ids)
+            return
+        async with session_scope(self.sessionmaker) as session:
+            wards = await notice_wards(session=session, notice_ids=ids)
+        city = next((s for s in self.served if s.ward_id is None), self.served[0])
+        by_ward = {s.ward_id: s for s in self.served if s.ward_id is not None}
+        for notice_id, ward_id in wards.items():
+            await by_ward.get(ward_id, city).services.refresh_status({notice_id})
 
     async def _follow_progress(self, every: float = 3.0) -> None:
-        assert self.services is not None
         while True:
             async with session_scope(self.sessionmaker) as session:
                 ids = await notices_in_flight(session=session)
-            await self.services.refresh_status(ids)
+            await self._refresh_status(ids)
             await asyncio.sleep(every)
 
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:
             self.worker.wake()
-        if self.services is not None:
-            await self.services.refresh_status({notice_id})
+        await self._refresh_status({notice_id})
 
     async def _cancelled(self, notice_id: int) -> None:
         if self.scheduler is not None:
             self.scheduler.unplan(notice_id)
-        if self.services is not None:
-            await self.services.refresh_status({notice_id})
+        await self._refresh_status({notice_id})
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -362,16 +490,21 @@ class Runtime:
         if self._stopped:
             return
         self._stopped = True
-        if self.roles.bot and self.webhook_mode and self.bot is not None:
+        if self.roles.bot and self.webhook_mode:
             # First, so that Telegram keeps updates for the next start instead of posting
             # them to an API that is going away.
-            try:
-                await self.bot.delete_webhook(drop_pending_updates=False)
-            except TelegramAPIError as exc:
-                log.warning("deleteWebhook failed at stop: %s", exc)
+            for served in self.served:
+                try:
+                    await served.bot.delete_webhook(drop_pending_updates=False)
+                except TelegramAPIError as exc:
+                    log.warning("deleteWebhook failed at stop: %s", exc)
         if self.dispatcher is not None:
-            with contextlib.suppress(RuntimeError):  # polling was never started
+            try:
                 await self.dispatcher.stop_polling()
+            except RuntimeError:  # polling has not started (yet): its task must not start it
+                for task in self._tasks:
+                    if task.get_name() == "bot":
+                        task.cancel()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:
@@ -382,17 +515,18 @@ class Runtime:
             if task.get_name() in ("status", "webhook-watch"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.receiver is not None:
-            await self.receiver.close()  # the updates taken before the API stopped
-        if self.services is not None:
+        for served in self.served:
+            if served.receiver is not None:
+                await served.receiver.close()  # the updates taken before the API stopped
+        for served in self.served:
             with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
-                await asyncio.wait_for(self.services.outbox.settled(), timeout=5)
-            await self.services.outbox.close()
+                await asyncio.wait_for(served.services.outbox.settled(), timeout=5)
+            await served.services.outbox.close()
         await self.limits.close()
         if self._redis is not None:
             await self._redis.aclose()
         if self.dispatcher is not None:
             await self.dispatcher.storage.close()
-        if self.bot is not None:
-            await self.bot.session.close()
+        for served in self.served:
+            await served.bot.session.close()
         await self.engine.dispose()

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from broadcasts.db import make_engine, make_sessionmaker
 from broadcasts.migrate import upgrade_async
+from broadcasts.tokens import use_token_key
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LOA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -240,3 +241,17 @@ async def redis_url() -> AsyncIterator[str]:
             await client.flushdb()
         finally:
             await client.aclose()
+
+
+# --- Bot tokens at rest ------------------------------------------------------------------
+
+# The tests' Fernet key (a real deployment sets LOA_SECRET_KEY; see broadcasts/tokens.py).
+TEST_SECRET_KEY = "SMjpLgltWId6okFXl1fTBYQ2e7Ra506_KxOu-I98YcU="
+
+
+@pytest.fixture(autouse=True)
+def token_key() -> Iterator[str]:
+    """Every test may store bot tokens, as a process with LOA_SECRET_KEY set would."""
+    use_token_key(TEST_SECRET_KEY)
+    yield TEST_SECRET_KEY
+    use_token_key(None)

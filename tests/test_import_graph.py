@@ -23,6 +23,7 @@ CHILD = r"""
 import asyncio, json, sys
 
 from aiohttp import web
+from cryptography.fernet import Fernet
 
 import loa.cli  # noqa: F401  (the entry point `loa run` starts from)
 from broadcasts.settings import ApiSettings, Settings, TelegramSettings
@@ -60,6 +61,7 @@ async def main(workdir: str) -> None:
             token="7001:ImportGraph", api_base=f"http://127.0.0.1:{port}", poll_timeout_seconds=1
         ),
         api=ApiSettings(port=0),
+        secret_key=Fernet.generate_key().decode(),
     )
     runtime = Runtime(settings, Roles())
     await runtime.start()

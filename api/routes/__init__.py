@@ -9,6 +9,7 @@ from api.routes import (
     api_keys,
     areas,
     audit,
+    bots,
     channels,
     drafts,
     health,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     acknowledgements.router,
     api_keys.router,
     audit.router,
+    bots.router,
 )

@@ -87,6 +87,7 @@ async def new_notice(
         official_id=official.id,
         text=message.text or "",
         ai=services.settings.ai,
+        actor=f"official:{official.id}:{official.name}",
     )
     wizard = Wizard(notice_id=draft.notice.id or 0, warnings=warnings_of(draft))
     await session.commit()
@@ -352,6 +353,7 @@ async def confirmed(
         at=wizard.at,
         status_chat_ref=str(chat_of(query)),
         status_message_ref=str(message_of(query)),
+        actor=f"telegram:{query.from_user.id}",
     )
     await session.commit()
     await state.clear()

@@ -8,6 +8,8 @@ answer is a message in the chat, through the outbox like everything else.
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
@@ -25,8 +27,9 @@ from broadcasts.errors import (
     NotFound,
     NoticeTooComplex,
     NoticeTooLong,
+    TooManyAttempts,
 )
-from broadcasts.models import NoticeStatus
+from broadcasts.models import NoticeStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,23 @@ def _code_rejected(reason: str) -> str:
     )
 
 
+def _minutes_left(until: object) -> int:
+    if not isinstance(until, datetime):
+        return 15
+    return max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+
+
 def explain(error: Exception) -> str:
+    if isinstance(error, TooManyAttempts):
+        return _(
+            "Too many wrong codes have been typed. Please wait {minutes} minutes, then "
+            "send the code again."
+        ).format(minutes=_minutes_left(error.detail.get("until")))
+    if isinstance(error, CodeRejected) and error.detail.get("reason") == "other_ward":
+        return _(
+            "This code belongs to another ward, so this ward's Loa cannot use it. "
+            "Please ask your own ward for a code."
+        )
     if isinstance(error, CodeRejected):
         return _code_rejected(str(error.detail.get("reason", "")))
     if isinstance(error, NoticeTooLong):

@@ -22,9 +22,11 @@ from aiogram.filters import (
     CommandObject,
 )
 from aiogram.types import (
+    ChatMemberAdministrator,
     ChatMemberBanned,
     ChatMemberLeft,
     ChatMemberMember,
+    ChatMemberOwner,
     ChatMemberRestricted,
     ChatMemberUpdated,
     Message,
@@ -39,6 +41,7 @@ from broadcasts.channels import (
     deactivate_channel_by_chat,
     note_refused_registration,
     register_channel,
+    registered_channel,
     registration_command,
 )
 from broadcasts.errors import CodeRejected
@@ -101,14 +104,61 @@ async def register(
         await reply(message, services, text.format(command=await how_to_register(bot)))
     elif not await may_post(bot, message.chat.id):
         await refuse(message, session, services, bot)
+    elif (known := await _registration(message, session, services)) and (
+        not await is_group_admin(bot, message)
+    ):
+        await refuse_reregistration(message, session, services, known[1].name)
     else:
         await register_here(message, command.args.strip(), session, services)
+
+
+async def _registration(
+    message: Message, session: AsyncSession, services: Services
+) -> tuple[Channel, Area] | None:
+    chat_ref = str(message.chat.id)
+    return await registered_channel(
+        session=session, bot_id=services.bot_account_id, chat_ref=chat_ref
+    )
+
+
+async def is_group_admin(bot: Bot, message: Message) -> bool:
+    """Whether the sender is the group's owner or an administrator (getChatMember); an
+    anonymous administrator writes as the group itself."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id == message.chat.id
+    if message.from_user is None:
+        return False
+    member = await bot.get_chat_member(message.chat.id, message.from_user.id)
+    return isinstance(member, ChatMemberOwner | ChatMemberAdministrator)
+
+
+async def refuse_reregistration(
+    message: Message, session: AsyncSession, services: Services, area: str
+) -> None:
+    who = message.from_user.id if message.from_user else "?"
+    await note_refused_registration(
+        session=session,
+        chat_ref=str(message.chat.id),
+        title=message.chat.title or "",
+        reason="registered already; only a group administrator may register it again",
+        actor=f"telegram:{who}",
+        action="channel.reregister_refused",
+    )
+    await session.commit()
+    text = _(
+        "This group already receives the ward's notices for {area}. Only the group's owner "
+        "or an administrator of the group can register it again with another code."
+    )
+    await reply(message, services, text.format(area=area))
 
 
 async def register_here(
     message: Message, code: str, session: AsyncSession, services: Services
 ) -> None:
-    channel = await redeem(session, message, code, services.bot_account_id)
+    user = message.from_user.id if message.from_user else None
+    keys = [f"telegram:chat:{message.chat.id}"] + ([f"telegram:user:{user}"] if user else [])
+    async with services.attempts.guard(*keys):
+        channel = await redeem(session, message, code, services.bot_account_id)
     if isinstance(channel, str):  # the same code again: nothing changed
         await reply(message, services, channel)
         return
@@ -121,6 +171,7 @@ async def redeem(session: AsyncSession, message: Message, code: str, bot_id: int
     """The group's channel for the code, or, when this group already used this very code,
     what to tell it; any other refusal is raised for the error router."""
     chat_ref = str(message.chat.id)
+    user = message.from_user.id if message.from_user else None
     try:
         return await register_channel(
             session=session,
@@ -129,6 +180,7 @@ async def redeem(session: AsyncSession, message: Message, code: str, bot_id: int
             chat_ref=chat_ref,
             title=message.chat.title or "",
             topic_ref=topic_of(message),
+            actor=f"telegram:{user}" if user else "",
         )
     except CodeRejected as exc:
         invite = None

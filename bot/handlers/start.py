@@ -32,7 +32,9 @@ async def welcome(
     message: Message, command: CommandObject, session: AsyncSession, services: Services
 ) -> None:
     """/start CODE: the invite binds this Telegram user to the ward as an official."""
-    official = await redeem(session, message, command.args or "")
+    assert message.from_user is not None
+    async with services.attempts.guard(f"telegram:user:{message.from_user.id}"):
+        official = await redeem(session, message, command.args or "", services.ward_id)
     if isinstance(official, str):  # the same code again: nothing changed
         await services.outbox.send(message.chat.id, plain(official))
         return
@@ -44,14 +46,20 @@ async def welcome(
     await services.outbox.send(message.chat.id, plain(text.format(name=official.name)))
 
 
-async def redeem(session: AsyncSession, message: Message, code: str) -> Official | str:
+async def redeem(
+    session: AsyncSession, message: Message, code: str, ward_id: int | None
+) -> Official | str:
     """The official the code makes of the sender, or, when the sender already used this
     very code, what to tell them; any other refusal is raised for the error router."""
     assert message.from_user is not None
     user_ref = str(message.from_user.id)
     try:
         return await register_official(
-            session=session, code=code, user_ref=user_ref, name=message.from_user.full_name
+            session=session,
+            code=code,
+            user_ref=user_ref,
+            name=message.from_user.full_name,
+            ward_id=ward_id,
         )
     except CodeRejected as exc:
         if exc.detail.get("reason") != "used" or not await used_invite(

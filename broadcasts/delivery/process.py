@@ -15,12 +15,16 @@ import signal
 from broadcasts.db import make_engine, make_sessionmaker
 from broadcasts.delivery.worker import DeliveryWorker
 from broadcasts.settings import Settings
+from broadcasts.tokens import use_token_key
 
 log = logging.getLogger(__name__)
 
 
 async def run_worker(settings: Settings) -> None:
     """Run one delivery worker until SIGTERM or SIGINT."""
+    if settings.secret_key is None:
+        raise SystemExit("LOA_SECRET_KEY is not set: the worker reads the bots' encrypted tokens.")
+    use_token_key(settings.secret_key.get_secret_value())
     engine = make_engine(settings.database_url)
     worker = DeliveryWorker(sessionmaker=make_sessionmaker(engine), settings=settings)
     loop = asyncio.get_running_loop()

@@ -42,6 +42,15 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who an account's token belongs to, as the platform reports it (Telegram's getMe)."""
+
+    ref: str
+    username: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     message_ref: str
 

@@ -129,6 +129,8 @@ def account_lookup(sessionmaker: async_sessionmaker[AsyncSession]) -> AccountLoo
             row = await session.get(BotAccount, account_id)
         if row is None:
             raise TransportError(f"bot account {account_id} not found")
+        if not row.active:  # disabled through the API: its deliveries fail, channels stay
+            raise TransportError(f"bot account {account_id} is disabled")
         return Account(id=account_id, transport=row.transport, token=row.token)
 
     return lookup

@@ -33,13 +33,19 @@ from aiogram.utils.token import TokenValidationError
 
 from broadcasts.errors import (
     ChatMigrated,
+    InvalidInput,
     MessageRejected,
     NoAnswer,
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
 )
-from broadcasts.transports.base import OutgoingMessage, SentMessage, TransportCapabilities
+from broadcasts.transports.base import (
+    BotIdentity,
+    OutgoingMessage,
+    SentMessage,
+    TransportCapabilities,
+)
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES, encode_ack_data
 
 # 400 answers that mean this chat will never take a message from this bot again.
@@ -187,3 +193,33 @@ class TelegramTransports:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def telegram_identity(*, token: str, api_base: str, timeout: float = 15.0) -> BotIdentity:
+    """Who a token belongs to (getMe through the configured Bot API server).
+
+    InvalidInput with a readable reason when the token is malformed or refused;
+    TemporaryFailure when the server cannot be reached (the token may well be right).
+    """
+    try:
+        bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+    except TokenValidationError as exc:
+        raise InvalidInput(
+            "this is not a Telegram bot token (it looks like 123456789:AAE…, from @BotFather)",
+            field="token",
+        ) from exc
+    try:
+        me = await bot.get_me(request_timeout=int(math.ceil(timeout)))
+    except TelegramUnauthorizedError as exc:
+        raise InvalidInput(
+            "Telegram refused this token (Unauthorized): it is wrong or was revoked; "
+            "get the current one from @BotFather",
+            field="token",
+        ) from exc
+    except TelegramAPIError as exc:
+        raise TemporaryFailure(f"getMe failed: {exc.message}") from exc
+    finally:
+        await bot.session.close()
+    if not me.is_bot or not me.username:
+        raise InvalidInput("this token does not belong to a bot", field="token")
+    return BotIdentity(ref=str(me.id), username=me.username, name=me.full_name)

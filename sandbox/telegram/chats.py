@@ -160,5 +160,9 @@ async def get_chat_member(world: World, bot: BotState, params: dict[str, Any]) -
         if user_id != chat_id:
             raise bad_request("user not found")
         return bot.member("member", user)
-    members = world.chats[chat_id].members
-    return bot.member("member" if user_id in members else "left", user)
+    group = world.chats[chat_id]
+    if user_id not in group.members:
+        return bot.member("left", user)
+    if group.creator is not None and group.creator.get("id") == user_id:
+        return {"status": "creator", "user": user, "is_anonymous": False}
+    return bot.member("administrator" if user_id in group.admins else "member", user)

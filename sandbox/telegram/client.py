@@ -222,6 +222,11 @@ class SandboxClient:
         body = {"chat_id": chat_id, "permissions": dict(permissions)}
         await self._call("POST", "permissions", body)
 
+    async def promote(self, chat_id: int, user: UserLike, admin: bool = True) -> None:
+        """Make a group member an administrator (``POST promote``), or a member again."""
+        body = {"chat_id": chat_id, "user": dict(user), "admin": admin}
+        await self._call("POST", "promote", body)
+
     async def set_privacy(self, token: str, enabled: bool) -> None:
         """@BotFather's /setprivacy (``POST privacy``): applies in groups joined afterwards."""
         await self._call("POST", "privacy", {"token": token, "enabled": enabled})

@@ -6,7 +6,8 @@ Acting (``POST``, JSON body; see :mod:`.people` for each one's fields and answer
 ``migrate``, ``press`` (``forge`` to send callback data no button has), ``forum`` (topics on
 or off), ``topics`` (create one), ``close_topic`` (a topic or General; ``closed`` false
 reopens), ``restrict_bot`` (the bot's own rights in a group), ``permissions`` (a group's
-default rights: read-only groups), ``privacy`` (@BotFather's /setprivacy).
+default rights: read-only groups), ``promote`` (a member made administrator), ``privacy``
+(@BotFather's /setprivacy).
 
 Reading back (``GET``): ``messages?token&chat_id[&wait_count&wait]`` (the bot's messages in a
 chat, with their topic and edits), ``callback_answers/{id}?wait``, ``stats?token`` (sent,
@@ -194,6 +195,7 @@ def setup(app: web.Application, world: World) -> None:
         "close_topic",
         "restrict_bot",
         "permissions",
+        "promote",
         "privacy",
         "limits",
         "settings",

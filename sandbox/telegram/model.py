@@ -258,6 +258,7 @@ class Chat:
         "title",
         "migrated_to",
         "members",
+        "admins",
         "creator",
         "public",
         "ids",
@@ -275,6 +276,7 @@ class Chat:
         self.title = title
         self.migrated_to: int | None = None
         self.members: set[int] = set()
+        self.admins: set[int] = set()  # people promoted to administrator (not the creator)
         self.creator = creator
         self.public: dict[str, Any] = {"id": chat_id, "type": chat_type, "title": title}
         self.ids = [1]

@@ -326,6 +326,21 @@ class People:
             bot.restrictions.pop(chat.id, None)
         return {"update_id": update_id, "chat_id": chat.id, "status": new}
 
+    async def promote(self, body: dict[str, Any]) -> dict[str, Any]:
+        """{chat_id, user, admin?}: the group's owner makes a member an administrator (or,
+        with admin false, a plain member again); getChatMember reports it (the owner is
+        "creator") -> {chat_id, user_id, status}. [promote]"""
+        chat = self.world.group(as_int(body.get("chat_id"), "chat_id"))
+        user = self.world.remember(body.get("user"))
+        if user["id"] not in chat.members:
+            raise ControlError(f"user {user['id']} is not in chat {chat.id}")
+        if chat.creator is not None and chat.creator.get("id") == user["id"]:
+            raise ControlError("the group's creator is its owner already")
+        admin = bool(body.get("admin", True))
+        (chat.admins.add if admin else chat.admins.discard)(user["id"])
+        status = "administrator" if admin else "member"
+        return {"chat_id": chat.id, "user_id": user["id"], "status": status}
+
     async def permissions(self, body: dict[str, Any]) -> dict[str, Any]:
         """{chat_id, permissions}: the group's default member permissions; with
         {"can_send_messages": false} it is read-only for everyone but admins, the bot

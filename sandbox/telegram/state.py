@@ -226,6 +226,7 @@ class World:
             raise ControlError(f"chat {chat_id} is a {chat.type}, only groups can migrate")
         new = Chat(self.new_chat_id("supergroup"), "supergroup", chat.title, chat.creator)
         new.members = chat.members
+        new.admins = chat.admins
         new.permissions = chat.permissions
         self.chats[new.id] = new
         chat.migrated_to = new.id

@@ -43,6 +43,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select, update
 
 from broadcasts.db import is_sqlite, make_engine, make_sessionmaker, session_scope
@@ -50,6 +51,7 @@ from broadcasts.delivery import DeliveryWorker
 from broadcasts.migrate import upgrade_async
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from broadcasts.tokens import use_token_key
 from sandbox.telegram.client import SandboxClient
 from tests.broadcasts.delivery.world import seed
 
@@ -61,6 +63,8 @@ TEXT = (
 
 FULL = {"one_bot": (1, 1000), "city": (100, 500), "ceiling": (100, 500)}
 QUICK = {"one_bot": (1, 150), "city": (20, 100), "ceiling": (20, 250)}
+# The bots' tokens are stored encrypted: one key for this run, in-process and in workers.
+BENCH_SECRET_KEY = Fernet.generate_key().decode()
 
 
 def log(message: str) -> None:
@@ -210,6 +214,7 @@ async def run_engine(
         delivery=DeliverySettings(**rates),
     )
     env = {
+        "LOA_SECRET_KEY": BENCH_SECRET_KEY,
         "LOA_DATABASE_URL": database_url,
         "LOA_REDIS_URL": settings.redis_url or "",
         "LOA_TELEGRAM__API_BASE": sandbox_url,
@@ -405,6 +410,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    use_token_key(BENCH_SECRET_KEY)
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_delivery")
     parser.add_argument("--quick", action="store_true", help="smaller numbers, ~1 minute")
     parser.add_argument("--database-url", help="instead of a fresh SQLite file per scenario")

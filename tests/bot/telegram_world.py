@@ -207,11 +207,16 @@ async def open_loa(
     *,
     mode: Literal["polling", "webhook"] = "polling",
     before_start: Callable[[str], Awaitable[None]] | None = None,
+    configure: Callable[[Settings], None] | None = None,
 ) -> AsyncIterator[Loa]:
-    """Loa with every role on the sandbox; `before_start(sandbox_url)` runs before Loa."""
+    """Loa with every role on the sandbox; `before_start(sandbox_url)` runs before Loa,
+    `configure(settings)` may change the settings first."""
     sandbox = SandboxServer()
     await sandbox.start()
-    runtime = Runtime(loa_settings(database_url, sandbox.url, mode=mode), Roles(), **QUICK)
+    settings = loa_settings(database_url, sandbox.url, mode=mode)
+    if configure is not None:
+        configure(settings)
+    runtime = Runtime(settings, Roles(), **QUICK)
     client = SandboxClient(sandbox.url)
     api: httpx.AsyncClient | None = None
     try:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from broadcasts.db import session_scope
 from broadcasts.models import (
     Acknowledgement,
+    AuditEvent,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -84,8 +85,26 @@ async def test_official_sends_now_to_chosen_areas_and_leaders_acknowledge(world:
         statuses = list(
             await session.scalars(select(Delivery.status).where(Delivery.notice_id == notice.id))
         )
+        audited = list(
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.actor).where(
+                    AuditEvent.subject == f"notice:{notice.id}"
+                )
+            )
+        )
     assert acks == 2
     assert statuses == [DeliveryStatus.sent] * 4
+    # The bot's steps are in the audit log, as the API's are: who composed, sent, pressed.
+    assert sorted(a for a, _ in audited) == [
+        "ack.button",
+        "ack.button",
+        "notice.compose",
+        "notice.schedule",
+    ]
+    assert {actor for a, actor in audited if a == "ack.button"} == {
+        f"telegram:{leader['id']}",
+        "telegram:4242",
+    }
     status = await w.player.wait_text(OFFICIAL["id"], "Đã nhận: 1/4 nhóm (2 người)")
     assert "Đã gửi 4" in status
 

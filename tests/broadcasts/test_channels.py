@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from broadcasts.channels import (
     channels_for_areas,
@@ -16,7 +18,7 @@ from broadcasts.channels import (
 )
 from broadcasts.errors import CodeRejected, InvalidInput
 from broadcasts.invites import create_invite
-from broadcasts.models import InviteKind
+from broadcasts.models import Invite, InviteKind
 from tests.api.factories import add_bot, add_channels, seed_tree
 
 
@@ -76,14 +78,20 @@ async def test_register_moves_and_reactivates_a_known_chat(session: AsyncSession
 async def test_a_ward_bot_only_serves_its_ward(session: AsyncSession) -> None:
     areas = await seed_tree(session)
     bot = await get_or_create_bot_account(session=session, token="2:w", ward_id=areas["BT"].id)
-    with pytest.raises(InvalidInput, match="TD-A1"):
+    code = await _code(session, areas["TD-A1"].id)
+    with pytest.raises(CodeRejected) as refused:
         await register_channel(
-            session=session,
-            code=await _code(session, areas["TD-A1"].id),
-            bot_id=bot.id or 0,
-            chat_ref="-1",
-            title="Ấp 1",
+            session=session, code=code, bot_id=bot.id or 0, chat_ref="-1", title="Ấp 1"
         )
+    assert refused.value.detail["reason"] == "other_ward"
+    # Refused before it was used: the code still works with a bot that serves its area.
+    invite = await session.scalar(select(Invite).where(col(Invite.code) == code))
+    assert invite is not None and invite.used_at is None
+    city = await get_or_create_bot_account(session=session, token="3:city")
+    channel = await register_channel(
+        session=session, code=code, bot_id=city.id or 0, chat_ref="-1", title="Ấp 1"
+    )
+    assert channel.area_id == areas["TD-A1"].id
 
 
 async def test_supergroup_migration_keeps_the_area(session: AsyncSession) -> None:

@@ -21,6 +21,7 @@ from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
 from tests.broadcasts.delivery.conftest import HANG_GUARD_SECONDS, make_groups, new_token
 from tests.broadcasts.delivery.world import seed
+from tests.conftest import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,6 +44,7 @@ class WorkerProcess:
                 "LOA_REDIS_URL": redis_url or "",
                 "LOA_TELEGRAM__API_BASE": api_base,
                 "LOA_LOG_LEVEL": "INFO",
+                "LOA_SECRET_KEY": TEST_SECRET_KEY,
             }
         )
         env.update({f"LOA_DELIVERY__{k.upper()}": str(v) for k, v in delivery.items()})

@@ -3,11 +3,13 @@ with that platform's limits; an account whose platform has no factory fails with
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
 from broadcasts.delivery.split import text_length
+from broadcasts.errors import TransportError
 from broadcasts.models import BotAccount, Delivery, DeliveryStatus
 from broadcasts.transports.base import OutgoingMessage, SentMessage, TransportCapabilities
 from broadcasts.transports.registry import (
@@ -129,3 +131,21 @@ async def test_an_account_of_an_unknown_platform_fails_with_the_reason(
         f"gave up after 2 attempts: no 'viber' transport for bot account {account_id}"
     )
     assert (await tg.stats())["sent"] == 0
+
+
+async def test_a_disabled_account_sends_nothing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        account = BotAccount(token="770001:DisabledWardBot", username="loa770001_bot")
+        session.add(account)
+        await session.flush()
+        account_id = account.id or 0
+    lookup = account_lookup(sessionmaker)
+    assert (await lookup(account_id)).token == "770001:DisabledWardBot"
+    async with session_scope(sessionmaker) as session:
+        await session.execute(
+            update(BotAccount).where(BotAccount.id == account_id).values(active=False)  # type: ignore[arg-type]
+        )
+    with pytest.raises(TransportError, match="disabled"):
+        await lookup(account_id)

@@ -25,6 +25,7 @@ from broadcasts.models import (
     Rendition,
     utcnow,
 )
+from broadcasts.tokens import token_hash
 
 _codes = itertools.count(1)
 
@@ -128,7 +129,9 @@ async def seed(
 async def _accounts(session: AsyncSession, tokens: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     existing = await session.execute(
-        select(BotAccount.token, BotAccount.id).where(BotAccount.token.in_(tokens))  # type: ignore[call-overload,attr-defined]
+        select(BotAccount.token, BotAccount.id).where(  # type: ignore[call-overload]
+            BotAccount.token_hash.in_([token_hash(t) for t in tokens])  # type: ignore[attr-defined]
+        )
     )
     found.update({t: i for t, i in existing})
     for token in tokens:

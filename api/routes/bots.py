@@ -1,0 +1,123 @@
+"""Bots: add a ward's bot by its token (Loa asks the platform whose it is), list, rotate, disable.
+
+Tokens go in and never come out: answers name the bot by id and username. A bot added
+or changed here is served by the bot process from its next start.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import AdminKey, Limit, Offset, ServicesDep, SessionDep, actor, require_scope
+from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.schemas import BotCreate, BotTokenRotate, Listing
+from broadcasts import audit
+from broadcasts.bots import (
+    BotPublic,
+    add_bot,
+    get_bot,
+    list_bots,
+    rotate_token,
+    set_bot_active,
+    to_public,
+)
+from broadcasts.models import Area, BotAccount
+from broadcasts.transports.base import BotIdentity
+from broadcasts.transports.telegram import telegram_identity
+
+router = APIRouter(
+    prefix="/bots",
+    tags=["bots"],
+    dependencies=[Depends(require_scope("admin"))],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+async def _identity(services: ServicesDep, token: str) -> BotIdentity:
+    telegram = services.settings.telegram
+    return await telegram_identity(
+        token=token,
+        api_base=telegram.api_base,
+        timeout=services.settings.delivery.send_timeout_seconds,
+    )
+
+
+async def _public(session: SessionDep, bot: BotAccount) -> BotPublic:
+    ward = await session.get(Area, bot.ward_id) if bot.ward_id else None
+    return to_public(bot, ward)
+
+
+@router.get("", summary="List bots (never their tokens)")
+async def index(session: SessionDep, offset: Offset = 0, limit: Limit = 100) -> Listing[BotPublic]:
+    rows, count = await list_bots(session=session, offset=offset, limit=limit)
+    return Listing(data=[to_public(b, w) for b, w in rows], count=count)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a ward's bot by its token",
+    responses=problem_responses(404, 409, 502),
+)
+async def create(
+    body: BotCreate, session: SessionDep, services: ServicesDep, key: AdminKey
+) -> BotPublic:
+    identity = await _identity(services, body.token)
+    bot = await add_bot(
+        session=session,
+        transport=body.transport,
+        token=body.token,
+        identity=identity,
+        ward_code=body.ward,
+    )
+    await audit.record(
+        session=session,
+        actor=actor(key),
+        action="bot.create",
+        subject=f"bot:{bot.id}",
+        username=bot.username,
+        ward=body.ward,
+    )
+    return await _public(session, bot)
+
+
+@router.get("/{bot_id}", summary="One bot", responses=problem_responses(404))
+async def show(bot_id: int, session: SessionDep) -> BotPublic:
+    return await _public(session, await get_bot(session=session, bot_id=bot_id))
+
+
+@router.post(
+    "/{bot_id}/token",
+    summary="Replace a bot's token (after /revoke at @BotFather)",
+    responses=problem_responses(404, 409, 502),
+)
+async def rotate(
+    bot_id: int, body: BotTokenRotate, session: SessionDep, services: ServicesDep, key: AdminKey
+) -> BotPublic:
+    await get_bot(session=session, bot_id=bot_id)  # 404 before asking Telegram
+    identity = await _identity(services, body.token)
+    bot = await rotate_token(session=session, bot_id=bot_id, token=body.token, identity=identity)
+    await audit.record(
+        session=session, actor=actor(key), action="bot.rotate", subject=f"bot:{bot_id}"
+    )
+    return await _public(session, bot)
+
+
+@router.post("/{bot_id}/disable", summary="Stop serving a bot", responses=problem_responses(404))
+async def disable(bot_id: int, session: SessionDep, key: AdminKey) -> BotPublic:
+    bot = await set_bot_active(session=session, bot_id=bot_id, active=False)
+    await audit.record(
+        session=session, actor=actor(key), action="bot.disable", subject=f"bot:{bot_id}"
+    )
+    return await _public(session, bot)
+
+
+@router.post(
+    "/{bot_id}/enable", summary="Serve a disabled bot again", responses=problem_responses(404)
+)
+async def enable(bot_id: int, session: SessionDep, key: AdminKey) -> BotPublic:
+    bot = await set_bot_active(session=session, bot_id=bot_id, active=True)
+    await audit.record(
+        session=session, actor=actor(key), action="bot.enable", subject=f"bot:{bot_id}"
+    )
+    return await _public(session, bot)
