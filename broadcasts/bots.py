@@ -18,6 +18,7 @@ from sqlmodel import SQLModel, col
 from broadcasts.areas import get_area_by_code
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import Area, AreaLevel, BotAccount, utcnow
+from broadcasts.tenancy import CITY, Tenant
 from broadcasts.tokens import token_hash
 from broadcasts.transports.base import BotIdentity
 
@@ -65,10 +66,19 @@ def to_public(bot: BotAccount, ward: Area | None) -> BotPublic:
     )
 
 
-async def _ward(session: AsyncSession, ward_code: str | None) -> Area | None:
+async def bot_ward(
+    *, session: AsyncSession, ward_code: str | None, within: Tenant = CITY
+) -> Area | None:
+    """The ward a new bot serves: `ward_code`'s, or the caller's own ward when a ward's
+    caller names none (None: a city-wide bot, for the city only). A ward outside `within`
+    is not found, like an unknown code."""
     if ward_code is None:
-        return None
-    ward = await get_area_by_code(session=session, code=ward_code)
+        if within.is_city:
+            return None
+        ward_code = within.ward_code
+    ward = await get_area_by_code(session=session, code=ward_code or "")
+    if not within.covers_ward_id(ward.id):
+        raise NotFound(f"area '{ward_code}' does not exist", code=ward_code)
     if ward.level != AreaLevel.ward:
         raise InvalidInput(
             f"a bot serves a ward; '{ward.code}' is a {ward.level.value}", field="ward"
@@ -88,12 +98,12 @@ async def add_bot(
     transport: str,
     token: str,
     identity: BotIdentity,
-    ward_code: str | None,
+    ward: Area | None,
 ) -> BotAccount:
-    """Store a new bot for a ward (None: city-wide); a token already stored is a Conflict."""
+    """Store a new bot for `ward` (None: city-wide; see `bot_ward`); a token already stored
+    is a Conflict."""
     if transport not in TRANSPORTS:
         raise InvalidInput(f"transport must be one of {', '.join(TRANSPORTS)}", field="transport")
-    ward = await _ward(session, ward_code)
     if await _by_token(session, token) is not None:
         raise Conflict("this bot is already stored", username=identity.username)
     same = await session.scalar(
@@ -117,18 +127,23 @@ async def add_bot(
     return account
 
 
-async def get_bot(*, session: AsyncSession, bot_id: int) -> BotAccount:
+async def get_bot(*, session: AsyncSession, bot_id: int, within: Tenant = CITY) -> BotAccount:
     account = await session.get(BotAccount, bot_id)
-    if account is None:
+    if account is None or not within.covers_ward_id(account.ward_id):
         raise NotFound(f"bot {bot_id} does not exist", bot_id=bot_id)
     return account
 
 
 async def rotate_token(
-    *, session: AsyncSession, bot_id: int, token: str, identity: BotIdentity
+    *,
+    session: AsyncSession,
+    bot_id: int,
+    token: str,
+    identity: BotIdentity,
+    within: Tenant = CITY,
 ) -> BotAccount:
     """The bot's new token (after @BotFather's /revoke): it must belong to the same bot."""
-    account = await get_bot(session=session, bot_id=bot_id)
+    account = await get_bot(session=session, bot_id=bot_id, within=within)
     if account.username and account.username != identity.username:
         raise InvalidInput(
             f"this token belongs to @{identity.username}, not to @{account.username}",
@@ -145,9 +160,11 @@ async def rotate_token(
     return account
 
 
-async def set_bot_active(*, session: AsyncSession, bot_id: int, active: bool) -> BotAccount:
+async def set_bot_active(
+    *, session: AsyncSession, bot_id: int, active: bool, within: Tenant = CITY
+) -> BotAccount:
     """Disable a bot (not served, sends nothing) or enable it again."""
-    account = await get_bot(session=session, bot_id=bot_id)
+    account = await get_bot(session=session, bot_id=bot_id, within=within)
     account.active = active
     account.updated_at = utcnow()
     session.add(account)
@@ -156,10 +173,15 @@ async def set_bot_active(*, session: AsyncSession, bot_id: int, active: bool) ->
 
 
 async def list_bots(
-    *, session: AsyncSession, offset: int = 0, limit: int = 100
+    *, session: AsyncSession, offset: int = 0, limit: int = 100, within: Tenant = CITY
 ) -> tuple[list[tuple[BotAccount, Area | None]], int]:
-    query = select(BotAccount, Area).outerjoin(Area, col(Area.id) == col(BotAccount.ward_id))
-    total = await session.scalar(select(func.count()).select_from(BotAccount))
+    seen = within.ward_condition(BotAccount.ward_id)
+    query = (
+        select(BotAccount, Area)
+        .outerjoin(Area, col(Area.id) == col(BotAccount.ward_id))
+        .where(seen)
+    )
+    total = await session.scalar(select(func.count()).select_from(BotAccount).where(seen))
     rows = await session.execute(query.order_by(col(BotAccount.id)).offset(offset).limit(limit))
     return [(b, a) for b, a in rows], total or 0
 

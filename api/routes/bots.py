@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import AdminKey, Limit, Offset, ServicesDep, SessionDep, actor, require_scope
+from api.deps import AdminCaller, Limit, Offset, ServicesDep, SessionDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.schemas import BotCreate, BotTokenRotate, Listing
-from broadcasts import audit
 from broadcasts.bots import (
     BotPublic,
     add_bot,
+    bot_ward,
     get_bot,
     list_bots,
     rotate_token,
@@ -48,8 +48,10 @@ async def _public(session: SessionDep, bot: BotAccount) -> BotPublic:
 
 
 @router.get("", summary="List bots (never their tokens)")
-async def index(session: SessionDep, offset: Offset = 0, limit: Limit = 100) -> Listing[BotPublic]:
-    rows, count = await list_bots(session=session, offset=offset, limit=limit)
+async def index(
+    session: SessionDep, caller: AdminCaller, offset: Offset = 0, limit: Limit = 100
+) -> Listing[BotPublic]:
+    rows, count = await list_bots(session=session, offset=offset, limit=limit, within=caller.tenant)
     return Listing(data=[to_public(b, w) for b, w in rows], count=count)
 
 
@@ -60,30 +62,23 @@ async def index(session: SessionDep, offset: Offset = 0, limit: Limit = 100) -> 
     responses=problem_responses(404, 409, 502),
 )
 async def create(
-    body: BotCreate, session: SessionDep, services: ServicesDep, key: AdminKey
+    body: BotCreate, session: SessionDep, services: ServicesDep, caller: AdminCaller
 ) -> BotPublic:
-    identity = await _identity(services, body.token)
+    ward = await bot_ward(session=session, ward_code=body.ward, within=caller.tenant)
+    identity = await _identity(services, body.token)  # after the ward: 404 asks no one
     bot = await add_bot(
-        session=session,
-        transport=body.transport,
-        token=body.token,
-        identity=identity,
-        ward_code=body.ward,
+        session=session, transport=body.transport, token=body.token, identity=identity, ward=ward
     )
-    await audit.record(
-        session=session,
-        actor=actor(key),
-        action="bot.create",
-        subject=f"bot:{bot.id}",
-        username=bot.username,
-        ward=body.ward,
+    await caller.record(
+        session, "bot.create", f"bot:{bot.id}", ward_id=bot.ward_id, username=bot.username
     )
     return await _public(session, bot)
 
 
 @router.get("/{bot_id}", summary="One bot", responses=problem_responses(404))
-async def show(bot_id: int, session: SessionDep) -> BotPublic:
-    return await _public(session, await get_bot(session=session, bot_id=bot_id))
+async def show(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+    bot = await get_bot(session=session, bot_id=bot_id, within=caller.tenant)
+    return await _public(session, bot)
 
 
 @router.post(
@@ -92,32 +87,32 @@ async def show(bot_id: int, session: SessionDep) -> BotPublic:
     responses=problem_responses(404, 409, 502),
 )
 async def rotate(
-    bot_id: int, body: BotTokenRotate, session: SessionDep, services: ServicesDep, key: AdminKey
+    bot_id: int,
+    body: BotTokenRotate,
+    session: SessionDep,
+    services: ServicesDep,
+    caller: AdminCaller,
 ) -> BotPublic:
-    await get_bot(session=session, bot_id=bot_id)  # 404 before asking Telegram
+    await get_bot(session=session, bot_id=bot_id, within=caller.tenant)  # 404 asks no one
     identity = await _identity(services, body.token)
-    bot = await rotate_token(session=session, bot_id=bot_id, token=body.token, identity=identity)
-    await audit.record(
-        session=session, actor=actor(key), action="bot.rotate", subject=f"bot:{bot_id}"
+    bot = await rotate_token(
+        session=session, bot_id=bot_id, token=body.token, identity=identity, within=caller.tenant
     )
+    await caller.record(session, "bot.rotate", f"bot:{bot_id}", ward_id=bot.ward_id)
     return await _public(session, bot)
 
 
 @router.post("/{bot_id}/disable", summary="Stop serving a bot", responses=problem_responses(404))
-async def disable(bot_id: int, session: SessionDep, key: AdminKey) -> BotPublic:
-    bot = await set_bot_active(session=session, bot_id=bot_id, active=False)
-    await audit.record(
-        session=session, actor=actor(key), action="bot.disable", subject=f"bot:{bot_id}"
-    )
+async def disable(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+    bot = await set_bot_active(session=session, bot_id=bot_id, active=False, within=caller.tenant)
+    await caller.record(session, "bot.disable", f"bot:{bot_id}", ward_id=bot.ward_id)
     return await _public(session, bot)
 
 
 @router.post(
     "/{bot_id}/enable", summary="Serve a disabled bot again", responses=problem_responses(404)
 )
-async def enable(bot_id: int, session: SessionDep, key: AdminKey) -> BotPublic:
-    bot = await set_bot_active(session=session, bot_id=bot_id, active=True)
-    await audit.record(
-        session=session, actor=actor(key), action="bot.enable", subject=f"bot:{bot_id}"
-    )
+async def enable(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+    bot = await set_bot_active(session=session, bot_id=bot_id, active=True, within=caller.tenant)
+    await caller.record(session, "bot.enable", f"bot:{bot_id}", ward_id=bot.ward_id)
     return await _public(session, bot)

@@ -50,6 +50,7 @@ class World:
     own: Side  # BT
     other: Side  # TD
     bot_id: int
+    other_bot_id: int  # a bot of TD's own
     city_key_id: int
     ward_admin: str  # plaintext keys
     ward_reports: str
@@ -124,6 +125,9 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
         other = await _side(session, areas, "TD", "TD-A1")
         bot = await session.scalar(select(BotAccount))
         assert bot is not None
+        td_bot = BotAccount(token="701:td-bot", username="loa_td_bot", ward_id=other.ward_id)
+        session.add(td_bot)
+        await session.flush()
         _, ward_admin = await create_api_key(
             session=session, name="bt admin", scopes=["admin"], ward_id=own.ward_id
         )
@@ -142,6 +146,7 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
             own=own,
             other=other,
             bot_id=bot.id or 0,
+            other_bot_id=td_bot.id or 0,
             city_key_id=city.id or 0,
             ward_admin=ward_admin,
             ward_reports=ward_reports,

@@ -174,6 +174,16 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
             _ok_without_foreign_data("/audit-events"),
             _ok_without_foreign_data("/audit-events", subject=f"area:{o.area_code}"),
         ],
+        ("GET", "/bots"): [_ok_without_foreign_data("/bots")],
+        ("POST", "/bots"): [
+            Probe("/bots", json={"transport": "telegram", "token": "702:AAnew-bot", "ward": "TD"})
+        ],
+        ("GET", "/bots/{bot_id}"): [Probe(f"/bots/{w.other_bot_id}")],
+        ("POST", "/bots/{bot_id}/token"): [
+            Probe(f"/bots/{w.other_bot_id}/token", json={"token": "703:AArotated"})
+        ],
+        ("POST", "/bots/{bot_id}/disable"): [Probe(f"/bots/{w.other_bot_id}/disable")],
+        ("POST", "/bots/{bot_id}/enable"): [Probe(f"/bots/{w.other_bot_id}/enable")],
         # Authenticated by the bot's secret token, not by an API key: no bot receives here.
         ("POST", "/telegram/webhook/{bot_id}"): [
             Probe(f"/telegram/webhook/{w.bot_id}", json={"update_id": 1})

@@ -202,7 +202,7 @@ async def test_wrong_codes_are_limited_per_person_and_per_group(database_url: st
             ).code
         for wrong in ("AAAA2222", "BBBB3333", "CCCC4444"):
             await loa.client.private_message(TOKEN, OFFICIAL, f"/start {wrong}")
-        await player.wait_text(OFFICIAL["id"], "không dùng được")
+        await player.wait_text(OFFICIAL["id"], "Mã này không đúng")
         # Cooling off: even the real code is not read, and nothing is registered.
         await loa.client.private_message(TOKEN, OFFICIAL, f"/start {real}")
         await player.wait_text(OFFICIAL["id"], "sai mã quá nhiều lần")
@@ -217,7 +217,7 @@ async def test_wrong_codes_are_limited_per_person_and_per_group(database_url: st
 
         async def refusals() -> int:
             return sum(
-                "không dùng được" in m.get("text", "")
+                "Mã này không đúng" in m.get("text", "")
                 for m in await loa.client.messages(TOKEN, chat)
             )
 
