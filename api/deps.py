@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth_limits import guarded_attempt
 from broadcasts.apikeys import has_scope, verify_api_key
 from broadcasts.errors import NotAllowed
 from broadcasts.models import ApiKey
@@ -63,6 +64,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 async def current_key(
+    request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
@@ -75,7 +77,8 @@ async def current_key(
             headers=_UNAUTHORIZED,
         )
     try:
-        return await verify_api_key(session=session, presented=presented)
+        async with guarded_attempt(request, presented):  # 429 after repeated failures
+            return await verify_api_key(session=session, presented=presented)
     except NotAllowed as exc:
         raise HTTPException(401, exc.message, headers=_UNAUTHORIZED) from exc
 
