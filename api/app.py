@@ -16,6 +16,7 @@ from api.deps import ApiServices, CancelHook
 from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
+from api.methods import install_method_not_allowed
 from api.routes import ROUTERS, telegram_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
@@ -54,13 +55,16 @@ def body_limits(settings: Settings) -> BodyLimits:
 
 
 def document_guard_responses(schema: dict[str, Any]) -> None:
-    """Every operation that takes a body can answer 413 (the body cap), and every one
+    """Every operation that takes a body can answer 413 (the body cap) and, for JSON, 400
+    (not parseable), and every one
     that takes a key can answer 429 (too many failed authentications)."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 responses.setdefault("413", _problem("Request body too large"))
+                if "application/json" in operation["requestBody"].get("content", {}):
+                    responses.setdefault("400", _problem("The body is not JSON"))
             if operation.get("security"):
                 responses.setdefault(
                     "429",
@@ -121,6 +125,7 @@ def create_app(
         redis_url=settings.redis_url,
     )
     install_error_handlers(app)
+    install_method_not_allowed(app)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(telegram_webhook.router)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth_limits import guarded_attempt
 from broadcasts.apikeys import has_scope, verify_api_key
+from broadcasts.bounds import MAX_OFFSET
 from broadcasts.errors import NotAllowed
 from broadcasts.models import ApiKey
 
@@ -100,7 +101,7 @@ def require_scope(scope: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
 
 AdminKey = Annotated[ApiKey, Depends(require_scope("admin"))]
 ReportsKey = Annotated[ApiKey, Depends(require_scope("reports"))]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="rows to return, at most 500")]
 
 

@@ -54,7 +54,13 @@ class BodyLimitMiddleware:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            await _refuse_nul(scope, receive, send, "the URL")
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         limit = self.limits.for_request(scope["method"], scope["path"])
@@ -79,6 +85,9 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if b"\x00" in body or (_is_json(scope) and _JSON_NUL.search(body)):
+            await _refuse_nul(scope, receive, send, "the body")
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -100,6 +109,29 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+# A JSON string escape for NUL: `\u0000` after an even number of backslashes.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+    """No stored text may hold NUL (PostgreSQL refuses it): refused here, for every field."""
+    message = "NUL characters (\\u0000) are not accepted"
+    response = problem(
+        Request(scope),
+        422,
+        f"{where} contains a NUL character; {message}",
+        extra={"errors": [{"field": where.removeprefix("the "), "message": message}]},
+    )
+    await response(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

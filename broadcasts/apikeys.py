@@ -13,8 +13,9 @@ import re
 import secrets
 import string
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, StringConstraints, ValidationError, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
@@ -37,7 +38,9 @@ class ApiKeyCreate(SQLModel):
     )
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(default_factory=lambda: ["admin"], min_length=1)
+    scopes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(
+        default_factory=lambda: ["admin"], min_length=1, max_length=10
+    )
 
     @field_validator("scopes")
     @classmethod

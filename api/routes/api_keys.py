@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import ApiKeyCreated, Listing
 from broadcasts import audit
 from broadcasts.apikeys import (
@@ -48,7 +49,7 @@ async def create(body: ApiKeyCreate, session: SessionDep, key: AdminKey) -> ApiK
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=problem_responses(404, 409))
-async def revoke(key_id: int, session: SessionDep, key: AdminKey) -> ApiKeyPublic:
+async def revoke(key_id: IdPath, session: SessionDep, key: AdminKey) -> ApiKeyPublic:
     revoked = await revoke_api_key(session=session, key_id=key_id)
     await audit.record(
         session=session,

@@ -62,7 +62,7 @@ async def create(body: AreaCreate, session: SessionDep, key: AdminKey) -> AreaPu
     return to_public(area)
 
 
-@router.get("", summary="List areas in tree order")
+@router.get("", summary="List areas in tree order", responses=problem_responses(404))
 async def index(
     session: SessionDep,
     offset: Offset = 0,

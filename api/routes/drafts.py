@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminKey, ServicesDep, SessionDep, actor, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath, Locale, LocalePath
 from broadcasts import audit
 from broadcasts.areas import get_area_by_code
 from broadcasts.compose import edit_rendition, prepare_draft
@@ -48,8 +49,10 @@ class PrepareRequest(BaseModel):
 
     ward_code: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=20_000)
-    locales: list[str] | None = Field(
-        default=None, description="languages to prepare; default: those the ward's groups read"
+    locales: list[Locale] | None = Field(
+        default=None,
+        max_length=10,
+        description="languages to prepare; default: those the ward's groups read",
     )
 
 
@@ -144,7 +147,7 @@ async def prepare(
 
 
 @router.get("/{notice_id}/renditions", summary="What would be sent, per language")
-async def renditions(notice_id: int, session: SessionDep) -> list[RenditionPublic]:
+async def renditions(notice_id: IdPath, session: SessionDep) -> list[RenditionPublic]:
     await get_notice(session=session, notice_id=notice_id)
     return _ordered(await renditions_of(session=session, notice_id=notice_id))
 
@@ -155,7 +158,7 @@ async def renditions(notice_id: int, session: SessionDep) -> list[RenditionPubli
     responses=problem_responses(409, 422),
 )
 async def edit(
-    notice_id: int, locale: str, body: RenditionEdit, session: SessionDep, key: AdminKey
+    notice_id: IdPath, locale: LocalePath, body: RenditionEdit, session: SessionDep, key: AdminKey
 ) -> RenditionPublic:
     rendition = await edit_rendition(
         session=session, notice_id=notice_id, locale=locale, text=body.text

@@ -22,6 +22,7 @@ from api.deps import (
     require_scope,
 )
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import Listing
 from broadcasts import audit
 from broadcasts.areas import get_area_by_code
@@ -63,9 +64,11 @@ async def index(
     return Listing(data=rows, count=count)
 
 
-@router.get("/{notice_id}", summary="A notice with each channel's delivery and acknowledgements")
+@router.get(
+    "/{notice_id:int}", summary="A notice with each channel's delivery and acknowledgements"
+)
 async def show(
-    notice_id: int,
+    notice_id: IdPath,
     session: SessionDep,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=5000, description="channel rows to return")] = 1000,
@@ -94,7 +97,7 @@ async def show(
     responses=problem_responses(409),
 )
 async def cancel(
-    notice_id: int,
+    notice_id: IdPath,
     session: SessionDep,
     key: AdminKey,
     services: ServicesDep,
@@ -119,7 +122,7 @@ async def _notify_cancelled(services: ApiServices, notice_id: int) -> None:
 
 
 @router.get("/{notice_id}/report", summary="Delivery and acknowledgement report by area")
-async def report(notice_id: int, session: SessionDep) -> NoticeReport:
+async def report(notice_id: IdPath, session: SessionDep) -> NoticeReport:
     return await notice_report(session=session, notice_id=notice_id)
 
 
@@ -141,7 +144,7 @@ async def report(notice_id: int, session: SessionDep) -> NoticeReport:
         }
     },
 )
-async def report_as_csv(notice_id: int, session: SessionDep) -> Response:
+async def report_as_csv(notice_id: IdPath, session: SessionDep) -> Response:
     data = await notice_report(session=session, notice_id=notice_id)
     return Response(
         report_csv(data).encode("utf-8"),

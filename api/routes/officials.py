@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import AdminKey, Limit, Offset, SessionDep, actor, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import IssuedCode, Listing, OfficialInviteRequest
 from broadcasts import audit
 from broadcasts.areas import get_area_by_code
@@ -28,7 +29,7 @@ router = APIRouter(
 )
 
 
-@router.get("", summary="List officials")
+@router.get("", summary="List officials", responses=problem_responses(404))
 async def index(
     session: SessionDep,
     offset: Offset = 0,
@@ -82,7 +83,7 @@ async def invite_code(
     summary="Stop an official from sending notices",
     responses=problem_responses(404),
 )
-async def deactivate(official_id: int, session: SessionDep, key: AdminKey) -> OfficialPublic:
+async def deactivate(official_id: IdPath, session: SessionDep, key: AdminKey) -> OfficialPublic:
     official = await deactivate_official(session=session, official_id=official_id)
     await audit.record(
         session=session,

@@ -27,8 +27,15 @@ def live_api(database_url: str, *, admin_key: str) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    # Fuzzers send wrong keys on purpose (the ignored_auth check): they must not lock out
+    # the admin key for the rest of the run.
     settings = Settings(
-        database_url=database_url, api=ApiSettings(bootstrap_key=SecretStr(admin_key))
+        database_url=database_url,
+        api=ApiSettings(
+            bootstrap_key=SecretStr(admin_key),
+            auth_failures_per_address=1_000_000,
+            auth_failures_per_key=1_000_000,
+        ),
     )
     engine = make_engine(database_url)
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=settings)
