@@ -89,3 +89,13 @@ async def test_405_lists_the_methods_of_the_path(
     response = await admin.request(method, path)
     assert_problem(response, 405)
     assert response.headers["allow"] == allow
+
+
+async def test_a_csv_with_a_nul_character_is_rejected_with_its_line(
+    admin: httpx.AsyncClient,
+) -> None:
+    data = "code,name,level,parent_code,kind\nBT,Bến\x00Thành,ward,,phường\n".encode()
+    response = await admin.post("/areas/import", content=data, headers={"Content-Type": "text/csv"})
+    problem = assert_problem(response, 422, "NUL")
+    assert problem["errors"] == [{"line": 2, "error": "NUL character"}]
+    assert (await admin.get("/areas")).json()["count"] == 0

@@ -54,9 +54,12 @@ def schemathesis_command(base_url: str, report_dir: Path, *, examples: int) -> l
 
 
 def summary(output: str) -> str:
-    """The failure counts of a run: the lines after 'Failures:' up to a blank line."""
-    match = re.search(r"^Failures:\n(.*?)\n\n", output, flags=re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else "no failures"
+    """The failure counts of a run and its test-case line, as schemathesis prints them."""
+    failures = re.search(r"^Failures:\n(.*?)\n\n", output, flags=re.MULTILINE | re.DOTALL)
+    cases = re.search(r"^\s*\d+ generated.*$", output, flags=re.MULTILINE)
+    return "\n".join(
+        [failures.group(1) if failures else "no failures", cases.group(0) if cases else ""]
+    )
 
 
 async def seed(session: AsyncSession) -> None:
