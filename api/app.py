@@ -55,16 +55,17 @@ def body_limits(settings: Settings) -> BodyLimits:
 
 
 def document_guard_responses(schema: dict[str, Any]) -> None:
-    """Every operation that takes a body can answer 413 (the body cap) and, for JSON, 400
-    (not parseable), and every one
+    """Every operation that takes a body can answer 413 (the body cap) and, for JSON or a
+    form, 400 (not parseable), and every one
     that takes a key can answer 429 (too many failed authentications)."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 responses.setdefault("413", _problem("Request body too large"))
-                if "application/json" in operation["requestBody"].get("content", {}):
-                    responses.setdefault("400", _problem("The body is not JSON"))
+                content = operation["requestBody"].get("content", {})
+                if "application/json" in content or "multipart/form-data" in content:
+                    responses.setdefault("400", _problem("The body cannot be parsed"))
             if operation.get("security"):
                 responses.setdefault(
                     "429",

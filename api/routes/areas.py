@@ -131,6 +131,7 @@ async def _read_csv(request: Request) -> bytes:
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}},
+                        "additionalProperties": False,
                     }
                 },
             },
