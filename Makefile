@@ -31,7 +31,7 @@ test: install
 # PostgreSQL; `make test` runs the same test with fewer examples per operation.
 FUZZ_EXAMPLES ?= 50
 fuzz: install
-	LOA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 2 -s -m fuzz tests/api/test_fuzz.py
+	LOA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 2 -rP --show-capture=stdout -m fuzz tests/api/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
