@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench eval-ai catalogs run migrate clean
+.PHONY: install demo test lint fuzz bench eval-ai catalogs run migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ demo: install
 TEST_WORKERS ?= 6
 test: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
+
+# Schemathesis against the live API (all checks, negative data, stateful) on SQLite and
+# PostgreSQL; `make test` runs the same test with fewer examples per operation.
+FUZZ_EXAMPLES ?= 50
+fuzz: install
+	LOA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 2 -rP --show-capture=stdout -m fuzz tests/api/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth_limits import AuthFailureLimiter
 from api.deps import ApiServices, CancelHook
-from api.errors import Problem, install_error_handlers
+from api.docs import STATIC_PREFIX, install_docs
+from api.errors import PROBLEM_JSON, Problem, install_error_handlers
+from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
+from api.methods import install_method_not_allowed
 from api.routes import ROUTERS, telegram_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
@@ -36,6 +40,52 @@ Whatever lies outside a ward key's ward answers 404, as if it did not exist.
 Errors are RFC 9457 problem details (`application/problem+json`). Lists come as
 `{"data": [...], "count": n}`, `count` being the total over all pages.
 """
+
+
+WEBHOOK_MAX_BYTES = 1024 * 1024  # a Telegram update is far smaller
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Per-route body caps: imports and notice texts may be larger than the rest."""
+    return BodyLimits(
+        settings.api.max_body_bytes,
+        [
+            ("POST", r"/areas/import", settings.api.max_import_bytes),
+            ("POST", r"/notices/prepare", settings.api.max_notice_body_bytes),
+            ("POST", r"/telegram/webhook/[^/]+", WEBHOOK_MAX_BYTES),
+        ],
+    )
+
+
+def document_guard_responses(schema: dict[str, Any]) -> None:
+    """Every operation that takes a body can answer 413 (the body cap) and, for JSON or a
+    form, 400 (not parseable), and every one
+    that takes a key can answer 429 (too many failed authentications)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("413", _problem("Request body too large"))
+                content = operation["requestBody"].get("content", {})
+                if "application/json" in content or "multipart/form-data" in content:
+                    responses.setdefault("400", _problem("The body cannot be parsed"))
+            if operation.get("security"):
+                responses.setdefault(
+                    "429",
+                    _problem(
+                        "Too many failed authentications from this address or for this "
+                        "key; see Retry-After",
+                        headers={"Retry-After": {"schema": {"type": "integer"}}},
+                    ),
+                )
+
+
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    response: dict[str, Any] = {"description": description, "content": content}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 def create_app(
@@ -63,14 +113,33 @@ def create_app(
                 await ensure_bootstrap_key(session=session, plaintext=bootstrap.get_secret_value())
         yield
 
-    app = FastAPI(title="Loa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Loa",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     app.state.webhooks = webhooks or {}
     app.state.bot_health = bot_health
+    app.state.auth_limiter = AuthFailureLimiter(
+        failures_per_address=settings.api.auth_failures_per_address,
+        failures_per_key=settings.api.auth_failures_per_key,
+        window_seconds=settings.api.auth_failure_window_seconds,
+        redis_url=settings.redis_url,
+    )
     install_error_handlers(app)
+    install_method_not_allowed(app)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(telegram_webhook.router)
+    pages = install_docs(app, title="Loa")
+    # Added last, so outermost: the body cap runs before routing and authentication, and
+    # every answer (a 413 too) gets the security headers.
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings))
+    app.add_middleware(SecurityHeadersMiddleware, pages=pages, static_prefix=STATIC_PREFIX)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -79,6 +148,7 @@ def create_app(
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
                 Problem.model_json_schema()
             )
+            document_guard_responses(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

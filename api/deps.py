@@ -21,8 +21,10 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth_limits import guarded_attempt
 from broadcasts import audit
 from broadcasts.apikeys import has_scope, verify_api_key
+from broadcasts.bounds import MAX_OFFSET
 from broadcasts.errors import NotAllowed
 from broadcasts.models import ApiKey
 from broadcasts.tenancy import Tenant, tenant_for_ward
@@ -70,6 +72,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 async def current_key(
+    request: Request,
     session: SessionDep,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -84,11 +87,12 @@ async def current_key(
         )
     try:
         bootstrap = services.settings.api.bootstrap_key
-        return await verify_api_key(
-            session=session,
-            presented=presented,
-            bootstrap_key=bootstrap.get_secret_value() if bootstrap else None,
-        )
+        async with guarded_attempt(request, presented):  # 429 after repeated failures
+            return await verify_api_key(
+                session=session,
+                presented=presented,
+                bootstrap_key=bootstrap.get_secret_value() if bootstrap else None,
+            )
     except NotAllowed as exc:
         raise HTTPException(401, exc.message, headers=_UNAUTHORIZED) from exc
 
@@ -165,7 +169,7 @@ async def _reader_caller(key: ReportsKey, tenant: TenantDep) -> Caller:
 # The caller of a route that changes something (admin scope) or only reads (reports).
 AdminCaller = Annotated[Caller, Depends(_admin_caller)]
 ReaderCaller = Annotated[Caller, Depends(_reader_caller)]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="rows to return, at most 500")]
 
 

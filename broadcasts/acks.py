@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from broadcasts import audit
+from broadcasts.bounds import DbId
 from broadcasts.delivery.claims import decode_refs, load_notices
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.message import acknowledged_text
@@ -70,8 +71,8 @@ class AckCreate(SQLModel):
         }
     )
 
-    notice_id: int
-    channel_id: int
+    notice_id: DbId
+    channel_id: DbId
     person_ref: str = Field(min_length=1, max_length=64)
     person_name: str = Field(default="", max_length=200)
 

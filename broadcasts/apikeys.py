@@ -23,8 +23,9 @@ import secrets
 import string
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, StringConstraints, ValidationError, field_validator
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
@@ -59,7 +60,9 @@ class ApiKeyCreate(SQLModel):
     )
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(default_factory=lambda: ["admin"], min_length=1, max_length=2)
+    scopes: list[Annotated[str, StringConstraints(max_length=20)]] = Field(
+        default_factory=lambda: ["admin"], min_length=1, max_length=2
+    )
     ward: str | None = Field(
         default=None,
         min_length=1,

@@ -77,6 +77,12 @@ def _decode(data: bytes | str) -> str:
                 "the file is not UTF-8 text; save it as 'CSV UTF-8'",
                 errors=[{"line": 0, "error": f"not UTF-8 (byte {exc.start})"}],
             ) from exc
+    if "\x00" in data:  # no database stores it in text; a CSV never needs it
+        line = data.count("\n", 0, data.index("\x00")) + 1
+        raise ImportRejected(
+            "the file contains a NUL character; save it as 'CSV UTF-8'",
+            errors=[{"line": line, "error": "NUL character"}],
+        )
     return data.removeprefix("\ufeff")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, String, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from broadcasts.bounds import DbId
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import LEVEL_ORDER, Area, AreaLevel, utcnow
 from broadcasts.tenancy import CITY, Tenant
@@ -72,7 +73,7 @@ class AreaCreate(AreaBase):
     )
     name: str = Field(min_length=1, max_length=200)
     parent_code: str | None = Field(default=None, max_length=64)
-    parent_id: int | None = None
+    parent_id: DbId | None = None
 
     @field_validator("code", "parent_code", mode="before")
     @classmethod

@@ -51,6 +51,16 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     bootstrap_key: SecretStr | None = None
+    # Largest request body, in bytes, checked before authentication and parsing: most
+    # routes, notice texts (POST /notices/prepare, up to 20,000 characters), CSV imports.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_notice_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
+    # Failed authentications allowed per client address / per key prefix in the window;
+    # past them, 429 with Retry-After until the window has room.
+    auth_failures_per_address: int = Field(default=20, ge=1)
+    auth_failures_per_key: int = Field(default=10, ge=1)
+    auth_failure_window_seconds: int = Field(default=300, ge=1)
 
     _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
 

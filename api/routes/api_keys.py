@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import ApiKeyCreated, Listing
 from broadcasts.apikeys import (
     ApiKeyCreate,
@@ -71,7 +72,7 @@ async def create(body: ApiKeyCreate, session: SessionDep, caller: AdminCaller) -
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=problem_responses(404, 409))
-async def revoke(key_id: int, session: SessionDep, caller: AdminCaller) -> ApiKeyPublic:
+async def revoke(key_id: IdPath, session: SessionDep, caller: AdminCaller) -> ApiKeyPublic:
     revoked = await revoke_api_key(session=session, key_id=key_id, within=caller.tenant)
     await caller.record(
         session,

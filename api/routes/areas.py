@@ -138,6 +138,7 @@ async def _read_csv(request: Request) -> bytes:
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}},
+                        "additionalProperties": False,
                     }
                 },
             },

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import AdminCaller, Limit, Offset, ServicesDep, SessionDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import BotCreate, BotTokenRotate, Listing
 from broadcasts.bots import (
     BotPublic,
@@ -76,7 +77,7 @@ async def create(
 
 
 @router.get("/{bot_id}", summary="One bot", responses=problem_responses(404))
-async def show(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+async def show(bot_id: IdPath, session: SessionDep, caller: AdminCaller) -> BotPublic:
     bot = await get_bot(session=session, bot_id=bot_id, within=caller.tenant)
     return await _public(session, bot)
 
@@ -87,7 +88,7 @@ async def show(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPubl
     responses=problem_responses(404, 409, 502),
 )
 async def rotate(
-    bot_id: int,
+    bot_id: IdPath,
     body: BotTokenRotate,
     session: SessionDep,
     services: ServicesDep,
@@ -103,7 +104,7 @@ async def rotate(
 
 
 @router.post("/{bot_id}/disable", summary="Stop serving a bot", responses=problem_responses(404))
-async def disable(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+async def disable(bot_id: IdPath, session: SessionDep, caller: AdminCaller) -> BotPublic:
     bot = await set_bot_active(session=session, bot_id=bot_id, active=False, within=caller.tenant)
     await caller.record(session, "bot.disable", f"bot:{bot_id}", ward_id=bot.ward_id)
     return await _public(session, bot)
@@ -112,7 +113,7 @@ async def disable(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotP
 @router.post(
     "/{bot_id}/enable", summary="Serve a disabled bot again", responses=problem_responses(404)
 )
-async def enable(bot_id: int, session: SessionDep, caller: AdminCaller) -> BotPublic:
+async def enable(bot_id: IdPath, session: SessionDep, caller: AdminCaller) -> BotPublic:
     bot = await set_bot_active(session=session, bot_id=bot_id, active=True, within=caller.tenant)
     await caller.record(session, "bot.enable", f"bot:{bot_id}", ward_id=bot.ward_id)
     return await _public(session, bot)

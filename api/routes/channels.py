@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import ChannelUpdate, Deactivate, IssuedCode, Listing, RegistrationCodeRequest
 from broadcasts.areas import get_area_by_code
 from broadcasts.channels import (
@@ -34,7 +35,7 @@ router = APIRouter(
 )
 
 
-async def channel_by_id(channel_id: int, session: SessionDep, tenant: TenantDep) -> Channel:
+async def channel_by_id(channel_id: IdPath, session: SessionDep, tenant: TenantDep) -> Channel:
     return await get_channel(session=session, channel_id=channel_id, within=tenant)
 
 
@@ -106,13 +107,15 @@ async def registration_code(
     )
 
 
-@router.get("/{channel_id}", summary="One channel", responses=problem_responses(404))
+@router.get("/{channel_id:int}", summary="One channel", responses=problem_responses(404))
 async def show(channel: ChannelDep, session: SessionDep) -> ChannelPublic:
     return await _public(session, channel)
 
 
 @router.patch(
-    "/{channel_id}", summary="Change the language the group reads", responses=problem_responses(404)
+    "/{channel_id:int}",
+    summary="Change the language the group reads",
+    responses=problem_responses(404),
 )
 async def patch(
     channel: ChannelDep, body: ChannelUpdate, session: SessionDep, caller: AdminCaller

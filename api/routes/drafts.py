@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminCaller, ServicesDep, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath, Locale, LocalePath
 from broadcasts.areas import get_ward_by_code
 from broadcasts.compose import edit_rendition, prepare_draft
 from broadcasts.models import Rendition
@@ -46,8 +47,10 @@ class PrepareRequest(BaseModel):
 
     ward_code: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=20_000)
-    locales: list[str] | None = Field(
-        default=None, description="languages to prepare; default: those the ward's groups read"
+    locales: list[Locale] | None = Field(
+        default=None,
+        max_length=10,
+        description="languages to prepare; default: those the ward's groups read",
     )
 
 
@@ -141,7 +144,7 @@ async def prepare(
 
 @router.get("/{notice_id}/renditions", summary="What would be sent, per language")
 async def renditions(
-    notice_id: int, session: SessionDep, tenant: TenantDep
+    notice_id: IdPath, session: SessionDep, tenant: TenantDep
 ) -> list[RenditionPublic]:
     await get_notice(session=session, notice_id=notice_id, within=tenant)
     return _ordered(await renditions_of(session=session, notice_id=notice_id))
@@ -153,7 +156,11 @@ async def renditions(
     responses=problem_responses(409, 422),
 )
 async def edit(
-    notice_id: int, locale: str, body: RenditionEdit, session: SessionDep, caller: AdminCaller
+    notice_id: IdPath,
+    locale: LocalePath,
+    body: RenditionEdit,
+    session: SessionDep,
+    caller: AdminCaller,
 ) -> RenditionPublic:
     notice = await get_notice(session=session, notice_id=notice_id, within=caller.tenant)
     rendition = await edit_rendition(

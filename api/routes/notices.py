@@ -22,6 +22,7 @@ from api.deps import (
     require_scope,
 )
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import Listing
 from broadcasts.areas import get_area_by_code
 from broadcasts.models import DeliveryStatus, NoticeStatus
@@ -68,9 +69,11 @@ async def index(
     return Listing(data=rows, count=count)
 
 
-@router.get("/{notice_id}", summary="A notice with each channel's delivery and acknowledgements")
+@router.get(
+    "/{notice_id:int}", summary="A notice with each channel's delivery and acknowledgements"
+)
 async def show(
-    notice_id: int,
+    notice_id: IdPath,
     session: SessionDep,
     tenant: TenantDep,
     offset: Offset = 0,
@@ -101,7 +104,7 @@ async def show(
     responses=problem_responses(409),
 )
 async def cancel(
-    notice_id: int,
+    notice_id: IdPath,
     session: SessionDep,
     caller: AdminCaller,
     services: ServicesDep,
@@ -124,7 +127,7 @@ async def _notify_cancelled(services: ApiServices, notice_id: int) -> None:
 
 
 @router.get("/{notice_id}/report", summary="Delivery and acknowledgement report by area")
-async def report(notice_id: int, session: SessionDep, tenant: TenantDep) -> NoticeReport:
+async def report(notice_id: IdPath, session: SessionDep, tenant: TenantDep) -> NoticeReport:
     return await notice_report(session=session, notice_id=notice_id, within=tenant)
 
 
@@ -146,7 +149,7 @@ async def report(notice_id: int, session: SessionDep, tenant: TenantDep) -> Noti
         }
     },
 )
-async def report_as_csv(notice_id: int, session: SessionDep, tenant: TenantDep) -> Response:
+async def report_as_csv(notice_id: IdPath, session: SessionDep, tenant: TenantDep) -> Response:
     data = await notice_report(session=session, notice_id=notice_id, within=tenant)
     return Response(
         report_csv(data).encode("utf-8"),

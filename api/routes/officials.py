@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import IdPath
 from api.schemas import IssuedCode, Listing, OfficialInviteRequest, OfficialUpdate
 from broadcasts.areas import get_ward_by_code
 from broadcasts.invites import create_invite
@@ -83,7 +84,9 @@ async def invite_code(
     summary="Stop an official from sending notices",
     responses=problem_responses(404),
 )
-async def deactivate(official_id: int, session: SessionDep, caller: AdminCaller) -> OfficialPublic:
+async def deactivate(
+    official_id: IdPath, session: SessionDep, caller: AdminCaller
+) -> OfficialPublic:
     official = await deactivate_official(
         session=session, official_id=official_id, within=caller.tenant
     )
@@ -102,7 +105,7 @@ async def deactivate(official_id: int, session: SessionDep, caller: AdminCaller)
     responses=problem_responses(404),
 )
 async def patch(
-    official_id: int, body: OfficialUpdate, session: SessionDep, caller: AdminCaller
+    official_id: IdPath, body: OfficialUpdate, session: SessionDep, caller: AdminCaller
 ) -> OfficialPublic:
     official = await set_official_role(
         session=session, official_id=official_id, role=body.role, within=caller.tenant

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
 from api.errors import problem_responses
+from api.params import IdPath
 from broadcasts.errors import InvalidInput
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -52,7 +53,7 @@ def _receivers(request: Request) -> Mapping[int, UpdateReceiver]:
     return receivers
 
 
-async def verified_receiver(bot_id: int, request: Request) -> UpdateReceiver:
+async def verified_receiver(bot_id: IdPath, request: Request) -> UpdateReceiver:
     """The bot's receiver, if the request carries its secret token; else 401/403/404."""
     receiver = _receivers(request).get(bot_id)
     if receiver is None:

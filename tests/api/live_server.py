@@ -1,0 +1,69 @@
+"""The real API in uvicorn on 127.0.0.1 (an OS-chosen port), in a thread of its own.
+
+For tools that speak HTTP from another process, such as the schemathesis CLI. The server
+thread has its own event loop, engine and sessionmaker over the given database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from pydantic import SecretStr
+
+from api.app import create_app
+from broadcasts.db import make_engine, make_sessionmaker
+from broadcasts.settings import ApiSettings, Settings
+
+
+@contextmanager
+def live_api(database_url: str, *, admin_key: str) -> Iterator[str]:
+    """Serve the API over `database_url` while the block runs; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    # Fuzzers send wrong keys on purpose (the ignored_auth check): they must not lock out
+    # the admin key for the rest of the run.
+    settings = Settings(
+        database_url=database_url,
+        api=ApiSettings(
+            bootstrap_key=SecretStr(admin_key),
+            auth_failures_per_address=1_000_000,
+            auth_failures_per_key=1_000_000,
+        ),
+    )
+    engine = make_engine(database_url)
+    app = create_app(sessionmaker=make_sessionmaker(engine), settings=settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            await engine.dispose()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="live-api", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the API did not start: {failure!r}")
+            thread.join(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()

@@ -1,0 +1,99 @@
+"""Schemathesis against the real API in uvicorn: every check, positive and negative data,
+and stateful sequences (create, then read/patch/act on what was created), on SQLite and
+PostgreSQL, with an admin key, over a seeded tree, channels and notices.
+
+Bounded by examples per operation (`LOA_FUZZ_EXAMPLES`, small by default so `make test`
+stays quick; `make fuzz` runs more). Any failure of any check fails the test, with
+schemathesis' report; `tests/api/schemathesis.toml` says which answers count as right.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.models import DeliveryStatus
+from tests.api.conftest import ADMIN_KEY
+from tests.api.factories import add_ack, add_bot, add_channels, add_notice, seed_tree
+from tests.api.live_server import live_api
+
+pytestmark = pytest.mark.fuzz
+
+EXAMPLES = int(os.environ.get("LOA_FUZZ_EXAMPLES", "10"))
+SEED = os.environ.get("LOA_FUZZ_SEED", "20261201")
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def schemathesis_command(base_url: str, report_dir: Path, *, examples: int) -> list[str]:
+    return [
+        str(SCHEMATHESIS),
+        f"--config-file={CONFIG}",
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks=all",
+        "--mode=all",
+        "--phases=examples,coverage,fuzzing,stateful",
+        f"--max-examples={examples}",
+        f"--seed={SEED}",
+        "--workers=1",
+        "--generation-database=none",
+        "--no-color",
+        "--report=junit",
+        f"--report-dir={report_dir}",
+        "--header",
+        f"Authorization: Bearer {ADMIN_KEY}",
+    ]
+
+
+def summary(output: str) -> str:
+    """The failure counts of a run and its test-case line, as schemathesis prints them."""
+    failures = re.search(r"^Failures:\n(.*?)\n\n", output, flags=re.MULTILINE | re.DOTALL)
+    cases = re.search(r"^\s*\d+ generated.*$", output, flags=re.MULTILINE)
+    return "\n".join(
+        [failures.group(1) if failures else "no failures", cases.group(0) if cases else ""]
+    )
+
+
+async def seed(session: AsyncSession) -> None:
+    """Rows for the fuzzer to find by id: a tree, channels, notices, an acknowledgement."""
+    areas = await seed_tree(session)
+    bot = await add_bot(session)
+    channels = await add_channels(session, bot, [areas["BT-KP1"], areas["BT-KP1-T1"]])
+    _, deliveries = await add_notice(
+        session, areas["BT"], channels, [DeliveryStatus.sent, DeliveryStatus.failed]
+    )
+    await add_ack(session, deliveries[0], "phone:0909123456")
+    await add_notice(session, areas["TD"], [], [])
+    await session.commit()
+
+
+async def test_schemathesis_finds_no_failure(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    await seed(session)
+    with live_api(database_url, admin_key=ADMIN_KEY) as base_url:
+        # Key 2, the one the run may revoke (schemathesis.toml), so key 1 keeps working.
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        ) as client:
+            created = await client.post("/api-keys", json={"name": "to revoke"})
+            assert created.status_code == 201 and created.json()["id"] == 2, created.text
+        command = schemathesis_command(base_url, tmp_path, examples=EXAMPLES)
+        done = subprocess.run(  # in tmp_path: schemathesis keeps a cache where it runs
+            command, capture_output=True, text=True, check=False, cwd=tmp_path
+        )
+    output = done.stdout + done.stderr
+    (tmp_path / "schemathesis.txt").write_text(output)
+    print(summary(output))
+    assert done.returncode == 0, output
+    counts = re.search(r"^\s*(\d+) generated, (\d+) passed", output, flags=re.MULTILINE)
+    assert counts is not None and counts.group(1) == counts.group(2), output
+    assert "Authentication failed" not in output, output  # the key worked to the end
