@@ -255,3 +255,26 @@ def token_key() -> Iterator[str]:
     use_token_key(TEST_SECRET_KEY)
     yield TEST_SECRET_KEY
     use_token_key(None)
+
+
+def _aiosqlite_threads() -> list[threading.Thread]:
+    return [
+        t for t in threading.enumerate() if t.is_alive() and "_connection_worker_thread" in t.name
+    ]
+
+
+@pytest.fixture(autouse=True)
+async def _aiosqlite_threads_settle() -> AsyncIterator[None]:
+    """Before the test's loop closes, let every aiosqlite worker thread of the test finish.
+
+    A connection that failed or was closed late hands its last result to the loop from its
+    thread; if the loop is closed by then, the thread raises, and pytest reports it in
+    whichever test runs next. Waiting here (a bounded number of loop turns; a thread that
+    outlives a test is some other test's business) keeps each test's threads its own.
+    """
+    before = set(_aiosqlite_threads())
+    yield
+    for _ in range(300):
+        if not [t for t in _aiosqlite_threads() if t not in before]:
+            return
+        await asyncio.sleep(0.01)

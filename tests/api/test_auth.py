@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import httpx
@@ -51,18 +49,6 @@ async def test_unknown_paths_are_problems_too(admin: httpx.AsyncClient) -> None:
     assert_problem(await admin.put("/areas"), 405)
 
 
-async def _aiosqlite_threads_done() -> None:
-    """A failed aiosqlite connect leaves its worker thread to stop on its own and post to
-    this loop; wait for it, so that it never posts to a loop already closed (a thread
-    exception then surfaces in whatever test runs next)."""
-    for _ in range(1000):  # a bound, so that a thread of another engine cannot hang us
-        if not any(
-            t.is_alive() and "_connection_worker_thread" in t.name for t in threading.enumerate()
-        ):
-            return
-        await asyncio.sleep(0.01)
-
-
 async def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'loa.db'}")
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=Settings())
@@ -73,4 +59,3 @@ async def test_health_reports_an_unreachable_database(tmp_path: Path) -> None:
             assert_problem(await client.get("/health"), 503, "not reachable")
     finally:
         await engine.dispose()
-        await _aiosqlite_threads_done()
