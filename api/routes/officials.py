@@ -99,7 +99,7 @@ async def deactivate(
 
 
 @router.patch(
-    "/{official_id}",
+    "/{official_id:int}",
     summary="Change an official's role in their ward",
     description="`official` composes and sends notices; `approver` also approves them.",
     responses=problem_responses(404),

@@ -17,11 +17,13 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from broadcasts.db import make_engine, make_sessionmaker
-from broadcasts.settings import ApiSettings, Settings
+from broadcasts.settings import ApiSettings, Settings, TelegramSettings
 
 
 @contextmanager
-def live_api(database_url: str, *, admin_key: str) -> Iterator[str]:
+def live_api(
+    database_url: str, *, admin_key: str, telegram_api_base: str = "http://127.0.0.1:9"
+) -> Iterator[str]:
     """Serve the API over `database_url` while the block runs; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,6 +38,9 @@ def live_api(database_url: str, *, admin_key: str) -> Iterator[str]:
             auth_failures_per_address=1_000_000,
             auth_failures_per_key=1_000_000,
         ),
+        # POST /bots asks the Bot API server whose a token is: the sandbox when given, else
+        # a closed local port (502 at once); nothing leaves the machine.
+        telegram=TelegramSettings(api_base=telegram_api_base),
     )
     engine = make_engine(database_url)
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=settings)
