@@ -210,6 +210,20 @@ def _refusal(
     return f"delivery is {delivery.status.value}"
 
 
+async def _delivery_and_channel(
+    session: AsyncSession, delivery_id: int
+) -> tuple[Delivery | None, Channel | None]:
+    """A delivery and the channel it went to, or (None, None) if there is no such delivery."""
+    row = (
+        await session.execute(
+            select(Delivery, Channel)
+            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+            .where(col(Delivery.id) == delivery_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 async def record_button_press(
     *,
     session: AsyncSession,
@@ -221,14 +235,7 @@ async def record_button_press(
     person_name: str,
 ) -> ButtonPress:
     """Count a press of the acknowledge button on `message_ref` in `chat_ref` (see above)."""
-    row = (
-        await session.execute(
-            select(Delivery, Channel)
-            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-            .where(col(Delivery.id) == delivery_id)
-        )
-    ).first()
-    delivery, channel = row if row is not None else (None, None)
+    delivery, channel = await _delivery_and_channel(session, delivery_id)
     reason = _refusal(delivery, channel, bot_id=bot_id, chat_ref=chat_ref, message_ref=message_ref)
     if reason is None:
         assert delivery is not None
@@ -346,16 +353,9 @@ async def acknowledged_message(
     """The button's message of a sent delivery, as delivered (the same rendering as the
     engine's, `NoticeTexts.parts_for`) with the line of who acknowledged it in that chat
     (`broadcasts.message.acknowledged_text`); None when there is nothing to show."""
-    row = (
-        await session.execute(
-            select(Delivery, Channel)
-            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-            .where(col(Delivery.id) == delivery_id)
-        )
-    ).first()
-    if row is None:
+    delivery, channel = await _delivery_and_channel(session, delivery_id)
+    if delivery is None or channel is None:
         return None
-    delivery, channel = row
     refs = decode_refs(delivery.provider_message_ref)
     if delivery.status is not DeliveryStatus.sent or not refs or not refs[-1]:
         return None
