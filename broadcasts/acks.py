@@ -34,7 +34,14 @@ from broadcasts.bounds import DbId
 from broadcasts.delivery.claims import decode_refs, load_notices
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.message import acknowledged_text
-from broadcasts.models import Acknowledgement, Channel, Delivery, DeliveryStatus, Notice
+from broadcasts.models import (
+    Acknowledgement,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Notice,
+)
 from broadcasts.tenancy import CITY, Tenant
 from broadcasts.timeparse import TZ
 from broadcasts.transports.base import Markup, TransportCapabilities
@@ -131,7 +138,9 @@ def _insert_once(session: AsyncSession, values: dict[str, Any]) -> Any:
         return (
             sqlite.insert(Acknowledgement)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=["notice_id", "channel_id", "person_ref"])
+            .on_conflict_do_nothing(
+                index_elements=["notice_id", "channel_id", "occurrence", "person_ref"]
+            )
             .returning(col(Acknowledgement.id))
         )
     raise NotImplementedError(f"acknowledgements are not supported on {dialect}")
@@ -148,6 +157,7 @@ async def _record(
     ack = Acknowledgement(
         notice_id=delivery.notice_id,
         channel_id=delivery.channel_id,
+        occurrence=delivery.occurrence,
         delivery_id=delivery.id,
         person_ref=person_ref,
         person_name=person_name.strip()[:200],
@@ -163,6 +173,7 @@ async def _record(
         select(Acknowledgement).where(
             col(Acknowledgement.notice_id) == delivery.notice_id,
             col(Acknowledgement.channel_id) == delivery.channel_id,
+            col(Acknowledgement.occurrence) == delivery.occurrence,
             col(Acknowledgement.person_ref) == person_ref,
         )
     )
@@ -304,6 +315,7 @@ async def record_ack_for_channel(
                 col(Delivery.notice_id) == notice_id,
                 col(Delivery.channel_id) == channel_id,
                 col(Delivery.status) == DeliveryStatus.sent,
+                col(Delivery.kind) == DeliveryKind.notice,
             )
             .order_by(col(Delivery.occurrence).desc())
             .limit(1)

@@ -50,6 +50,38 @@ class DeliveryStatus(StrEnum):
 FINAL_DELIVERY = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.cancelled)
 
 
+class DeliveryKind(StrEnum):
+    """What a delivery row asks the engine to do in one channel.
+
+    `notice` sends the notice itself (one per channel and occurrence); the others follow a
+    sent `notice` delivery (`Delivery.parent_id`), one row per channel and `round`:
+    `reminder` sends a short reminder with the acknowledge button, `correction` edits the
+    sent message in place (or replies «Đính chính» where it cannot), `recall` deletes it
+    (or posts that it was recalled where it cannot). Reports count `notice` rows only.
+    """
+
+    notice = "notice"
+    reminder = "reminder"
+    correction = "correction"
+    recall = "recall"
+
+
+class Approval(StrEnum):
+    """Where a notice stands with the ward's approvers ("" on Notice: none needed)."""
+
+    pending = "pending"
+    approved = "approved"
+    changes = "changes"  # the approver asked for changes: back to the official
+    rejected = "rejected"
+    skipped = "skipped"  # urgent, sent without waiting; the approvers were told
+
+
+class AttachmentKind(StrEnum):
+    photo = "photo"
+    document = "document"
+    voice = "voice"
+
+
 class InviteKind(StrEnum):
     official = "official"
     channel = "channel"
@@ -65,6 +97,10 @@ class Area(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     # Codes from the root down, "/"-joined and "/"-ended: subtree = path LIKE 'x/%'.
     path: str = Field(index=True, max_length=1000)
+    # Who answers for the area (the khu phố head): told in a private chat when its groups
+    # have not acknowledged by a notice's deadline, if they have started the bot.
+    contact_name: str = Field(default="", max_length=200)
+    contact_ref: str | None = Field(default=None, max_length=64)  # their user id on the bot
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -107,6 +143,10 @@ class Channel(SQLModel, table=True):
     locale: str = Field(default="vi", max_length=10)
     active: bool = Field(default=True)
     inactive_reason: str | None = Field(default=None, max_length=500)
+    # The person who registered the group (its tổ trưởng): their presses count as the
+    # leader's («tổ trưởng đã nhận»), anyone else's as a member's.
+    leader_ref: str | None = Field(default=None, max_length=64)
+    leader_name: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -156,7 +196,65 @@ class Notice(SQLModel, table=True):
     # Where the official's live status message is, so progress can edit it.
     status_chat_ref: str | None = Field(default=None, max_length=64)
     status_message_ref: str | None = Field(default=None, max_length=64)
+    # Recurring: an RFC 5545 RRULE (dateutil) from `scheduled_at`, the first occurrence;
+    # `occurrences` counts those fired, each with its own deliveries and acknowledgements.
+    rrule: str | None = Field(default=None, max_length=500)
+    occurrences: int = Field(default=0)
+    # Approval ("" when none was needed); who decided, for the audit log and the report.
+    approval: str = Field(default="", max_length=20)
+    approved_by: int | None = Field(default=None, foreign_key="official.id")
+    corrected_at: datetime | None = None
+    recalled_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NoticeOccurrence(SQLModel, table=True):
+    """One firing of a notice (the first, or one of a recurring notice's): inserting it is
+    how a fire claims the occurrence, so a double fire sends once."""
+
+    __tablename__ = "notice_occurrence"
+    notice_id: int = Field(foreign_key="notice.id", primary_key=True)
+    occurrence: int = Field(primary_key=True)
+    due_at: datetime
+    fired_at: datetime = Field(default_factory=utcnow)
+    ack_deadline: datetime | None = None
+    escalated_at: datetime | None = None  # the deadline's reminder and summary went out
+
+
+class Attachment(SQLModel, table=True):
+    """A file sent with a notice: kept by Loa (`storage_key` under the attachment store),
+    so any transport can send it; `AttachmentFile` remembers each bot's own file id."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    position: int = Field(default=0)  # order in an album
+    kind: str = Field(max_length=12)  # an AttachmentKind
+    file_name: str = Field(default="", max_length=255)
+    mime_type: str = Field(default="", max_length=100)
+    size: int = Field(default=0)
+    sha256: str = Field(default="", max_length=64)
+    storage_key: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AttachmentFile(SQLModel, table=True):
+    __tablename__ = "attachment_file"
+    attachment_id: int = Field(foreign_key="attachment.id", primary_key=True)
+    bot_id: int = Field(foreign_key="bot_account.id", primary_key=True)
+    file_ref: str = Field(max_length=255)  # Telegram's file_id for this bot
+
+
+class WardPolicy(SQLModel, table=True):
+    """A ward's rules for its notices; a ward without a row has the defaults."""
+
+    __tablename__ = "ward_policy"
+    ward_id: int = Field(foreign_key="area.id", primary_key=True)
+    needs_approval: bool = Field(default=False)
+    urgent_skips_approval: bool = Field(default=True)
+    # Minutes after sending by which groups should acknowledge; None: the setting's default.
+    ack_deadline_minutes: int | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -182,7 +280,9 @@ class Rendition(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("notice_id", "channel_id", "occurrence", name="uq_delivery_once"),
+        UniqueConstraint(
+            "notice_id", "channel_id", "occurrence", "kind", "round", name="uq_delivery_once"
+        ),
         Index("ix_delivery_due", "status", "priority", "next_attempt_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -190,6 +290,13 @@ class Delivery(SQLModel, table=True):
     channel_id: int = Field(foreign_key="channel.id", index=True)
     bot_id: int = Field(foreign_key="bot_account.id")
     occurrence: int = Field(default=0)
+    kind: str = Field(default=DeliveryKind.notice, max_length=12)
+    round: int = Field(default=0)  # the nth reminder / correction of this channel
+    # A follow-up's notice delivery, and a copy of what it needs from it at creation time:
+    # the message ids it sent ("123,124") and when, so the engine needs no lookup.
+    parent_id: int | None = Field(default=None, foreign_key="delivery.id")
+    target_refs: str | None = Field(default=None, max_length=200)
+    target_sent_at: datetime | None = None
     locale: str = Field(default="vi", max_length=10)
     priority: int = Field(default=0)  # higher goes first: urgent notices
     status: DeliveryStatus = Field(default=DeliveryStatus.pending)
@@ -206,11 +313,13 @@ class Delivery(SQLModel, table=True):
 class Acknowledgement(SQLModel, table=True):
     __tablename__ = "acknowledgement"
     __table_args__ = (
-        UniqueConstraint("notice_id", "channel_id", "person_ref", name="uq_ack_once"),
+        UniqueConstraint("notice_id", "channel_id", "occurrence", "person_ref", name="uq_ack_once"),
     )
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(foreign_key="notice.id", index=True)
     channel_id: int = Field(foreign_key="channel.id", index=True)
+    occurrence: int = Field(default=0)
+    by_leader: bool = Field(default=False)  # pressed by the channel's registered leader
     delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
     person_ref: str = Field(max_length=64)
     person_name: str = Field(default="", max_length=200)

@@ -25,6 +25,7 @@ from broadcasts.models import (
     Delivery,
     DeliveryStatus,
     Notice,
+    NoticeOccurrence,
     NoticeStatus,
     NoticeTarget,
     Official,
@@ -229,6 +230,16 @@ async def dispatch_notice(
     if claimed.rowcount != 1:
         return None
     notice = await get_notice(session=session, notice_id=notice_id)
+    session.add(
+        NoticeOccurrence(
+            notice_id=notice_id,
+            occurrence=occurrence,
+            due_at=notice.scheduled_at or now,
+            fired_at=now,
+            ack_deadline=notice.ack_deadline,
+        )
+    )
+    notice.occurrences = max(notice.occurrences, occurrence + 1)
     locales = set((await renditions_of(session=session, notice_id=notice_id)).keys())
     channels = await target_channels(session=session, notice_id=notice_id)
     rows = [

@@ -30,6 +30,7 @@ from broadcasts.models import (
     AreaLevel,
     Channel,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Notice,
     NoticeStatus,
@@ -47,6 +48,10 @@ _TOTALS_EXAMPLE: dict[str, JsonValue] = {
     "acknowledged": 25,
     "acknowledgements": 27,
 }
+
+
+# Reports count the notice itself; reminders, corrections and recalls follow it.
+NOTICE_ROWS = col(Delivery.kind) == DeliveryKind.notice
 
 
 class ReportTotals(SQLModel):
@@ -222,7 +227,9 @@ async def count_deliveries(
     if by_area:
         query = query.join(Channel, col(Channel.id) == col(Delivery.channel_id))
     rows = await session.execute(
-        query.where(col(Delivery.notice_id).in_(ids)).group_by(key, col(Delivery.status))
+        query.where(col(Delivery.notice_id).in_(ids), NOTICE_ROWS).group_by(
+            key, col(Delivery.status)
+        )
     )
     for group, status, count in rows:
         row = totals.setdefault(group, ReportTotals())
@@ -263,7 +270,11 @@ async def delivery_failures(
     query = (
         select(col(Delivery.channel_id), col(Channel.title), col(Delivery.error))
         .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-        .where(col(Delivery.notice_id) == notice_id, col(Delivery.status) == DeliveryStatus.failed)
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.status) == DeliveryStatus.failed,
+            NOTICE_ROWS,
+        )
         .order_by(col(Channel.title), col(Delivery.channel_id))
     )
     if limit is not None:
@@ -416,7 +427,7 @@ async def _delivery_rows(
         )
         .join(Channel, col(Channel.id) == col(Delivery.channel_id))
         .join(Area, col(Area.id) == col(Channel.area_id))
-        .where(col(Delivery.notice_id) == notice_id)
+        .where(col(Delivery.notice_id) == notice_id, NOTICE_ROWS)
     )
     if status is not None:
         query = query.where(col(Delivery.status) == status)
@@ -425,6 +436,7 @@ async def _delivery_rows(
             and_(
                 col(Acknowledgement.notice_id) == notice_id,
                 col(Acknowledgement.channel_id) == col(Delivery.channel_id),
+                col(Acknowledgement.occurrence) == col(Delivery.occurrence),
             )
         )
         query = query.where(has_ack if acknowledged else ~has_ack)

@@ -57,6 +57,14 @@ class Job:
     topic_ref: str | None = None  # the channel's forum topic, if any
     new_chat_ref: str | None = None  # set when the chat migrated while sending
     started: bool = False  # a part has gone to the transport: no longer safe to release
+    # What the row asks for (`DeliveryKind`); a follow-up also carries its notice
+    # delivery's message ids and when they were sent (`Delivery.target_refs`).
+    kind: str = "notice"
+    round: int = 0
+    occurrence: int = 0
+    parent_id: int | None = None
+    target_refs: list[str] = field(default_factory=list)
+    target_sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,10 @@ class NoticeTexts:
                 else ()
             )
         return parts, markup
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -184,6 +196,12 @@ async def claim_due(
             _D.priority,
             _D.attempts,
             _D.provider_message_ref,
+            _D.kind,
+            _D.round,
+            _D.occurrence,
+            _D.parent_id,
+            _D.target_refs,
+            _D.target_sent_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -198,6 +216,12 @@ async def claim_due(
             priority=row.priority,
             attempts=row.attempts,
             sent_refs=decode_refs(row.provider_message_ref),
+            kind=row.kind,
+            round=row.round,
+            occurrence=row.occurrence,
+            parent_id=row.parent_id,
+            target_refs=decode_refs(row.target_refs),
+            target_sent_at=_aware(row.target_sent_at),
         )
         for row in rows
     ]

@@ -17,8 +17,9 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from broadcasts.delivery import followups
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.limits import LimiterBackend
@@ -32,7 +33,7 @@ from broadcasts.errors import (
     TransportError,
 )
 from broadcasts.i18n import ack_label
-from broadcasts.models import NoticeStatus
+from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
 from broadcasts.transports.base import Markup, OutgoingMessage, Transport, TransportRegistry
 
@@ -78,6 +79,8 @@ class Sender:
                 transport = await transports.transport_for(job.account_id)
             except TransportError as exc:
                 return self.retry_or_fail(job, exc.message)
+            if job.kind != DeliveryKind.notice:
+                return await followups.attempt(self, job, notice, transport)
             rendered = notice.parts_for(job.locale, transport.capabilities)
             if rendered is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
@@ -86,6 +89,9 @@ class Sender:
         except Exception as exc:  # a bug must not strand a claimed job: record and retry it
             log.exception("delivery %s failed unexpectedly", job.id)
             return self.retry_or_fail(job, f"internal error: {type(exc).__name__}")
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def cancelled(self, job: Job) -> Outcome:
         return Outcome(

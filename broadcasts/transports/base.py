@@ -29,6 +29,24 @@ class TransportCapabilities:
     can_delete: bool  # a sent message can be recalled
     has_buttons: bool  # inline buttons (the acknowledge button); else reply or link
     markups: tuple[Markup, ...] = ("plain",)  # the text formats it takes, best first
+    # How long after sending a message can still be deleted (None: any time).
+    delete_window_seconds: int | None = None
+    # Attachments: whether files can be sent at all, how many go in one album, how big.
+    can_send_files: bool = False
+    max_album: int = 1
+    max_file_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file to send (`broadcasts.models.AttachmentKind`: photo, document, voice): by the
+    platform's own id for this account when it has one, else from Loa's store."""
+
+    kind: str
+    file_name: str
+    mime_type: str = ""
+    file_ref: str | None = None  # e.g. Telegram's file_id for this bot
+    path: str | None = None  # the file in Loa's attachment store
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,9 @@ class OutgoingMessage:
     ack_delivery_id: int | None = None  # when set, the message carries an acknowledge button
     ack_label: str = ""  # the button's text, in the chat's language
     markup: Markup = "plain"  # "html" only for a transport whose capabilities list it
+    reply_to: str | None = None  # a message of the chat this one answers («Đính chính»)
+    # Sent with the text as caption (one file, or an album of photos / documents).
+    files: tuple[OutgoingFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +73,11 @@ class BotIdentity:
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
-    message_ref: str
+    message_ref: str  # the last message sent (an album's last item)
+    # Every message it took (an album sends several), and the platform's ids of the files
+    # it uploaded, in the order given, so later sends reuse them instead of uploading.
+    message_refs: tuple[str, ...] = ()
+    file_refs: tuple[str, ...] = ()
 
 
 class Transport(Protocol):
@@ -63,6 +88,14 @@ class Transport(Protocol):
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         """Send one message; raise a classified TransportError on failure."""
+        ...
+
+    async def edit(self, message_ref: str, message: OutgoingMessage) -> None:
+        """Replace a sent message's text (or caption) and button, if `can_edit`."""
+        ...
+
+    async def delete(self, chat_ref: str, message_ref: str) -> None:
+        """Delete a sent message, if `can_delete` (within `delete_window_seconds`)."""
         ...
 
     async def close(self) -> None: ...

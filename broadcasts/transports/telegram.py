@@ -141,6 +141,12 @@ class TelegramTransport:
             raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
         return SentMessage(message_ref=str(sent.message_id))
 
+    async def edit(self, message_ref: str, message: OutgoingMessage) -> None:
+        raise MessageRejected("editing is not wired yet")  # follow-ups: correction
+
+    async def delete(self, chat_ref: str, message_ref: str) -> None:
+        raise MessageRejected("deleting is not wired yet")  # follow-ups: recall
+
     async def close(self) -> None:
         """Nothing to do: the registry owns the shared HTTP session."""
 

@@ -17,6 +17,10 @@ TELEGRAM_CAPABILITIES = TransportCapabilities(
     can_delete=True,
     has_buttons=True,
     markups=("html", "plain"),
+    delete_window_seconds=48 * 3600,  # deleteMessage: "sent less than 48 hours ago"
+    can_send_files=True,
+    max_album=10,  # sendMediaGroup: 2-10 items
+    max_file_bytes=50 * 1024 * 1024,  # uploads through the cloud Bot API
 )
 MAX_CALLBACK_DATA_BYTES = 64
 
