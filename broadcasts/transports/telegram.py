@@ -5,13 +5,19 @@ wrote it, `broadcasts.message`); any other goes out as plain text, never parsed.
 acknowledge button is an inline keyboard whose callback data `telegram_wire` defines.
 aiogram's exceptions are mapped to the domain's `TransportError` classes here and nowhere
 else; a send that got no answer is a `NoAnswer`, as the message may still have arrived.
+Corrections edit a sent message (editMessageText, or editMessageCaption for one sent with
+files) keeping its acknowledge button, and recalls delete it; "message is not modified"
+counts as done, and "message to edit not found", "message can't be edited / deleted"
+reject that message only (`MessageRejected`), so the engine falls back to a reply.
 `TelegramTransports` is the factory the transport registry asks for Telegram accounts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiogram import Bot
@@ -27,8 +33,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import SendMessage
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageId
+from aiogram.methods import DeleteMessage, EditMessageCaption, EditMessageText, SendMessage
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageId,
+    ReplyParameters,
+)
 from aiogram.utils.token import TokenValidationError
 
 from broadcasts.errors import (
@@ -113,6 +124,7 @@ class TelegramTransport:
                     text=message.text,
                     parse_mode="HTML" if message.markup == "html" else None,
                     reply_markup=markup,
+                    reply_parameters=_reply(message.reply_to),
                 ),
                 request_timeout=self._timeout,
             )
@@ -142,13 +154,87 @@ class TelegramTransport:
         return SentMessage(message_ref=str(sent.message_id))
 
     async def edit(self, message_ref: str, message: OutgoingMessage) -> None:
-        raise MessageRejected("editing is not wired yet")  # follow-ups: correction
+        """Replace the text (or, for a message sent with files, the caption) of a sent
+        message; its acknowledge button is sent again, else Telegram would drop it."""
+        markup = (
+            ack_keyboard(message.ack_delivery_id, message.ack_label)
+            if message.ack_delivery_id is not None
+            else None
+        )
+        chat_id, message_id = _chat_id(message.chat_ref), int(message_ref)
+        parse_mode = "HTML" if message.markup == "html" else None
+        method: EditMessageText | EditMessageCaption
+        if message.files:
+            method = EditMessageCaption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=message.text,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+            )
+        else:
+            method = EditMessageText(
+                chat_id=chat_id,
+                message_id=message_id,
+                text=message.text,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+            )
+        try:
+            async with _mapped_errors():
+                await self.bot(method, request_timeout=self._timeout)
+        except MessageRejected as exc:
+            if _NOT_MODIFIED not in exc.message.lower():
+                raise  # not modified: the message already reads as wanted
 
     async def delete(self, chat_ref: str, message_ref: str) -> None:
-        raise MessageRejected("deleting is not wired yet")  # follow-ups: recall
+        async with _mapped_errors():
+            await self.bot(
+                DeleteMessage(chat_id=_chat_id(chat_ref), message_id=int(message_ref)),
+                request_timeout=self._timeout,
+            )
 
     async def close(self) -> None:
         """Nothing to do: the registry owns the shared HTTP session."""
+
+
+_NOT_MODIFIED = "message is not modified"
+
+
+def _reply(message_ref: str | None) -> ReplyParameters | None:
+    # A reply to a message deleted meanwhile still goes out, as a plain message.
+    if message_ref is None:
+        return None
+    return ReplyParameters(message_id=int(message_ref), allow_sending_without_reply=True)
+
+
+@contextlib.asynccontextmanager
+async def _mapped_errors() -> AsyncIterator[None]:
+    """aiogram's exceptions as the domain's, for edits and deletes (as `send` maps them)."""
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise RateLimited(
+            f"rate limited: retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
+        ) from exc
+    except TelegramMigrateToChat as exc:
+        raise ChatMigrated(
+            f"migrated to {exc.migrate_to_chat_id}", new_chat_ref=str(exc.migrate_to_chat_id)
+        ) from exc
+    except TelegramForbiddenError as exc:
+        raise PermanentFailure(f"forbidden: {_description(exc)}") from exc
+    except TelegramBadRequest as exc:
+        raise _classify_bad_request(exc) from exc
+    except TelegramUnauthorizedError as exc:
+        raise TemporaryFailure(f"unauthorized: {_description(exc)}") from exc
+    except TelegramServerError as exc:
+        raise TemporaryFailure(f"server error: {_description(exc)}") from exc
+    except TelegramNetworkError as exc:
+        raise NoAnswer(f"network error: {_description(exc)}") from exc
+    except TelegramAPIError as exc:
+        raise TemporaryFailure(f"telegram error: {_description(exc)}") from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
 
 
 def _classify_bad_request(exc: TelegramBadRequest) -> PermanentFailure:

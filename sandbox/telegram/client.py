@@ -227,6 +227,16 @@ class SandboxClient:
         body = {"chat_id": chat_id, "user": dict(user), "admin": admin}
         await self._call("POST", "promote", body)
 
+    async def age(
+        self, token: str, chat_id: int, seconds: int, message_id: int | None = None
+    ) -> list[int]:
+        """Make the bot's messages in a chat (or one) `seconds` older; their ids."""
+        body: dict[str, Any] = {"token": token, "chat_id": chat_id, "seconds": seconds}
+        if message_id is not None:
+            body["message_id"] = message_id
+        aged: list[int] = (await self._obj("POST", "age", body))["aged"]
+        return aged
+
     async def set_privacy(self, token: str, enabled: bool) -> None:
         """@BotFather's /setprivacy (``POST privacy``): applies in groups joined afterwards."""
         await self._call("POST", "privacy", {"token": token, "enabled": enabled})

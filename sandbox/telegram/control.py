@@ -14,6 +14,10 @@ chat, with their topic and edits), ``callback_answers/{id}?wait``, ``stats?token
 edited, 429s in total and per chat in ``rejected_429_per_chat``, errors by code, per-chat
 counts, duplicates), ``limits``, ``settings``, ``faults``, ``health``.
 
+Time: ``POST age`` ({token, chat_id, seconds, message_id?}) makes the bot's messages in a
+chat (or one of them) that many seconds older, so a test reaches Telegram's 48-hour delete
+window without waiting for it.
+
 Knobs: ``POST limits`` (Telegram's flood limits, on by default; looser values should come
 with a ``why``), ``POST settings`` ({"callback_timeout": seconds}), ``POST faults`` /
 ``DELETE faults`` (:mod:`.faults`), ``POST reset`` (forget everything but the settings).
@@ -115,6 +119,28 @@ class Control(People):
                 limited[str(chat_id)] = limited.get(str(chat_id), 0) + n
         return web.json_response(out)
 
+    # ------------------------------------------------------------------ time
+
+    async def age(self, body: dict[str, Any]) -> dict[str, Any]:
+        """{token, chat_id, seconds, message_id?}: move message dates back by `seconds`."""
+        bot = self.world.control_bot(body.get("token"))
+        chat_id = as_int(body.get("chat_id"), "chat_id")
+        seconds = as_int(body.get("seconds"), "seconds")
+        if seconds < 0:
+            raise ControlError("seconds must not be negative")
+        messages = bot.log(chat_id).messages
+        wanted = body.get("message_id")
+        if wanted is not None:
+            one = messages.get(as_int(wanted, "message_id"))
+            if one is None:
+                raise ControlError("no such message of the bot in this chat", status=404)
+            chosen = [one]
+        else:
+            chosen = list(messages.values())
+        for msg in chosen:
+            msg.date -= seconds
+        return {"aged": [m.message_id for m in chosen]}
+
     # ------------------------------------------------------------------ knobs
 
     async def limits(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +223,7 @@ def setup(app: web.Application, world: World) -> None:
         "permissions",
         "promote",
         "privacy",
+        "age",
         "limits",
         "settings",
         "reset",

@@ -4,7 +4,16 @@ Order of checks in sendMessage (each refusal changes nothing and consumes no quo
 chat (exists, the bot is in it), posting rights, the forum topic, the text, the keyboard,
 the reply target, then the flood limits (:mod:`.limits`). Edits check the chat, the
 message, the content, "message is not modified" (same plain text, entities and keyboard),
-then the limits: an edit costs the same quota as a send.
+then the limits: an edit costs the same quota as a send. editMessageText on a message
+without text is "there is no text in the message to edit", editMessageCaption on one
+without a caption "there is no caption in the message to edit" (text messages are the
+only ones kept here; a media module marks its own with a ``caption`` of its StoredMessage).
+
+deleteMessage: a bot deletes its own messages only within 48 hours of sending them
+(``DELETE_WINDOW_SECONDS``, measured on the message's ``date``, which the control endpoint
+``age`` moves back), else "message can't be deleted for everyone"; a deleted message is
+gone: editing or deleting it again is "message to edit not found" / "message to delete not
+found".
 
 answerCallbackQuery: a query can be answered once, within ``World.callback_timeout``
 seconds (15 by default, like Telegram) of the press, on the world's clock; a second answer,
@@ -23,6 +32,11 @@ from .errors import NOT_MODIFIED, QUERY_TOO_OLD, bad_request
 from .model import BotState, StoredMessage
 from .params import chat_id_of, method, p_bool, p_int
 from .state import World
+
+DELETE_WINDOW_SECONDS = 48 * 3600
+CANT_DELETE = "message can't be deleted for everyone"
+NO_TEXT = "there is no text in the message to edit"
+NO_CAPTION = "there is no caption in the message to edit"
 
 
 def stored(bot: BotState, chat_id: int, params: dict[str, Any], missing: str) -> StoredMessage:
@@ -93,11 +107,40 @@ def _edit_quota(world: World, bot: BotState, chat_id: int) -> None:
         limits.check(bot.token, chat_id, chat_id < 0, world.clock())
 
 
+def _has_caption(msg: StoredMessage) -> bool:
+    # Media messages (another module's) carry a caption; the ones this module keeps do not.
+    return getattr(msg, "caption", None) is not None
+
+
 @method("editMessageText")
 async def edit_message_text(world: World, bot: BotState, params: dict[str, Any]) -> Any:
     chat_id = chat_id_of(params)
     chat, _ = resolve_chat(world, bot, chat_id)
     msg = stored(bot, chat_id, params, "message to edit not found")
+    if _has_caption(msg):
+        raise bad_request(NO_TEXT)
+    return _edit(world, bot, chat, chat_id, msg, params)
+
+
+@method("editMessageCaption")
+async def edit_message_caption(world: World, bot: BotState, params: dict[str, Any]) -> Any:
+    chat_id = chat_id_of(params)
+    chat, _ = resolve_chat(world, bot, chat_id)
+    msg = stored(bot, chat_id, params, "message to edit not found")
+    if not _has_caption(msg):
+        raise bad_request(NO_CAPTION)
+    fields = dict(params, text=params.get("caption"))
+    return _edit(world, bot, chat, chat_id, msg, fields)
+
+
+def _edit(
+    world: World,
+    bot: BotState,
+    chat: dict[str, Any],
+    chat_id: int,
+    msg: StoredMessage,
+    params: dict[str, Any],
+) -> Any:
     text, parse_mode, plain, entities = prepare_text(params)
     markup = prepare_markup(params)  # omitted = the keyboard is removed, as on Telegram
     if plain == msg.plain and entities == msg.entities and markup == msg.reply_markup:
@@ -132,7 +175,10 @@ async def delete_message(world: World, bot: BotState, params: dict[str, Any]) ->
     chat_id = chat_id_of(params)
     resolve_chat(world, bot, chat_id)
     msg = stored(bot, chat_id, params, "message to delete not found")
+    if time.time() - msg.date > DELETE_WINDOW_SECONDS:
+        raise bad_request(CANT_DELETE)
     del bot.logs[chat_id].messages[msg.message_id]
+    bot.log(chat_id).signal.notify()
     return True
 
 
