@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from broadcasts.delivery import followups
 from broadcasts.delivery.claims import Job, NoticeTexts
@@ -40,6 +41,10 @@ from broadcasts.transports.base import Markup, OutgoingMessage, Transport, Trans
 log = logging.getLogger(__name__)
 
 _MAX_MIGRATIONS = 3
+# Follow-ups that still run once the notice is cancelled: a notice stopped while going out
+# can be corrected or recalled in the groups it reached.
+_AMENDS = (DeliveryKind.correction, DeliveryKind.recall)
+T = TypeVar("T")
 
 
 def backoff_seconds(
@@ -71,7 +76,11 @@ class Sender:
     ) -> Outcome:
         """One attempt at `job`: whatever happens, the outcome to record."""
         try:
-            if notice is not None and notice.status is NoticeStatus.cancelled:
+            if (
+                notice is not None
+                and notice.status is NoticeStatus.cancelled
+                and job.kind not in _AMENDS
+            ):
                 return self.cancelled(job)
             if notice is None or notice.text_for(job.locale) is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
@@ -155,6 +164,37 @@ class Sender:
                 return self.retry_or_fail(job, exc.message or type(exc).__name__)
             job.sent_refs.append(sent.message_ref)
         return self._final(job, Result.sent, None)
+
+    async def call(self, job: Job, action: Callable[[], Awaitable[T]]) -> T:
+        """One transport call of a follow-up (an edit, a delete, a reply) under the same
+        limits, pause and timeout as a send; a `RateLimited` pauses the account, then is
+        raised for `failed` to turn into the outcome."""
+        await self._limits.wait_unpaused(job.account_id)
+        try:
+            async with self._limits.turn(job.account_id, job.chat_ref, self._http_slots):
+                job.started = True
+                async with asyncio.timeout(self._settings.send_timeout_seconds):
+                    return await action()
+        except RateLimited as exc:
+            await self._limits.pause(job.account_id, exc.retry_after)
+            raise
+
+    def failed(self, job: Job, exc: Exception) -> Outcome:
+        """The outcome of a follow-up's call that raised, classified as `deliver` does."""
+        if isinstance(exc, RateLimited):
+            return self._rate_limited(job, exc)
+        if isinstance(exc, PermanentFailure):
+            reason = exc.message or type(exc).__name__
+            outcome = self._final(job, Result.failed, reason)
+            if not isinstance(exc, MessageRejected):
+                outcome.deactivate = reason
+            return outcome
+        if isinstance(exc, TimeoutError):
+            timeout = self._settings.send_timeout_seconds
+            return self.retry_or_fail(job, f"timeout: no answer within {timeout:g}s")
+        if isinstance(exc, TransportError):
+            return self.retry_or_fail(job, exc.message or type(exc).__name__)
+        raise exc
 
     def _final(self, job: Job, result: Result, error: str | None) -> Outcome:
         return Outcome(

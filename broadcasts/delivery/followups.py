@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from broadcasts.delivery import amend
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.models import DeliveryKind
 from broadcasts.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Sender", Job, NoticeTexts, Transport], Awaitable[Outcome]]
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    DeliveryKind.correction: amend.correct,
+    DeliveryKind.recall: amend.recall,
+}
 
 
 async def attempt(sender: Sender, job: Job, notice: NoticeTexts, transport: Transport) -> Outcome:
