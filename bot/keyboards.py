@@ -257,3 +257,37 @@ def move_keyboard(notice_id: int, at: int) -> InlineKeyboardMarkup:
     kb.button(text=_("↩️ Keep the old time"), callback_data=NoticeCb(action="keep", n=notice_id))
     kb.adjust(2)
     return _checked(kb.as_markup())
+
+
+class AmendCb(CallbackData, prefix="am"):
+    """A sent notice's «✏️ Đính chính» / «🗑 Thu hồi» (fix / recall: ask), their
+    confirmations (fixok / rcok) and «↩️ Không» (no)."""
+
+    action: str
+    n: int
+
+
+def amend_keyboard(notice_id: int, *, correct: bool = True) -> InlineKeyboardMarkup:
+    """Under a sent notice's status (live message or /thongbao)."""
+    kb = InlineKeyboardBuilder()
+    if correct:
+        kb.button(text=_("✏️ Correct"), callback_data=AmendCb(action="fix", n=notice_id))
+    kb.button(text=_("🗑 Recall"), callback_data=AmendCb(action="recall", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🗑 Yes, recall it"), callback_data=AmendCb(action="rcok", n=notice_id))
+    kb.button(text=_("↩️ No, keep it"), callback_data=AmendCb(action="no", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def correction_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Send the correction"), callback_data=AmendCb(action="fixok", n=notice_id))
+    kb.button(text=_("↩️ No, keep it"), callback_data=AmendCb(action="no", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())

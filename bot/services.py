@@ -12,6 +12,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.amending import AmendNews
 from bot.outbox import Edit, Outbox, Screen
 from bot.views import status_screen
 from broadcasts.acks import acknowledged_message
@@ -48,6 +49,7 @@ class Services:
     ack_gather_seconds: float = ACK_GATHER_SECONDS
     outbox: Outbox = field(init=False)
     attempts: CodeAttempts = field(init=False)
+    amend_news: AmendNews = field(init=False, default_factory=AmendNews)
 
     def __post_init__(self) -> None:
         turn = partial(self.limits.account_turn, self.bot_account_id) if self.limits else None
@@ -59,6 +61,20 @@ class Services:
         Telegram: the delivery worker calls this while it sends)."""
         for notice_id in notice_ids:
             self.outbox.keep_fresh(("status", notice_id), partial(self._status_edit, notice_id))
+            self.amend_news.spawn(partial(self._tell_amended, notice_id))
+
+    async def _tell_amended(self, notice_id: int) -> None:
+        """«✅ Đã đính chính / thu hồi …» once a correction or recall ran everywhere."""
+        async with session_scope(self.sessionmaker) as session:
+            notice = await get_notice(session=session, notice_id=notice_id)
+            official = (
+                await session.get(Official, notice.official_id) if notice.official_id else None
+            )
+            locale = official.locale if official else self.i18n.default_locale
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                text = await self.amend_news.finished_text(session=session, notice=notice)
+        if text is not None and notice.status_chat_ref:
+            await self.outbox.send(int(notice.status_chat_ref), Screen(text))
 
     async def _status_edit(self, notice_id: int) -> Edit | None:
         async with session_scope(self.sessionmaker) as session:

@@ -403,3 +403,113 @@ def moved_text(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE
     return esc(_("✅ Notice #{id} will now be sent at {time}.")).format(
         id=notice_id, time=esc(when_text(at, timezone=timezone))
     )
+
+
+# -- correcting and recalling a sent notice (bot/handlers/amend.py) ---------------------
+
+
+def correction_prompt(notice_id: int, groups: int) -> str:
+    text = ngettext(
+        "✏️ Correcting notice #{id}: send the whole corrected text (tip: long-press the "
+        "notice → Copy, edit it, send it). Loa will change it in the {count} group that "
+        "received it; where Telegram does not allow that, a «Correction» goes under the "
+        "old notice as a reply.",
+        "✏️ Correcting notice #{id}: send the whole corrected text (tip: long-press the "
+        "notice → Copy, edit it, send it). Loa will change it in the {count} groups that "
+        "received it; where Telegram does not allow that, a «Correction» goes under the "
+        "old notice as a reply.",
+        groups,
+    )
+    return esc(text).format(id=notice_id, count=groups)
+
+
+def correction_question(notice_id: int, groups: int) -> str:
+    text = ngettext(
+        "👆 This is what the {count} group will read instead of notice #{id}. Send the correction?",
+        "👆 This is what the {count} groups will read instead of notice #{id}. Send the "
+        "correction?",
+        groups,
+    )
+    return esc(text).format(id=notice_id, count=groups)
+
+
+def recall_question(notice_id: int, groups: int, old: int) -> str:
+    text = ngettext(
+        "Recall notice #{id}? Loa will delete it in the {count} group that received it.",
+        "Recall notice #{id}? Loa will delete it in the {count} groups that received it.",
+        groups,
+    ).format(id=notice_id, count=groups)
+    rule = _(
+        "Telegram lets Loa delete only notices sent less than 48 hours ago: a group that "
+        "received it earlier gets a short line «Notice #{id} has been recalled.» instead."
+    ).format(id=notice_id)
+    lines = [text, rule]
+    if old:
+        lines.append(
+            ngettext(
+                "{count} group received it more than 48 hours ago.",
+                "{count} groups received it more than 48 hours ago.",
+                old,
+            ).format(count=old)
+        )
+    return esc("\n".join(lines))
+
+
+def amend_started(kind: str, notice_id: int, groups: int) -> str:
+    if kind == "recall":
+        text = ngettext(
+            "🗑 Recalling notice #{id} in {count} group…",
+            "🗑 Recalling notice #{id} in {count} groups…",
+            groups,
+        )
+    else:
+        text = ngettext(
+            "✏️ Correcting notice #{id} in {count} group…",
+            "✏️ Correcting notice #{id} in {count} groups…",
+            groups,
+        )
+    return esc(text.format(id=notice_id, count=groups))
+
+
+def amend_progress(kind: str, done: int, failed: int, total: int) -> str:
+    """The status message's line: «✏️ Đính chính: 8/12 nhóm»."""
+    groups = ngettext("{done}/{total} group", "{done}/{total} groups", total).format(
+        done=done, total=total
+    )
+    line = (_("🗑 Recall: {groups}") if kind == "recall" else _("✏️ Correction: {groups}")).format(
+        groups=groups
+    )
+    if failed:
+        line += " · " + ngettext(
+            "{count} group could not be reached", "{count} groups could not be reached", failed
+        ).format(count=failed)
+    return esc(line)
+
+
+def amend_done(kind: str, notice_id: int, done: int, failed: int, total: int) -> str:
+    if kind == "recall":
+        text = _("✅ Notice #{id} is recalled in {done}/{total} groups.")
+    else:
+        text = _("✅ Notice #{id} is corrected in {done}/{total} groups.")
+    lines = [text.format(id=notice_id, done=done, total=total)]
+    if failed:
+        lines.append(
+            ngettext(
+                "{count} group could not be reached: the status message says why.",
+                "{count} groups could not be reached: the status message says why.",
+                failed,
+            ).format(count=failed)
+        )
+    return esc("\n".join(lines))
+
+
+def amend_refused(reason: str, notice_id: int) -> str:
+    """Why a notice cannot be corrected or recalled (`broadcasts.corrections` reasons),
+    as plain text (a press's alert)."""
+    if reason == "recalled":
+        text = _("Notice #{id} has been recalled already.")
+    elif reason == "sending":
+        text = _("Notice #{id} is still going out. Please correct it once it has been sent.")
+    else:
+        text = _("Notice #{id} has not reached any group, so there is nothing to change there.")
+    return text.format(id=notice_id)

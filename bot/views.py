@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amending import amend_status
 from bot.keyboards import (
     confirm_keyboard,
     notice_keyboard,
@@ -270,7 +271,11 @@ async def status_screen(
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
-    return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
+    if waiting:
+        return Screen(text, notice_keyboard(notice.id or 0))
+    # A sent notice: «✏️ Đính chính» «🗑 Thu hồi», and how far the last of them has come.
+    line, markup = await amend_status(session=session, notice=notice)
+    return Screen(f"{text}\n{line}" if line else text, markup)
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -66,6 +67,22 @@ async def sent_count(*, session: AsyncSession, notice_id: int) -> int:
             col(Delivery.notice_id) == notice_id,
             col(Delivery.kind) == DeliveryKind.notice,
             col(Delivery.status) == DeliveryStatus.sent,
+        )
+    )
+    return count or 0
+
+
+async def old_sent_count(*, session: AsyncSession, notice_id: int, seconds: int) -> int:
+    """Channels the notice reached more than `seconds` ago (past a delete window)."""
+    before = utcnow() - timedelta(seconds=seconds)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.kind) == DeliveryKind.notice,
+            col(Delivery.status) == DeliveryStatus.sent,
+            col(Delivery.sent_at) < before,
         )
     )
     return count or 0

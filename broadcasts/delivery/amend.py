@@ -51,15 +51,18 @@ class Note(StrEnum):
 
 
 def corrected_marker(locale: str) -> str:
-    return translations(locale).gettext("✏️ Corrected")
+    _ = translations(locale).gettext
+    return _("✏️ Corrected")
 
 
 def correction_heading(locale: str, notice_id: int) -> str:
-    return translations(locale).gettext("✏️ Correction to notice #{id}:").format(id=notice_id)
+    _ = translations(locale).gettext
+    return _("✏️ Correction to notice #{id}:").format(id=notice_id)
 
 
 def recall_note(locale: str, notice_id: int) -> str:
-    return translations(locale).gettext("Notice #{id} has been recalled.").format(id=notice_id)
+    _ = translations(locale).gettext
+    return _("Notice #{id} has been recalled.").format(id=notice_id)
 
 
 def _rendered(notice: NoticeTexts, locale: str, limit: int, markup: Markup) -> list[str]:
