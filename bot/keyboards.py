@@ -280,7 +280,7 @@ def amend_keyboard(notice_id: int, *, correct: bool = True) -> InlineKeyboardMar
 def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🗑 Yes, recall it"), callback_data=AmendCb(action="rcok", n=notice_id))
-    kb.button(text=_("↩️ No, keep it"), callback_data=AmendCb(action="no", n=notice_id))
+    kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
     kb.adjust(2)
     return _checked(kb.as_markup())
 
@@ -288,6 +288,6 @@ def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
 def correction_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Send the correction"), callback_data=AmendCb(action="fixok", n=notice_id))
-    kb.button(text=_("↩️ No, keep it"), callback_data=AmendCb(action="no", n=notice_id))
+    kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
     kb.adjust(2)
     return _checked(kb.as_markup())
