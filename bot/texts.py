@@ -488,9 +488,17 @@ def amend_progress(kind: str, done: int, failed: int, total: int) -> str:
 
 def amend_done(kind: str, notice_id: int, done: int, failed: int, total: int) -> str:
     if kind == "recall":
-        text = _("✅ Notice #{id} is recalled in {done}/{total} groups.")
+        text = ngettext(
+            "✅ Notice #{id} is recalled in {done}/{total} group.",
+            "✅ Notice #{id} is recalled in {done}/{total} groups.",
+            total,
+        )
     else:
-        text = _("✅ Notice #{id} is corrected in {done}/{total} groups.")
+        text = ngettext(
+            "✅ Notice #{id} is corrected in {done}/{total} group.",
+            "✅ Notice #{id} is corrected in {done}/{total} groups.",
+            total,
+        )
     lines = [text.format(id=notice_id, done=done, total=total)]
     if failed:
         lines.append(
