@@ -76,11 +76,7 @@ class Sender:
     ) -> Outcome:
         """One attempt at `job`: whatever happens, the outcome to record."""
         try:
-            if (
-                notice is not None
-                and notice.status is NoticeStatus.cancelled
-                and job.kind not in _AMENDS
-            ):
+            if self.is_cancelled(job, notice):
                 return self.cancelled(job)
             if notice is None or notice.text_for(job.locale) is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
@@ -101,6 +97,16 @@ class Sender:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    @staticmethod
+    def is_cancelled(job: Job, notice: NoticeTexts | None) -> bool:
+        """Whether `job` is not to go because its notice was cancelled (a correction or a
+        recall of what went out still goes)."""
+        return (
+            notice is not None
+            and notice.status is NoticeStatus.cancelled
+            and job.kind not in _AMENDS
+        )
 
     def cancelled(self, job: Job) -> Outcome:
         return Outcome(

@@ -22,7 +22,6 @@ from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.engine import Sender
 from broadcasts.delivery.holdings import Holdings
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
-from broadcasts.models import NoticeStatus
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ class Intake:
             holdings.hold(job)
             notice = holdings.notices.get(job.notice_id)
             channel = channels.get(job.channel_id)
-            if notice is not None and notice.status is NoticeStatus.cancelled:
+            if self._sender.is_cancelled(job, notice):
                 self._recorder.add(self._sender.cancelled(job))
             elif channel is None:
                 self._fail_now(job, "channel not found")
