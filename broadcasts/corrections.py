@@ -98,16 +98,16 @@ async def amendable_notice(
         raise Conflict(
             f"notice {notice_id} was recalled already", reason=RECALLED, notice_id=notice_id
         )
-    if kind is DeliveryKind.correction and notice.status is NoticeStatus.dispatching:
-        raise Conflict(
-            f"notice {notice_id} is still going out; correct it once it is sent",
-            reason=SENDING,
-            notice_id=notice_id,
-        )
     if not await sent_count(session=session, notice_id=notice_id):
         raise Conflict(
             f"notice {notice_id} has not been sent to any group",
             reason=NOT_SENT,
+            notice_id=notice_id,
+        )
+    if kind is DeliveryKind.correction and notice.status is NoticeStatus.dispatching:
+        raise Conflict(
+            f"notice {notice_id} is still going out; correct it once it is sent",
+            reason=SENDING,
             notice_id=notice_id,
         )
     return notice
