@@ -36,6 +36,8 @@ from broadcasts.reports import count_acks, count_deliveries, delivery_failures
 from broadcasts.tenancy import CITY, Tenant
 
 URGENT_PRIORITY = 10
+# How long a correction or recall keeps its notice's status message followed.
+_AMEND_FOLLOW_SECONDS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,13 +483,17 @@ async def _editable(session: AsyncSession, notice_id: int) -> Notice:
 
 
 async def notices_in_flight(*, session: AsyncSession, grace_seconds: float = 120) -> list[int]:
-    """Notices with a status message still worth updating: going out, or just finished."""
+    """Notices with a status message still worth updating: going out, just finished, or
+    corrected / recalled lately (their follow-ups show on it)."""
     since = utcnow() - timedelta(seconds=grace_seconds)
+    amended = utcnow() - timedelta(seconds=max(grace_seconds, _AMEND_FOLLOW_SECONDS))
     rows = await session.scalars(
         select(col(Notice.id)).where(
             col(Notice.status_message_ref).is_not(None),
             (col(Notice.status) == NoticeStatus.dispatching)
-            | ((col(Notice.status) == NoticeStatus.done) & (col(Notice.completed_at) >= since)),
+            | ((col(Notice.status) == NoticeStatus.done) & (col(Notice.completed_at) >= since))
+            | (col(Notice.corrected_at) >= amended)
+            | (col(Notice.recalled_at) >= amended),
         )
     )
     return [i for i in rows if i is not None]
