@@ -136,6 +136,10 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
             Probe(f"/notices/{o.sent_notice_id}"),
         ],
         ("POST", "/notices/{notice_id}/cancel"): [Probe(f"/notices/{o.notice_id}/cancel")],
+        ("POST", "/notices/{notice_id}/correct"): [
+            Probe(f"/notices/{o.sent_notice_id}/correct", json={"text": "Cúp điện ngày 13/3."})
+        ],
+        ("POST", "/notices/{notice_id}/recall"): [Probe(f"/notices/{o.sent_notice_id}/recall")],
         ("GET", "/notices/{notice_id}/report"): [Probe(f"/notices/{o.sent_notice_id}/report")],
         ("GET", "/notices/{notice_id}/report.csv"): [
             Probe(f"/notices/{o.sent_notice_id}/report.csv")
