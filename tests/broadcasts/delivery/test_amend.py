@@ -269,3 +269,34 @@ async def test_follow_ups_are_retried_after_429_and_5xx(
         assert await tg.messages(token, chat) == []
     stats = await tg.stats(token)
     assert stats["rejected_429"] == 2 and stats["errors_by_code"].get("502") == 3
+
+
+@sqlite_only
+async def test_a_correction_that_does_not_fit_the_parts_sent_is_a_reply(
+    tg: SandboxClient,
+    make_worker: WorkerFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    token = new_token()
+    [chat] = await make_groups(tg, token, 1)
+    sentence = "Bà con khu phố 1 lưu ý lịch cúp điện để chủ động sắp xếp công việc. "
+    seeded = await seed(sessionmaker, groups={token: [chat]}, text=sentence * 90)
+    assert await make_worker().run_until_idle(timeout=60)
+    parts = await tg.messages(token, chat)
+    assert len(parts) == 2  # the long notice went out in two messages
+    async with session_scope(sessionmaker) as session:
+        await correct_notice(
+            session=session,
+            notice_id=seeded.notice_id,
+            text=CORRECTED,
+            ai=AISettings(),
+            actor="x",
+        )
+    assert await make_worker().run_until_idle(timeout=60)
+    first, second, reply = await tg.messages(token, chat)
+    assert [first["edits"], second["edits"]] == [[], []]  # not edited into one part
+    assert reply["plain_text"].startswith(f"✏️ Đính chính thông báo #{seeded.notice_id}:")
+    assert reply["reply_to_message_id"] == second["message_id"]
+    assert _buttons(reply) == _buttons(second)
+    [row] = (await _rows(sessionmaker, seeded.notice_id, DeliveryKind.correction)).values()
+    assert (row.status, row.error) == (DeliveryStatus.sent, "replied")
