@@ -98,6 +98,8 @@ async def edit_message_text(world: World, bot: BotState, params: dict[str, Any])
     chat_id = chat_id_of(params)
     chat, _ = resolve_chat(world, bot, chat_id)
     msg = stored(bot, chat_id, params, "message to edit not found")
+    if msg.media is not None:  # a photo's or a file's caption is editMessageCaption's
+        raise bad_request("there is no text in the message to edit")
     text, parse_mode, plain, entities = prepare_text(params)
     markup = prepare_markup(params)  # omitted = the keyboard is removed, as on Telegram
     if plain == msg.plain and entities == msg.entities and markup == msg.reply_markup:
