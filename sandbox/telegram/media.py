@@ -115,7 +115,9 @@ class Pending:
         return self.record
 
 
-def input_file(world: World, bot: BotState, params: dict[str, Any], value: Any, kind: str) -> Pending:
+def input_file(
+    world: World, bot: BotState, params: dict[str, Any], value: Any, kind: str
+) -> Pending:
     if isinstance(value, str) and value.startswith("attach://"):
         value = params.get(value[len("attach://") :])
         if not isinstance(value, bytes):
