@@ -3,14 +3,15 @@ caption: the files are checked (before any download, on the sizes Telegram repor
 downloaded through aiogram, kept in Loa's store with this bot's file ids, and the caption,
 or the text the bot then asks for, goes through the compose flow as usual.
 
-An album comes as one update per file with one `media_group_id`: the first waits
-`album_gather_seconds` for the rest (updates are handled concurrently), then all go into
-one notice.
+An album comes as one update per file with one `media_group_id`: the first starts a
+gather of `album_gather_seconds` in the background (the updates may be handled one after
+the other), then all go into one notice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from io import BytesIO
 
 from aiogram import Bot, F, Router
@@ -36,6 +37,7 @@ from broadcasts.attachments import (
     store_path,
 )
 from broadcasts.compose import prepare_draft
+from broadcasts.db import session_scope
 from broadcasts.errors import AttachmentRejected
 from broadcasts.models import Official
 
@@ -56,7 +58,9 @@ class HeldFiles(BaseModel):
     files: list[HeldFile] = Field(default_factory=list)
 
 
+log = logging.getLogger(__name__)
 _albums: dict[tuple[int, str], list[Message]] = {}
+_gathering: set[asyncio.Task[None]] = set()
 
 
 def _described(message: Message) -> tuple[str, str, str, str, int | None]:
@@ -189,23 +193,52 @@ async def on_file(
     official: Official,
     services: Services,
 ) -> None:
-    messages = [message]
-    if message.media_group_id is not None:
-        key = (message.chat.id, message.media_group_id)
-        if key in _albums:
-            _albums[key].append(message)
-            return
-        _albums[key] = messages
-        try:
-            await asyncio.sleep(services.settings.attachments.album_gather_seconds)
-        finally:
-            _albums.pop(key, None)
-        messages.sort(key=lambda m: m.message_id)
+    if message.media_group_id is None:
+        await _received(message.chat.id, [message], bot, state, session, official, services)
+        return
+    # An album's files come as separate updates, possibly one after the other: the first
+    # starts a short gather (outside this update's handling) that takes them all.
+    key = (message.chat.id, message.media_group_id)
+    if key in _albums:
+        _albums[key].append(message)
+        return
+    _albums[key] = [message]
+    task = asyncio.create_task(_gather(key, bot, state, official, services))
+    _gathering.add(task)
+    task.add_done_callback(_gathering.discard)
+
+
+async def _gather(
+    key: tuple[int, str], bot: Bot, state: FSMContext, official: Official, services: Services
+) -> None:
+    try:
+        await asyncio.sleep(services.settings.attachments.album_gather_seconds)
+        messages = sorted(_albums.pop(key, []), key=lambda m: m.message_id)
+        async with session_scope(services.sessionmaker) as session:
+            await _received(key[0], messages, bot, state, session, official, services)
+    except Exception:  # a background task: nobody else would hear of it
+        log.exception("an album of chat %s could not be taken", key[0])
+        await services.outbox.send(
+            key[0], plain(_("Sorry, something went wrong. Please try again in a moment."))
+        )
+    finally:
+        _albums.pop(key, None)
+
+
+async def _received(
+    chat_id: int,
+    messages: list[Message],
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    official: Official,
+    services: Services,
+) -> None:
     held = await load(state, HeldFiles) or HeldFiles()
     try:
         await _take(bot, messages, held, services)
     except AttachmentRejected as exc:
-        await services.outbox.send(message.chat.id, plain(refusal(exc)))
+        await services.outbox.send(chat_id, plain(refusal(exc)))
         return
     caption = next((m.caption for m in messages if m.caption and m.caption.strip()), None)
     if caption is None:
@@ -214,9 +247,9 @@ async def on_file(
             "Please send a few lines of text for this notice: Loa sends them with the "
             "file, as its summary."
         )
-        await services.outbox.send(message.chat.id, plain(prompt))
+        await services.outbox.send(chat_id, plain(prompt))
         return
-    await _start_notice(message.chat.id, caption, held, state, session, official, services)
+    await _start_notice(chat_id, caption, held, state, session, official, services)
 
 
 async def on_text(
