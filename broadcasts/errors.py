@@ -130,5 +130,5 @@ class AttachmentRejected(InvalidInput):
     "too_many", "empty" or "not_draft", `detail` has the limit."""
 
     def __init__(self, message: str, *, reason: str, **detail: object) -> None:
-        super().__init__(message, **detail)
+        super().__init__(message, reason=reason, **detail)
         self.reason = reason
