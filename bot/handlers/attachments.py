@@ -265,6 +265,21 @@ async def on_text(
     )
 
 
+async def unsupported(message: Message, services: Services) -> None:
+    """A video, an audio file, a sticker...: not something Loa sends."""
+    refused = AttachmentRejected("not a file Loa sends", reason="type")
+    await services.outbox.send(message.chat.id, plain(refusal(refused)))
+
+
+async def mid_notice(message: Message, services: Services) -> None:
+    """A file while another notice is being composed: it would belong to no notice."""
+    text = _(
+        "Loa takes files at the start of a notice. Finish the notice you are writing, or "
+        "send /cancel, then send the file again."
+    )
+    await services.outbox.send(message.chat.id, plain(text))
+
+
 def _official_only(_: object, official: Official | None = None) -> bool:
     return official is not None
 
@@ -273,6 +288,10 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private", _official_only)
     files = F.photo | F.document | F.voice
-    router.message.register(on_file, StateFilter(None, Attaching.text), files)
+    starting = StateFilter(None, Attaching.text)
+    router.message.register(on_file, starting, files)
+    others = F.video | F.audio | F.animation | F.video_note | F.sticker
+    router.message.register(unsupported, starting, others)
+    router.message.register(mid_notice, files)
     router.message.register(on_text, StateFilter(Attaching.text), F.text & ~F.text.startswith("/"))
     return router

@@ -145,3 +145,12 @@ async def test_too_big_or_wrong_files_are_refused_and_create_nothing(world: Worl
     await asyncio.sleep(0)  # the answers above came after the refusals were decided
     assert await count(w, Notice) == 0
     assert await count(w, Attachment) == 0
+
+
+async def test_a_file_while_composing_another_notice_is_not_taken(world: World) -> None:
+    w = world
+    await w.player.say_private(CAPTION)
+    await review_of(w)
+    await send_files(w, [{"kind": "photo", "data": PNG}])
+    await w.player.wait_text(ME, "Loa chỉ nhận tệp khi anh/chị bắt đầu một thông báo mới")
+    assert await count(w, Attachment) == 0

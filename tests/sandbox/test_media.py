@@ -157,3 +157,33 @@ async def test_people_send_files_and_bots_download_them(
     record.data = b"0" * (MAX_DOWNLOAD + 1)  # as if 20 MB had come: no need to upload them
     with pytest.raises(TelegramBadRequest, match="file is too big"):
         await bot.get_file(record.file_id)
+
+
+async def test_voice_notes_go_alone_not_in_albums(client: SandboxClient, bot: Bot) -> None:
+    await started(client, bot)
+    ogg = BufferedInputFile(b"OggS" + bytes(100), "ghi-am.ogg")
+    sent = await bot.send_voice(LAN["id"], ogg, caption="Loa phường")
+    assert sent.voice is not None and sent.caption == "Loa phường"
+    voice_id = sent.voice.file_id
+    raw = (
+        '[{"type":"voice","media":"' + voice_id + '"},{"type":"voice","media":"' + voice_id + '"}]'
+    )
+    with pytest.raises(TelegramBadRequest, match='type "voice" is unsupported'):
+        await bot.session.make_request(bot, _RawAlbum(LAN["id"], raw))
+    assert len(await client.messages(bot.token, LAN["id"])) == 1
+
+
+class _RawAlbum:
+    """sendMediaGroup with the media JSON as written by hand (aiogram has no voice item)."""
+
+    __api_method__ = "sendMediaGroup"
+
+    def __init__(self, chat_id: int, media: str) -> None:
+        self._fields = {"chat_id": chat_id, "media": media}
+        self.__returning__ = SendMediaGroup.__returning__
+
+    def model_dump(self, **kwargs: object) -> dict[str, object]:
+        return dict(self._fields)
+
+    def build_response(self, data: object, bot: Bot) -> object:
+        raise AssertionError("the sandbox should have refused this album")

@@ -211,3 +211,27 @@ def test_a_transport_without_files_names_them_under_the_text() -> None:
     with_files = plan(notice, "vi", TELEGRAM_CAPABILITIES)
     assert with_files is not None
     assert [len(s.files) for s in with_files[0]] == [1, 1, 0]  # photo, document, text
+
+
+@sqlite_only
+async def test_a_retry_resumes_after_the_album_and_sends_no_file_twice(
+    tg: SandboxClient,
+    sandbox: SandboxServer,
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: AttachmentSettings,
+) -> None:
+    token = new_token()
+    chats = await make_groups(tg, token, 1)
+    seeded = await seed(sessionmaker, groups={token: chats})
+    photos = [("photo", f"anh-{i}.png", PNG + bytes([i])) for i in range(2)]
+    await attach(sessionmaker, store, seeded.notice_id, photos)
+    # The album goes through; the text after it meets a server error once.
+    await tg.add_fault("5xx", token=token, method="sendMessage", times=1)
+    assert await worker_for(database_url, sandbox, sessionmaker, store).run_until_idle()
+    messages = await tg.messages(token, chats[0])
+    assert [m["media"] for m in messages] == ["photo", "photo", None]
+    assert ack_of(messages[2]) in seeded.deliveries
+    assert len(sandbox.world.files.by_id) == 2  # each photo uploaded once
+    errors = (await tg.stats(token))["errors_by_code"]
+    assert sum(n for code, n in errors.items() if int(code) >= 500) == 1  # the fault fired
