@@ -45,6 +45,11 @@ Errors are RFC 9457 problem details (`application/problem+json`). Lists come as
 WEBHOOK_MAX_BYTES = 1024 * 1024  # a Telegram update is far smaller
 
 
+def _attachment_cap(settings: Settings) -> int:
+    files = settings.attachments
+    return max(files.max_photo_bytes, files.max_file_bytes) + 64 * 1024
+
+
 def body_limits(settings: Settings) -> BodyLimits:
     """Per-route body caps: imports and notice texts may be larger than the rest."""
     return BodyLimits(
@@ -52,6 +57,8 @@ def body_limits(settings: Settings) -> BodyLimits:
         [
             ("POST", r"/areas/import", settings.api.max_import_bytes),
             ("POST", r"/notices/prepare", settings.api.max_notice_body_bytes),
+            # A file and its multipart form: the largest Loa keeps, and room for the rest.
+            ("POST", r"/notices/\d+/attachments", _attachment_cap(settings)),
             ("POST", r"/telegram/webhook/[^/]+", WEBHOOK_MAX_BYTES),
         ],
     )

@@ -377,6 +377,8 @@ async def acknowledged_message(
     rendered = notice.parts_for(delivery.locale, capabilities) if notice else None
     if rendered is None or not rendered[0]:
         return None
+    if notice is not None and notice.caption_for(delivery.locale, capabilities) is not None:
+        return None  # the button is under a file's caption, which a text edit cannot change
     parts, markup = rendered
     first = (
         await session.execute(

@@ -8,7 +8,8 @@
     │   ├── UnreadableTime       a typed time cannot be read (`reason` "unreadable")
     │   ├── PastTime             a typed time has already passed (`reason` "past")
     │   ├── NoticeTooLong        a notice is longer than the AI step reads (`reason` "too_long")
-    │   └── NoticeTooComplex     the AI step missed its deadline (`reason` "too_slow")
+    │   ├── NoticeTooComplex     the AI step missed its deadline (`reason` "too_slow")
+    │   └── AttachmentRejected   a file's type, size or count breaks a limit (`reason`)
     ├── CodeRejected             an invite / registration code is unknown, used or expired
     │   └── TooManyAttempts      too many wrong codes: none is read until `until`
     ├── NotAllowed               the caller may not do this
@@ -122,3 +123,12 @@ class PermanentFailure(TransportError):
 
 class MessageRejected(PermanentFailure):
     """Raised when the provider refuses this message (not the chat): the channel stays."""
+
+
+class AttachmentRejected(InvalidInput):
+    """Raised when a file cannot go with a notice; `reason` is "type", "too_big",
+    "too_many", "empty" or "not_draft", `detail` has the limit."""
+
+    def __init__(self, message: str, *, reason: str, **detail: object) -> None:
+        super().__init__(message, reason=reason, **detail)
+        self.reason = reason

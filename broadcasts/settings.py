@@ -12,6 +12,7 @@ settings at hand takes it as a keyword default, everything else reads `Settings.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -88,6 +89,19 @@ class DeliverySettings(BaseModel):
     batch_size: int = 200
     poll_interval_seconds: float = 0.5
     concurrency: int = 200
+
+
+class AttachmentSettings(BaseModel):
+    """Files sent with notices: where Loa keeps them (by sha256, so any transport can send
+    them again) and how many and how big they may be. Telegram lets a bot download at most
+    20 MB and upload photos up to 10 MB, other files up to 50 MB."""
+
+    dir: Path = Path("loa-attachments")
+    max_files: int = Field(default=10, ge=1, le=50)
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # How long the bot waits for the rest of an album (its photos come as separate updates).
+    album_gather_seconds: float = Field(default=1.0, gt=0, le=30)
 
 
 class CodeSettings(BaseModel):
@@ -192,6 +206,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai: AISettings = Field(default_factory=AISettings)
     codes: CodeSettings = Field(default_factory=CodeSettings)
+    attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 

@@ -1,8 +1,9 @@
 """`loa demo`: the whole path of a notice on embedded defaults, played by programs.
 
 A temporary SQLite file, the sandbox Telegram server and the offline AI step: a sample
-ward is seeded, leaders register their group chats, an official composes a sample notice
-through the bot and schedules it a few seconds ahead, deliveries go out (with a progress
+ward is seeded, leaders register their group chats, an official sends the bot a photo of
+the paper notice (a small PNG made here), then its text when the bot asks for it, and
+schedules it a few seconds ahead, deliveries go out (with a progress
 bar), some leaders press Đã nhận, the report is printed, and one JSON line ends it all.
 """
 
@@ -13,9 +14,11 @@ import json
 import re
 import secrets
 import socket
+import struct
 import sys
 import tempfile
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,9 +37,9 @@ from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind
 from broadcasts.notices import notice_progress
-from broadcasts.settings import ApiSettings, Settings, TelegramSettings
+from broadcasts.settings import ApiSettings, AttachmentSettings, Settings, TelegramSettings
 from loa.runtime import Roles, Runtime
-from sandbox.telegram.client import SandboxClient
+from sandbox.telegram.client import MediaItem, SandboxClient
 from sandbox.telegram.server import SandboxServer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "broadcasts" / "samples"
@@ -120,6 +123,7 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
         api=ApiSettings(port=_free_port(), bootstrap_key=SecretStr(admin_key)),
         # The demo's own database: a fresh key for its bot token each run.
         secret_key=SecretStr(Fernet.generate_key().decode()),
+        attachments=AttachmentSettings(dir=workdir / "attachments"),
     )
     say(f"Loa demo — database {workdir / 'loa.db'}, Telegram sandbox {sandbox.url}")
     runtime = Runtime(settings, Roles())
@@ -135,7 +139,8 @@ async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> in
         await sandbox.stop()
     result["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(result, ensure_ascii=False))
-    return 0 if result["failed"] == 0 and result["sent"] == result["channels"] else 1
+    complete = result["sent"] == result["channels"] == result["attachments_sent"]
+    return 0 if result["failed"] == 0 and complete else 1
 
 
 async def _play(
@@ -187,6 +192,9 @@ async def _play(
     # 3. The official registers, writes the notice, reviews, targets, schedules.
     await player.say_private(f"/start {official_code}")
     await player.wait_text(OFFICIAL_ID, "Lan")
+    photo: MediaItem = {"kind": "photo", "data": sample_png(), "file_name": "cong-van.png"}
+    await client.private_media(TOKEN, OFFICIAL, [photo])  # no caption: the bot asks
+    await player.wait_text(OFFICIAL_ID, "vài dòng")
     text = (SAMPLES / "notices" / notice).read_text(encoding="utf-8")
     await player.say_private(text)
     await player.press(OFFICIAL_ID, "rv:targets", OFFICIAL)
@@ -229,13 +237,36 @@ async def _play(
     totals = report.get("totals", report)
     async with session_scope(runtime.sessionmaker) as session:
         final = await notice_progress(session=session, notice_id=notice_id)
+    with_file = 0
+    for chat_id in leaders:
+        if any(m["media"] == "photo" for m in await client.messages(TOKEN, chat_id)):
+            with_file += 1
+    say(f"{with_file} groups received the photo with the notice")
     return {
         "notice_id": notice_id,
         "channels": final.total,
         "sent": final.sent,
         "failed": final.failed,
         "acknowledged": int(totals.get("acknowledged", final.acknowledged_channels)),
+        "attachments_sent": with_file,
     }
+
+
+def sample_png(width: int = 48, height: int = 32) -> bytes:
+    """A small, valid PNG (a plain light-yellow page): the demo's «photo of the công văn»."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + b"\xff\xf5\xc8" * width  # filter byte, then RGB pixels
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def _follow(runtime: Runtime, notice_id: int) -> Any:

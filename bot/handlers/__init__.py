@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import acknowledge, amend, compose, errors, register, start, status
+from bot.handlers import (
+    acknowledge,
+    amend,
+    attachments,
+    compose,
+    errors,
+    register,
+    start,
+    status,
+)
 
 
 def build_router() -> Router:
@@ -16,6 +25,7 @@ def build_router() -> Router:
         start.make_router(),
         status.make_router(),
         amend.make_router(),
+        attachments.make_router(),
         compose.make_router(),
         start.make_fallback_router(),
     )

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broadcasts import message as group_message
 from broadcasts.models import (
     Area,
+    Attachment,
+    AttachmentFile,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -39,6 +41,8 @@ _C: Any = Channel
 _N: Any = Notice
 _R: Any = Rendition
 _A: Any = Area
+_AT: Any = Attachment
+_AF: Any = AttachmentFile
 
 
 @dataclass(slots=True, eq=False)
@@ -65,6 +69,9 @@ class Job:
     parent_id: int | None = None
     target_refs: list[str] = field(default_factory=list)
     target_sent_at: datetime | None = None
+    # File ids the transport gave for files it uploaded: (attachment id, bot id, file id),
+    # written with the outcome so that later sends by this bot reuse them.
+    new_file_refs: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,20 @@ class ChannelInfo:
     active: bool
     inactive_reason: str | None
     topic_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """One attachment of a notice, as every delivery sends it: from the store
+    (`storage_key` under the attachment directory) or by a bot's own file id (`refs`,
+    bot id -> file id, filled in as uploads return them)."""
+
+    attachment_id: int
+    kind: str
+    file_name: str
+    mime_type: str
+    storage_key: str
+    refs: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -88,20 +109,24 @@ class NoticeTexts:
     urgent: bool = False
     sender: str = ""
     sent_at: datetime | None = None
+    files: tuple[FileInfo, ...] = ()  # attachments, in album order
     _parts: dict[tuple[str, int, str], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:
         return self.texts.get(locale) or self.texts.get("vi")
 
     def parts_for(
-        self, locale: str, capabilities: TransportCapabilities
+        self, locale: str, capabilities: TransportCapabilities, *, limit: int | None = None
     ) -> tuple[tuple[str, ...], Markup] | None:
-        """The messages a group of `locale` receives and their markup; None: no text."""
+        """The messages a group of `locale` receives and their markup; None: no text.
+        `limit` renders for a shorter message than the transport's (a caption)."""
         text = self.text_for(locale)
         if text is None:
             return None
         markup: Markup = "html" if "html" in capabilities.markups else "plain"
-        key = (locale, capabilities.max_text, markup)
+        if limit is None:
+            limit = capabilities.max_text
+        key = (locale, limit, markup)
         parts = self._parts.get(key)
         if parts is None:
             sent_at = self.sent_at or datetime.now(UTC)
@@ -114,7 +139,7 @@ class NoticeTexts:
                         sender=self.sender,
                         sent_at=sent_at,
                         urgent=self.urgent,
-                        limit=capabilities.max_text,
+                        limit=limit,
                         locale=locale if locale in self.texts else "vi",
                         markup=markup,
                     )
@@ -123,6 +148,17 @@ class NoticeTexts:
                 else ()
             )
         return parts, markup
+
+    def caption_for(self, locale: str, capabilities: TransportCapabilities) -> str | None:
+        """The whole message as the caption of the notice's one file, if it has one file
+        and the message fits a caption (`max_caption`, counted as the platform counts)."""
+        if len(self.files) != 1 or not capabilities.can_send_files:
+            return None
+        whole = self.parts_for(locale, capabilities)
+        short = self.parts_for(locale, capabilities, limit=capabilities.max_caption)
+        if whole is None or short is None or len(whole[0]) != 1 or short[0] != whole[0]:
+            return None
+        return whole[0][0]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -304,7 +340,37 @@ async def load_notices(
         for row in rows:
             if row.notice_id in found:
                 found[row.notice_id].texts[row.locale] = row.text
+        await _load_files(session, chunk, found)
     return found
+
+
+async def _load_files(
+    session: AsyncSession, notice_ids: Sequence[int], found: dict[int, NoticeTexts]
+) -> None:
+    """The notices' attachments and the file ids bots have for them: once per notice."""
+    files: dict[int, list[FileInfo]] = {}
+    by_id: dict[int, FileInfo] = {}
+    rows = await session.execute(
+        select(_AT.id, _AT.notice_id, _AT.kind, _AT.file_name, _AT.mime_type, _AT.storage_key)
+        .where(_AT.notice_id.in_(notice_ids))
+        .order_by(_AT.notice_id, _AT.position, _AT.id)
+    )
+    for row in rows:
+        info = FileInfo(row.id, row.kind, row.file_name, row.mime_type, row.storage_key)
+        files.setdefault(row.notice_id, []).append(info)
+        by_id[row.id] = info
+    if not by_id:
+        return
+    refs = await session.execute(
+        select(_AF.attachment_id, _AF.bot_id, _AF.file_ref).where(
+            _AF.attachment_id.in_(sorted(by_id))
+        )
+    )
+    for row in refs:
+        by_id[row.attachment_id].refs[row.bot_id] = row.file_ref
+    for notice_id, infos in files.items():
+        if notice_id in found:
+            found[notice_id].files = tuple(infos)
 
 
 # provider_message_ref holds the message ids of the parts already sent, "123,124", so that

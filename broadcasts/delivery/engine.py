@@ -8,7 +8,9 @@ its longest message; `NoticeTexts` renders them once per notice and locale.
 an `Outcome` for the recorder (a cancelled notice, a missing text, an account without a
 transport, a bug). Parts already sent (kept in `job.sent_refs`) are skipped, so a retry
 resumes where the last attempt stopped; the acknowledge button, labelled in the chat's
-language from the catalogs, rides on the last part only.
+language from the catalogs, rides on the last part only. A notice with attachments sends
+its files too (`broadcasts.delivery.files`: as the caption's file, or files first, then the
+text), by the bot's own file id when known, else uploaded from Loa's store.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
+from pathlib import Path
 
-from broadcasts.delivery import followups
-from broadcasts.delivery.claims import Job, NoticeTexts
+from broadcasts.delivery import files, followups
+from broadcasts.delivery.claims import FileInfo, Job, NoticeTexts
 from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.delivery.outcomes import Outcome, Result
@@ -36,7 +39,13 @@ from broadcasts.errors import (
 from broadcasts.i18n import ack_label
 from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
-from broadcasts.transports.base import Markup, OutgoingMessage, Transport, TransportRegistry
+from broadcasts.transports.base import (
+    Markup,
+    OutgoingMessage,
+    SentMessage,
+    Transport,
+    TransportRegistry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +74,9 @@ class Sender:
         settings: DeliverySettings,
         clock: Clock,
         http_slots: asyncio.Semaphore,
+        attachments_dir: Path | None = None,
     ) -> None:
+        self._attachments_dir = attachments_dir  # Loa's file store, for uploads
         self._limits = limits
         self._settings = settings
         self._clock = clock
@@ -86,11 +97,11 @@ class Sender:
                 return self.retry_or_fail(job, exc.message)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
-            rendered = notice.parts_for(job.locale, transport.capabilities)
-            if rendered is None:
+            planned = files.plan(notice, job.locale, transport.capabilities)
+            if planned is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
-            parts, markup = rendered
-            return await self.deliver(job, parts, transport, markup=markup)
+            steps, markup = planned
+            return await self.deliver_steps(job, steps, transport, markup=markup)
         except Exception as exc:  # a bug must not strand a claimed job: record and retry it
             log.exception("delivery %s failed unexpectedly", job.id)
             return self.retry_or_fail(job, f"internal error: {type(exc).__name__}")
@@ -126,20 +137,41 @@ class Sender:
         markup: Markup = "plain",
     ) -> Outcome:
         """Send the parts not sent yet (`job.sent_refs`), the button on the last one."""
-        if not parts:
+        steps = [files.Step(text=p, ack=i == len(parts) - 1) for i, p in enumerate(parts)]
+        return await self.deliver_steps(job, steps, transport, markup=markup)
+
+    async def deliver_steps(
+        self,
+        job: Job,
+        steps: Sequence[files.Step],
+        transport: Transport,
+        *,
+        markup: Markup = "plain",
+    ) -> Outcome:
+        """Send the steps not sent yet (their messages' ids are in `job.sent_refs`): text
+        parts, files, albums (`broadcasts.delivery.files`), the button where a step says."""
+        if not steps:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
         label = ack_label(job.locale)
         migrations = 0
-        while len(job.sent_refs) < len(parts):
-            index = len(job.sent_refs)
-            last = index == len(parts) - 1
+        while True:
+            done, index = 0, 0
+            while index < len(steps) and done + steps[index].size <= len(job.sent_refs):
+                done += steps[index].size
+                index += 1
+            if index >= len(steps):
+                break
+            step = steps[index]
             message = OutgoingMessage(
                 chat_ref=job.chat_ref,
                 topic_ref=job.topic_ref,
-                text=parts[index],
-                ack_delivery_id=job.id if last else None,
+                text=step.text,
+                ack_delivery_id=job.id if step.ack else None,
                 ack_label=label,
                 markup=markup,
+                files=tuple(
+                    files.outgoing(f, job.account_id, self._attachments_dir) for f in step.files
+                ),
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)
@@ -168,7 +200,8 @@ class Sender:
                 return self.retry_or_fail(job, f"timeout: no answer within {timeout:g}s")
             except (TemporaryFailure, TransportError) as exc:
                 return self.retry_or_fail(job, exc.message or type(exc).__name__)
-            job.sent_refs.append(sent.message_ref)
+            job.sent_refs.extend(sent.message_refs or (sent.message_ref,))
+            self._remember_uploads(job, step.files, message, sent)
         return self._final(job, Result.sent, None)
 
     async def call(self, job: Job, action: Callable[[], Awaitable[T]]) -> T:
@@ -201,6 +234,21 @@ class Sender:
         if isinstance(exc, TransportError):
             return self.retry_or_fail(job, exc.message or type(exc).__name__)
         raise exc
+    def _remember_uploads(
+        self,
+        job: Job,
+        infos: Sequence[FileInfo],
+        message: OutgoingMessage,
+        sent: SentMessage,
+    ) -> None:
+        """File ids the transport returned for files it uploaded: kept on the notice's
+        shared texts at once (this worker's next sends by the bot reuse them) and on the
+        job, for the recorder to store."""
+        for info, out, ref in zip(infos, message.files, sent.file_refs, strict=False):
+            if out.file_ref is None and ref:
+                info.refs[job.account_id] = ref
+                assert info.attachment_id is not None
+                job.new_file_refs.append((info.attachment_id, job.account_id, ref))
 
     def _final(self, job: Job, result: Result, error: str | None) -> Outcome:
         return Outcome(

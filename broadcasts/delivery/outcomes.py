@@ -18,14 +18,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.channels import move_channel_chat
 from broadcasts.db import session_scope
 from broadcasts.delivery.claims import Job, encode_refs
-from broadcasts.models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus
+from broadcasts.models import (
+    AttachmentFile,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticeStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,8 @@ _DT: Any = Delivery.__table__  # type: ignore[attr-defined]
 _C: Any = Channel.__table__.c  # type: ignore[attr-defined]
 _CT: Any = Channel.__table__  # type: ignore[attr-defined]
 _N: Any = Notice
+_AF: Any = AttachmentFile.__table__.c  # type: ignore[attr-defined]
+_AFT: Any = AttachmentFile.__table__  # type: ignore[attr-defined]
 
 
 class Result(StrEnum):
@@ -127,6 +136,7 @@ async def write_outcomes(
                 for cid, o in gone.items()
             ],
         )
+    await _remember_file_refs(session, outcomes)
     for outcome in outcomes:
         job = outcome.job
         if job.new_chat_ref is None:
@@ -147,6 +157,32 @@ async def write_outcomes(
                 job.channel_id,
                 job.new_chat_ref,
             )
+
+
+async def _remember_file_refs(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """The file ids uploads returned (`Job.new_file_refs`), one row per file and bot; a row
+    another worker wrote meanwhile wins (same file, same bot)."""
+    wanted: dict[tuple[int, int], str] = {}
+    for outcome in outcomes:
+        for attachment_id, bot_id, ref in outcome.job.new_file_refs:
+            wanted.setdefault((attachment_id, bot_id), ref)
+    if not wanted:
+        return
+    known = await session.execute(
+        select(_AF.attachment_id, _AF.bot_id).where(
+            _AF.attachment_id.in_(sorted({a for a, _ in wanted}))
+        )
+    )
+    for row in known:
+        wanted.pop((row.attachment_id, row.bot_id), None)
+    for (attachment_id, bot_id), ref in wanted.items():
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    insert(_AFT).values(attachment_id=attachment_id, bot_id=bot_id, file_ref=ref)
+                )
+        except IntegrityError:
+            pass  # written by another worker's send of the same file: theirs is as good
 
 
 async def complete_notices(

@@ -135,6 +135,7 @@ class DeliveryWorker:
             settings=self.config,
             clock=self._clock,
             http_slots=asyncio.Semaphore(max(1, self.config.concurrency)),
+            attachments_dir=self.settings.attachments.dir,
         )
         self._lanes = Lanes(slots=self._lane_slots, deliver=self._deliver)
         holdings = Holdings(lanes=self._lanes, per_account=self._per_account, clock=self._clock)

@@ -3,6 +3,8 @@
 A message marked "html" goes out with parse mode HTML (its user text escaped by whoever
 wrote it, `broadcasts.message`); any other goes out as plain text, never parsed. The
 acknowledge button is an inline keyboard whose callback data `telegram_wire` defines.
+Files go by the bot's own file id when the engine knows it, else uploaded from Loa's store
+(sendPhoto / sendDocument / sendVoice, or sendMediaGroup for an album).
 aiogram's exceptions are mapped to the domain's `TransportError` classes here and nowhere
 else; a send that got no answer is a `NoAnswer`, as the message may still have arrived.
 Corrections edit a sent message (editMessageText, or editMessageCaption for one sent with
@@ -18,6 +20,7 @@ import contextlib
 import math
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
@@ -33,10 +36,24 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import DeleteMessage, EditMessageCaption, EditMessageText, SendMessage
+from aiogram.methods import (
+    DeleteMessage,
+    EditMessageCaption,
+    EditMessageText,
+    SendDocument,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    SendVoice,
+)
 from aiogram.types import (
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
     MessageId,
     ReplyParameters,
 )
@@ -50,9 +67,11 @@ from broadcasts.errors import (
     PermanentFailure,
     RateLimited,
     TemporaryFailure,
+    TransportError,
 )
 from broadcasts.transports.base import (
     BotIdentity,
+    OutgoingFile,
     OutgoingMessage,
     SentMessage,
     TransportCapabilities,
@@ -85,6 +104,34 @@ class _SendMessage(SendMessage):
     __returning__ = MessageId  # type: ignore[assignment]  # a narrower answer, on purpose
 
 
+def _input_file(file: OutgoingFile) -> str | InputFile:
+    """The bot's own file id when it has one, else the file from Loa's store."""
+    if file.file_ref:
+        return file.file_ref
+    if file.path is None:
+        raise MessageRejected(f"the file {file.file_name!r} is not in Loa's store")
+    return FSInputFile(file.path, filename=file.file_name)
+
+
+def _input_media(file: OutgoingFile) -> InputMediaPhoto | InputMediaDocument:
+    if file.kind == "photo":
+        return InputMediaPhoto(media=_input_file(file))
+    if file.kind == "document":
+        return InputMediaDocument(media=_input_file(file))
+    raise MessageRejected(f"a {file.kind} cannot go in an album")
+
+
+def _file_id(sent: Message) -> str:
+    """The file id Telegram gave a sent photo (its largest size), document or voice."""
+    if sent.photo:
+        return sent.photo[-1].file_id
+    if sent.document is not None:
+        return sent.document.file_id
+    if sent.voice is not None:
+        return sent.voice.file_id
+    return ""
+
+
 def _description(exc: TelegramAPIError) -> str:
     return _PREFIX.sub("", exc.message).strip()
 
@@ -109,6 +156,7 @@ class TelegramTransport:
     def __init__(self, bot: Bot, *, timeout: float = 15.0) -> None:
         self.bot = bot
         self._timeout = max(1, math.ceil(timeout))
+        self._upload_timeout = max(self._timeout, 60)  # a 20 MB upload on a slow line
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         markup = (
@@ -117,6 +165,8 @@ class TelegramTransport:
             else None
         )
         try:
+            if message.files:
+                return await self._send_files(message, markup)
             sent = await self.bot(
                 _SendMessage(
                     chat_id=_chat_id(message.chat_ref),
@@ -128,30 +178,68 @@ class TelegramTransport:
                 ),
                 request_timeout=self._timeout,
             )
-        except TelegramRetryAfter as exc:
-            raise RateLimited(
-                f"rate limited: retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
-            ) from exc
-        except TelegramMigrateToChat as exc:
-            raise ChatMigrated(
-                f"migrated to {exc.migrate_to_chat_id}", new_chat_ref=str(exc.migrate_to_chat_id)
-            ) from exc
-        except TelegramForbiddenError as exc:
-            raise PermanentFailure(f"forbidden: {_description(exc)}") from exc
-        except TelegramBadRequest as exc:
-            raise _classify_bad_request(exc) from exc
-        except TelegramUnauthorizedError as exc:
-            # The token, not the chat, is at fault: never deactivate channels for it.
-            raise TemporaryFailure(f"unauthorized: {_description(exc)}") from exc
-        except TelegramServerError as exc:
-            raise TemporaryFailure(f"server error: {_description(exc)}") from exc
-        except TelegramNetworkError as exc:
-            raise NoAnswer(f"network error: {_description(exc)}") from exc
-        except TelegramAPIError as exc:  # 404 method, 409, 413: unexpected, worth a bounded retry
-            raise TemporaryFailure(f"telegram error: {_description(exc)}") from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
+        except (TelegramAPIError, TimeoutError, aiohttp.ClientError) as exc:
+            raise _mapped(exc) from exc
         return SentMessage(message_ref=str(sent.message_id))
+
+    async def _send_files(
+        self, message: OutgoingMessage, markup: InlineKeyboardMarkup | None
+    ) -> SentMessage:
+        """One file (the text as its caption, the button under it) or an album (no text,
+        no button: sendMediaGroup takes neither a keyboard nor, here, a caption)."""
+        chat_id = _chat_id(message.chat_ref)
+        thread = int(message.topic_ref) if message.topic_ref else None
+        caption = message.text or None
+        parse_mode = "HTML" if caption and message.markup == "html" else None
+        if len(message.files) > 1:
+            if markup is not None:
+                raise MessageRejected("an album cannot carry the acknowledge button")
+            items: list[Any] = [_input_media(f) for f in message.files]
+            sent_all = await self.bot(
+                SendMediaGroup(chat_id=chat_id, message_thread_id=thread, media=items),
+                request_timeout=self._upload_timeout,
+            )
+            return SentMessage(
+                message_ref=str(sent_all[-1].message_id),
+                message_refs=tuple(str(m.message_id) for m in sent_all),
+                file_refs=tuple(_file_id(m) for m in sent_all),
+            )
+        (file,) = message.files
+        source = _input_file(file)
+        method: SendPhoto | SendDocument | SendVoice
+        if file.kind == "photo":
+            method = SendPhoto(
+                chat_id=chat_id,
+                message_thread_id=thread,
+                photo=source,
+                caption=caption,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+            )
+        elif file.kind == "voice":
+            method = SendVoice(
+                chat_id=chat_id,
+                message_thread_id=thread,
+                voice=source,
+                caption=caption,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+            )
+        else:
+            method = SendDocument(
+                chat_id=chat_id,
+                message_thread_id=thread,
+                document=source,
+                caption=caption,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+            )
+        sent = await self.bot(method, request_timeout=self._upload_timeout)
+        return SentMessage(
+            message_ref=str(sent.message_id),
+            message_refs=(str(sent.message_id),),
+            file_refs=(_file_id(sent),),
+        )
 
     async def edit(self, message_ref: str, message: OutgoingMessage) -> None:
         """Replace the text (or, for a message sent with files, the caption) of a sent
@@ -208,33 +296,41 @@ def _reply(message_ref: str | None) -> ReplyParameters | None:
     return ReplyParameters(message_id=int(message_ref), allow_sending_without_reply=True)
 
 
+def _mapped(exc: TelegramAPIError | TimeoutError | aiohttp.ClientError) -> TransportError:
+    """aiogram's exception as the domain's: the one place sends, edits and deletes map them."""
+    match exc:
+        case TelegramRetryAfter():
+            return RateLimited(
+                f"rate limited: retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
+            )
+        case TelegramMigrateToChat():
+            return ChatMigrated(
+                f"migrated to {exc.migrate_to_chat_id}", new_chat_ref=str(exc.migrate_to_chat_id)
+            )
+        case TelegramForbiddenError():
+            return PermanentFailure(f"forbidden: {_description(exc)}")
+        case TelegramBadRequest():
+            return _classify_bad_request(exc)
+        case TelegramUnauthorizedError():
+            # The token, not the chat, is at fault: never deactivate channels for it.
+            return TemporaryFailure(f"unauthorized: {_description(exc)}")
+        case TelegramServerError():
+            return TemporaryFailure(f"server error: {_description(exc)}")
+        case TelegramNetworkError():
+            return NoAnswer(f"network error: {_description(exc)}")
+        case TelegramAPIError():  # 404 method, 409, 413: unexpected, worth a bounded retry
+            return TemporaryFailure(f"telegram error: {_description(exc)}")
+        case _:
+            return NoAnswer(f"network error: {type(exc).__name__}: {exc}")
+
+
 @contextlib.asynccontextmanager
 async def _mapped_errors() -> AsyncIterator[None]:
-    """aiogram's exceptions as the domain's, for edits and deletes (as `send` maps them)."""
+    """`_mapped` around an edit or a delete."""
     try:
         yield
-    except TelegramRetryAfter as exc:
-        raise RateLimited(
-            f"rate limited: retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
-        ) from exc
-    except TelegramMigrateToChat as exc:
-        raise ChatMigrated(
-            f"migrated to {exc.migrate_to_chat_id}", new_chat_ref=str(exc.migrate_to_chat_id)
-        ) from exc
-    except TelegramForbiddenError as exc:
-        raise PermanentFailure(f"forbidden: {_description(exc)}") from exc
-    except TelegramBadRequest as exc:
-        raise _classify_bad_request(exc) from exc
-    except TelegramUnauthorizedError as exc:
-        raise TemporaryFailure(f"unauthorized: {_description(exc)}") from exc
-    except TelegramServerError as exc:
-        raise TemporaryFailure(f"server error: {_description(exc)}") from exc
-    except TelegramNetworkError as exc:
-        raise NoAnswer(f"network error: {_description(exc)}") from exc
-    except TelegramAPIError as exc:
-        raise TemporaryFailure(f"telegram error: {_description(exc)}") from exc
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
+    except (TelegramAPIError, TimeoutError, aiohttp.ClientError) as exc:
+        raise _mapped(exc) from exc
 
 
 def _classify_bad_request(exc: TelegramBadRequest) -> PermanentFailure:

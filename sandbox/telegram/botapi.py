@@ -22,6 +22,7 @@ from .methods import METHODS
 from .state import World
 
 _MULTIPART_NAME = re.compile(rb'\bname="([^"]*)"')
+_MULTIPART_FILENAME = re.compile(rb'\bfilename="([^"]*)"')
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -38,6 +39,17 @@ def parse_urlencoded(body: bytes) -> dict[str, str]:
     """Fields of a urlencoded body. yarl's C unquoter is ~20x faster than urllib's parse_qsl
     on percent-encoded Vietnamese text, which dominated the cost of a sendMessage."""
     return dict(URL.build(query_string=body.decode("utf-8"), encoded=True).query)
+
+
+class Upload(bytes):
+    """A file part of a multipart body: its bytes and the file name the client gave."""
+
+    filename: str
+
+    def __new__(cls, data: bytes, filename: str = "") -> Upload:
+        self = super().__new__(cls, data)
+        self.filename = filename
+        return self
 
 
 def parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
@@ -57,7 +69,11 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
         if data.endswith(b"\r\n"):
             data = data[:-2]
         name = m.group(1).decode("utf-8")
-        params[name] = data if b"filename=" in head else data.decode("utf-8")
+        if b"filename=" in head:
+            found = _MULTIPART_FILENAME.search(head)
+            params[name] = Upload(data, found.group(1).decode("utf-8") if found else "")
+        else:
+            params[name] = data.decode("utf-8")
     return params
 
 
@@ -122,7 +138,16 @@ class BotApi:
             return respond(e.payload(), e.code)
         return respond({"ok": True, "result": result})
 
+    async def download(self, request: web.Request) -> web.Response:
+        """A file's bytes at the ``file_path`` getFile gave this bot, as Telegram serves it."""
+        bot = self.world.bot(request.match_info["token"])
+        record = self.world.files.by_path.get(request.match_info["path"])
+        if bot is None or record is None or record.owner != bot.token:
+            return respond(NOT_FOUND.payload(), 404)
+        return web.Response(body=record.data, content_type="application/octet-stream")
+
 
 def setup(app: web.Application, world: World) -> None:
     api = BotApi(world)
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
+    app.router.add_get("/file/bot{token}/{path:.+}", api.download)

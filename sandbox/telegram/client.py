@@ -9,6 +9,7 @@ Control-API errors raise :class:`SandboxError` (status and the server's message)
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, NotRequired, TypedDict
@@ -29,6 +30,15 @@ class User(TypedDict):
 UserLike = User | Mapping[str, Any]
 
 
+class MediaItem(TypedDict):
+    """A file a person sends: "photo", "document" or "voice", and its bytes."""
+
+    kind: Literal["photo", "document", "voice"]
+    data: bytes
+    file_name: NotRequired[str]
+    mime_type: NotRequired[str]
+
+
 class SandboxError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"sandbox answered {status}: {message}")
@@ -41,6 +51,9 @@ class SandboxClient:
         self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/_sandbox/", timeout=timeout, trust_env=False
+        )
+        self._files = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/", timeout=timeout, trust_env=False
         )
 
     async def __aenter__(self) -> SandboxClient:
@@ -56,6 +69,7 @@ class SandboxClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._files.aclose()
 
     async def _call(
         self,
@@ -98,6 +112,39 @@ class SandboxClient:
         if reply_to_message_id is not None:
             body["reply_to_message_id"] = reply_to_message_id
         return await self._obj("POST", "private_message", body)
+
+    async def private_media(
+        self,
+        token: str,
+        user: UserLike,
+        items: list[MediaItem],
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A person sends the bot a file, or an album of 2-10 photos or documents (``POST
+        private_media``); returns {update_ids, message_ids, file_ids, media_group_id}."""
+        body: dict[str, Any] = {
+            "token": token,
+            "user": dict(user),
+            "items": [
+                {
+                    "kind": item["kind"],
+                    "data": base64.b64encode(item["data"]).decode("ascii"),
+                    "file_name": item.get("file_name", ""),
+                    "mime_type": item.get("mime_type", ""),
+                }
+                for item in items
+            ],
+        }
+        if caption is not None:
+            body["caption"] = caption
+        return await self._obj("POST", "private_media", body)
+
+    async def download(self, token: str, file_path: str) -> bytes:
+        """A file's bytes as a bot downloads them (``GET /file/bot<token>/<file_path>``)."""
+        resp = await self._files.get(f"file/bot{token}/{file_path}")
+        if resp.status_code >= 400:
+            raise SandboxError(resp.status_code, resp.text)
+        return resp.content
 
     async def add_bot_to_group(
         self,

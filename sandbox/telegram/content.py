@@ -8,7 +8,7 @@
   not implemented and are refused with "unsupported parse_mode" rather than accepted
   unparsed (a sandbox that passed them through would hide escaping bugs). No parse_mode:
   the text is plain, with optional ``entities``.
-* Captions (1024) do not apply: the sandbox has no media methods.
+* Captions (1024) are checked by the file methods (:mod:`.media`).
 * Inline keyboards: at most 100 buttons in total, else "reply markup is too long" (the limit
   Telegram's users report; Telegram does not document one); every button needs a text
   ("BUTTON_TEXT_INVALID") and an action; callback_data is 1-64 bytes of UTF-8, else

@@ -1,7 +1,8 @@
 """The control API under ``/_sandbox/``: JSON over HTTP that lets a program act as people.
 
 Acting (``POST``, JSON body; see :mod:`.people` for each one's fields and answer):
-``private_message``, ``groups`` (add the bot to a new or known group, optionally a forum),
+``private_message``, ``private_media`` (photos, documents, voice notes, albums:
+:func:`.media.private_media`), ``groups`` (add the bot to a new or known group, optionally a forum),
 ``group_message`` (optionally in a topic or as a reply; privacy mode applies), ``remove_bot``,
 ``migrate``, ``press`` (``forge`` to send callback data no button has), ``forum`` (topics on
 or off), ``topics`` (create one), ``close_topic`` (a topic or General; ``closed`` false
@@ -32,6 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import media
 from .errors import ControlError
 from .people import People, as_int
 from .state import World
@@ -62,6 +64,9 @@ async def _wait(world: World, signal: Any, done: Callable[[], bool], seconds: fl
 
 class Control(People):
     """Every control endpoint: the actions of :class:`.people.People`, reading back, knobs."""
+
+    async def private_media(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await media.private_media(self.world, body)
 
     # ------------------------------------------------------------------ reading back
 
@@ -229,6 +234,7 @@ def setup(app: web.Application, world: World) -> None:
         "reset",
     ):
         r.add_post(f"{p}/{name}", _post(getattr(c, name)))
+    r.add_post(f"{p}/private_media", _post(c.private_media))
     r.add_post(f"{p}/faults", _post(c.add_fault))
     r.add_delete(f"{p}/faults", _get(c.clear_faults))
     r.add_get(f"{p}/faults", _get(c.list_faults))

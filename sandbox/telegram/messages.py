@@ -29,6 +29,8 @@ from typing import Any
 from .chats import check_can_post, reply_target, resolve_chat, topic_of
 from .content import markup_key, prepare_markup, prepare_text
 from .errors import NOT_MODIFIED, QUERY_TOO_OLD, bad_request
+from .htmltext import utf16_len
+from .media import CAPTION_TOO_LONG, MAX_CAPTION
 from .model import BotState, StoredMessage
 from .params import chat_id_of, method, p_bool, p_int
 from .state import World
@@ -108,8 +110,8 @@ def _edit_quota(world: World, bot: BotState, chat_id: int) -> None:
 
 
 def _has_caption(msg: StoredMessage) -> bool:
-    # Media messages (another module's) carry a caption; the ones this module keeps do not.
-    return getattr(msg, "caption", None) is not None
+    # A photo / document / voice message (:mod:`.media`): its text is the caption.
+    return msg.media is not None
 
 
 @method("editMessageText")
@@ -130,6 +132,9 @@ async def edit_message_caption(world: World, bot: BotState, params: dict[str, An
     if not _has_caption(msg):
         raise bad_request(NO_CAPTION)
     fields = dict(params, text=params.get("caption"))
+    _, _, plain, _ = prepare_text(fields)
+    if utf16_len(plain) > MAX_CAPTION:
+        raise bad_request(CAPTION_TOO_LONG)
     return _edit(world, bot, chat, chat_id, msg, fields)
 
 

@@ -1,7 +1,8 @@
 """The Bot API methods: ``METHODS`` maps a lower-case method name to its coroutine.
 
 The methods live by topic: :mod:`.updates` (getUpdates, webhooks), :mod:`.messages`
-(sending, editing, deleting, answerCallbackQuery), :mod:`.chats` (getChat, getChatMember,
+(sending, editing, deleting, answerCallbackQuery), :mod:`.media` (files: sendPhoto,
+sendDocument, sendVoice, sendMediaGroup, getFile), :mod:`.chats` (getChat, getChatMember,
 rights, topics); this module has the rest (getMe, commands, no-op settings) and imports the
 others so that importing ``METHODS`` from here registers every method.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import chats, messages, updates
+from . import chats, media, messages, updates
 from .errors import bad_request
 from .model import BotState
 from .params import METHODS, method, p_json
 from .state import World
 
-__all__ = ["METHODS", "chats", "messages", "updates"]
+__all__ = ["METHODS", "chats", "media", "messages", "updates"]
 
 
 @method("getMe")

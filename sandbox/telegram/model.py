@@ -114,6 +114,8 @@ class StoredMessage:
         "edits",
         "thread_id",
         "reply_to",
+        "media",
+        "media_group_id",
     )
 
     def __init__(
@@ -139,6 +141,10 @@ class StoredMessage:
         self.edits: list[dict[str, Any]] = []
         self.thread_id: int | None = None  # forum topic, None = General / not a forum
         self.reply_to: dict[str, Any] | None = None  # the Message it replies to
+        # A photo / document / voice message (:mod:`.media`): (kind, the file's object);
+        # its text is then the caption, which may be empty.
+        self.media: tuple[str, dict[str, Any]] | None = None
+        self.media_group_id: str | None = None
 
     def telegram(self, bot: BotState, chat: dict[str, Any]) -> dict[str, Any]:
         """The Message object as the Bot API returns it (plain text + entities)."""
@@ -147,15 +153,23 @@ class StoredMessage:
             "from": bot.user,
             "chat": chat,
             "date": self.date,
-            "text": self.plain,
         }
+        if self.media is None:
+            msg["text"] = self.plain
+        else:
+            kind, obj = self.media
+            msg[kind] = [obj] if kind == "photo" else obj
+            if self.plain:
+                msg["caption"] = self.plain
+            if self.media_group_id is not None:
+                msg["media_group_id"] = self.media_group_id
         if self.thread_id is not None:
             msg["message_thread_id"] = self.thread_id
             msg["is_topic_message"] = True
         if self.reply_to is not None:
             msg["reply_to_message"] = self.reply_to
         if self.entities:
-            msg["entities"] = self.entities
+            msg["entities" if self.media is None else "caption_entities"] = self.entities
         if self.reply_markup is not None and "inline_keyboard" in self.reply_markup:
             msg["reply_markup"] = self.reply_markup  # Telegram only echoes inline keyboards
         if self.edit_date is not None:
@@ -180,6 +194,10 @@ class StoredMessage:
             "date": self.date,
             "edit_date": self.edit_date,
             "edits": self.edits,
+            # A media message: its kind ("photo", "document", "voice"), file and album.
+            "media": None if self.media is None else self.media[0],
+            "file": None if self.media is None else self.media[1],
+            "media_group_id": self.media_group_id,
         }
 
 

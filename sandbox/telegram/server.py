@@ -14,6 +14,7 @@ from aiohttp import web
 
 from . import botapi, control
 from .limits import RateLimits
+from .media import MAX_REQUEST_BYTES
 from .state import CALLBACK_TIMEOUT, World
 
 WORLD = web.AppKey("world", World)
@@ -21,7 +22,8 @@ WORLD = web.AppKey("world", World)
 
 def create_app(world: World | None = None) -> web.Application:
     world = world if world is not None else World()
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    # Room for a 50 MB upload and its form; a bigger upload is the method's 413 (:mod:`.media`).
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[WORLD] = world
 
     async def on_shutdown(_app: web.Application) -> None:

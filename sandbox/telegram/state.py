@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import ControlError
 from .faults import FaultBook
+from .files import FileStore
 from .limits import RateLimits
 from .model import (
     ACTIVE,
@@ -74,6 +75,7 @@ class World:
     def _init(self) -> None:
         self.limits.clear()
         self.faults = FaultBook()
+        self.files = FileStore()  # what bots and people sent (:mod:`.media`)
         self.bots: dict[str, BotState] = {}
         self.chats: dict[int, Chat] = {}
         self.users: dict[int, dict[str, Any]] = {}

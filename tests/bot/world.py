@@ -25,7 +25,7 @@ from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, InviteKind, Notice, NoticeStatus
-from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
+from broadcasts.settings import AttachmentSettings, DeliverySettings, Settings, TelegramSettings
 from loa.demo import Player
 from loa.runtime import Roles, Runtime
 from sandbox.telegram.client import SandboxClient
@@ -93,6 +93,7 @@ async def open_world(
     roles: Roles = Roles(api=False),
     ai: AISettings | None = None,
     seed: Seed = seed_sample_ward,
+    attachments: AttachmentSettings | None = None,
 ) -> AsyncIterator[World]:
     """The runtime on the sandbox, seeded by `seed`."""
     sandbox = SandboxServer()
@@ -105,6 +106,8 @@ async def open_world(
         delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
         ai=ai or AISettings(),
     )
+    if attachments is not None:
+        settings.attachments = attachments
     runtime = Runtime(settings, roles)
     client = SandboxClient(sandbox.url)
     world = None

@@ -13,7 +13,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
-    TelegramNotFound,
     TelegramUnauthorizedError,
 )
 from aiogram.filters import Command, CommandStart
@@ -187,8 +186,8 @@ async def test_commands_and_misc(client: SandboxClient, bot: Bot) -> None:
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="bad command", description="x")])
     assert await bot.log_out() and await bot.close()
-    with pytest.raises(TelegramNotFound):
-        await bot.get_file("abc")
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.get_file("abc")  # getFile exists now (sandbox.telegram.media)
 
 
 async def test_messages_wait_count_and_reset(client: SandboxClient, bot: Bot) -> None:
