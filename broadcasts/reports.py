@@ -47,6 +47,8 @@ _TOTALS_EXAMPLE: dict[str, JsonValue] = {
     "cancelled": 0,
     "acknowledged": 25,
     "acknowledgements": 27,
+    "leader_acknowledged": 20,
+    "member_acknowledged": 5,
 }
 
 
@@ -62,6 +64,14 @@ class ReportTotals(SQLModel):
     cancelled: int = 0
     acknowledged: int = Field(default=0, description="channels with at least one acknowledgement")
     acknowledgements: int = Field(default=0, description="people who acknowledged")
+    leader_acknowledged: int = Field(
+        default=0, description="channels whose registered leader acknowledged («tổ trưởng đã nhận»)"
+    )
+    member_acknowledged: int = Field(
+        default=0,
+        description="channels acknowledged by members only, not (yet) by the leader "
+        "(«thành viên đã nhận»); leader_acknowledged + member_acknowledged = acknowledged",
+    )
 
 
 class AreaReportRow(ReportTotals):
@@ -122,6 +132,7 @@ class AckPerson(SQLModel):
     person_name: str
     method: str
     at: datetime
+    by_leader: bool = Field(default=False, description="the group's registered leader")
 
 
 class ChannelDeliveryRow(SQLModel):
@@ -184,6 +195,7 @@ class NoticeDetail(NoticeSummary):
                                     "person_name": "Lan",
                                     "method": "button",
                                     "at": "2026-03-11T07:20:00Z",
+                                    "by_leader": True,
                                 }
                             ],
                         }
@@ -263,6 +275,28 @@ async def count_acks(
     return {group: (int(channels), int(people)) for group, channels, people in rows}
 
 
+async def count_leader_acks(
+    *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
+) -> dict[int, int]:
+    """Channels whose registered leader acknowledged, per notice or area."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return {}
+    key = col(Channel.area_id) if by_area else col(Acknowledgement.notice_id)
+    query = select(key, func.count(func.distinct(col(Acknowledgement.channel_id)))).select_from(
+        Acknowledgement
+    )
+    if by_area:
+        query = query.join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
+    query = query.where(col(Acknowledgement.notice_id).in_(ids), col(Acknowledgement.by_leader))
+    return {group: int(channels) for group, channels in await session.execute(query.group_by(key))}
+
+
+def _split_leaders(row: ReportTotals, leaders: int) -> None:
+    row.leader_acknowledged = leaders
+    row.member_acknowledged = max(0, row.acknowledged - leaders)
+
+
 async def delivery_failures(
     *, session: AsyncSession, notice_id: int, limit: int | None = None
 ) -> list[DeliveryFailure]:
@@ -300,6 +334,9 @@ async def _totals_by_notice(
         await count_acks(session=session, notice_ids=notice_ids)
     ).items():
         totals[notice_id].acknowledged, totals[notice_id].acknowledgements = channels, people
+    leaders = await count_leader_acks(session=session, notice_ids=notice_ids)
+    for notice_id, row in totals.items():
+        _split_leaders(row, leaders.get(notice_id, 0))
     return totals
 
 
@@ -484,6 +521,7 @@ async def _ack_people(
                     person_name=ack.person_name,
                     method=ack.method,
                     at=ack.created_at,
+                    by_leader=ack.by_leader,
                 )
             )
     return people
@@ -510,6 +548,9 @@ async def notice_report(
     for area_id, (channels, people) in acks.items():
         if area_id in rows:
             rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
+    leaders = await count_leader_acks(session=session, notice_ids=[notice_id], by_area=True)
+    for area_id, row in rows.items():
+        _split_leaders(row, leaders.get(area_id, 0))
     ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))
     totals = ReportTotals()
     for row in ordered:
@@ -536,6 +577,8 @@ CSV_HEADER = (
     "cancelled",
     "acknowledged",
     "acknowledgements",
+    "leader_acknowledged",
+    "member_acknowledged",
 )
 
 
@@ -567,6 +610,8 @@ def report_csv(report: NoticeReport) -> str:
                     row.cancelled,
                     row.acknowledged,
                     row.acknowledgements,
+                    row.leader_acknowledged,
+                    row.member_acknowledged,
                 )
             ]
         )
@@ -583,6 +628,8 @@ def report_csv(report: NoticeReport) -> str:
             t.cancelled,
             t.acknowledged,
             t.acknowledgements,
+            t.leader_acknowledged,
+            t.member_acknowledged,
         ]
     )
     return out.getvalue()

@@ -65,6 +65,9 @@ class Job:
     parent_id: int | None = None
     target_refs: list[str] = field(default_factory=list)
     target_sent_at: datetime | None = None
+    # A reminder whose group acknowledged after it was queued (found at claim time):
+    # the reminder handler records it cancelled instead of sending.
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class NoticeTexts:
     urgent: bool = False
     sender: str = ""
     sent_at: datetime | None = None
+    title: str = ""  # for follow-ups that name the notice («Thông báo #3 «…»»)
     _parts: dict[tuple[str, int, str], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:
@@ -285,6 +289,7 @@ async def load_notices(
                 _N.dispatched_at,
                 _N.scheduled_at,
                 _N.created_at,
+                _N.title,
                 _A.name,
             )
             .join(_A, _A.id == _N.ward_id, isouter=True)
@@ -297,6 +302,7 @@ async def load_notices(
                 urgent=bool(row.urgent),
                 sender=row.name or "",
                 sent_at=row.dispatched_at or row.scheduled_at or row.created_at,
+                title=row.title or "",
             )
         rows = await session.execute(
             select(_R.notice_id, _R.locale, _R.text).where(_R.notice_id.in_(chunk))

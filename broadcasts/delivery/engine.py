@@ -109,8 +109,10 @@ class Sender:
         transport: Transport,
         *,
         markup: Markup = "plain",
+        reply_to: str | None = None,
     ) -> Outcome:
-        """Send the parts not sent yet (`job.sent_refs`), the button on the last one."""
+        """Send the parts not sent yet (`job.sent_refs`), the button on the last one; the
+        first part answers `reply_to` (a message of the chat) when given."""
         if not parts:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
         label = ack_label(job.locale)
@@ -125,6 +127,7 @@ class Sender:
                 ack_delivery_id=job.id if last else None,
                 ack_label=label,
                 markup=markup,
+                reply_to=reply_to if index == 0 else None,
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.delivery.remind import send_reminder
+from broadcasts.models import DeliveryKind
 from broadcasts.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Sender", Job, NoticeTexts, Transport], Awaitable[Outcome]]
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    DeliveryKind.reminder: send_reminder,
+}
 
 
 async def attempt(sender: Sender, job: Job, notice: NoticeTexts, transport: Transport) -> Outcome:

@@ -28,7 +28,12 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageId
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageId,
+    ReplyParameters,
+)
 from aiogram.utils.token import TokenValidationError
 
 from broadcasts.errors import (
@@ -113,6 +118,14 @@ class TelegramTransport:
                     text=message.text,
                     parse_mode="HTML" if message.markup == "html" else None,
                     reply_markup=markup,
+                    # A reply to a message deleted meanwhile still goes out, as a plain one.
+                    reply_parameters=(
+                        ReplyParameters(
+                            message_id=int(message.reply_to), allow_sending_without_reply=True
+                        )
+                        if message.reply_to and message.reply_to.isdigit()
+                        else None
+                    ),
                 ),
                 request_timeout=self._timeout,
             )
