@@ -61,9 +61,17 @@ class ConfirmCb(CallbackData, prefix="cf"):
 
 
 class NoticeCb(CallbackData, prefix="nt"):
-    action: str  # cancel / retime (ask) · drop / move (confirmed) · keep (changed their mind)
+    # cancel / retime / remind (ask) · drop / move / nudge (confirmed) · keep (changed mind)
+    action: str
     n: int
     at: int = 0  # Unix time of the new schedule, for "move"
+
+
+class DeadlineCb(CallbackData, prefix="dl"):
+    action: str  # m (minutes after sending) / by (a Unix time) / none
+    value: int = 0
+    n: int = 0
+    v: int = 0
 
 
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
@@ -256,4 +264,42 @@ def move_keyboard(notice_id: int, at: int) -> InlineKeyboardMarkup:
     )
     kb.button(text=_("↩️ Keep the old time"), callback_data=NoticeCb(action="keep", n=notice_id))
     kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def remind_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under a sent notice's status while some groups have not acknowledged it."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("🔔 Remind the groups that have not acknowledged"),
+        callback_data=NoticeCb(action="remind", n=notice_id),
+    )
+    return _checked(kb.as_markup())
+
+
+def nudge_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🔔 Yes, remind them"), callback_data=NoticeCb(action="nudge", n=notice_id))
+    kb.button(text=_("↩️ Not now"), callback_data=NoticeCb(action="keep", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def with_deadline_buttons(
+    markup: InlineKeyboardMarkup,
+    choices: Sequence[tuple[str, str, int, bool]],
+    *,
+    n: int,
+    v: int,
+) -> InlineKeyboardMarkup:
+    """The confirm keyboard with a row of quick «Đã nhận» deadlines: (label, action,
+    value, chosen) each; the chosen one is ticked."""
+    kb = InlineKeyboardBuilder.from_markup(markup)
+    row = InlineKeyboardBuilder()
+    for label, action, value, chosen in choices:
+        row.button(
+            text=("✓ " if chosen else "") + label,
+            callback_data=DeadlineCb(action=action, value=value, n=n, v=v),
+        )
+    kb.attach(row.adjust(len(choices)))
     return _checked(kb.as_markup())

@@ -13,13 +13,22 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ack_texts import (
+    acks_block,
+    deadline_choice_line,
+    deadline_choices,
+    deadline_line,
+    reminder_progress_line,
+)
 from bot.keyboards import (
     confirm_keyboard,
     notice_keyboard,
     picker_keyboard,
+    remind_keyboard,
     review_keyboard,
     time_keyboard,
     when_keyboard,
+    with_deadline_buttons,
 )
 from bot.outbox import Outbox, Screen
 from bot.texts import (
@@ -30,6 +39,7 @@ from bot.texts import (
     status_text,
     time_error_text,
     time_prompt,
+    utf16_len,
     when_text,
 )
 from bot.wizard import Compose, Wizard
@@ -38,8 +48,10 @@ from broadcasts.errors import InvalidInput
 from broadcasts.models import Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
+from broadcasts.reminders import GroupState, NoticeAcks, notice_acks_by_area, reminder_progress
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import example_day, parse_local_time, quick_times
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 
 def plain(text: str) -> Screen:
@@ -220,7 +232,11 @@ async def show_confirm(
                 count=summary.groups, time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>"
             )
         )
+    start = wizard.at or utcnow()
+    lines.append(deadline_choice_line(wizard.deadline, start=start, timezone=timezone))
     markup = confirm_keyboard(scheduled=wizard.at is not None, n=wizard.notice_id, v=wizard.screen)
+    choices = deadline_choices(wizard.deadline, start=start, timezone=timezone)
+    markup = with_deadline_buttons(markup, choices, n=wizard.notice_id, v=wizard.screen)
     await outbox.send(chat_id, Screen("\n".join(lines), markup))
 
 
@@ -258,8 +274,12 @@ async def status_screen(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
 ) -> Screen:
-    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come."""
+    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come; once it
+    goes out, who acknowledged by area (`bot.ack_texts`) and «🔔 Nhắc» while some have not."""
     progress = await notice_progress(session=session, notice_id=notice.id or 0)
+    acks = await sent_acks(session=session, notice=notice)
+    if acks is not None and acks.areas:
+        progress.failures = []  # listed by area below, with the plain reason
     text = status_text(
         notice_id=notice.id or 0,
         title=notice.title or notice.text[:60],
@@ -270,7 +290,35 @@ async def status_screen(
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
-    return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
+    if acks is None:
+        return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
+    return await acks_screen(
+        session=session, notice=notice, text=text, acks=acks, timezone=timezone
+    )
+
+
+async def sent_acks(*, session: AsyncSession, notice: Notice) -> NoticeAcks | None:
+    """Who acknowledged the notice's latest occurrence; None before it went out."""
+    if notice.status not in (NoticeStatus.dispatching, NoticeStatus.done) or not notice.id:
+        return None
+    return await notice_acks_by_area(session=session, notice_id=notice.id)
+
+
+async def acks_screen(
+    *, session: AsyncSession, notice: Notice, text: str, acks: NoticeAcks, timezone: str
+) -> Screen:
+    lines = [text]
+    if notice.ack_deadline is not None:
+        lines.append(deadline_line(notice.ack_deadline, timezone=timezone))
+    reminded = await reminder_progress(session=session, notice_id=notice.id or 0)
+    if reminded is not None:
+        lines.append(reminder_progress_line(reminded))
+    head = "\n".join(lines)
+    room = TELEGRAM_CAPABILITIES.max_text - utf16_len(head) - 8  # the markup is not counted
+    block = acks_block(acks, room=room, timezone=timezone)
+    silent = acks.count(GroupState.silent)
+    markup = remind_keyboard(notice.id or 0) if silent and notice.recalled_at is None else None
+    return Screen("\n".join([head, block]) if block else head, markup)
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broadcasts.models import WardPolicy
+from broadcasts.models import Notice, WardPolicy, utcnow
 
 
 def deadline_for(
@@ -43,3 +43,46 @@ async def default_minutes(
     if policy is not None and policy.ack_deadline_minutes is not None:
         return policy.ack_deadline_minutes or None
     return setting
+
+
+# The wizard keeps the official's choice as a short string (JSON-safe FSM data):
+# "" the ward's default, "none", "m:120" (minutes after sending), "by:<unix time>".
+DEFAULT_CHOICE = ""
+NO_DEADLINE = "none"
+
+
+def by_minutes(minutes: int) -> str:
+    return f"m:{minutes}"
+
+
+def by_time(at: datetime) -> str:
+    return f"by:{int(at.timestamp())}"
+
+
+def chosen_deadline(choice: str, *, start: datetime) -> datetime | None | str:
+    """The deadline a choice means for a notice sent at `start`; DEFAULT_CHOICE back when
+    the ward's default applies."""
+    if choice == NO_DEADLINE:
+        return None
+    kind, _, value = choice.partition(":")
+    if kind == "m" and value.isdigit():
+        return _aware(start) + timedelta(minutes=int(value))
+    if kind == "by" and value.isdigit():
+        return datetime.fromtimestamp(int(value), UTC)
+    return DEFAULT_CHOICE
+
+
+async def set_ack_deadline(
+    *, session: AsyncSession, notice: Notice, choice: str, setting: int | None
+) -> datetime | None:
+    """Store the notice's deadline from the official's choice (or the default), counted
+    from when it is to go out; the caller commits."""
+    start = _aware(notice.scheduled_at or utcnow())
+    deadline = chosen_deadline(choice, start=start)
+    if isinstance(deadline, str):
+        minutes = await default_minutes(session=session, ward_id=notice.ward_id, setting=setting)
+        deadline = deadline_after(start, minutes=minutes)
+    notice.ack_deadline = deadline
+    session.add(notice)
+    await session.flush()
+    return deadline

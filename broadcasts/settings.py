@@ -90,6 +90,18 @@ class DeliverySettings(BaseModel):
     concurrency: int = 200
 
 
+class NoticeSettings(BaseModel):
+    """Defaults for notices; a ward's policy (`WardPolicy`) overrides them."""
+
+    # Minutes after sending by which groups should press «Đã nhận»; at the deadline the
+    # silent groups get one reminder and the official a summary. None: no deadline
+    # unless the official picks one (a deadline nobody asked for would remind groups
+    # of every notice).
+    ack_deadline_minutes: int | None = Field(default=None, ge=5, le=7 * 24 * 60)
+
+    _blank = field_validator("ack_deadline_minutes", mode="before")(_blank_is_none)
+
+
 class CodeSettings(BaseModel):
     """How many wrong invite / registration codes a person or a group may type before
     Loa stops reading codes from them for a while (the real code too)."""
@@ -192,6 +204,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai: AISettings = Field(default_factory=AISettings)
     codes: CodeSettings = Field(default_factory=CodeSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 

@@ -13,6 +13,7 @@ from api.routes import (
     channels,
     drafts,
     health,
+    notice_acks,
     notices,
     officials,
 )
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     officials.router,
     drafts.router,
     notices.router,
+    notice_acks.router,
     acknowledgements.router,
     api_keys.router,
     audit.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import acknowledge, compose, errors, register, start, status
+from bot.handlers import acknowledge, compose, errors, register, remind, start, status
 
 
 def build_router() -> Router:
@@ -15,6 +15,7 @@ def build_router() -> Router:
         register.make_router(),
         start.make_router(),
         status.make_router(),
+        remind.make_router(),
         compose.make_router(),
         start.make_fallback_router(),
     )
