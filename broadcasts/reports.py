@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, JsonValue
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -262,34 +262,32 @@ async def count_acks(
     *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
 ) -> dict[int, tuple[int, int]]:
     """(channels with an acknowledgement, people who acknowledged), per notice or area."""
+    counted = await _ack_counts(session, notice_ids, by_area)
+    return {group: (channels, people) for group, (channels, people, _) in counted.items()}
+
+
+async def _ack_counts(
+    session: AsyncSession, notice_ids: Collection[int], by_area: bool
+) -> dict[int, tuple[int, int, int]]:
+    """`count_acks` and, third, the channels whose registered leader acknowledged."""
     ids = sorted(set(notice_ids))
     if not ids:
         return {}
     key = col(Channel.area_id) if by_area else col(Acknowledgement.notice_id)
+    leader_channel = case((col(Acknowledgement.by_leader), col(Acknowledgement.channel_id)))
     query = select(
-        key, func.count(func.distinct(col(Acknowledgement.channel_id))), func.count()
+        key,
+        func.count(func.distinct(col(Acknowledgement.channel_id))),
+        func.count(),
+        func.count(func.distinct(leader_channel)),
     ).select_from(Acknowledgement)
     if by_area:
         query = query.join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
     rows = await session.execute(query.where(col(Acknowledgement.notice_id).in_(ids)).group_by(key))
-    return {group: (int(channels), int(people)) for group, channels, people in rows}
-
-
-async def count_leader_acks(
-    *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
-) -> dict[int, int]:
-    """Channels whose registered leader acknowledged, per notice or area."""
-    ids = sorted(set(notice_ids))
-    if not ids:
-        return {}
-    key = col(Channel.area_id) if by_area else col(Acknowledgement.notice_id)
-    query = select(key, func.count(func.distinct(col(Acknowledgement.channel_id)))).select_from(
-        Acknowledgement
-    )
-    if by_area:
-        query = query.join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
-    query = query.where(col(Acknowledgement.notice_id).in_(ids), col(Acknowledgement.by_leader))
-    return {group: int(channels) for group, channels in await session.execute(query.group_by(key))}
+    return {
+        group: (int(channels), int(people), int(leaders))
+        for group, channels, people, leaders in rows
+    }
 
 
 def _split_leaders(row: ReportTotals, leaders: int) -> None:
@@ -330,13 +328,11 @@ async def _totals_by_notice(
     session: AsyncSession, notice_ids: list[int]
 ) -> dict[int, ReportTotals]:
     totals = await count_deliveries(session=session, notice_ids=notice_ids)
-    for notice_id, (channels, people) in (
-        await count_acks(session=session, notice_ids=notice_ids)
+    for notice_id, (channels, people, leaders) in (
+        await _ack_counts(session, notice_ids, False)
     ).items():
         totals[notice_id].acknowledged, totals[notice_id].acknowledgements = channels, people
-    leaders = await count_leader_acks(session=session, notice_ids=notice_ids)
-    for notice_id, row in totals.items():
-        _split_leaders(row, leaders.get(notice_id, 0))
+        _split_leaders(totals[notice_id], leaders)
     return totals
 
 
@@ -544,13 +540,11 @@ async def notice_report(
         for field in ReportTotals.model_fields:
             setattr(row, field, getattr(counted[area_id or 0], field))
         rows[area_id or 0] = row
-    acks = await count_acks(session=session, notice_ids=[notice_id], by_area=True)
-    for area_id, (channels, people) in acks.items():
+    acks = await _ack_counts(session, [notice_id], True)
+    for area_id, (channels, people, leaders) in acks.items():
         if area_id in rows:
             rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
-    leaders = await count_leader_acks(session=session, notice_ids=[notice_id], by_area=True)
-    for area_id, row in rows.items():
-        _split_leaders(row, leaders.get(area_id, 0))
+            _split_leaders(rows[area_id], leaders)
     ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))
     totals = ReportTotals()
     for row in ordered:
