@@ -186,3 +186,33 @@ async def test_remind_refuses_unsent_recalled_cancelled_and_unknown_notices(
         assert len(list(await session.scalars(select(Delivery)))) == before  # nothing queued
         channel = await session.get(Channel, ids["kp2"])
     assert channel is not None and channel.leader_ref == "tu"
+
+
+async def test_an_area_contact_is_set_shown_refused_when_malformed_and_removed(
+    admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _seed(sessionmaker)
+    body = {"contact_name": "  Ông Nguyễn Văn Năm ", "contact_ref": "5550123"}
+    changed = await admin.patch("/areas/BT-KP1", json=body)
+    assert changed.status_code == 200, changed.text
+    shown = (await admin.get("/areas/BT-KP1")).json()
+    assert (shown["contact_name"], shown["contact_ref"]) == ("Ông Nguyễn Văn Năm", "5550123")
+    assert_problem(
+        await admin.patch("/areas/BT-KP1", json={"contact_ref": "55 01 23"}), 422, "contact_ref"
+    )
+    assert (await admin.get("/areas/BT-KP1")).json()["contact_ref"] == "5550123"
+    await admin.patch("/areas/BT-KP1", json={"contact_ref": ""})
+    assert (await admin.get("/areas/BT-KP1")).json()["contact_ref"] is None
+    created = await admin.post(
+        "/areas",
+        json={
+            "code": "BT-KP11",
+            "name": "Khu phố 11",
+            "level": "neighbourhood",
+            "parent_code": "BT",
+            "contact_name": "Bà Sáu",
+            "contact_ref": "5550456",
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["contact_ref"] == "5550456"
