@@ -98,13 +98,44 @@ def area_counts_line(area: AreaAcks) -> str:
     return esc(text).replace("\0", f"<b>{esc(cut(area.area_name, 60))}</b>")
 
 
+def _detailed(acks: NoticeAcks, timezone: str) -> list[str]:
+    return [line for area in acks.areas for line in area_block(area, timezone=timezone)]
+
+
+def fits_in_detail(acks: NoticeAcks, *, room: int, timezone: str = DEFAULT_TIMEZONE) -> bool:
+    """Whether the group-by-group block fits `room` (else it is summarised, and the whole
+    list is a «Xem danh sách» away)."""
+    return _visible("\n".join(_detailed(acks, timezone))) <= room
+
+
+def detail_pages(acks: NoticeAcks, *, room: int, timezone: str = DEFAULT_TIMEZONE) -> list[str]:
+    """The group-by-group block cut into pages of at most `room`, at line boundaries."""
+    pages: list[list[str]] = [[]]
+    used = 0
+    for line in _detailed(acks, timezone):
+        size = _visible(line) + 1
+        if pages[-1] and used + size > room:
+            pages.append([])
+            used = 0
+        pages[-1].append(line)
+        used += size
+    return ["\n".join(page) for page in pages if page] or [""]
+
+
+def list_page_title(notice_id: int, page: int, pages: int) -> str:
+    return esc(
+        _("📋 Notice #{id}: who acknowledged (page {page}/{pages})").format(
+            id=notice_id, page=page, pages=pages
+        )
+    )
+
+
 def acks_block(acks: NoticeAcks, *, room: int, timezone: str = DEFAULT_TIMEZONE) -> str:
     """The per-area block in at most `room` characters (as Telegram counts them): every
     group while that fits, else counts per area, else as many areas as fit."""
     if not acks.areas:
         return ""
-    detailed = [line for area in acks.areas for line in area_block(area, timezone=timezone)]
-    text = "\n".join(detailed)
+    text = "\n".join(_detailed(acks, timezone))
     if _visible(text) <= room:
         return text
     lines = [esc(_("Per area (✅ acknowledged · ⏳ not yet · ✖️ failed):"))]

@@ -49,8 +49,8 @@ async def tell_escalation(services: Services, escalation: Escalation) -> None:
         )
         text = "\n".join([text, footer]) if footer else text
         silent = escalation.acks.count(GroupState.silent)
-        markup = (
-            remind_keyboard(escalation.notice_id) if silent and not escalation.reminded else None
+        markup = remind_keyboard(
+            escalation.notice_id, remind=bool(silent) and not escalation.reminded
         )
     try:
         await services.outbox.send(int(official.user_ref), Screen(text, markup))

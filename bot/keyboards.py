@@ -74,6 +74,15 @@ class DeadlineCb(CallbackData, prefix="dl"):
     v: int = 0
 
 
+class AckListCb(CallbackData, prefix="al"):
+    """«📋 Xem danh sách»: page `p` of who acknowledged notice `n` (`edit`: turn the page
+    of the list message itself)."""
+
+    n: int
+    p: int = 0
+    edit: bool = False
+
+
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
     """The button the delivery engine draws; its format is `telegram_wire`'s, read back here."""
 
@@ -267,13 +276,38 @@ def move_keyboard(notice_id: int, at: int) -> InlineKeyboardMarkup:
     return _checked(kb.as_markup())
 
 
-def remind_keyboard(notice_id: int) -> InlineKeyboardMarkup:
-    """Under a sent notice's status while some groups have not acknowledged it."""
+def remind_keyboard(
+    notice_id: int, *, remind: bool = True, full_list: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Under a sent notice's status: «🔔 Nhắc» while some groups have not acknowledged it,
+    «📋 Xem danh sách» when the status could show only counts per area."""
+    if not remind and not full_list:
+        return None
     kb = InlineKeyboardBuilder()
-    kb.button(
-        text=_("🔔 Remind the groups that have not acknowledged"),
-        callback_data=NoticeCb(action="remind", n=notice_id),
-    )
+    if remind:
+        kb.button(
+            text=_("🔔 Remind the groups that have not acknowledged"),
+            callback_data=NoticeCb(action="remind", n=notice_id),
+        )
+    if full_list:
+        kb.button(text=_("📋 See the list"), callback_data=AckListCb(n=notice_id))
+    kb.adjust(1)
+    return _checked(kb.as_markup())
+
+
+def list_keyboard(notice_id: int, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    kb = InlineKeyboardBuilder()
+    if page > 0:
+        kb.button(
+            text=_("‹ Previous page"), callback_data=AckListCb(n=notice_id, p=page - 1, edit=True)
+        )
+    if page + 1 < pages:
+        kb.button(
+            text=_("Next page ›"), callback_data=AckListCb(n=notice_id, p=page + 1, edit=True)
+        )
+    kb.adjust(2)
     return _checked(kb.as_markup())
 
 

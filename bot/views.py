@@ -18,6 +18,7 @@ from bot.ack_texts import (
     deadline_choice_line,
     deadline_choices,
     deadline_line,
+    fits_in_detail,
     reminder_progress_line,
 )
 from bot.keyboards import (
@@ -317,7 +318,11 @@ async def acks_screen(
     room = TELEGRAM_CAPABILITIES.max_text - utf16_len(head) - 8  # the markup is not counted
     block = acks_block(acks, room=room, timezone=timezone)
     silent = acks.count(GroupState.silent)
-    markup = remind_keyboard(notice.id or 0) if silent and notice.recalled_at is None else None
+    markup = remind_keyboard(
+        notice.id or 0,
+        remind=bool(silent) and notice.recalled_at is None,
+        full_list=not fits_in_detail(acks, room=room, timezone=timezone),
+    )
     return Screen("\n".join([head, block]) if block else head, markup)
 
 

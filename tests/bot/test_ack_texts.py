@@ -7,7 +7,7 @@ import html
 import re
 from datetime import UTC, datetime
 
-from bot.ack_texts import acks_block, contact_text, escalation_summary
+from bot.ack_texts import acks_block, contact_text, detail_pages, escalation_summary
 from bot.i18n import make_i18n
 from bot.texts import utf16_len
 from broadcasts.failures import classify
@@ -104,3 +104,26 @@ def test_the_contact_is_told_which_groups_of_the_area_have_not_acknowledged() ->
     assert text.startswith("Chào anh/chị Ông Năm! Thông báo #7 «Cắt &lt;điện&gt;» của phường")
     assert "2 nhóm ở Khu phố 3" in text and "Tổ dân phố 2, Tổ dân phố 3" in text
     assert "Tổ dân phố 1" not in text
+
+
+def test_the_whole_list_comes_in_pages_that_each_fit() -> None:
+    areas = [
+        AreaAcks(
+            f"KP{k}",
+            f"Khu phố {k}",
+            groups=[
+                _group(k * 100 + t, GroupState.acknowledged if t % 2 else GroupState.failed)
+                for t in range(10)
+            ],
+        )
+        for k in range(40)
+    ]
+    acks = NoticeAcks(1, 0, areas)
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        pages = detail_pages(acks, room=3800)
+        whole = acks_block(NoticeAcks(1, 0, areas[:1]), room=4000)
+    assert len(pages) > 1 and all(_visible(p) <= 3800 for p in pages)
+    lines = [line for page in pages for line in page.split("\n")]
+    assert len(lines) == 40 * (1 + 5 + 5)  # every area's header, acknowledged and failed
+    assert "\n".join(lines).startswith(whole)

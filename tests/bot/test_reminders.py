@@ -204,6 +204,14 @@ async def test_a_reminder_reaches_only_the_silent_groups_and_a_press_on_it_count
     assert "⏳ Chưa nhận: Tổ dân phố 6" in status
     assert "⏳ Chưa nhận: Tổ dân phố 5" not in status
 
+    # /thongbao N shows the same status; a notice outside the ward is not shown.
+    before = len(await w.client.messages(TOKEN, ME))
+    await w.player.say_private(f"/thongbao {notice_id}")
+    shown = await w.client.messages(TOKEN, ME, wait_count=before + 1)
+    assert "Nhắc lại: đã gửi 3/3 nhóm" in shown[-1]["text"]
+    await w.player.say_private("/thongbao 999")
+    await w.player.wait_text(ME, "Phường của anh/chị không có thông báo #999.")
+
 
 async def test_a_group_that_acknowledges_before_its_reminder_goes_is_skipped(
     world: World,
