@@ -61,9 +61,26 @@ class ConfirmCb(CallbackData, prefix="cf"):
 
 
 class NoticeCb(CallbackData, prefix="nt"):
-    action: str  # cancel / retime (ask) · drop / move (confirmed) · keep (changed their mind)
+    # cancel / retime / remind (ask) · drop / move / nudge (confirmed) · keep (changed mind)
+    action: str
     n: int
     at: int = 0  # Unix time of the new schedule, for "move"
+
+
+class DeadlineCb(CallbackData, prefix="dl"):
+    action: str  # m (minutes after sending) / by (a Unix time) / none
+    value: int = 0
+    n: int = 0
+    v: int = 0
+
+
+class AckListCb(CallbackData, prefix="al"):
+    """«📋 Xem danh sách»: page `p` of who acknowledged notice `n` (`edit`: turn the page
+    of the list message itself)."""
+
+    n: int
+    p: int = 0
+    edit: bool = False
 
 
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
@@ -273,6 +290,37 @@ def amend_keyboard(notice_id: int, *, correct: bool = True) -> InlineKeyboardMar
     if correct:
         kb.button(text=_("✏️ Correct"), callback_data=AmendCb(action="fix", n=notice_id))
     kb.button(text=_("🗑 Recall"), callback_data=AmendCb(action="recall", n=notice_id))
+def remind_keyboard(
+    notice_id: int, *, remind: bool = True, full_list: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Under a sent notice's status: «🔔 Nhắc» while some groups have not acknowledged it,
+    «📋 Xem danh sách» when the status could show only counts per area."""
+    if not remind and not full_list:
+        return None
+    kb = InlineKeyboardBuilder()
+    if remind:
+        kb.button(
+            text=_("🔔 Remind the groups that have not acknowledged"),
+            callback_data=NoticeCb(action="remind", n=notice_id),
+        )
+    if full_list:
+        kb.button(text=_("📋 See the list"), callback_data=AckListCb(n=notice_id))
+    kb.adjust(1)
+    return _checked(kb.as_markup())
+
+
+def list_keyboard(notice_id: int, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    kb = InlineKeyboardBuilder()
+    if page > 0:
+        kb.button(
+            text=_("‹ Previous page"), callback_data=AckListCb(n=notice_id, p=page - 1, edit=True)
+        )
+    if page + 1 < pages:
+        kb.button(
+            text=_("Next page ›"), callback_data=AckListCb(n=notice_id, p=page + 1, edit=True)
+        )
     kb.adjust(2)
     return _checked(kb.as_markup())
 
@@ -281,6 +329,10 @@ def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🗑 Yes, recall it"), callback_data=AmendCb(action="rcok", n=notice_id))
     kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
+def nudge_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🔔 Yes, remind them"), callback_data=NoticeCb(action="nudge", n=notice_id))
+    kb.button(text=_("↩️ Not now"), callback_data=NoticeCb(action="keep", n=notice_id))
     kb.adjust(2)
     return _checked(kb.as_markup())
 
@@ -290,4 +342,27 @@ def correction_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb.button(text=_("✅ Send the correction"), callback_data=AmendCb(action="fixok", n=notice_id))
     kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
     kb.adjust(2)
+def with_deadline_buttons(
+    markup: InlineKeyboardMarkup,
+    choices: Sequence[tuple[str, str, int, bool]],
+    *,
+    n: int,
+    v: int,
+) -> InlineKeyboardMarkup:
+    """The confirm keyboard with a row of quick «Đã nhận» deadlines: (label, action,
+    value, chosen) each; the chosen one is ticked."""
+    kb = InlineKeyboardBuilder.from_markup(markup)
+    row = InlineKeyboardBuilder()
+    for label, action, value, chosen in choices:
+        row.button(
+            text=("✓ " if chosen else "") + label,
+            callback_data=DeadlineCb(action=action, value=value, n=n, v=v),
+        )
+    kb.attach(row.adjust(len(choices)))
     return _checked(kb.as_markup())
+
+
+def joined(*markups: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The rows of several keyboards under one message, in order (None: no keyboard)."""
+    rows = [row for markup in markups if markup is not None for row in markup.inline_keyboard]
+    return _checked(InlineKeyboardMarkup(inline_keyboard=rows)) if rows else None

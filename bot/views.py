@@ -14,13 +14,24 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amending import amend_status
+from bot.ack_texts import (
+    acks_block,
+    deadline_choice_line,
+    deadline_choices,
+    deadline_line,
+    fits_in_detail,
+    reminder_progress_line,
+)
 from bot.keyboards import (
     confirm_keyboard,
+    joined,
     notice_keyboard,
     picker_keyboard,
+    remind_keyboard,
     review_keyboard,
     time_keyboard,
     when_keyboard,
+    with_deadline_buttons,
 )
 from bot.outbox import Outbox, Screen
 from bot.texts import (
@@ -31,6 +42,7 @@ from bot.texts import (
     status_text,
     time_error_text,
     time_prompt,
+    utf16_len,
     when_text,
 )
 from bot.wizard import Compose, Wizard
@@ -39,8 +51,10 @@ from broadcasts.errors import InvalidInput
 from broadcasts.models import Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
+from broadcasts.reminders import GroupState, NoticeAcks, notice_acks_by_area, reminder_progress
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import example_day, parse_local_time, quick_times
+from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 
 def plain(text: str) -> Screen:
@@ -221,7 +235,11 @@ async def show_confirm(
                 count=summary.groups, time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>"
             )
         )
+    start = wizard.at or utcnow()
+    lines.append(deadline_choice_line(wizard.deadline, start=start, timezone=timezone))
     markup = confirm_keyboard(scheduled=wizard.at is not None, n=wizard.notice_id, v=wizard.screen)
+    choices = deadline_choices(wizard.deadline, start=start, timezone=timezone)
+    markup = with_deadline_buttons(markup, choices, n=wizard.notice_id, v=wizard.screen)
     await outbox.send(chat_id, Screen("\n".join(lines), markup))
 
 
@@ -259,8 +277,12 @@ async def status_screen(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
 ) -> Screen:
-    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come."""
+    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come; once it
+    goes out, who acknowledged by area (`bot.ack_texts`) and «🔔 Nhắc» while some have not."""
     progress = await notice_progress(session=session, notice_id=notice.id or 0)
+    acks = await sent_acks(session=session, notice=notice)
+    if acks is not None and acks.areas:
+        progress.failures = []  # listed by area below, with the plain reason
     text = status_text(
         notice_id=notice.id or 0,
         title=notice.title or notice.text[:60],
@@ -274,8 +296,53 @@ async def status_screen(
     if waiting:
         return Screen(text, notice_keyboard(notice.id or 0))
     # A sent notice: «✏️ Đính chính» «🗑 Thu hồi», and how far the last of them has come.
-    line, markup = await amend_status(session=session, notice=notice)
-    return Screen(f"{text}\n{line}" if line else text, markup)
+    line, amend_markup = await amend_status(session=session, notice=notice)
+    text = f"{text}
+{line}" if line else text
+    if acks is None:
+        return Screen(text, amend_markup)
+    return await acks_screen(
+        session=session,
+        notice=notice,
+        text=text,
+        acks=acks,
+        timezone=timezone,
+        more=amend_markup,
+    )
+
+
+async def sent_acks(*, session: AsyncSession, notice: Notice) -> NoticeAcks | None:
+    """Who acknowledged the notice's latest occurrence; None before it went out."""
+    if notice.status not in (NoticeStatus.dispatching, NoticeStatus.done) or not notice.id:
+        return None
+    return await notice_acks_by_area(session=session, notice_id=notice.id)
+
+
+async def acks_screen(
+    *,
+    session: AsyncSession,
+    notice: Notice,
+    text: str,
+    acks: NoticeAcks,
+    timezone: str,
+    more: InlineKeyboardMarkup | None = None,
+) -> Screen:
+    lines = [text]
+    if notice.ack_deadline is not None:
+        lines.append(deadline_line(notice.ack_deadline, timezone=timezone))
+    reminded = await reminder_progress(session=session, notice_id=notice.id or 0)
+    if reminded is not None:
+        lines.append(reminder_progress_line(reminded))
+    head = "\n".join(lines)
+    room = TELEGRAM_CAPABILITIES.max_text - utf16_len(head) - 8  # the markup is not counted
+    block = acks_block(acks, room=room, timezone=timezone)
+    silent = acks.count(GroupState.silent)
+    markup = remind_keyboard(
+        notice.id or 0,
+        remind=bool(silent) and notice.recalled_at is None,
+        full_list=not fits_in_detail(acks, room=room, timezone=timezone),
+    )
+    return Screen("\n".join([head, block]) if block else head, joined(markup, more))
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

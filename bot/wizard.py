@@ -55,6 +55,8 @@ class Wizard(BaseModel):
     back_page: int = 0  # the ward-level page to come back to from an opened khu phố
     query: str = ""  # the official's search in the picker
     at: datetime | None = None  # None: send now
+    # The «Đã nhận» deadline the official chose (`broadcasts.deadlines`: "" the default).
+    deadline: str = ""
 
     def next_screen(self) -> Wizard:
         return self.model_copy(update={"screen": self.screen + 1})

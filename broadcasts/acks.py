@@ -62,6 +62,9 @@ class PressVerdict(StrEnum):
 class ButtonPress:
     verdict: PressVerdict
     notice_id: int | None = None
+    # The delivery whose message shows «✅ Đã nhận: …»: the notice's own, also when the
+    # press came on a reminder (which carries the button for the same notice).
+    shown_delivery_id: int | None = None
 
 
 class AckCreate(SQLModel):
@@ -147,17 +150,30 @@ def _insert_once(session: AsyncSession, values: dict[str, Any]) -> Any:
 
 
 async def _record(
-    session: AsyncSession, *, delivery: Delivery, person_ref: str, person_name: str, method: str
+    session: AsyncSession,
+    *,
+    delivery: Delivery,
+    person_ref: str,
+    person_name: str,
+    method: str,
+    channel: Channel | None = None,
 ) -> tuple[Acknowledgement, bool]:
+    """One acknowledgement of the delivery's notice, channel and occurrence (a reminder's
+    delivery row carries the same three, so a press on a reminder counts for the notice);
+    `by_leader` when the person is the channel's registered leader."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, not '{method}'")
     person_ref = person_ref.strip()
     if not person_ref or len(person_ref) > 64:
         raise InvalidInput("person_ref must be 1 to 64 characters", field="person_ref")
+    if channel is None:
+        channel = await session.get(Channel, delivery.channel_id)
+    leader = channel.leader_ref if channel is not None else None
     ack = Acknowledgement(
         notice_id=delivery.notice_id,
         channel_id=delivery.channel_id,
         occurrence=delivery.occurrence,
+        by_leader=leader is not None and leader == person_ref,
         delivery_id=delivery.id,
         person_ref=person_ref,
         person_name=person_name.strip()[:200],
@@ -256,6 +272,7 @@ async def record_button_press(
             person_ref=person_ref,
             person_name=person_name,
             method="button",
+            channel=channel,
         )
         verdict = PressVerdict.recorded if created else PressVerdict.repeated
         if created:
@@ -268,7 +285,8 @@ async def record_button_press(
                 delivery_id=delivery_id,
                 person_name=person_name,
             )
-        return ButtonPress(verdict, ack.notice_id)
+        shown = delivery.parent_id if delivery.kind == DeliveryKind.reminder else delivery.id
+        return ButtonPress(verdict, ack.notice_id, shown or delivery_id)
     if (
         delivery is not None
         and channel is not None
@@ -370,6 +388,8 @@ async def acknowledged_message(
         return None
     refs = decode_refs(delivery.provider_message_ref)
     if delivery.status is not DeliveryStatus.sent or not refs or not refs[-1]:
+        return None
+    if delivery.kind != DeliveryKind.notice:  # a follow-up's message is not the notice's
         return None
     notice = (await load_notices(session=session, notice_ids=[delivery.notice_id])).get(
         delivery.notice_id

@@ -56,11 +56,30 @@ def subtree_condition(path: str) -> ColumnElement[bool]:
     return col(Area.path).startswith(path, autoescape=True)
 
 
+CONTACT_REF_PATTERN = r"^[A-Za-z0-9_:.\-]{1,64}$"
+_CONTACT_NAME = "the area's contact person (the khu phố head), told at a notice's deadline"
+_CONTACT_REF = (
+    "the contact's user id on the bot (Telegram: the numeric user id); they are told in a "
+    "private chat once they have started the bot"
+)
+
+
 class AreaBase(SQLModel):
     code: str = Field(max_length=64)
     name: str = Field(max_length=200)
     kind: str = Field(default="", max_length=40)
     level: AreaLevel
+    contact_name: str = Field(default="", max_length=200, description=_CONTACT_NAME)
+    contact_ref: str | None = Field(default=None, max_length=64, description=_CONTACT_REF)
+
+
+def _contact_ref(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if value and not re.match(CONTACT_REF_PATTERN, value):
+        raise ValueError("a user id: letters, digits, '_', ':', '.' or '-', 1 to 64 of them")
+    return value
 
 
 class AreaCreate(AreaBase):
@@ -89,28 +108,48 @@ class AreaCreate(AreaBase):
             )
         return value
 
-    @field_validator("name", "kind", mode="before")
+    @field_validator("name", "kind", "contact_name", mode="before")
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+    @field_validator("contact_ref")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        return _contact_ref(value) or None
 
 
 class AreaUpdate(SQLModel):
     """Rename, change the local word or level, or move under another parent."""
 
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{"name": "Khu phố 3 (mới)"}, {"parent_code": "BT"}]}
+        json_schema_extra={
+            "examples": [
+                {"name": "Khu phố 3 (mới)"},
+                {"parent_code": "BT"},
+                {"contact_name": "Ông Nguyễn Văn Năm", "contact_ref": "5550123"},
+            ]
+        }
     )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: str | None = Field(default=None, max_length=40)
     level: AreaLevel | None = None
     parent_code: str | None = Field(default=None, min_length=1, max_length=64)
+    contact_name: str | None = Field(default=None, max_length=200, description=_CONTACT_NAME)
+    contact_ref: str | None = Field(
+        default=None, max_length=64, description=_CONTACT_REF + ' ("" removes it)'
+    )
 
-    @field_validator("name", "kind", mode="before")
+    @field_validator("name", "kind", "contact_name", mode="before")
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+    @field_validator("contact_ref")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        return _contact_ref(value)
 
 
 class AreaPublic(AreaBase):
@@ -154,6 +193,8 @@ def to_public(area: Area) -> AreaPublic:
         name=area.name,
         kind=area.kind,
         level=area.level,
+        contact_name=area.contact_name,
+        contact_ref=area.contact_ref,
         parent_id=area.parent_id,
         parent_code=parent_code_of(area),
         path=area.path,
@@ -223,6 +264,8 @@ async def create_area(*, session: AsyncSession, data: AreaCreate, within: Tenant
         name=data.name,
         kind=data.kind,
         level=data.level,
+        contact_name=data.contact_name,
+        contact_ref=data.contact_ref,
         parent_id=parent.id if parent else None,
         path=(parent.path if parent else "") + data.code + "/",
     )
@@ -267,6 +310,10 @@ async def update_area(
         area.name = data.name
     if data.kind is not None:
         area.kind = data.kind
+    if data.contact_name is not None:
+        area.contact_name = data.contact_name
+    if data.contact_ref is not None:
+        area.contact_ref = data.contact_ref or None  # "" removes the contact
     area.updated_at = utcnow()
     session.add(area)
     await session.flush()

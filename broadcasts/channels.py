@@ -158,8 +158,14 @@ async def register_channel(
     topic_ref: str | None = None,
     transport: str = "telegram",
     actor: str = "",
+    leader_ref: str | None = None,
+    leader_name: str = "",
 ) -> Channel:
     """Redeem a channel code for this chat; a known chat moves to the code's area.
+
+    The person who sent the code (`leader_ref`, their user id on the transport) becomes
+    the group's leader: their «Đã nhận» counts as the tổ trưởng's. A registration by
+    someone else (another administrator, with a new code) makes them the leader.
 
     A code outside the bot's ward is refused (`CodeRejected`, reason other_ward) and
     stays unused. The registration is audited, naming `actor` (who sent the code).
@@ -196,6 +202,9 @@ async def register_channel(
     channel.active = True
     channel.inactive_reason = None
     channel.updated_at = now
+    if leader_ref is not None:
+        channel.leader_ref = leader_ref[:64]
+        channel.leader_name = leader_name.strip()[:200]
     session.add(channel)
     await session.flush()
     await audit.record(
@@ -207,6 +216,7 @@ async def register_channel(
         area=area.code,
         bot_id=bot_id,
         previous_area_id=before,
+        leader_ref=channel.leader_ref,
     )
     return channel
 

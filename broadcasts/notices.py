@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from broadcasts import audit
 from broadcasts.channels import channels_for_areas
+from broadcasts.deadlines import deadline_for
 from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import (
     Area,
@@ -232,13 +233,23 @@ async def dispatch_notice(
     if claimed.rowcount != 1:
         return None
     notice = await get_notice(session=session, notice_id=notice_id)
+    due_at = notice.scheduled_at or now
+    first_due: datetime | None = due_at
+    if occurrence > 0:  # the deadline keeps its offset after each occurrence
+        first_due = await session.scalar(
+            select(col(NoticeOccurrence.due_at)).where(
+                col(NoticeOccurrence.notice_id) == notice_id, col(NoticeOccurrence.occurrence) == 0
+            )
+        )
     session.add(
         NoticeOccurrence(
             notice_id=notice_id,
             occurrence=occurrence,
-            due_at=notice.scheduled_at or now,
+            due_at=due_at,
             fired_at=now,
-            ack_deadline=notice.ack_deadline,
+            ack_deadline=deadline_for(
+                ack_deadline=notice.ack_deadline, first_due=first_due, due_at=due_at
+            ),
         )
     )
     notice.occurrences = max(notice.occurrences, occurrence + 1)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, JsonValue
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -47,6 +47,8 @@ _TOTALS_EXAMPLE: dict[str, JsonValue] = {
     "cancelled": 0,
     "acknowledged": 25,
     "acknowledgements": 27,
+    "leader_acknowledged": 20,
+    "member_acknowledged": 5,
 }
 
 
@@ -62,6 +64,14 @@ class ReportTotals(SQLModel):
     cancelled: int = 0
     acknowledged: int = Field(default=0, description="channels with at least one acknowledgement")
     acknowledgements: int = Field(default=0, description="people who acknowledged")
+    leader_acknowledged: int = Field(
+        default=0, description="channels whose registered leader acknowledged («tổ trưởng đã nhận»)"
+    )
+    member_acknowledged: int = Field(
+        default=0,
+        description="channels acknowledged by members only, not (yet) by the leader "
+        "(«thành viên đã nhận»); leader_acknowledged + member_acknowledged = acknowledged",
+    )
 
 
 class AreaReportRow(ReportTotals):
@@ -122,6 +132,7 @@ class AckPerson(SQLModel):
     person_name: str
     method: str
     at: datetime
+    by_leader: bool = Field(default=False, description="the group's registered leader")
 
 
 class ChannelDeliveryRow(SQLModel):
@@ -184,6 +195,7 @@ class NoticeDetail(NoticeSummary):
                                     "person_name": "Lan",
                                     "method": "button",
                                     "at": "2026-03-11T07:20:00Z",
+                                    "by_leader": True,
                                 }
                             ],
                         }
@@ -250,17 +262,37 @@ async def count_acks(
     *, session: AsyncSession, notice_ids: Collection[int], by_area: bool = False
 ) -> dict[int, tuple[int, int]]:
     """(channels with an acknowledgement, people who acknowledged), per notice or area."""
+    counted = await _ack_counts(session, notice_ids, by_area)
+    return {group: (channels, people) for group, (channels, people, _) in counted.items()}
+
+
+async def _ack_counts(
+    session: AsyncSession, notice_ids: Collection[int], by_area: bool
+) -> dict[int, tuple[int, int, int]]:
+    """`count_acks` and, third, the channels whose registered leader acknowledged."""
     ids = sorted(set(notice_ids))
     if not ids:
         return {}
     key = col(Channel.area_id) if by_area else col(Acknowledgement.notice_id)
+    leader_channel = case((col(Acknowledgement.by_leader), col(Acknowledgement.channel_id)))
     query = select(
-        key, func.count(func.distinct(col(Acknowledgement.channel_id))), func.count()
+        key,
+        func.count(func.distinct(col(Acknowledgement.channel_id))),
+        func.count(),
+        func.count(func.distinct(leader_channel)),
     ).select_from(Acknowledgement)
     if by_area:
         query = query.join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
     rows = await session.execute(query.where(col(Acknowledgement.notice_id).in_(ids)).group_by(key))
-    return {group: (int(channels), int(people)) for group, channels, people in rows}
+    return {
+        group: (int(channels), int(people), int(leaders))
+        for group, channels, people, leaders in rows
+    }
+
+
+def _split_leaders(row: ReportTotals, leaders: int) -> None:
+    row.leader_acknowledged = leaders
+    row.member_acknowledged = max(0, row.acknowledged - leaders)
 
 
 async def delivery_failures(
@@ -296,10 +328,11 @@ async def _totals_by_notice(
     session: AsyncSession, notice_ids: list[int]
 ) -> dict[int, ReportTotals]:
     totals = await count_deliveries(session=session, notice_ids=notice_ids)
-    for notice_id, (channels, people) in (
-        await count_acks(session=session, notice_ids=notice_ids)
+    for notice_id, (channels, people, leaders) in (
+        await _ack_counts(session, notice_ids, False)
     ).items():
         totals[notice_id].acknowledged, totals[notice_id].acknowledgements = channels, people
+        _split_leaders(totals[notice_id], leaders)
     return totals
 
 
@@ -484,6 +517,7 @@ async def _ack_people(
                     person_name=ack.person_name,
                     method=ack.method,
                     at=ack.created_at,
+                    by_leader=ack.by_leader,
                 )
             )
     return people
@@ -506,10 +540,11 @@ async def notice_report(
         for field in ReportTotals.model_fields:
             setattr(row, field, getattr(counted[area_id or 0], field))
         rows[area_id or 0] = row
-    acks = await count_acks(session=session, notice_ids=[notice_id], by_area=True)
-    for area_id, (channels, people) in acks.items():
+    acks = await _ack_counts(session, [notice_id], True)
+    for area_id, (channels, people, leaders) in acks.items():
         if area_id in rows:
             rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
+            _split_leaders(rows[area_id], leaders)
     ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))
     totals = ReportTotals()
     for row in ordered:
@@ -536,6 +571,8 @@ CSV_HEADER = (
     "cancelled",
     "acknowledged",
     "acknowledgements",
+    "leader_acknowledged",
+    "member_acknowledged",
 )
 
 
@@ -567,6 +604,8 @@ def report_csv(report: NoticeReport) -> str:
                     row.cancelled,
                     row.acknowledged,
                     row.acknowledgements,
+                    row.leader_acknowledged,
+                    row.member_acknowledged,
                 )
             ]
         )
@@ -583,6 +622,8 @@ def report_csv(report: NoticeReport) -> str:
             t.cancelled,
             t.acknowledged,
             t.acknowledgements,
+            t.leader_acknowledged,
+            t.member_acknowledged,
         ]
     )
     return out.getvalue()

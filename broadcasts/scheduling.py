@@ -3,6 +3,11 @@
 Each scheduled notice gets a one-off job at its time; at start the jobs are rebuilt
 from the database (overdue ones fire at once), and a sweep every few seconds catches
 notices scheduled by another process. Firing is `dispatch_notice`, which is idempotent.
+
+The same sweep escalates the occurrences whose acknowledgement deadline has passed
+(`broadcasts.reminders.escalate_due`: claimed with one conditional UPDATE each, so two
+schedulers escalate once) and hands each `Escalation` to `on_escalated` (the bot tells
+the official and the areas' contacts) after the commit.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broadcasts.db import session_scope
 from broadcasts.models import utcnow
 from broadcasts.notices import dispatch_notice, due_notice_ids, scheduled_notices
+from broadcasts.reminders import Escalation, escalate_due
 
 log = logging.getLogger(__name__)
 
 OnDispatched = Callable[[int, int], Awaitable[None]]  # (notice_id, deliveries created)
+OnEscalated = Callable[[Escalation], Awaitable[None]]
 
 
 class NoticeScheduler:
@@ -30,10 +37,12 @@ class NoticeScheduler:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         on_dispatched: OnDispatched | None = None,
+        on_escalated: OnEscalated | None = None,
         sweep_seconds: float = 5.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._on_dispatched = on_dispatched
+        self._on_escalated = on_escalated
         self._sweep_seconds = sweep_seconds
         self._scheduler = AsyncIOScheduler(timezone="UTC")
 
@@ -91,3 +100,22 @@ class NoticeScheduler:
             due = await due_notice_ids(session=session)
         for notice_id in due:
             await self.fire(notice_id)
+        await self.escalate()
+
+    async def escalate(self, now: datetime | None = None) -> list[Escalation]:
+        """Escalate the occurrences past their deadline; each is told once, after commit."""
+        async with session_scope(self._sessionmaker) as session:
+            done = await escalate_due(session=session, now=now or utcnow())
+        for escalation in done:
+            log.info(
+                "notice %s occurrence %s escalated: %s reminded",
+                escalation.notice_id,
+                escalation.occurrence,
+                escalation.reminded,
+            )
+            if self._on_escalated is not None:
+                try:
+                    await self._on_escalated(escalation)
+                except Exception:  # telling people must not stop the schedule
+                    log.exception("telling escalation of notice %s failed", escalation.notice_id)
+        return done

@@ -102,6 +102,16 @@ class AttachmentSettings(BaseModel):
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # How long the bot waits for the rest of an album (its photos come as separate updates).
     album_gather_seconds: float = Field(default=1.0, gt=0, le=30)
+class NoticeSettings(BaseModel):
+    """Defaults for notices; a ward's policy (`WardPolicy`) overrides them."""
+
+    # Minutes after sending by which groups should press «Đã nhận»; at the deadline the
+    # silent groups get one reminder and the official a summary. None: no deadline
+    # unless the official picks one (a deadline nobody asked for would remind groups
+    # of every notice).
+    ack_deadline_minutes: int | None = Field(default=None, ge=5, le=7 * 24 * 60)
+
+    _blank = field_validator("ack_deadline_minutes", mode="before")(_blank_is_none)
 
 
 class CodeSettings(BaseModel):
@@ -207,6 +217,7 @@ class Settings(BaseSettings):
     ai: AISettings = Field(default_factory=AISettings)
     codes: CodeSettings = Field(default_factory=CodeSettings)
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 

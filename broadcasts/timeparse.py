@@ -231,3 +231,49 @@ def example_day(
     """A day always ahead, for the prompt's example: tomorrow, in the ward's zone."""
     tz = tz or ZoneInfo(timezone)
     return (now or datetime.now(UTC)).astimezone(tz).date() + timedelta(days=1)
+
+
+_WITHIN = re.compile(
+    r"^\s*(?:han\s+(?:nhan\s+)?)?(?:trong\s+(?:vong\s+)?)?(?P<n>\d{1,3})\s*"
+    r"(?P<unit>gio|tieng|h|phut|p|ngay)\s*(?:nua\s*)?$"
+)
+_BEFORE = re.compile(r"^\s*(?:han\s+(?:nhan\s+)?)?(?:truoc|den|cho\s+den)\s+(?P<rest>.+)$")
+_MINUTES = {"gio": 60, "tieng": 60, "h": 60, "phut": 1, "p": 1, "ngay": 24 * 60}
+MAX_DEADLINE_MINUTES = 7 * 24 * 60
+
+
+def parse_deadline(
+    text: str,
+    *,
+    start: datetime,
+    tz: ZoneInfo | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> int | datetime:
+    """An acknowledgement deadline as typed: «trong 2 giờ», «2 tiếng», «trong 30 phút»
+    (minutes after sending, an int) or «trước 17h», «trước 7h30 mai», «đến 17h 5/12» (a
+    moment after `start`, the sending time: an aware UTC datetime).
+
+    Raises `UnreadableTime` for anything else, `PastTime` for a moment not after `start`;
+    at most a week (`MAX_DEADLINE_MINUTES`)."""
+    plain = _plain(text)
+    if m := _WITHIN.match(plain):
+        minutes = int(m.group("n")) * _MINUTES[m.group("unit")]
+        if not 5 <= minutes <= MAX_DEADLINE_MINUTES:
+            raise UnreadableTime("a deadline between 5 minutes and a week")
+        return minutes
+    if m := _BEFORE.match(plain):
+        at = parse_local_time(m.group("rest"), now=start, tz=tz, timezone=timezone)
+        if at - start > timedelta(minutes=MAX_DEADLINE_MINUTES):
+            raise UnreadableTime("a deadline between 5 minutes and a week")
+        return at
+    raise UnreadableTime(f"not a deadline: {text!r}")
+
+
+def next_local_hour(start: datetime, hour: int, *, timezone: str = DEFAULT_TIMEZONE) -> datetime:
+    """The first `hour`:00 (local) at least an hour after `start`, as aware UTC."""
+    tz = ZoneInfo(timezone)
+    local = start.astimezone(tz)
+    at = _on(local.date(), time(hour), tz)
+    if at - local < timedelta(hours=1):
+        at = _on(local.date() + timedelta(days=1), time(hour), tz)
+    return at.astimezone(UTC)

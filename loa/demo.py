@@ -37,6 +37,7 @@ from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, AreaLevel, InviteKind
 from broadcasts.notices import notice_progress
+from broadcasts.reminders import reminder_progress
 from broadcasts.settings import ApiSettings, AttachmentSettings, Settings, TelegramSettings
 from loa.runtime import Roles, Runtime
 from sandbox.telegram.client import MediaItem, SandboxClient
@@ -225,11 +226,17 @@ async def _play(
             await player.press(chat_id, "ack:", leader)  # a second press does not count twice
     say(f"{pressed} leaders pressed Đã nhận")
 
-    # 6. The report, through the API as an admin would read it.
+    # 6. The report, through the API as an admin would read it; the groups that have not
+    # pressed Đã nhận get a reminder (a reply to the notice, with the button).
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{settings.api.port}",
         headers={"Authorization": f"Bearer {admin_key}"},
     ) as api:
+        reminded = int(
+            (await api.post(f"/notices/{notice_id}/remind")).raise_for_status().json()["reminded"]
+        )
+        reminders = await _follow_reminders(runtime, notice_id)
+        say(f"{reminded} groups that had not pressed Đã nhận were reminded ({reminders} sent)")
         report = (await api.get(f"/notices/{notice_id}/report")).raise_for_status().json()
         csv_text = (await api.get(f"/notices/{notice_id}/report.csv")).raise_for_status().text
     say("\nReport by area (CSV from the API):")
@@ -249,6 +256,8 @@ async def _play(
         "failed": final.failed,
         "acknowledged": int(totals.get("acknowledged", final.acknowledged_channels)),
         "attachments_sent": with_file,
+        "reminded": reminded,
+        "reminders_sent": reminders,
     }
 
 
@@ -267,6 +276,19 @@ def sample_png(width: int = 48, height: int = 32) -> bytes:
         + chunk(b"IDAT", zlib.compress(row * height))
         + chunk(b"IEND", b"")
     )
+
+async def _follow_reminders(runtime: Runtime, notice_id: int) -> int:
+    """Wait until the reminders are out; how many were sent."""
+    deadline = time.monotonic() + 60
+    sent = 0
+    while time.monotonic() < deadline:
+        async with session_scope(runtime.sessionmaker) as session:
+            progress = await reminder_progress(session=session, notice_id=notice_id)
+        if progress is None or not progress.pending:
+            return progress.sent if progress is not None else 0
+        sent = progress.sent
+        await asyncio.sleep(0.2)
+    return sent
 
 
 async def _follow(runtime: Runtime, notice_id: int) -> Any:

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.app import create_app
 from api.routes.telegram_webhook import webhook_path
 from api.schemas import BotHealth
+from bot.escalation import tell_escalation
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
@@ -47,6 +48,7 @@ from broadcasts.delivery import DeliveryWorker
 from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.migrate import upgrade_async
 from broadcasts.notices import notice_wards, notices_in_flight
+from broadcasts.reminders import Escalation
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
 from broadcasts.tokens import TokenKeyInvalid, has_token_key, use_token_key
@@ -212,12 +214,17 @@ class Runtime:
             self._spawn(self.worker.run(), "worker")
         if self.roles.scheduler:
             self.scheduler = NoticeScheduler(
-                sessionmaker=self.sessionmaker, on_dispatched=self._dispatched
+                sessionmaker=self.sessionmaker,
+                on_dispatched=self._dispatched,
+                on_escalated=self._escalated,
             )
             await self.scheduler.start()
             for served in self.served:
                 served.services.plan = self.scheduler.plan
                 served.services.unplan = self.scheduler.unplan
+        if self.worker is not None:
+            for served in self.served:
+                served.services.wake_delivery = self.worker.wake
         if self.roles.api:
             await self._start_api()
         if self.roles.bot and not self.roles.worker:
@@ -466,6 +473,18 @@ class Runtime:
         if self.worker is not None:
             self.worker.wake()
         await self._refresh_status({notice_id})
+
+    async def _escalated(self, escalation: Escalation) -> None:
+        """The deadline's summary and the contacts' messages go out through the bot of
+        the notice's ward (else a city-wide one, else the first)."""
+        if self.worker is not None:
+            self.worker.wake()  # the automatic reminders
+        if not self.served:
+            return
+        city = next((s for s in self.served if s.ward_id is None), self.served[0])
+        by_ward = {s.ward_id: s for s in self.served if s.ward_id is not None}
+        await tell_escalation(by_ward.get(escalation.ward_id, city).services, escalation)
+        await self._refresh_status({escalation.notice_id})
 
     async def _cancelled(self, notice_id: int) -> None:
         if self.scheduler is not None:

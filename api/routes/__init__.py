@@ -15,6 +15,7 @@ from api.routes import (
     drafts,
     health,
     notice_amend,
+    notice_acks,
     notices,
     officials,
 )
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     notices.router,
     notice_amend.router,
     attachments.router,
+    notice_acks.router,
     acknowledgements.router,
     api_keys.router,
     audit.router,

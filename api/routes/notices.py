@@ -141,8 +141,9 @@ async def report(notice_id: IdPath, session: SessionDep, tenant: TenantDep) -> N
                 "text/csv": {
                     "example": (
                         "area_code,area_name,level,targeted,sent,failed,pending,cancelled,acknowledged,"
-                        "acknowledgements\r\nBT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2\r\n"
-                        "TOTAL,,,3,3,0,0,0,2,2\r\n"
+                        "acknowledgements,leader_acknowledged,member_acknowledged\r\n"
+                        "BT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2,1,1\r\n"
+                        "TOTAL,,,3,3,0,0,0,2,2,1,1\r\n"
                     )
                 }
             }

@@ -11,6 +11,7 @@ from bot.handlers import (
     compose,
     errors,
     register,
+    remind,
     start,
     status,
 )
@@ -26,6 +27,7 @@ def build_router() -> Router:
         status.make_router(),
         amend.make_router(),
         attachments.make_router(),
+        remind.make_router(),
         compose.make_router(),
         start.make_fallback_router(),
     )

@@ -44,7 +44,8 @@ async def acknowledge(
     await session.commit()
     await query.answer(press_answer(press.verdict, query.from_user.first_name))
     if press.verdict is PressVerdict.recorded and press.notice_id is not None:
-        services.show_acks(callback_data.delivery_id)  # the line under the notice
+        # The line under the notice (the notice's own message, for a press on a reminder).
+        services.show_acks(press.shown_delivery_id or callback_data.delivery_id)
         await services.refresh_status({press.notice_id})
 
 

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers import deadline
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
 from bot.press import Press
 from bot.services import Services
@@ -44,6 +45,7 @@ from broadcasts.compose import (
     toggle_urgent,
     unchecked_locales,
 )
+from broadcasts.deadlines import set_ack_deadline
 from broadcasts.models import Official, utcnow
 from broadcasts.notices import withdraw_notice
 
@@ -355,6 +357,12 @@ async def confirmed(
         status_message_ref=str(message_of(query)),
         actor=f"telegram:{query.from_user.id}",
     )
+    await set_ack_deadline(
+        session=session,
+        notice=notice,
+        choice=wizard.deadline,
+        setting=services.settings.notices.ack_deadline_minutes,
+    )
     await session.commit()
     await state.clear()
     services.plan(wizard.notice_id, notice.scheduled_at or utcnow())
@@ -413,6 +421,7 @@ def make_router() -> Router:
     router.message.register(edited_text, At(Compose.editing), text)
     router.message.register(search, At(Compose.targets), text)
     router.message.register(typed_time, At(Compose.when_text), text)
+    deadline.register(router)  # typed deadlines, before the reminder below
     router.message.register(reminder, At(Compose.review, Compose.when, Compose.confirm), text)
     on = router.callback_query.register
     on(to_targets, ReviewCb.filter(F.action == "targets"), Fresh(*REVIEW))
@@ -431,5 +440,5 @@ def make_router() -> Router:
     on(confirmed, ConfirmCb.filter(F.action == "send"), Fresh(Compose.confirm))
     on(change_time, ConfirmCb.filter(F.action == "when"), Fresh(Compose.confirm))
     on(drop, ConfirmCb.filter(F.action == "cancel"), Fresh(Compose.confirm))
-    on(stale, F.data.regexp(r"^(rv|tr|wh|cf):"))
+    on(stale, F.data.regexp(r"^(rv|tr|wh|cf|dl):"))
     return router

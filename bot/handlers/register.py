@@ -181,6 +181,8 @@ async def redeem(session: AsyncSession, message: Message, code: str, bot_id: int
             title=message.chat.title or "",
             topic_ref=topic_of(message),
             actor=f"telegram:{user}" if user else "",
+            leader_ref=str(user) if user else None,
+            leader_name=message.from_user.full_name if message.from_user else "",
         )
     except CodeRejected as exc:
         invite = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -31,8 +31,10 @@ from bot.texts import (
 )
 from bot.views import plain, read_time, status_screen
 from bot.wizard import At, Retime, Retiming, Wizard, end, load, save
+from broadcasts.errors import NotFound
 from broadcasts.models import Official
 from broadcasts.notices import (
+    notice_in_ward,
     recent_notices,
     reschedule_notice,
     scheduled_in_ward,
@@ -41,11 +43,20 @@ from broadcasts.notices import (
 
 
 async def recent(
-    message: Message, session: AsyncSession, official: Official | None, services: Services
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    official: Official | None,
+    services: Services,
 ) -> None:
     if official is None:
         await services.outbox.send(
             message.chat.id, plain(_("Only registered ward officials can see notices."))
+        )
+        return
+    if command.args and command.args.strip().lstrip("#").isdigit():  # /thongbao 3
+        await one_notice(
+            message, int(command.args.strip().lstrip("#")), session, official, services
         )
         return
     notices = await recent_notices(session=session, official_id=official.id or 0)
@@ -55,6 +66,24 @@ async def recent(
         zone = services.settings.timezone
         screen = await status_screen(session=session, notice=notice, timezone=zone)
         await services.outbox.send(message.chat.id, screen)
+
+
+async def one_notice(
+    message: Message, notice_id: int, session: AsyncSession, official: Official, services: Services
+) -> None:
+    """`/thongbao N`: notice N's status, if it is the official's ward's."""
+    try:
+        notice = await notice_in_ward(
+            session=session, notice_id=notice_id, ward_id=official.ward_id
+        )
+    except NotFound:
+        text = _("There is no notice #{id} in your ward.").format(id=notice_id)
+        await services.outbox.send(message.chat.id, plain(text))
+        return
+    zone = services.settings.timezone
+    await services.outbox.send(
+        message.chat.id, await status_screen(session=session, notice=notice, timezone=zone)
+    )
 
 
 async def ask_drop(

@@ -72,6 +72,9 @@ class Job:
     # File ids the transport gave for files it uploaded: (attachment id, bot id, file id),
     # written with the outcome so that later sends by this bot reuse them.
     new_file_refs: list[tuple[int, int, str]] = field(default_factory=list)
+    # A reminder whose group acknowledged after it was queued (found at claim time):
+    # the reminder handler records it cancelled instead of sending.
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,7 @@ class NoticeTexts:
     sender: str = ""
     sent_at: datetime | None = None
     files: tuple[FileInfo, ...] = ()  # attachments, in album order
+    title: str = ""  # for follow-ups that name the notice («Thông báo #3 «…»»)
     _parts: dict[tuple[str, int, str], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:
@@ -321,6 +325,7 @@ async def load_notices(
                 _N.dispatched_at,
                 _N.scheduled_at,
                 _N.created_at,
+                _N.title,
                 _A.name,
             )
             .join(_A, _A.id == _N.ward_id, isouter=True)
@@ -333,6 +338,7 @@ async def load_notices(
                 urgent=bool(row.urgent),
                 sender=row.name or "",
                 sent_at=row.dispatched_at or row.scheduled_at or row.created_at,
+                title=row.title or "",
             )
         rows = await session.execute(
             select(_R.notice_id, _R.locale, _R.text).where(_R.notice_id.in_(chunk))

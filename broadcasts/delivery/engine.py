@@ -135,10 +135,12 @@ class Sender:
         transport: Transport,
         *,
         markup: Markup = "plain",
+        reply_to: str | None = None,
     ) -> Outcome:
-        """Send the parts not sent yet (`job.sent_refs`), the button on the last one."""
+        """Send the parts not sent yet (`job.sent_refs`), the button on the last one; the
+        first part answers `reply_to` (a message of the chat) when given."""
         steps = [files.Step(text=p, ack=i == len(parts) - 1) for i, p in enumerate(parts)]
-        return await self.deliver_steps(job, steps, transport, markup=markup)
+        return await self.deliver_steps(job, steps, transport, markup=markup, reply_to=reply_to)
 
     async def deliver_steps(
         self,
@@ -147,6 +149,7 @@ class Sender:
         transport: Transport,
         *,
         markup: Markup = "plain",
+        reply_to: str | None = None,
     ) -> Outcome:
         """Send the steps not sent yet (their messages' ids are in `job.sent_refs`): text
         parts, files, albums (`broadcasts.delivery.files`), the button where a step says."""
@@ -172,6 +175,7 @@ class Sender:
                 files=tuple(
                     files.outgoing(f, job.account_id, self._attachments_dir) for f in step.files
                 ),
+                reply_to=reply_to if index == 0 else None,
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from broadcasts.delivery import amend
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.delivery.remind import send_reminder
 from broadcasts.models import DeliveryKind
 from broadcasts.transports.base import Transport
 
@@ -28,6 +29,7 @@ Handler = Callable[["Sender", Job, NoticeTexts, Transport], Awaitable[Outcome]]
 HANDLERS: dict[str, Handler] = {
     DeliveryKind.correction: amend.correct,
     DeliveryKind.recall: amend.recall,
+    DeliveryKind.reminder: send_reminder,
 }
 
 

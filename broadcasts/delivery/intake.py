@@ -22,6 +22,8 @@ from broadcasts.delivery.clock import Clock
 from broadcasts.delivery.engine import Sender
 from broadcasts.delivery.holdings import Holdings
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
+from broadcasts.delivery.remind import mark_acknowledged
+from broadcasts.models import NoticeStatus
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ class Intake:
                     channels = await load_channels(
                         session=session, channel_ids=[j.channel_id for j in jobs]
                     )
+                    await mark_acknowledged(session=session, jobs=jobs)
                     missing = {j.notice_id for j in jobs} - holdings.notices.keys()
                     if missing:
                         holdings.notices.update(

@@ -144,6 +144,11 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/notices/{notice_id}/report.csv"): [
             Probe(f"/notices/{o.sent_notice_id}/report.csv")
         ],
+        ("GET", "/notices/{notice_id}/acknowledgements"): [
+            Probe(f"/notices/{o.sent_notice_id}/acknowledgements")
+        ],
+        ("GET", "/notices/{notice_id}/pending"): [Probe(f"/notices/{o.sent_notice_id}/pending")],
+        ("POST", "/notices/{notice_id}/remind"): [Probe(f"/notices/{o.sent_notice_id}/remind")],
         ("POST", "/acknowledgements"): [
             Probe(
                 "/acknowledgements",

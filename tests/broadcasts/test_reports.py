@@ -78,7 +78,9 @@ async def test_report_by_area_adds_up(session: AsyncSession) -> None:
     parsed = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert parsed[0][:4] == ["area_code", "area_name", "level", "targeted"]
     assert parsed[1][:3] == ["BT-KP1", "Khu phố 1", "neighbourhood"]
-    assert parsed[-1] == ["TOTAL", "", "", "5", "2", "1", "1", "1", "2", "3"]
+    # No registered leader pressed in this world: both acknowledged groups are members'.
+    assert parsed[-1] == ["TOTAL", "", "", "5", "2", "1", "1", "1", "2", "3", "0", "2"]
+    assert parsed[0][-2:] == ["leader_acknowledged", "member_acknowledged"]
 
 
 async def test_one_count_behind_the_status_message_the_list_and_the_report(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcasts.errors import InvalidInput, PastTime, UnreadableTime
-from broadcasts.timeparse import TZ, parse_local_time
+from broadcasts.timeparse import TZ, next_local_hour, parse_deadline, parse_local_time
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)  # a Wednesday
 
@@ -137,3 +137,40 @@ def test_the_clock_and_the_zone_are_injected() -> None:
     # Without `now`, the current time: a time three days ahead is always in the future.
     soon = datetime.now(TZ) + timedelta(days=3)
     assert parse_local_time(f"{soon:%H:%M %d/%m/%Y}") > datetime.now(UTC)
+
+
+START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 in Ho Chi Minh City
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("trong 2 giờ", 120),
+        ("Trong 2 tiếng", 120),
+        ("trong 30 phút", 30),
+        ("hạn nhận trong 1 ngày", 1440),
+        ("trước 17h", datetime(2026, 12, 1, 10, 0, tzinfo=UTC)),
+        ("truoc 7h30 mai", datetime(2026, 12, 2, 0, 30, tzinfo=UTC)),
+        ("đến 17h 5/12", datetime(2026, 12, 5, 10, 0, tzinfo=UTC)),
+    ],
+)
+def test_typed_deadlines(typed: str, meant: int | datetime) -> None:
+    assert parse_deadline(typed, start=START) == meant
+
+
+@pytest.mark.parametrize("typed", ["sớm nhé", "trong 2 phút", "trong 9 ngày", "trước 17h 20/12"])
+def test_unreadable_deadlines(typed: str) -> None:
+    with pytest.raises(UnreadableTime):
+        parse_deadline(typed, start=START)
+
+
+def test_a_deadline_before_the_sending_time_is_past() -> None:
+    # «trước 9h hôm nay» when the notice goes out at 10:00.
+    with pytest.raises(PastTime):
+        parse_deadline("trước 9h hôm nay", start=START)
+
+
+def test_the_next_local_hour_is_at_least_an_hour_ahead() -> None:
+    assert next_local_hour(START, 17) == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    late = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # 16:30 local: 17h is too close
+    assert next_local_hour(late, 17) == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)

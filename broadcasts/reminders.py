@@ -1,0 +1,793 @@
+"""Who has not acknowledged a notice, reminders to them, and escalation at the deadline.
+
+One occurrence of a notice at a time (default: the latest fired). Each of its `notice`
+deliveries is a group in one of four states (`GroupState`): acknowledged (someone pressed
+«Đã nhận»: the first presser, when, and whether the group's registered leader did),
+silent (sent, nobody pressed), failed (with the reason's `FailureKind`) or waiting (not
+sent yet). `notice_acks_by_area` groups them by khu phố (the area under the ward on the
+channel's path, so a tổ's group shows under its khu phố), for the bot's status message,
+the API and the escalation summary.
+
+`remind_silent` queues one `reminder` delivery per silent group: a row the delivery
+engine sends like the notice itself (`broadcasts.delivery.remind`), as a reply to the
+notice's message with the same button. A group that acknowledges before its reminder
+goes out is skipped by the engine (recorded `cancelled`). A group with a reminder still
+queued gets no second one, so pressing «Nhắc» twice reminds once.
+
+At an occurrence's deadline (`NoticeOccurrence.ack_deadline`) the scheduler calls
+`escalate_due`: each occurrence is claimed by one conditional UPDATE of `escalated_at`
+(two schedulers escalate once); the silent groups get one automatic reminder and the
+caller receives an `Escalation` (the summary, and the areas whose contact person should
+be told) to deliver through the bot. The claim, the reminders and the audit row commit
+together; the bot's messages follow the commit, so a crash between them loses the
+summary but never doubles the reminders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from pydantic import ConfigDict
+from sqlalchemy import CursorResult, and_, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from broadcasts import audit
+from broadcasts.bounds import MAX_ID
+from broadcasts.errors import Conflict
+from broadcasts.failures import Failure, classify
+from broadcasts.models import (
+    Acknowledgement,
+    Area,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Notice,
+    NoticeOccurrence,
+    NoticeStatus,
+    utcnow,
+)
+from broadcasts.notices import URGENT_PRIORITY, get_notice
+from broadcasts.tenancy import CITY, Tenant
+
+
+class GroupState(StrEnum):
+    acknowledged = "acknowledged"
+    silent = "silent"  # sent, nobody has pressed «Đã nhận»
+    failed = "failed"
+    waiting = "waiting"  # not sent yet (pending or being sent)
+    cancelled = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAcks:
+    """One group (channel) of the occurrence and where it stands."""
+
+    channel_id: int
+    delivery_id: int
+    area_code: str
+    area_name: str  # the channel's own area («Tổ dân phố 5»)
+    chat_title: str
+    state: GroupState
+    sent_at: datetime | None = None
+    first_name: str = ""  # the first presser
+    first_at: datetime | None = None
+    first_by_leader: bool = False
+    leader_acknowledged: bool = False  # the leader pressed (first or later)
+    people: int = 0
+    reason: str = ""  # a failure as stored (for logs and the API)
+    failure: Failure | None = None  # … and its kind, for a plain sentence
+
+
+@dataclass(slots=True)
+class AreaAcks:
+    """A khu phố (or the ward itself, for a ward-wide group) and its groups."""
+
+    area_code: str
+    area_name: str
+    contact_name: str = ""
+    contact_ref: str | None = None
+    groups: list[GroupAcks] = field(default_factory=list)
+
+    def _in(self, state: GroupState) -> list[GroupAcks]:
+        return [g for g in self.groups if g.state is state]
+
+    @property
+    def acknowledged(self) -> list[GroupAcks]:
+        return self._in(GroupState.acknowledged)
+
+    @property
+    def silent(self) -> list[GroupAcks]:
+        return self._in(GroupState.silent)
+
+    @property
+    def failed(self) -> list[GroupAcks]:
+        return self._in(GroupState.failed)
+
+    @property
+    def waiting(self) -> list[GroupAcks]:
+        return self._in(GroupState.waiting)
+
+
+@dataclass(slots=True)
+class NoticeAcks:
+    notice_id: int
+    occurrence: int
+    areas: list[AreaAcks] = field(default_factory=list)
+
+    def count(self, state: GroupState) -> int:
+        return sum(1 for a in self.areas for g in a.groups if g.state is state)
+
+    @property
+    def total(self) -> int:
+        return sum(len(a.groups) for a in self.areas)
+
+
+async def latest_occurrence(*, session: AsyncSession, notice_id: int) -> int | None:
+    """The latest occurrence with deliveries; None when the notice has none."""
+    value = await session.scalar(
+        select(func.max(col(Delivery.occurrence))).where(
+            col(Delivery.notice_id) == notice_id, col(Delivery.kind) == DeliveryKind.notice
+        )
+    )
+    return int(value) if value is not None else None
+
+
+def _top_code(path: str) -> str:
+    """The khu phố a channel's area lies in: the code under the ward on its path (the
+    area itself when it is the ward or a khu phố)."""
+    codes = [c for c in path.split("/") if c]
+    return codes[2] if len(codes) > 2 else codes[-1]
+
+
+def _state(status: DeliveryStatus, acked: bool) -> GroupState:
+    if acked:
+        return GroupState.acknowledged
+    return {
+        DeliveryStatus.sent: GroupState.silent,
+        DeliveryStatus.failed: GroupState.failed,
+        DeliveryStatus.cancelled: GroupState.cancelled,
+    }.get(status, GroupState.waiting)
+
+
+async def notice_acks_by_area(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    within: Tenant = CITY,
+) -> NoticeAcks:
+    """Every group of one occurrence (default: the latest) by khu phố, in tree order."""
+    await get_notice(session=session, notice_id=notice_id, within=within)
+    if occurrence is None:
+        occurrence = await latest_occurrence(session=session, notice_id=notice_id) or 0
+    rows = (
+        await session.execute(
+            select(
+                col(Delivery.id),
+                col(Delivery.channel_id),
+                col(Delivery.status),
+                col(Delivery.error),
+                col(Delivery.sent_at),
+                col(Channel.title),
+                col(Area.code),
+                col(Area.name),
+                col(Area.path),
+            )
+            .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+            .join(Area, col(Area.id) == col(Channel.area_id))
+            .where(
+                col(Delivery.notice_id) == notice_id,
+                col(Delivery.occurrence) == occurrence,
+                col(Delivery.kind) == DeliveryKind.notice,
+            )
+            .order_by(col(Area.path), col(Channel.id))
+        )
+    ).all()
+    acks: dict[int, list[Acknowledgement]] = defaultdict(list)
+    for ack in await session.scalars(
+        select(Acknowledgement)
+        .where(
+            col(Acknowledgement.notice_id) == notice_id,
+            col(Acknowledgement.occurrence) == occurrence,
+        )
+        .order_by(col(Acknowledgement.created_at), col(Acknowledgement.id))
+    ):
+        acks[ack.channel_id].append(ack)
+    tops = {_top_code(r.path) for r in rows}
+    areas: dict[str, AreaAcks] = {
+        a.code: AreaAcks(a.code, a.name, a.contact_name, a.contact_ref)
+        for a in await session.scalars(select(Area).where(col(Area.code).in_(tops)))
+    }
+    for r in rows:
+        pressed = acks.get(r.channel_id, [])
+        state = _state(DeliveryStatus(r.status), bool(pressed))
+        first = pressed[0] if pressed else None
+        group = GroupAcks(
+            channel_id=r.channel_id,
+            delivery_id=r.id or 0,
+            area_code=r.code,
+            area_name=r.name,
+            chat_title=r.title or "",
+            state=state,
+            sent_at=r.sent_at,
+            first_name=first.person_name if first else "",
+            first_at=first.created_at if first else None,
+            first_by_leader=first.by_leader if first else False,
+            leader_acknowledged=any(a.by_leader for a in pressed),
+            people=len(pressed),
+            reason=(r.error or "") if state is GroupState.failed else "",
+            failure=classify(r.error or "") if state is GroupState.failed else None,
+        )
+        top = _top_code(r.path)
+        areas.setdefault(top, AreaAcks(top, top)).groups.append(group)
+    return NoticeAcks(notice_id, occurrence, [a for a in areas.values() if a.groups])
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChannel:
+    """A channel the notice reached (sent) where nobody has acknowledged it yet."""
+
+    delivery_id: int
+    channel_id: int
+    occurrence: int
+    area_code: str
+    area_name: str
+    chat_title: str
+    active: bool
+    sent_at: datetime | None
+    bot_id: int
+    locale: str
+    provider_message_ref: str | None
+
+
+def _silent_query(notice_id: int, occurrence: int) -> Any:
+    acked = exists().where(
+        and_(
+            col(Acknowledgement.notice_id) == notice_id,
+            col(Acknowledgement.channel_id) == col(Delivery.channel_id),
+            col(Acknowledgement.occurrence) == occurrence,
+        )
+    )
+    return (
+        select(Delivery, Channel, Area)
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.occurrence) == occurrence,
+            col(Delivery.kind) == DeliveryKind.notice,
+            col(Delivery.status) == DeliveryStatus.sent,
+            ~acked,
+        )
+        .order_by(col(Area.path), col(Channel.id))
+    )
+
+
+async def pending_channels(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    within: Tenant = CITY,
+) -> list[PendingChannel]:
+    """The channels with a sent delivery of the occurrence (default: the latest) and no
+    acknowledgement, in tree order."""
+    await get_notice(session=session, notice_id=notice_id, within=within)
+    if occurrence is None:
+        occurrence = await latest_occurrence(session=session, notice_id=notice_id) or 0
+    return [
+        PendingChannel(
+            delivery_id=d.id or 0,
+            channel_id=d.channel_id,
+            occurrence=d.occurrence,
+            area_code=a.code,
+            area_name=a.name,
+            chat_title=c.title,
+            active=c.active,
+            sent_at=d.sent_at,
+            bot_id=d.bot_id,
+            locale=d.locale,
+            provider_message_ref=d.provider_message_ref,
+        )
+        for d, c, a in await session.execute(_silent_query(notice_id, occurrence))
+    ]
+
+
+def _remindable(notice: Notice) -> None:
+    """A `Conflict` (with a `reason` the fronts word) when the notice takes no reminder."""
+    if notice.recalled_at is not None:
+        raise Conflict(f"notice {notice.id} was recalled", reason="recalled", notice_id=notice.id)
+    if notice.status in (NoticeStatus.cancelled, NoticeStatus.draft, NoticeStatus.scheduled):
+        reason = "cancelled" if notice.status is NoticeStatus.cancelled else "not_sent"
+        raise Conflict(
+            f"notice {notice.id} is {notice.status.value}: there is nothing to remind of",
+            reason=reason,
+            notice_id=notice.id,
+        )
+
+
+async def silent_count(
+    *, session: AsyncSession, notice_id: int, occurrence: int | None = None
+) -> int:
+    """How many groups a reminder would go to now (for the confirmation question)."""
+    if occurrence is None:
+        occurrence = await latest_occurrence(session=session, notice_id=notice_id)
+        if occurrence is None:
+            return 0
+    return len(await _to_remind(session, notice_id, occurrence))
+
+
+async def _to_remind(
+    session: AsyncSession, notice_id: int, occurrence: int
+) -> list[tuple[Delivery, Channel]]:
+    """Silent groups of active channels without a reminder still on its way."""
+    queued = set(
+        await session.scalars(
+            select(col(Delivery.channel_id)).where(
+                col(Delivery.notice_id) == notice_id,
+                col(Delivery.occurrence) == occurrence,
+                col(Delivery.kind) == DeliveryKind.reminder,
+                col(Delivery.status).in_((DeliveryStatus.pending, DeliveryStatus.sending)),
+            )
+        )
+    )
+    return [
+        (d, c)
+        for d, c, _a in await session.execute(_silent_query(notice_id, occurrence))
+        if c.active and d.channel_id not in queued
+    ]
+
+
+async def remind_silent(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    actor: str = "",
+    within: Tenant = CITY,
+    automatic: bool = False,
+) -> int:
+    """Queue one reminder for each silent group of the occurrence (default: the latest);
+    returns how many. A recalled, cancelled or unsent notice is a `Conflict`."""
+    notice = await get_notice(session=session, notice_id=notice_id, within=within)
+    _remindable(notice)
+    if occurrence is None:
+        occurrence = await latest_occurrence(session=session, notice_id=notice_id)
+    sent = occurrence is not None and await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.occurrence) == occurrence,
+            col(Delivery.kind) == DeliveryKind.notice,
+            col(Delivery.status) == DeliveryStatus.sent,
+        )
+    )
+    if occurrence is None or not sent:
+        raise Conflict(
+            f"notice {notice_id} has not reached any group yet",
+            reason="not_sent",
+            notice_id=notice_id,
+        )
+    silent = await _to_remind(session, notice_id, occurrence)
+    rounds: dict[int, int] = {
+        channel_id: int(top or 0)
+        for channel_id, top in await session.execute(
+            select(col(Delivery.channel_id), func.max(col(Delivery.round)))
+            .where(
+                col(Delivery.notice_id) == notice_id,
+                col(Delivery.occurrence) == occurrence,
+                col(Delivery.kind) == DeliveryKind.reminder,
+            )
+            .group_by(col(Delivery.channel_id))
+        )
+    }
+    now = utcnow()
+    rows = [
+        {
+            "notice_id": notice_id,
+            "channel_id": d.channel_id,
+            "bot_id": c.bot_id,
+            "occurrence": occurrence,
+            "kind": DeliveryKind.reminder,
+            "round": rounds.get(d.channel_id, 0) + 1,
+            "parent_id": d.id,
+            "target_refs": d.provider_message_ref,
+            "target_sent_at": d.sent_at,
+            "locale": d.locale,
+            "priority": URGENT_PRIORITY if notice.urgent else 0,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
+        for d, c in silent
+    ]
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(Delivery), rows[start : start + 5000])
+    await audit.record(
+        session=session,
+        actor=actor or "loa",
+        action="notice.remind",
+        subject=f"notice:{notice_id}",
+        ward_id=notice.ward_id,
+        occurrence=occurrence,
+        reminded=len(rows),
+        automatic=automatic,
+    )
+    await session.flush()
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderProgress:
+    total: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0  # acknowledged before the reminder went out
+    pending: int = 0
+
+
+async def reminder_progress(
+    *, session: AsyncSession, notice_id: int, occurrence: int | None = None
+) -> ReminderProgress | None:
+    """The latest round of reminders of the occurrence; None when none was sent."""
+    if occurrence is None:
+        occurrence = await latest_occurrence(session=session, notice_id=notice_id)
+        if occurrence is None:
+            return None
+    latest = (
+        select(col(Delivery.channel_id), func.max(col(Delivery.round)).label("round"))
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.occurrence) == occurrence,
+            col(Delivery.kind) == DeliveryKind.reminder,
+        )
+        .group_by(col(Delivery.channel_id))
+        .subquery()
+    )
+    counts: dict[DeliveryStatus, int] = defaultdict(int)
+    for status, count in await session.execute(
+        select(col(Delivery.status), func.count())
+        .join(
+            latest,
+            and_(
+                latest.c.channel_id == col(Delivery.channel_id),
+                latest.c.round == col(Delivery.round),
+            ),
+        )
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.occurrence) == occurrence,
+            col(Delivery.kind) == DeliveryKind.reminder,
+        )
+        .group_by(col(Delivery.status))
+    ):
+        counts[DeliveryStatus(status)] += int(count)
+    total = sum(counts.values())
+    if not total:
+        return None
+    return ReminderProgress(
+        total=total,
+        sent=counts[DeliveryStatus.sent],
+        failed=counts[DeliveryStatus.failed],
+        skipped=counts[DeliveryStatus.cancelled],
+        pending=counts[DeliveryStatus.pending] + counts[DeliveryStatus.sending],
+    )
+
+
+# -- the deadline ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """What one occurrence's deadline did, for the bot to tell the people concerned."""
+
+    notice_id: int
+    occurrence: int
+    ward_id: int
+    official_id: int | None
+    title: str
+    reminded: int
+    acks: NoticeAcks
+
+    @property
+    def contacts(self) -> list[AreaAcks]:
+        """Areas with a contact person and silent groups."""
+        return [a for a in self.acks.areas if a.contact_ref and a.silent]
+
+
+async def escalate_due(
+    *, session: AsyncSession, now: datetime | None = None, limit: int = 20
+) -> list[Escalation]:
+    """Claim and escalate the occurrences whose deadline has passed (see the docstring);
+    the caller commits, then tells people."""
+    now = now or utcnow()
+    due = (
+        await session.execute(
+            select(col(NoticeOccurrence.notice_id), col(NoticeOccurrence.occurrence))
+            .where(
+                col(NoticeOccurrence.ack_deadline).is_not(None),
+                col(NoticeOccurrence.ack_deadline) <= now,
+                col(NoticeOccurrence.escalated_at).is_(None),
+            )
+            .order_by(col(NoticeOccurrence.ack_deadline))
+            .limit(limit)
+        )
+    ).all()
+    done: list[Escalation] = []
+    for notice_id, occurrence in due:
+        claimed = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                update(NoticeOccurrence)
+                .where(
+                    col(NoticeOccurrence.notice_id) == notice_id,
+                    col(NoticeOccurrence.occurrence) == occurrence,
+                    col(NoticeOccurrence.escalated_at).is_(None),
+                )
+                .values(escalated_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if claimed.rowcount != 1:
+            continue  # another scheduler took it
+        done.append(await _escalate(session, notice_id, occurrence))
+    return done
+
+
+async def _escalate(session: AsyncSession, notice_id: int, occurrence: int) -> Escalation:
+    notice = await get_notice(session=session, notice_id=notice_id)
+    reminded = 0
+    try:
+        reminded = await remind_silent(
+            session=session,
+            notice_id=notice_id,
+            occurrence=occurrence,
+            actor="loa:deadline",
+            automatic=True,
+        )
+    except Conflict as exc:  # recalled, cancelled, or nothing was sent: no reminder
+        await audit.record(
+            session=session,
+            actor="loa:deadline",
+            action="notice.remind_skipped",
+            subject=f"notice:{notice_id}",
+            ward_id=notice.ward_id,
+            occurrence=occurrence,
+            reason=str(exc.detail.get("reason", "")),
+        )
+    acks = await notice_acks_by_area(session=session, notice_id=notice_id, occurrence=occurrence)
+    escalation = Escalation(
+        notice_id=notice_id,
+        occurrence=occurrence,
+        ward_id=notice.ward_id,
+        official_id=notice.official_id,
+        title=notice.title or notice.text[:60],
+        reminded=reminded,
+        acks=acks,
+    )
+    await audit.record(
+        session=session,
+        actor="loa:deadline",
+        action="notice.escalate",
+        subject=f"notice:{notice_id}",
+        ward_id=notice.ward_id,
+        occurrence=occurrence,
+        acknowledged=acks.count(GroupState.acknowledged),
+        silent=acks.count(GroupState.silent),
+        reminded=reminded,
+        contacts=[a.area_code for a in escalation.contacts],
+    )
+    return escalation
+
+
+async def note_contact_told(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    ward_id: int,
+    area_code: str,
+    contact_ref: str,
+    reached: bool,
+    reason: str = "",
+) -> None:
+    """The audit row of telling an area's contact person (or why they could not be told:
+    e.g. they never started the bot, which Telegram refuses with 403)."""
+    await audit.record(
+        session=session,
+        actor="loa:deadline",
+        action="notice.contact_told" if reached else "notice.contact_unreachable",
+        subject=f"notice:{notice_id}",
+        ward_id=ward_id,
+        area=area_code,
+        contact_ref=contact_ref,
+        reason=reason,
+    )
+
+
+# -- for the API ----------------------------------------------------------------------
+
+
+class AcknowledgementRow(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 31,
+                    "occurrence": 0,
+                    "channel_id": 12,
+                    "chat_title": "Tổ dân phố 5 - Bến Thành",
+                    "area_code": "BT-KP3-T5",
+                    "area_name": "Tổ dân phố 5",
+                    "person_ref": "5550001",
+                    "person_name": "Nguyễn Thị Lan",
+                    "by_leader": True,
+                    "method": "button",
+                    "via": "reminder",
+                    "at": "2026-03-11T07:20:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    occurrence: int
+    channel_id: int
+    chat_title: str
+    area_code: str
+    area_name: str
+    person_ref: str
+    person_name: str
+    by_leader: bool = Field(description="pressed by the group's registered leader (tổ trưởng)")
+    method: str = Field(description="button, api or link")
+    via: str = Field(description="the delivery it came through: notice or reminder")
+    at: datetime
+
+
+class PendingChannelPublic(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel_id": 14,
+                    "delivery_id": 92,
+                    "occurrence": 0,
+                    "chat_title": "Tổ dân phố 6 - Bến Thành",
+                    "area_code": "BT-KP3-T6",
+                    "area_name": "Tổ dân phố 6",
+                    "active": True,
+                    "sent_at": "2026-03-11T07:05:02Z",
+                    "reminders": 1,
+                }
+            ]
+        }
+    )
+
+    channel_id: int
+    delivery_id: int
+    occurrence: int
+    chat_title: str
+    area_code: str
+    area_name: str
+    active: bool
+    sent_at: datetime | None
+    reminders: int = Field(default=0, description="reminders queued or sent to this channel")
+
+
+class RemindRequest(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="forbid", json_schema_extra={"examples": [{"occurrence": None}]}
+    )
+
+    occurrence: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="the occurrence to remind of; null: the latest"
+    )
+
+
+class RemindResult(SQLModel):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{"notice_id": 7, "occurrence": 0, "reminded": 3}]}
+    )
+
+    notice_id: int
+    occurrence: int
+    reminded: int = Field(
+        description="reminders queued: one per channel without an acknowledgement"
+    )
+
+
+async def list_acknowledgements(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    within: Tenant = CITY,
+) -> tuple[list[AcknowledgementRow], int]:
+    """Every acknowledgement of the notice (of one occurrence, if given), oldest first."""
+    await get_notice(session=session, notice_id=notice_id, within=within)
+    query = (
+        select(Acknowledgement, Channel, Area, col(Delivery.kind))
+        .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
+        .join(Area, col(Area.id) == col(Channel.area_id))
+        .outerjoin(Delivery, col(Delivery.id) == col(Acknowledgement.delivery_id))
+        .where(col(Acknowledgement.notice_id) == notice_id)
+    )
+    if occurrence is not None:
+        query = query.where(col(Acknowledgement.occurrence) == occurrence)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(
+        query.order_by(col(Acknowledgement.created_at), col(Acknowledgement.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        AcknowledgementRow(
+            id=ack.id or 0,
+            occurrence=ack.occurrence,
+            channel_id=ack.channel_id,
+            chat_title=channel.title,
+            area_code=area.code,
+            area_name=area.name,
+            person_ref=ack.person_ref,
+            person_name=ack.person_name,
+            by_leader=ack.by_leader,
+            method=ack.method,
+            via=kind or DeliveryKind.notice,
+            at=ack.created_at,
+        )
+        for ack, channel, area, kind in rows
+    ], total
+
+
+async def list_pending(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    within: Tenant = CITY,
+) -> tuple[list[PendingChannelPublic], int]:
+    """`pending_channels` for the API, with how many reminders each channel has had."""
+    pending = await pending_channels(
+        session=session, notice_id=notice_id, occurrence=occurrence, within=within
+    )
+    page = pending[offset : offset + limit]
+    counts: dict[int, int] = {}
+    if page:
+        counts = {
+            channel_id: int(n)
+            for channel_id, n in await session.execute(
+                select(col(Delivery.channel_id), func.count())
+                .where(
+                    col(Delivery.notice_id) == notice_id,
+                    col(Delivery.occurrence) == page[0].occurrence,
+                    col(Delivery.kind) == DeliveryKind.reminder,
+                    col(Delivery.channel_id).in_([p.channel_id for p in page]),
+                )
+                .group_by(col(Delivery.channel_id))
+            )
+        }
+    return [
+        PendingChannelPublic(
+            channel_id=p.channel_id,
+            delivery_id=p.delivery_id,
+            occurrence=p.occurrence,
+            chat_title=p.chat_title,
+            area_code=p.area_code,
+            area_name=p.area_name,
+            active=p.active,
+            sent_at=p.sent_at,
+            reminders=counts.get(p.channel_id, 0),
+        )
+        for p in page
+    ], len(pending)
