@@ -15,6 +15,7 @@ from api.routes import (
     health,
     notices,
     officials,
+    policy,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -22,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     areas.router,
     channels.router,
     officials.router,
+    policy.router,
     drafts.router,
     notices.router,
     acknowledgements.router,
