@@ -66,6 +66,11 @@ class NoticeCb(CallbackData, prefix="nt"):
     at: int = 0  # Unix time of the new schedule, for "move"
 
 
+class ApprovalCb(CallbackData, prefix="ap"):
+    action: str  # ok / fix / no (an approver decides) · edit (the writer edits, sends again)
+    n: int
+
+
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
     """The button the delivery engine draws; its format is `telegram_wire`'s, read back here."""
 
@@ -256,4 +261,21 @@ def move_keyboard(notice_id: int, at: int) -> InlineKeyboardMarkup:
     )
     kb.button(text=_("↩️ Keep the old time"), callback_data=NoticeCb(action="keep", n=notice_id))
     kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
+def approval_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under an approver's request: approve, ask for changes, reject."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Approve"), callback_data=ApprovalCb(action="ok", n=notice_id))
+    kb.button(text=_("✏️ Ask for changes"), callback_data=ApprovalCb(action="fix", n=notice_id))
+    kb.button(text=_("❌ Reject"), callback_data=ApprovalCb(action="no", n=notice_id))
+    kb.adjust(1, 2)
+    return _checked(kb.as_markup())
+
+
+def resend_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under a notice an approver sent back: edit it and send it to approval again."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✏️ Edit and send again"), callback_data=ApprovalCb(action="edit", n=notice_id))
     return _checked(kb.as_markup())

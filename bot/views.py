@@ -17,6 +17,7 @@ from bot.keyboards import (
     confirm_keyboard,
     notice_keyboard,
     picker_keyboard,
+    resend_keyboard,
     review_keyboard,
     time_keyboard,
     when_keyboard,
@@ -35,7 +36,7 @@ from bot.texts import (
 from bot.wizard import Compose, Wizard
 from broadcasts.compose import TargetSummary, target_summary
 from broadcasts.errors import InvalidInput
-from broadcasts.models import Notice, NoticeStatus, utcnow
+from broadcasts.models import Approval, Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
 from broadcasts.settings import DEFAULT_TIMEZONE
@@ -258,7 +259,8 @@ async def status_screen(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
 ) -> Screen:
-    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come."""
+    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come (and
+    «Sửa và gửi lại» when an approver asked for changes)."""
     progress = await notice_progress(session=session, notice_id=notice.id or 0)
     text = status_text(
         notice_id=notice.id or 0,
@@ -266,10 +268,13 @@ async def status_screen(
         progress=progress,
         scheduled_at=notice.scheduled_at,
         timezone=timezone,
+        approval=notice.approval,
     )
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
+    if notice.status == NoticeStatus.draft and notice.approval == Approval.changes:
+        return Screen(text, resend_keyboard(notice.id or 0))
     return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
 
 

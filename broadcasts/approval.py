@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from broadcasts import audit
-from broadcasts.errors import InvalidInput, NoApprover, NotAllowed
+from broadcasts.errors import Conflict, InvalidInput, NoApprover, NotAllowed
 from broadcasts.models import (
     Approval,
     ApprovalPrompt,
@@ -34,6 +34,7 @@ from broadcasts.models import (
     AuditEvent,
     Notice,
     NoticeStatus,
+    NoticeTarget,
     Official,
     WardPolicy,
     utcnow,
@@ -305,9 +306,7 @@ async def decide(
     )
     notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=approver.ward_id)
     if claimed.rowcount != 1:
-        by = await session.get(Official, notice.approved_by) if notice.approved_by else None
-        earlier = await decision_reason(session=session, notice_id=notice_id)
-        return Decided(notice, notice.approval, by, won=False, reason=earlier)
+        return await standing_decision(session=session, notice=notice)
     late = False
     if decision == Approval.approved:
         at = notice.scheduled_at
@@ -326,6 +325,35 @@ async def decide(
         late=late,
     )
     return Decided(notice, decision, approver, won=True, late=late, reason=reason)
+
+
+async def standing_decision(*, session: AsyncSession, notice: Notice) -> Decided:
+    """The decision that stands on a notice no longer pending (`won` False); with no
+    approver's decision (cancelled by its writer, say), `by` is None."""
+    by = await session.get(Official, notice.approved_by) if notice.approved_by else None
+    reason = await decision_reason(session=session, notice_id=notice.id or 0)
+    decision = notice.approval if notice.approval in DECISIONS else ""
+    return Decided(notice, decision, by if decision else None, won=False, reason=reason)
+
+
+async def reopen_for_changes(
+    *, session: AsyncSession, notice_id: int, official: Official
+) -> list[int]:
+    """A notice sent back for changes, opened again by its writer: its target areas (to
+    start the picker with). Anything else is a `Conflict` naming the notice's status."""
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=official.ward_id)
+    if notice.official_id != official.id:
+        raise NotAllowed("only the notice's writer edits it", reason="not_writer")
+    if notice.status != NoticeStatus.draft or notice.approval != Approval.changes:
+        raise Conflict(
+            f"notice {notice_id} is {notice.status.value}",
+            status=notice.status,
+            notice_id=notice_id,
+        )
+    rows = await session.scalars(
+        select(col(NoticeTarget.area_id)).where(col(NoticeTarget.notice_id) == notice_id)
+    )
+    return sorted(rows)
 
 
 async def decision_reason(*, session: AsyncSession, notice_id: int) -> str:

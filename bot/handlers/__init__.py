@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import acknowledge, compose, errors, register, start, status
+from bot.handlers import acknowledge, approval, compose, errors, register, start, status
 
 
 def build_router() -> Router:
@@ -13,6 +13,7 @@ def build_router() -> Router:
         errors.make_router(),
         acknowledge.make_router(),
         register.make_router(),
+        approval.make_router(),  # before start: /huy while typing a reason is its own
         start.make_router(),
         status.make_router(),
         compose.make_router(),

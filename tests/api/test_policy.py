@@ -101,7 +101,9 @@ async def test_bad_input_is_a_readable_problem_and_changes_nothing(
 
 
 async def test_a_reports_key_reads_but_may_not_change_it(
-    admin: httpx.AsyncClient, anon: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    admin: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     await _seed(sessionmaker)
     made = await admin.post("/api-keys", json={"name": "dashboard", "scopes": ["reports"]})
