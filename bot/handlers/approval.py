@@ -185,15 +185,21 @@ async def edit_again(
     await show_review(services.outbox, chat_of(query), session=session, wizard=wizard)
 
 
+async def not_for_you(query: CallbackQuery, press: Press) -> None:
+    """A press by someone Loa no longer knows as an official of this ward (removed, or
+    moved): it changes nothing, and says why."""
+    await press.answer(_("Only the ward's leaders who approve notices can do this."), alert=True)
+
+
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private", _official_only)
-    router.callback_query.filter(_official_only)
     deciding = At(Deciding.reason, model=Verdict, key="verdict")
     router.message.register(stop_deciding, Command("cancel", "huy"), deciding)
     router.message.register(reason_typed, deciding, F.text & ~F.text.startswith("/"))
     on = router.callback_query.register
-    on(approve, ApprovalCb.filter(F.action == "ok"))
-    on(ask_reason, ApprovalCb.filter(F.action.in_({"fix", "no"})))
-    on(edit_again, ApprovalCb.filter(F.action == "edit"))
+    on(approve, ApprovalCb.filter(F.action == "ok"), _official_only)
+    on(ask_reason, ApprovalCb.filter(F.action.in_({"fix", "no"})), _official_only)
+    on(edit_again, ApprovalCb.filter(F.action == "edit"), _official_only)
+    on(not_for_you, ApprovalCb.filter())
     return router

@@ -27,7 +27,7 @@ from broadcasts.models import (
     Official,
 )
 from broadcasts.notices import dispatch_notice
-from broadcasts.officials import set_official_role
+from broadcasts.officials import deactivate_official, set_official_role
 from loa.demo import Player
 from tests.bot.world import (
     ME,
@@ -377,3 +377,25 @@ async def test_a_notice_confirmed_elsewhere_reaches_the_approver(world: World) -
     await asyncio.sleep(0)
     messages = await w.client.messages(TOKEN, APPROVER_ID)
     assert sum(f"Thông báo #{n} cần anh/chị duyệt" in m.get("text", "") for m in messages) <= 1
+
+
+async def test_a_press_by_someone_no_longer_an_approver_changes_nothing(world: World) -> None:
+    w = world
+    await register_official(w)
+    approver = await make_approver(w, APPROVER_ID)
+    second = await make_approver(w, SECOND_APPROVER_ID)  # so that the ward still has one
+    await require_approval(w)
+    n = await confirm_now(w, ["BT-KP2"])
+    await approver.button(APPROVER_ID, f"ap:ok:{n}")
+    refused = "Chỉ lãnh đạo phường được giao duyệt thông báo mới làm được việc này."
+    async with session_scope(w.runtime.sessionmaker) as session:  # no longer an approver
+        await set_official_role(
+            session=session, official_id=await official_id_of(w, APPROVER_ID), role="official"
+        )
+    assert await approver.press(APPROVER_ID, f"ap:ok:{n}", approver.official) == refused
+    async with session_scope(w.runtime.sessionmaker) as session:  # no longer an official
+        await deactivate_official(session=session, official_id=await official_id_of(w, APPROVER_ID))
+    assert await approver.press(APPROVER_ID, f"ap:ok:{n}", approver.official) == refused
+    notice = await notice_row(w, n)
+    assert (notice.status, notice.approval) == (NoticeStatus.draft, "pending")
+    assert await second.press(SECOND_APPROVER_ID, f"ap:ok:{n}", second.official) == "✅ Đã duyệt."
