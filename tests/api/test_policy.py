@@ -116,3 +116,19 @@ async def test_a_reports_key_reads_but_may_not_change_it(
         "admin",
     )
     assert_problem(await anon.get("/wards/BT/policy"), 401)
+
+
+async def test_the_approver_role_is_accepted_and_an_unknown_one_refused_readably(
+    admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _seed(sessionmaker)
+    async with sessionmaker() as session:
+        official = (await session.scalars(select(Official).where(Official.user_ref == "2"))).one()
+    made = await admin.patch(f"/officials/{official.id}", json={"role": "approver"})
+    assert made.status_code == 200 and made.json()["role"] == "approver", made.text
+    assert (await admin.get("/wards/BT/policy")).json()["approvers"] == 2
+    assert_problem(
+        await admin.patch(f"/officials/{official.id}", json={"role": "chairman"}),
+        422,
+        "'official' or 'approver'",
+    )

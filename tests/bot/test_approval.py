@@ -247,6 +247,18 @@ async def test_changes_go_back_to_the_official_who_edits_and_sends_again(world: 
     assert (notice.status, notice.approval) == (NoticeStatus.draft, "changes")
     await w.player.wait_text(ME, "✏️ Cần sửa")
     await assert_nothing_goes_out(w, n)
+    # /thongbao lists it too, with its state and the way back into the wizard.
+    before = await _buttons(w, f"ap:edit:{n}")
+    await w.player.say_private("/thongbao")
+    for _ in range(100):
+        if new := await _buttons(w, f"ap:edit:{n}") - before:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("/thongbao did not list the notice sent back")
+    ((listed_id, _),) = new
+    texts = {m["message_id"]: m["text"] for m in await w.client.messages(TOKEN, ME)}
+    assert "Trạng thái: ✏️ Cần sửa" in texts[listed_id]
 
     # The official opens it again: the review, the picker with its areas still chosen.
     steps = [
