@@ -31,14 +31,17 @@ from bot.texts import (
 from broadcasts.approval import (
     Decided,
     claim_requests,
+    close_request,
     request_sent,
     requests_of,
+    settled_requests,
+    standing_decision,
     unasked_notices,
 )
 from broadcasts.compose import target_summary
 from broadcasts.db import session_scope
 from broadcasts.message import render_group_message
-from broadcasts.models import Approval, Area, Notice, Official
+from broadcasts.models import Approval, ApprovalPrompt, Area, Notice, Official
 from broadcasts.notices import get_notice, notice_wards, renditions_of
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
@@ -131,13 +134,55 @@ async def ask_approvers(services: Services, notice_id: int) -> int:
 
 async def sweep_approvals(services: Services, covers: Callable[[int], bool]) -> None:
     """Ask about every notice nobody was asked about yet in the wards this bot `covers`:
-    those confirmed elsewhere (the API), or before a restart."""
+    those confirmed elsewhere (the API), or before a restart; and close the requests
+    of notices settled meanwhile."""
     async with session_scope(services.sessionmaker) as session:
         ids = await unasked_notices(session=session)
         wards = await notice_wards(session=session, notice_ids=ids)
     for notice_id in ids:
         if covers(wards.get(notice_id, 0)):
             await ask_approvers(services, notice_id)
+    await close_settled(services, covers)
+
+
+async def _show_outcome(
+    services: Services, prompt: ApprovalPrompt, person: Official, decided: Decided
+) -> None:
+    """One approver's request says who decided what, without buttons any more."""
+    with services.i18n.context(), services.i18n.use_locale(person.locale):
+        text = decided_text(
+            notice_id=prompt.notice_id,
+            decision=decided.decision,
+            by=decided.by.name if decided.by else None,
+            reason=decided.reason,
+            late=decided.late,
+        )
+    try:
+        await services.outbox.edit(
+            int(prompt.chat_ref), int(prompt.message_ref or 0), Screen.plain(text)
+        )
+    except TelegramAPIError as exc:  # deleted by the approver, say: nothing to show it in
+        log.warning("approval request %s not updated: %s", prompt.message_ref, exc)
+    async with session_scope(services.sessionmaker) as session:
+        await close_request(
+            session=session, notice_id=prompt.notice_id, official_id=prompt.official_id
+        )
+
+
+async def close_settled(services: Services, covers: Callable[[int], bool]) -> None:
+    """Requests whose notice was decided elsewhere or cancelled meanwhile lose their
+    buttons and say so (a press on them would be told the same)."""
+    async with session_scope(services.sessionmaker) as session:
+        found = []
+        for prompt in await settled_requests(session=session):
+            notice = await get_notice(session=session, notice_id=prompt.notice_id)
+            person = await session.get(Official, prompt.official_id)
+            if person is not None and covers(notice.ward_id):
+                found.append(
+                    (prompt, person, await standing_decision(session=session, notice=notice))
+                )
+    for prompt, person, decided in found:
+        await _show_outcome(services, prompt, person, decided)
 
 
 async def show_decision(services: Services, decided: Decided) -> None:
@@ -156,22 +201,8 @@ async def show_decision(services: Services, decided: Decided) -> None:
         writer = await session.get(Official, notice.official_id) if notice.official_id else None
     for prompt in prompts:
         person = people.get(prompt.official_id)
-        if person is None or not prompt.message_ref:
-            continue
-        with services.i18n.context(), services.i18n.use_locale(person.locale):
-            text = decided_text(
-                notice_id=notice_id,
-                decision=decided.decision,
-                by=by,
-                reason=decided.reason,
-                late=decided.late,
-            )
-        try:
-            await services.outbox.edit(
-                int(prompt.chat_ref), int(prompt.message_ref), Screen.plain(text)
-            )
-        except TelegramAPIError as exc:
-            log.warning("approval request %s not updated: %s", prompt.message_ref, exc)
+        if person is not None and prompt.message_ref:
+            await _show_outcome(services, prompt, person, decided)
     chat = notice.status_chat_ref or (writer.user_ref if writer else None)
     if decided.won and chat:
         locale = writer.locale if writer else services.i18n.default_locale

@@ -438,3 +438,30 @@ async def requests_of(*, session: AsyncSession, notice_id: int) -> list[Approval
         select(ApprovalPrompt).where(col(ApprovalPrompt.notice_id) == notice_id)
     )
     return list(rows)
+
+
+async def settled_requests(*, session: AsyncSession) -> list[ApprovalPrompt]:
+    """Requests still showing their buttons for a notice that no longer waits (decided
+    in another process, or cancelled by its writer meanwhile)."""
+    rows = await session.scalars(
+        select(ApprovalPrompt)
+        .join(Notice, col(Notice.id) == col(ApprovalPrompt.notice_id))
+        .where(
+            col(ApprovalPrompt.message_ref).is_not(None),
+            col(ApprovalPrompt.closed_at).is_(None),
+            (col(Notice.approval) != Approval.pending) | (col(Notice.status) != NoticeStatus.draft),
+        )
+        .order_by(col(ApprovalPrompt.notice_id))
+    )
+    return list(rows)
+
+
+async def close_request(*, session: AsyncSession, notice_id: int, official_id: int) -> None:
+    await session.execute(
+        update(ApprovalPrompt)
+        .where(
+            col(ApprovalPrompt.notice_id) == notice_id,
+            col(ApprovalPrompt.official_id) == official_id,
+        )
+        .values(closed_at=utcnow())
+    )

@@ -411,3 +411,22 @@ async def test_a_press_by_someone_no_longer_an_approver_changes_nothing(world: W
     notice = await notice_row(w, n)
     assert (notice.status, notice.approval) == (NoticeStatus.draft, "pending")
     assert await second.press(SECOND_APPROVER_ID, f"ap:ok:{n}", second.official) == "✅ Đã duyệt."
+
+
+async def test_a_notice_cancelled_while_waiting_closes_the_requests(world: World) -> None:
+    w = world
+    await register_official(w)
+    approver = await make_approver(w, APPROVER_ID)
+    await require_approval(w)
+    n = await confirm_now(w, ["BT-KP2"])
+    request_id, _ = await approver.button(APPROVER_ID, f"ap:ok:{n}")
+    await w.player.say_private("/huy")
+    await w.player.wait_text(ME, f"Đã bỏ thông báo #{n}")
+    # The bot's sweep takes the buttons off the request, saying why.
+    await approver.wait_text(APPROVER_ID, f"Thông báo #{n} không còn chờ duyệt nữa.", timeout=30)
+    (request,) = [
+        m for m in await w.client.messages(TOKEN, APPROVER_ID) if m["message_id"] == request_id
+    ]
+    assert not request.get("reply_markup")
+    assert (await notice_row(w, n)).status == NoticeStatus.cancelled
+    await assert_nothing_goes_out(w, n)

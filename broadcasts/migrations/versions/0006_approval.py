@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("chat_ref", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("message_ref", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("asked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["notice_id"], ["notice.id"]),
         sa.ForeignKeyConstraint(["official_id"], ["official.id"]),
         sa.PrimaryKeyConstraint("notice_id", "official_id"),
