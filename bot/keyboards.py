@@ -81,6 +81,9 @@ class AckListCb(CallbackData, prefix="al"):
     n: int
     p: int = 0
     edit: bool = False
+class ApprovalCb(CallbackData, prefix="ap"):
+    action: str  # ok / fix / no (an approver decides) · edit (the writer edits, sends again)
+    n: int
 
 
 class AckCb(CallbackData, prefix=ACK_PREFIX, sep=ACK_SEPARATOR):
@@ -366,3 +369,18 @@ def joined(*markups: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None
     """The rows of several keyboards under one message, in order (None: no keyboard)."""
     rows = [row for markup in markups if markup is not None for row in markup.inline_keyboard]
     return _checked(InlineKeyboardMarkup(inline_keyboard=rows)) if rows else None
+def approval_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under an approver's request: approve, ask for changes, reject."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Approve"), callback_data=ApprovalCb(action="ok", n=notice_id))
+    kb.button(text=_("✏️ Ask for changes"), callback_data=ApprovalCb(action="fix", n=notice_id))
+    kb.button(text=_("❌ Reject"), callback_data=ApprovalCb(action="no", n=notice_id))
+    kb.adjust(1, 2)
+    return _checked(kb.as_markup())
+
+
+def resend_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    """Under a notice an approver sent back: edit it and send it to approval again."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✏️ Edit and send again"), callback_data=ApprovalCb(action="edit", n=notice_id))
+    return _checked(kb.as_markup())

@@ -277,8 +277,10 @@ def status_text(
     progress: Progress,
     scheduled_at: datetime | None,
     timezone: str = DEFAULT_TIMEZONE,
+    approval: str = "",
 ) -> str:
-    status = {
+    held = approval_state(approval) if progress.status in ("draft", "cancelled") else None
+    status = held or {
         "draft": _("draft"),
         "scheduled": _("scheduled"),
         "dispatching": _("sending"),
@@ -300,6 +302,14 @@ def status_text(
     if progress.status == "scheduled" and scheduled_at is not None:
         at = when_text(scheduled_at, timezone=timezone)
         lines.append(_("Will be sent at {time}").format(time=at))
+    if progress.status == "draft" and approval == "pending":
+        lines.append(
+            _("Will be sent at {time}, once approved").format(
+                time=when_text(scheduled_at, timezone=timezone)
+            )
+            if scheduled_at is not None
+            else _("Will be sent as soon as it is approved")
+        )
     if progress.total:
         done = progress.sent + progress.failed + progress.cancelled
         lines.append(f"{bar(done, progress.total)} {done}/{progress.total}")
@@ -521,3 +531,139 @@ def amend_refused(reason: str, notice_id: int) -> str:
     else:
         text = _("Notice #{id} has not reached any group, so there is nothing to change there.")
     return text.format(id=notice_id)
+# Approval («lãnh đạo phường duyệt»): the approvers' requests, their decisions, and what the
+# official who wrote the notice is told.
+
+
+def approval_state(approval: str) -> str | None:
+    """The status word of a notice held by approval, None when approval does not hold it."""
+    return {
+        "pending": _("⏳ Waiting for approval"),
+        "changes": _("✏️ Changes requested"),
+        "rejected": _("❌ Rejected"),
+    }.get(approval)
+
+
+def writer_name(name: str | None) -> str:
+    return name or _("the ward's system (API)")
+
+
+def approval_request_text(
+    *,
+    notice_id: int,
+    writer: str | None,
+    title: str,
+    areas: Sequence[str],
+    groups: int,
+    at: datetime | None,
+    urgent: bool,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> str:
+    """What an approver reads above «✅ Duyệt / ✏️ Yêu cầu sửa / ❌ Từ chối» (the notice's
+    renditions, as the groups will see them, are the messages just above)."""
+    names = ", ".join(areas[:8]) + ("…" if len(areas) > 8 else "")
+    reach = ngettext("To: {names} ({count} group)", "To: {names} ({count} groups)", groups).format(
+        names=esc(cut(names, 600)), count=groups
+    )
+    when = (
+        _("When: as soon as it is approved")
+        if at is None
+        else _("When: {time}").format(time=esc(when_text(at, timezone=timezone)))
+    )
+    lines = [
+        _("📝 <b>Notice #{id} needs your approval</b>").format(id=notice_id),
+        _("Written by: {name}").format(name=esc(writer_name(writer))),
+        _("Title: {title}").format(title=esc(cut(title, 200))),
+        reach,
+        when,
+    ]
+    if urgent:
+        lines.append(esc(_("🚨 Marked urgent.")))
+    lines.append(esc(_("👆 The messages above are what the groups will receive.")))
+    return "\n".join(lines)
+
+
+def rendition_heading(locale: str) -> str:
+    return esc(_("Groups reading {language} will receive:").format(language=locale_name(locale)))
+
+
+def skipped_text(
+    *, notice_id: int, writer: str | None, title: str, groups: int, timezone: str = DEFAULT_TIMEZONE
+) -> str:
+    """Telling an approver an urgent notice went out without waiting (the ward allows it)."""
+    return esc(
+        ngettext(
+            "🚨 Urgent notice #{id} by {name} ({title}) is being sent to {count} group "
+            "without waiting for approval, as the ward allows for urgent notices.",
+            "🚨 Urgent notice #{id} by {name} ({title}) is being sent to {count} groups "
+            "without waiting for approval, as the ward allows for urgent notices.",
+            groups,
+        ).format(id=notice_id, name=writer_name(writer), title=cut(title, 200), count=groups)
+    )
+
+
+def decided_text(
+    *, notice_id: int, decision: str, by: str | None, reason: str = "", late: bool = False
+) -> str:
+    """A request once decided (by anyone): who decided what; no buttons any more (plain
+    text: an alert shows it as it is, a message escapes it)."""
+    name = by or _("someone")
+    texts = {
+        "approved": _("✅ Notice #{id} was approved by {name}."),
+        "changes": _("✏️ {name} asked for changes to notice #{id}: “{reason}”."),
+        "rejected": _("❌ Notice #{id} was rejected by {name}: “{reason}”."),
+    }
+    template = texts.get(decision, _("Notice #{id} no longer waits for approval."))
+    text = template.format(id=notice_id, name=name, reason=cut(reason, 300))
+    if decision == "approved" and late:
+        text += " " + _("Its time had passed, so it is being sent now.")
+    return text
+
+
+def decided_for_writer(
+    *,
+    notice_id: int,
+    decision: str,
+    by: str | None,
+    reason: str = "",
+    at: datetime | None = None,
+    late: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> str:
+    """What the official who wrote the notice is told about the decision."""
+    name = by or _("the ward's leader")
+    if decision == "approved":
+        if late:
+            text = _(
+                "✅ {name} approved notice #{id}. The chosen time had passed, so Loa is "
+                "sending it now."
+            )
+        elif at is not None:
+            text = _("✅ {name} approved notice #{id}. It will be sent at {time}.")
+        else:
+            text = _("✅ {name} approved notice #{id}. Loa is sending it now.")
+    elif decision == "changes":
+        text = _(
+            "✏️ {name} asked for changes to notice #{id}: “{reason}”. Press «✏️ Edit and "
+            "send again» to change it; it goes to approval again."
+        )
+    else:
+        text = _(
+            "❌ {name} rejected notice #{id}: “{reason}”. It was cancelled and sent to no group."
+        )
+    time = when_text(at, timezone=timezone) if at is not None else ""
+    return esc(text.format(id=notice_id, name=name, reason=cut(reason, 300), time=time))
+
+
+def reason_prompt(notice_id: int, decision: str) -> str:
+    if decision == "changes":
+        text = _(
+            "Type briefly what should change in notice #{id}; its writer will read it. "
+            "/cancel to decide later."
+        )
+    else:
+        text = _(
+            "Type briefly why notice #{id} is rejected; its writer will read it. "
+            "/cancel to decide later."
+        )
+    return esc(text.format(id=notice_id))

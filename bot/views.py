@@ -28,6 +28,7 @@ from bot.keyboards import (
     notice_keyboard,
     picker_keyboard,
     remind_keyboard,
+    resend_keyboard,
     review_keyboard,
     time_keyboard,
     when_keyboard,
@@ -48,7 +49,7 @@ from bot.texts import (
 from bot.wizard import Compose, Wizard
 from broadcasts.compose import TargetSummary, target_summary
 from broadcasts.errors import InvalidInput
-from broadcasts.models import Notice, NoticeStatus, utcnow
+from broadcasts.models import Approval, Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
 from broadcasts.reminders import GroupState, NoticeAcks, notice_acks_by_area, reminder_progress
@@ -277,8 +278,10 @@ async def status_screen(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
 ) -> Screen:
-    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come; once it
-    goes out, who acknowledged by area (`bot.ack_texts`) and «🔔 Nhắc» while some have not."""
+    """A notice's status, with «Hủy» and «Đổi giờ» while its time has not come («Sửa và
+    gửi lại» when an approver asked for changes); once it goes out, «✏️ Đính chính»
+    «🗑 Thu hồi», who acknowledged by area (`bot.ack_texts`) and «🔔 Nhắc» while some
+    have not."""
     progress = await notice_progress(session=session, notice_id=notice.id or 0)
     acks = await sent_acks(session=session, notice=notice)
     if acks is not None and acks.areas:
@@ -289,16 +292,19 @@ async def status_screen(
         progress=progress,
         scheduled_at=notice.scheduled_at,
         timezone=timezone,
+        approval=notice.approval,
     )
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
     if waiting:
         return Screen(text, notice_keyboard(notice.id or 0))
+    if notice.status == NoticeStatus.draft:
+        changes = notice.approval == Approval.changes
+        return Screen(text, resend_keyboard(notice.id or 0) if changes else None)
     # A sent notice: «✏️ Đính chính» «🗑 Thu hồi», and how far the last of them has come.
     line, amend_markup = await amend_status(session=session, notice=notice)
-    text = f"{text}
-{line}" if line else text
+    text = f"{text}\n{line}" if line else text
     if acks is None:
         return Screen(text, amend_markup)
     return await acks_screen(
@@ -343,6 +349,9 @@ async def acks_screen(
         full_list=not fits_in_detail(acks, room=room, timezone=timezone),
     )
     return Screen("\n".join([head, block]) if block else head, joined(markup, more))
+    if notice.status == NoticeStatus.draft and notice.approval == Approval.changes:
+        return Screen(text, resend_keyboard(notice.id or 0))
+    return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

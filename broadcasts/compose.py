@@ -24,6 +24,7 @@ from broadcasts.ai import (
     mask_private,
     prepare_notice,
 )
+from broadcasts.approval import hold_for_approval
 from broadcasts.areas import natural_key, subtree_condition, subtree_paths
 from broadcasts.errors import Conflict, InvalidInput
 from broadcasts.models import Area, Channel, Notice, NoticeStatus, NoticeTarget, Rendition, utcnow
@@ -225,9 +226,19 @@ async def send_off(
 ) -> Notice:
     """Schedule the notice (for now when `at` is None), with the message that shows its
     progress to the official. A time that passed while the official looked is refused
-    (`reason="time_passed"`): the notice would go out at once instead."""
+    (`reason="time_passed"`): the notice would go out at once instead. In a ward that
+    needs approval it waits for an approver instead (`broadcasts.approval`)."""
     if at is not None and at <= utcnow():
         raise InvalidInput("the chosen time has passed", reason="time_passed")
+    if await hold_for_approval(session=session, notice_id=notice_id, at=at, actor=actor):
+        # Waits for the ward's approvers (`Notice.approval == "pending"`): not scheduled.
+        await set_status_message(
+            session=session,
+            notice_id=notice_id,
+            chat_ref=status_chat_ref,
+            message_ref=status_message_ref,
+        )
+        return await get_notice(session=session, notice_id=notice_id)
     notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
     await audit.record(
         session=session,

@@ -3,6 +3,7 @@
     LoaError
     ├── NotFound                 a row asked for does not exist
     ├── Conflict                 the request clashes with what is stored (duplicate code, state)
+    │   └── NoApprover           approval is needed and nobody approves (`reason` "no_approver")
     ├── InvalidInput             input is malformed or breaks a rule
     │   ├── ImportRejected       a CSV import has bad rows (nothing is written)
     │   ├── UnreadableTime       a typed time cannot be read (`reason` "unreadable")
@@ -42,6 +43,12 @@ class NotFound(LoaError):
 
 class Conflict(LoaError):
     """Raised when a request clashes with what is stored."""
+
+
+class NoApprover(Conflict):
+    """Raised when a notice needs approval and its ward has no active approver."""
+
+    reason = "no_approver"
 
 
 class InvalidInput(LoaError):

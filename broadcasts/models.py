@@ -364,3 +364,17 @@ class CodeAttempt(SQLModel, table=True):
     failures: int = Field(default=0)
     window_start: datetime = Field(default_factory=utcnow)
     blocked_until: datetime | None = None
+
+
+class ApprovalPrompt(SQLModel, table=True):
+    """One approver asked to decide on one notice: the row is written before the request
+    goes out (so a sweep never asks twice), `message_ref` once the bot has sent it, so
+    that after the first decision (or a cancel) every approver's request can say so."""
+
+    __tablename__ = "approval_prompt"
+    notice_id: int = Field(foreign_key="notice.id", primary_key=True)
+    official_id: int = Field(foreign_key="official.id", primary_key=True)
+    chat_ref: str = Field(max_length=64)
+    message_ref: str | None = Field(default=None, max_length=64)
+    asked_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None  # the request shows the outcome, without buttons

@@ -444,10 +444,17 @@ async def reschedule_notice(
 async def recent_notices(
     *, session: AsyncSession, official_id: int, limit: int = 5
 ) -> list[Notice]:
-    """An official's latest notices that left the draft stage, newest first."""
+    """An official's latest notices that left the draft stage (or wait for an approver,
+    or went back to the official for changes), newest first."""
+    held = (col(Notice.status) == NoticeStatus.draft) & col(Notice.approval).in_(
+        ("pending", "changes")
+    )
     rows = await session.scalars(
         select(Notice)
-        .where(col(Notice.official_id) == official_id, col(Notice.status) != NoticeStatus.draft)
+        .where(
+            col(Notice.official_id) == official_id,
+            (col(Notice.status) != NoticeStatus.draft) | held,
+        )
         .order_by(col(Notice.id).desc())
         .limit(limit)
     )

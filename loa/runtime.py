@@ -28,12 +28,15 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import TelegramObject
 from redis.asyncio import Redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from api.routes.telegram_webhook import webhook_path
 from api.schemas import BotHealth
 from bot.escalation import tell_escalation
+from bot.approvals import SWEEP_SECONDS as APPROVAL_SWEEP_SECONDS
+from bot.approvals import sweep_approvals
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
@@ -230,6 +233,9 @@ class Runtime:
         if self.roles.bot and not self.roles.worker:
             # Workers run elsewhere and cannot reach this bot: follow progress from the database.
             self._spawn(self._follow_progress(), "status")
+        if self.roles.bot:
+            # Notices confirmed through the API (or before a restart) reach the approvers.
+            self._spawn(self._ask_approvers(), "approvals")
         if self.roles.bot and self.webhook_mode:
             await self._set_webhook()
         elif self.roles.bot:
@@ -469,6 +475,25 @@ class Runtime:
             await self._refresh_status(ids)
             await asyncio.sleep(every)
 
+    async def _ask_approvers(self, every: float = APPROVAL_SWEEP_SECONDS) -> None:
+        # Each ward's approvers are asked by its own bot; the others by a city-wide bot.
+        own = {s.ward_id for s in self.served if s.ward_id is not None}
+        city = next((s for s in self.served if s.ward_id is None), None)
+        while True:
+            for served in self.served:
+                if served.ward_id is None and served is not city:
+                    continue
+                ward_id = served.ward_id
+
+                def covers(w: int, ward_id: int | None = ward_id) -> bool:
+                    return w == ward_id if ward_id is not None else w not in own
+
+                try:
+                    await sweep_approvals(served.services, covers)
+                except (TelegramAPIError, SQLAlchemyError) as exc:  # the next round tries again
+                    log.warning("approval sweep failed: %s", exc)
+            await asyncio.sleep(every)
+
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:
             self.worker.wake()
@@ -531,7 +556,7 @@ class Runtime:
         if self.api_server is not None:
             self.api_server.should_exit = True
         for task in self._tasks:
-            if task.get_name() in ("status", "webhook-watch"):
+            if task.get_name() in ("status", "webhook-watch", "approvals"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for served in self.served:

@@ -18,6 +18,7 @@ from api.routes import (
     notice_acks,
     notices,
     officials,
+    policy,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     areas.router,
     channels.router,
     officials.router,
+    policy.router,
     drafts.router,
     notices.router,
     notice_amend.router,

@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.handlers import (
     acknowledge,
     amend,
+    approval,
     attachments,
     compose,
     errors,
@@ -23,6 +24,7 @@ def build_router() -> Router:
         errors.make_router(),
         acknowledge.make_router(),
         register.make_router(),
+        approval.make_router(),  # before start: /huy while typing a reason is its own
         start.make_router(),
         status.make_router(),
         amend.make_router(),

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers import deadline
+from bot.approvals import ask_approvers
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
 from bot.press import Press
 from bot.services import Services
@@ -46,7 +47,7 @@ from broadcasts.compose import (
     unchecked_locales,
 )
 from broadcasts.deadlines import set_ack_deadline
-from broadcasts.models import Official, utcnow
+from broadcasts.models import Approval, Official, utcnow
 from broadcasts.notices import withdraw_notice
 
 REVIEW = (Compose.review, Compose.editing)
@@ -365,9 +366,13 @@ async def confirmed(
     )
     await session.commit()
     await state.clear()
-    services.plan(wizard.notice_id, notice.scheduled_at or utcnow())
-    await press.answer(_("📣 Sending…") if wizard.at is None else _("📣 Scheduled."))
+    if notice.approval == Approval.pending:  # held for the ward's approvers: not planned
+        await press.answer(_("📨 Sent to the ward's leaders for approval."))
+    else:
+        services.plan(wizard.notice_id, notice.scheduled_at or utcnow())
+        await press.answer(_("📣 Sending…") if wizard.at is None else _("📣 Scheduled."))
     await services.refresh_status({wizard.notice_id})
+    await ask_approvers(services, wizard.notice_id)  # pending, or urgent and skipped: told
 
 
 async def change_time(

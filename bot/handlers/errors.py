@@ -24,6 +24,8 @@ from broadcasts.errors import (
     Conflict,
     InvalidInput,
     LoaError,
+    NoApprover,
+    NotAllowed,
     NotFound,
     NoticeTooComplex,
     NoticeTooLong,
@@ -87,6 +89,18 @@ def explain(error: Exception) -> str:
         return _(
             "Loa could not prepare this notice in time. Please try again, or send a shorter text."
         )
+    if isinstance(error, NoApprover):
+        return _(
+            "This ward's notices must be approved by a ward leader before they go out, but "
+            "no leader has been given the approver role in Loa yet. Please ask the person in "
+            "charge of Loa at the ward to assign one, then press «✅ Send» again."
+        )
+    if isinstance(error, NotAllowed) and error.detail.get("reason") == "not_approver":
+        return _("Only the ward's leaders who approve notices can do this.")
+    if isinstance(error, NotAllowed) and error.detail.get("reason") == "not_writer":
+        return _("Only the official who wrote this notice can edit it.")
+    if isinstance(error, InvalidInput) and error.detail.get("reason") == "no_reason":
+        return _("Please type a short reason, so the writer knows what to do.")
     if isinstance(error, InvalidInput) and error.detail.get("reason") == "time_passed":
         return _("The chosen time has passed. Press «🕑 Change the time» to choose another.")
     if isinstance(error, InvalidInput) and ({"area_code", "code"} & error.detail.keys()):

@@ -193,6 +193,14 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
         ],
         ("POST", "/bots/{bot_id}/disable"): [Probe(f"/bots/{w.other_bot_id}/disable")],
         ("POST", "/bots/{bot_id}/enable"): [Probe(f"/bots/{w.other_bot_id}/enable")],
+        ("GET", "/wards/{code}/policy"): [
+            Probe(f"/wards/{o.ward_code}/policy"),
+            Probe("/wards/HCM/policy"),
+        ],
+        ("PUT", "/wards/{code}/policy"): [
+            Probe(f"/wards/{o.ward_code}/policy", json={"needs_approval": True}),
+            Probe("/wards/HCM/policy", json={"needs_approval": True}),
+        ],
         # Authenticated by the bot's secret token, not by an API key: no bot receives here.
         ("POST", "/telegram/webhook/{bot_id}"): [
             Probe(f"/telegram/webhook/{w.bot_id}", json={"update_id": 1})
