@@ -79,6 +79,7 @@ class Sender:
                 transport = await transports.transport_for(job.account_id)
             except TransportError as exc:
                 return self.retry_or_fail(job, exc.message)
+            self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
             rendered = notice.parts_for(job.locale, transport.capabilities)
