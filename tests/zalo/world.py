@@ -17,6 +17,7 @@ from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Acknowledgement, Area, BotAccount, InviteKind
 from broadcasts.settings import (
+    ApiSettings,
     DeliverySettings,
     Settings,
     TelegramSettings,
@@ -52,6 +53,7 @@ async def open_zalo_world(
     *,
     roles: Roles = Roles(api=False),
     zalo: ZaloSettings | None = None,
+    api: ApiSettings | None = None,
     can_join_groups: bool = False,
 ) -> AsyncIterator[ZaloWorld]:
     telegram_sandbox, zalo_sandbox = SandboxServer(), ZaloSandbox()
@@ -66,6 +68,7 @@ async def open_zalo_world(
             token=SecretStr(TOKEN), api_base=telegram_sandbox.url, poll_timeout_seconds=1
         ),
         zalo=zalo_settings,
+        api=api or ApiSettings(),
         delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
     )
     runtime = Runtime(settings, roles)
