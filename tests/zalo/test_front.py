@@ -16,6 +16,7 @@ from broadcasts.models import Channel, Delivery, DeliveryStatus, NoticeStatus
 from tests.bot.world import OFFICIAL, TOKEN, compose, latest_notice, register_official, wait_status
 from tests.zalo.conftest import CHIN, LAN
 from tests.zalo.world import (
+    ZALO_NAME,
     ZALO_TOKEN,
     ZaloWorld,
     channel_code,
@@ -138,3 +139,33 @@ async def test_too_many_wrong_codes_cool_off(zw: ZaloWorld) -> None:
     await zalo.say(ZALO_TOKEN, LAN, f"DK {await channel_code(zw, 'BT-KP1')}")
     await wait_text(zw, lan, "Đã nhập sai mã quá nhiều lần")  # even the right code waits
     assert await _zalo_channels(zw) == []
+
+
+async def test_a_group_registers_with_a_mention_and_acknowledges_by_quote_reply(
+    database_url: str,
+) -> None:
+    async with open_zalo_world(database_url, can_join_groups=True) as zw:
+        zalo, w = zw.zalo, zw.world
+        group = await zalo.add_group(ZALO_TOKEN, "Nhóm Khu phố 4")
+        code = await channel_code(zw, "BT-KP4")
+        assert not await zalo.group_say(ZALO_TOKEN, group, LAN, f"DK {code}")  # unseen
+        assert await zalo.group_say(ZALO_TOKEN, group, LAN, f"@{ZALO_NAME} DK {code}")
+        await wait_text(zw, group, "Khu phố 4")
+        (channel,) = await _zalo_channels(zw)
+        assert channel.chat_ref == group
+
+        await register_official(w)
+        await compose(w, "01-cat-dien.txt", ["BT-KP4"])
+        await w.player.press(OFFICIAL["id"], "wh:now", OFFICIAL)
+        await w.player.press(OFFICIAL["id"], "cf:send", OFFICIAL)
+        notice = await latest_notice(w)
+        await wait_status(w, notice.id or 0, NoticeStatus.done)
+        text = await wait_text(zw, group, HINT)
+        assert len(text) <= 2000
+        assert not await zalo.group_say(ZALO_TOKEN, group, CHIN, "1")  # Zalo hides it
+        posted = next(
+            m for m in await zalo.messages(ZALO_TOKEN, group) if HINT in (m.get("text") or "")
+        )
+        assert await zalo.group_say(ZALO_TOKEN, group, CHIN, "1", quote=posted["message_id"])
+        await wait_text(zw, group, "Loa đã ghi nhận")
+        assert await reply_acks(zw, notice.id or 0) == [(CHIN["id"], "reply")]
