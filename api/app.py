@@ -17,9 +17,10 @@ from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from api.methods import install_method_not_allowed
-from api.routes import ROUTERS, telegram_webhook
+from api.routes import ROUTERS, telegram_webhook, zalo_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
+from api.routes.zalo_webhook import ZaloReceiver
 from broadcasts.apikeys import ensure_bootstrap_key
 from broadcasts.db import session_scope
 
@@ -102,6 +103,7 @@ def create_app(
     on_cancel: CancelHook | None = None,
     webhooks: Mapping[int, UpdateReceiver] | None = None,
     bot_health: BotHealthSource | None = None,
+    zalo_webhooks: Mapping[int, ZaloReceiver] | None = None,
 ) -> FastAPI:
     """The API over an existing sessionmaker; `on_cancel(notice_id)` runs after a notice
     is cancelled through the API (and committed), so the runtime can unschedule it.
@@ -130,6 +132,7 @@ def create_app(
     )
     app.state.services = services
     app.state.webhooks = webhooks or {}
+    app.state.zalo_webhooks = zalo_webhooks or {}  # Zalo bot account id -> its intake
     app.state.bot_health = bot_health
     app.state.auth_limiter = AuthFailureLimiter(
         failures_per_address=settings.api.auth_failures_per_address,
@@ -142,6 +145,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(telegram_webhook.router)
+    app.include_router(zalo_webhook.router)
     pages = install_docs(app, title="Loa")
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.

@@ -155,7 +155,8 @@ class ApiKeyCreated(ApiKeyPublic):
 
 
 class BotCreate(BaseModel):
-    """A ward's bot: its token from @BotFather and the ward it serves (none: city-wide)."""
+    """A ward's bot: its token (from @BotFather, or Zalo Bot Creator with "transport":
+    "zalo") and the ward it serves (none: city-wide)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -163,7 +164,7 @@ class BotCreate(BaseModel):
         }
     )
 
-    transport: Literal["telegram"] = "telegram"
+    transport: Literal["telegram", "zalo"] = "telegram"
     token: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00\s]+$")
     ward: str | None = Field(default=None, min_length=1, max_length=64)
 

@@ -48,7 +48,7 @@ from broadcasts.transports.base import Markup, TransportCapabilities
 
 log = logging.getLogger(__name__)
 
-METHODS = ("button", "api", "link")
+METHODS = ("button", "api", "link", "reply")
 
 
 class PressVerdict(StrEnum):

@@ -1,7 +1,7 @@
 """Bot accounts: one bot per ward (or a city-wide one), added, listed, rotated, disabled.
 
 A bot is added with its token once the platform has said whom the token belongs to (the
-caller asks it: Telegram's getMe), and is tied to a ward: groups registered with it and
+caller asks it: Telegram's or Zalo's getMe), and is tied to a ward: groups registered with it and
 officials writing to it belong to that ward. The token is stored encrypted
 (`broadcasts.tokens`) and never leaves this module's callers in an answer.
 """
@@ -22,7 +22,7 @@ from broadcasts.tenancy import CITY, Tenant
 from broadcasts.tokens import token_hash
 from broadcasts.transports.base import BotIdentity
 
-TRANSPORTS = ("telegram",)
+TRANSPORTS = ("telegram", "zalo")
 
 
 class BotPublic(SQLModel):

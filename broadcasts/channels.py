@@ -118,11 +118,15 @@ async def get_or_create_bot_account(
     return account
 
 
-async def bot_for_area(*, session: AsyncSession, area: Area) -> BotAccount | None:
-    """The bot a group of this area registers with: its ward's bot, else a city-wide one."""
+async def bot_for_area(
+    *, session: AsyncSession, area: Area, transport: str = "telegram"
+) -> BotAccount | None:
+    """The bot a group of this area registers with: its ward's bot, else a city-wide one
+    (of `transport`: a ward may have a Telegram bot and a Zalo bot)."""
     rows = await session.execute(
         select(BotAccount, col(Area.path))
         .outerjoin(Area, col(Area.id) == col(BotAccount.ward_id))
+        .where(col(BotAccount.transport) == transport)
         .order_by(col(BotAccount.id))
     )
     city: BotAccount | None = None

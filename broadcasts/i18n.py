@@ -24,3 +24,8 @@ def translations(locale: str) -> gettext.NullTranslations:
 def ack_label(locale: str) -> str:
     """The acknowledge button under a delivered notice, in the chat's language."""
     return translations(locale).gettext("✅ Received")
+
+
+def ack_reply_hint(locale: str) -> str:
+    """The last line of a notice on a transport without buttons: how to acknowledge."""
+    return translations(locale).gettext('Reply 1 or "received" to confirm.')

@@ -323,7 +323,7 @@ class Acknowledgement(SQLModel, table=True):
     delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
     person_ref: str = Field(max_length=64)
     person_name: str = Field(default="", max_length=200)
-    method: str = Field(default="button", max_length=10)  # button / api / link
+    method: str = Field(default="button", max_length=10)  # button / api / link / reply
     created_at: datetime = Field(default_factory=utcnow)
 
 

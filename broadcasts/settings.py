@@ -45,6 +45,23 @@ class TelegramSettings(BaseModel):
     )
 
 
+class ZaloSettings(BaseModel):
+    """The Zalo Bot API (`broadcasts.transports.zalo_wire` says what it documents)."""
+
+    api_base: str = "https://bot-api.zaloplatforms.com"
+    # Zalo publishes no quota figures: a slow default; a 429 pauses the bot a minute.
+    per_bot_per_second: float = Field(default=2.0, ge=0)
+    quota_retry_seconds: float = Field(default=60.0, gt=0)
+    poll_timeout_seconds: int = Field(default=30, ge=1, le=60)
+    # How events arrive: Loa asks (getUpdates), or Zalo posts them to the API at
+    # `webhook_url` + "/zalo/webhook/<bot account id>" with `webhook_secret`.
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    _blank = field_validator("webhook_url", "webhook_secret", mode="before")(_blank_is_none)
+
+
 class ApiSettings(BaseModel):
     # A refused bootstrap key must not be printed in the startup error.
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -212,6 +229,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
 
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai: AISettings = Field(default_factory=AISettings)
@@ -220,6 +238,11 @@ class Settings(BaseSettings):
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
+
+    @property
+    def transport_rates(self) -> dict[str, float]:
+        """Account send rates of the platforms slower than `delivery.per_bot_per_second`."""
+        return {"zalo": self.zalo.per_bot_per_second}
 
     @field_validator("timezone")
     @classmethod

@@ -56,6 +56,7 @@ from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
 from broadcasts.tokens import TokenKeyInvalid, has_token_key, use_token_key
 from loa.logmask import install_token_mask
+from loa.zalo import ZaloRuntime
 
 log = logging.getLogger(__name__)
 
@@ -198,13 +199,24 @@ class Runtime:
         self._redis: Redis | None = None
         # One account limit for this process's bot screens and deliveries (Redis-backed
         # when configured, so that other processes sending for the same bot share it).
-        self.limits: LimiterBackend = make_limits(settings.delivery, settings.redis_url)
+        self.limits: LimiterBackend = make_limits(
+            settings.delivery, settings.redis_url, transport_rates=settings.transport_rates
+        )
+        self.zalo = ZaloRuntime(
+            settings=settings,
+            sessionmaker=self.sessionmaker,
+            limits=self.limits,
+            mask=self.mask.add,
+        )
 
     async def start(self, *, migrate: bool = True) -> None:
         install_token_key(self.settings)
         if migrate:
             await upgrade_async(self.settings.database_url)
         await self._check_token_key()
+        zalo_intake = self.roles.api and self.zalo.webhook_mode
+        if self.roles.bot or zalo_intake:
+            await self.zalo.load(intake=zalo_intake)
         if self.roles.bot or self.roles.scheduler or (self.webhook_mode and self.roles.api):
             await self._start_bot_services()
         if self.roles.worker:
@@ -238,8 +250,10 @@ class Runtime:
             self._spawn(self._ask_approvers(), "approvals")
         if self.roles.bot and self.webhook_mode:
             await self._set_webhook()
-        elif self.roles.bot:
+        elif self.roles.bot and self.dispatcher is not None:
             await self._start_polling()
+        if self.roles.bot:
+            await self.zalo.start(self._spawn)
         if self.receiver is not None:
             self._spawn(self._watch_webhook(), "webhook-watch")
 
@@ -256,6 +270,7 @@ class Runtime:
             on_cancel=self._cancelled,
             webhooks={s.account_id: s.receiver for s in self.served if s.receiver} or None,
             bot_health=self._bot_health if self.monitor is not None else None,
+            zalo_webhooks=self.zalo.webhooks or None,
         )
         config = uvicorn.Config(
             app,
@@ -411,6 +426,8 @@ class Runtime:
             served = await self._serve_account(account_id, token, ward_id, required=required)
             if served is not None:
                 self.served.append(served)
+        if not self.served and self.zalo.served:
+            return  # Zalo bots only: no Telegram dispatcher to run
         if not self.served:
             raise SystemExit(
                 "no bot to serve: set LOA_TELEGRAM__TOKEN, or add a ward's bot with POST /bots."
@@ -556,7 +573,8 @@ class Runtime:
         if self.api_server is not None:
             self.api_server.should_exit = True
         for task in self._tasks:
-            if task.get_name() in ("status", "webhook-watch", "approvals"):
+            name = task.get_name()
+            if name in ("status", "webhook-watch", "approvals") or name.startswith("zalo-"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for served in self.served:
@@ -566,6 +584,7 @@ class Runtime:
             with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
                 await asyncio.wait_for(served.services.outbox.settled(), timeout=5)
             await served.services.outbox.close()
+        await self.zalo.stop(bot_role=self.roles.bot)
         await self.limits.close()
         if self._redis is not None:
             await self._redis.aclose()

@@ -25,6 +25,7 @@ from broadcasts.bots import (
 from broadcasts.models import Area, BotAccount
 from broadcasts.transports.base import BotIdentity
 from broadcasts.transports.telegram import telegram_identity
+from broadcasts.transports.zalo import zalo_identity
 
 router = APIRouter(
     prefix="/bots",
@@ -34,12 +35,13 @@ router = APIRouter(
 )
 
 
-async def _identity(services: ServicesDep, token: str) -> BotIdentity:
-    telegram = services.settings.telegram
+async def _identity(services: ServicesDep, token: str, transport: str) -> BotIdentity:
+    settings = services.settings
+    timeout = settings.delivery.send_timeout_seconds
+    if transport == "zalo":
+        return await zalo_identity(token=token, api_base=settings.zalo.api_base, timeout=timeout)
     return await telegram_identity(
-        token=token,
-        api_base=telegram.api_base,
-        timeout=services.settings.delivery.send_timeout_seconds,
+        token=token, api_base=settings.telegram.api_base, timeout=timeout
     )
 
 
@@ -66,7 +68,8 @@ async def create(
     body: BotCreate, session: SessionDep, services: ServicesDep, caller: AdminCaller
 ) -> BotPublic:
     ward = await bot_ward(session=session, ward_code=body.ward, within=caller.tenant)
-    identity = await _identity(services, body.token)  # after the ward: 404 asks no one
+    # After the ward: a 404 asks no one.
+    identity = await _identity(services, body.token, body.transport)
     bot = await add_bot(
         session=session, transport=body.transport, token=body.token, identity=identity, ward=ward
     )
@@ -94,8 +97,8 @@ async def rotate(
     services: ServicesDep,
     caller: AdminCaller,
 ) -> BotPublic:
-    await get_bot(session=session, bot_id=bot_id, within=caller.tenant)  # 404 asks no one
-    identity = await _identity(services, body.token)
+    known = await get_bot(session=session, bot_id=bot_id, within=caller.tenant)  # 404 asks no one
+    identity = await _identity(services, body.token, known.transport)
     bot = await rotate_token(
         session=session, bot_id=bot_id, token=body.token, identity=identity, within=caller.tenant
     )

@@ -11,6 +11,7 @@ ward's thousand channels do not fill a batch while the other wards' bots sit idl
 
 from __future__ import annotations
 
+import html
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # A module import: broadcasts.message imports broadcasts.delivery.split, whose package
 # imports this module; the name is looked up when a message is rendered.
 from broadcasts import message as group_message
+from broadcasts.delivery.split import text_length
+from broadcasts.i18n import ack_reply_hint
 from broadcasts.models import (
     Area,
     Attachment,
@@ -105,7 +108,8 @@ class NoticeTexts:
 
     `sender` is the ward's name, `sent_at` when the notice went out (the date line);
     `parts_for` renders the group message once per (locale, transport format) and keeps
-    it, as one notice goes to up to 50,000 channels."""
+    it, as one notice goes to up to 50,000 channels. On a transport without buttons
+    (Zalo) the last part ends with how to acknowledge by a reply, within `max_text`."""
 
     status: NoticeStatus
     texts: dict[str, str]
@@ -114,7 +118,7 @@ class NoticeTexts:
     sent_at: datetime | None = None
     files: tuple[FileInfo, ...] = ()  # attachments, in album order
     title: str = ""  # for follow-ups that name the notice («Thông báo #3 «…»»)
-    _parts: dict[tuple[str, int, str], tuple[str, ...]] = field(default_factory=dict)
+    _parts: dict[tuple[str, int, str, bool], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:
         return self.texts.get(locale) or self.texts.get("vi")
@@ -130,27 +134,35 @@ class NoticeTexts:
         markup: Markup = "html" if "html" in capabilities.markups else "plain"
         if limit is None:
             limit = capabilities.max_text
-        key = (locale, limit, markup)
+        key = (locale, limit, markup, capabilities.has_buttons)
         parts = self._parts.get(key)
         if parts is None:
             sent_at = self.sent_at or datetime.now(UTC)
             if sent_at.tzinfo is None:  # stored as UTC
                 sent_at = sent_at.replace(tzinfo=UTC)
-            parts = self._parts[key] = (
+            shown = locale if locale in self.texts else "vi"
+            hint = "" if capabilities.has_buttons else ack_reply_hint(shown)
+            if hint and markup == "html":
+                hint = html.escape(hint)
+            room = text_length(hint) + 2 if hint else 0
+            parts = (
                 tuple(
                     group_message.render_group_message(
                         text=text,
                         sender=self.sender,
                         sent_at=sent_at,
                         urgent=self.urgent,
-                        limit=limit,
-                        locale=locale if locale in self.texts else "vi",
+                        limit=limit - room,
+                        locale=shown,
                         markup=markup,
                     )
                 )
                 if text.strip()
                 else ()
             )
+            if hint and parts:
+                parts = (*parts[:-1], f"{parts[-1]}\n\n{hint}")
+            self._parts[key] = parts
         return parts, markup
 
     def caption_for(self, locale: str, capabilities: TransportCapabilities) -> str | None:

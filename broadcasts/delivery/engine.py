@@ -95,6 +95,7 @@ class Sender:
                 transport = await transports.transport_for(job.account_id)
             except TransportError as exc:
                 return self.retry_or_fail(job, exc.message)
+            self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
             planned = files.plan(notice, job.locale, transport.capabilities)

@@ -20,6 +20,10 @@ later than that can see more than the limit.
 account's sends evenly (1/rate apart, no bursts) and carry the pause a 429 imposes on one
 account, so that only that account waits. A rate of 0 switches that limit off. Time comes
 from an injected `Clock`, so the tests run on virtual time.
+
+A platform slower than Telegram (Zalo's undisclosed quota) has its own account rate in
+`transport_rates` (by transport name); the engine says which transport an account uses
+(`use_transport`) before its first send, and that account is paced at its platform's rate.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import asyncio
 import contextlib
 import heapq
 import math
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -68,6 +72,10 @@ class LimiterBackend(Protocol):
 
     async def wait_unpaused(self, account_id: int) -> None:
         """Return once `account_id` is not paused (cheap; takes no turn)."""
+        ...
+
+    def use_transport(self, account_id: int, transport: str) -> None:
+        """`account_id` sends through `transport`: pace it at that platform's rate."""
         ...
 
     async def pause(self, account_id: int, seconds: float) -> None:
@@ -188,12 +196,13 @@ class ChatTable:
 class _Account:
     """One account's pacing: its log, when its next send may go, one waiter at a time."""
 
-    __slots__ = ("log", "next_at", "lock")
+    __slots__ = ("log", "next_at", "lock", "spacing")
 
-    def __init__(self, log: SendLog | None) -> None:
+    def __init__(self, log: SendLog | None, spacing: float) -> None:
         self.log = log
         self.next_at = -math.inf
         self.lock = asyncio.Lock()
+        self.spacing = spacing
 
 
 class MemoryLimits:
@@ -206,13 +215,14 @@ class MemoryLimits:
         per_chat_per_second: float = 1.0,
         per_group_per_minute: float = 20.0,
         hold: float = 30.0,
+        transport_rates: Mapping[str, float] | None = None,
         clock: Clock = LOOP_CLOCK,
     ) -> None:
         self._clock = clock
         self._hold = hold
-        # Sends of one account go 1/rate apart: even, with no burst at the start of a second.
-        self._spacing = 1.0 / per_bot_per_second if per_bot_per_second > 0 else 0.0
-        self._bot_window = window(per_bot_per_second, 1.0)
+        self._per_bot = per_bot_per_second
+        self._transport_rates = dict(transport_rates or {})
+        self._account_rates: dict[int, float] = {}
         self._accounts: dict[int, _Account] = {}
         chat = window(per_chat_per_second, 1.0)
         group = window(per_group_per_minute, 60.0)
@@ -221,15 +231,30 @@ class MemoryLimits:
 
     @classmethod
     def from_settings(
-        cls, settings: DeliverySettings, *, clock: Clock = LOOP_CLOCK
+        cls,
+        settings: DeliverySettings,
+        *,
+        transport_rates: Mapping[str, float] | None = None,
+        clock: Clock = LOOP_CLOCK,
     ) -> MemoryLimits:
         return cls(
             per_bot_per_second=settings.per_bot_per_second,
             per_chat_per_second=settings.per_chat_per_second,
             per_group_per_minute=settings.per_group_per_minute,
             hold=hold_seconds(settings.send_timeout_seconds),
+            transport_rates=transport_rates,
             clock=clock,
         )
+
+    def use_transport(self, account_id: int, transport: str) -> None:
+        rate = self._transport_rates.get(transport)
+        if rate is not None and self._account_rates.get(account_id) != rate:
+            self._account_rates[account_id] = rate
+            self._accounts.pop(account_id, None)  # made again at that rate on its next turn
+
+    def account_rate(self, account_id: int) -> float:
+        """Sends per second allowed to `account_id` (its platform's, else the default)."""
+        return self._account_rates.get(account_id, self._per_bot)
 
     @contextlib.asynccontextmanager
     async def turn(
@@ -288,8 +313,11 @@ class MemoryLimits:
         await self.wait_unpaused(account_id)
         account = self._accounts.get(account_id)
         if account is None:
-            log = SendLog(*self._bot_window) if self._bot_window else None
-            account = self._accounts[account_id] = _Account(log)
+            rate = self.account_rate(account_id)
+            bot_window = window(rate, 1.0)
+            log = SendLog(*bot_window) if bot_window else None
+            # Sends of one account go 1/rate apart: even, with no burst at a second's start.
+            account = self._accounts[account_id] = _Account(log, 1.0 / rate if rate > 0 else 0.0)
         clock = self._clock
         # The account's other sends queue on the lock, without a slot: one waiter at a
         # time, and only that one holds a slot.
@@ -301,7 +329,7 @@ class MemoryLimits:
             except BaseException:
                 slots.release()
                 raise
-            account.next_at = clock.monotonic() + self._spacing
+            account.next_at = clock.monotonic() + account.spacing
             if account.log is not None:
                 account.log.start()
         return account
@@ -337,11 +365,17 @@ def _end(logs: tuple[SendLog, ...], at: float) -> None:
 
 
 def make_limits(
-    settings: DeliverySettings, redis_url: str | None, *, clock: Clock = LOOP_CLOCK
+    settings: DeliverySettings,
+    redis_url: str | None,
+    *,
+    transport_rates: Mapping[str, float] | None = None,
+    clock: Clock = LOOP_CLOCK,
 ) -> LimiterBackend:
     """The backend a worker uses: Redis when configured (scale-out), else this process."""
     if redis_url:
         from broadcasts.delivery.shared_limits import RedisLimits
 
-        return RedisLimits.from_settings(settings, redis_url, clock=clock)
-    return MemoryLimits.from_settings(settings, clock=clock)
+        return RedisLimits.from_settings(
+            settings, redis_url, transport_rates=transport_rates, clock=clock
+        )
+    return MemoryLimits.from_settings(settings, transport_rates=transport_rates, clock=clock)

@@ -19,7 +19,7 @@ import itertools
 import logging
 import math
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -98,6 +98,7 @@ class RedisLimits:
         hold: float = 30.0,
         prefix: str = "loa",
         max_connections: int = 128,
+        transport_rates: Mapping[str, float] | None = None,
         clock: Clock = LOOP_CLOCK,
     ) -> None:
         self._clock = clock
@@ -106,6 +107,7 @@ class RedisLimits:
             per_chat_per_second=per_chat_per_second,
             per_group_per_minute=per_group_per_minute,
             hold=hold,
+            transport_rates=transport_rates,
             clock=clock,
         )
         self._hold_us = math.ceil(hold * _MICROS)
@@ -129,7 +131,12 @@ class RedisLimits:
 
     @classmethod
     def from_settings(
-        cls, settings: DeliverySettings, redis_url: str, *, clock: Clock = LOOP_CLOCK
+        cls,
+        settings: DeliverySettings,
+        redis_url: str,
+        *,
+        transport_rates: Mapping[str, float] | None = None,
+        clock: Clock = LOOP_CLOCK,
     ) -> RedisLimits:
         return cls(
             redis_url,
@@ -138,8 +145,12 @@ class RedisLimits:
             per_group_per_minute=settings.per_group_per_minute,
             hold=hold_seconds(settings.send_timeout_seconds),
             max_connections=max(32, min(512, settings.concurrency)),
+            transport_rates=transport_rates,
             clock=clock,
         )
+
+    def use_transport(self, account_id: int, transport: str) -> None:
+        self._local.use_transport(account_id, transport)
 
     @contextlib.asynccontextmanager
     async def turn(
@@ -178,12 +189,19 @@ class RedisLimits:
         keys = []
         for scope, limit, period in self._windows:
             name = f"{self._prefix}:log:{scope}:{account_id}"
-            if scope != "bot":
+            if scope == "bot":
+                # A slower platform's account (Zalo): its own rate, in every process.
+                limit, period = self._bot_window(account_id, limit, period)
+            else:
                 if chat_ref is None:
                     continue
                 name = f"{name}:{chat_ref}"
             keys.append((name, limit, period))
         return keys
+
+    def _bot_window(self, account_id: int, limit: int, period: int) -> tuple[int, int]:
+        own = window(self._local.account_rate(account_id), 1.0)
+        return (own[0], math.ceil(own[1] * _MICROS)) if own else (limit, period)
 
     async def _shared_turn(self, account_id: int, chat_ref: str | None, member: str) -> list[str]:
         """Wait until every shared log has room and enter the send; return the keys used."""

@@ -128,7 +128,10 @@ class DeliveryWorker:
             settings=self.settings, sessionmaker=self._sessionmaker
         )
         self._limits = self._given_limits or make_limits(
-            self.config, self.settings.redis_url, clock=self._clock
+            self.config,
+            self.settings.redis_url,
+            transport_rates=self.settings.transport_rates,
+            clock=self._clock,
         )
         self._sender = Sender(
             limits=self._limits,

@@ -4,7 +4,7 @@ Each platform has one `TransportFactory`, made on first use from `FACTORIES` and
 all its accounts (one connection pool per platform). `AccountTransports` is the registry
 the delivery worker asks: it reads the account once, finds the factory for its transport
 and keeps the transport for the next sends. A platform is added by writing its transport
-and factory and naming it in `FACTORIES` (Zalo next); an account whose transport has no
+and factory and naming it in `FACTORIES`; an account whose transport has no
 factory fails its sends with a clear reason, and its channels stay active. (The platforms'
 modules are imported here, up front: importing aiogram takes seconds, which must not
 stall a running worker's event loop on its first send.)
@@ -24,6 +24,9 @@ from broadcasts.models import BotAccount
 from broadcasts.settings import Settings
 from broadcasts.transports.base import Transport, TransportCapabilities
 from broadcasts.transports.telegram import TelegramTransports
+from broadcasts.transports.zalo import ZaloTransports
+from broadcasts.transports.zalo_wire import DEFAULT_API_BASE as ZALO_API_BASE
+from broadcasts.transports.zalo_wire import QUOTA_RETRY_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class TransportOptions:
     """What the factories are made with (from `Settings`)."""
 
     telegram_api_base: str = "https://api.telegram.org"
+    zalo_api_base: str = ZALO_API_BASE
+    zalo_quota_retry: float = QUOTA_RETRY_SECONDS
     timeout: float = 15.0
     connection_limit: int = 256
 
@@ -71,7 +76,16 @@ def _telegram(options: TransportOptions) -> TransportFactory:
     )
 
 
-FACTORIES: Mapping[str, FactoryMaker] = {"telegram": _telegram}
+def _zalo(options: TransportOptions) -> TransportFactory:
+    return ZaloTransports(
+        api_base=options.zalo_api_base,
+        timeout=options.timeout,
+        connection_limit=options.connection_limit,
+        quota_retry=options.zalo_quota_retry,
+    )
+
+
+FACTORIES: Mapping[str, FactoryMaker] = {"telegram": _telegram, "zalo": _zalo}
 
 
 class AccountTransports:
@@ -144,6 +158,8 @@ def settings_transports(
         accounts=account_lookup(sessionmaker),
         options=TransportOptions(
             telegram_api_base=settings.telegram.api_base,
+            zalo_api_base=settings.zalo.api_base,
+            zalo_quota_retry=settings.zalo.quota_retry_seconds,
             timeout=settings.delivery.send_timeout_seconds,
             connection_limit=max(100, settings.delivery.concurrency),
         ),

@@ -85,7 +85,7 @@ async def test_a_bot_is_added_by_its_token_and_the_token_never_shown(
         ({"token": "740002:revoked.token", "ward": "BT"}, 422, "Telegram refused this token"),
         ({"token": TOKEN, "ward": "NOPE"}, 404, "NOPE"),
         ({"token": TOKEN, "ward": "BT-KP1"}, 422, "a bot serves a ward"),
-        ({"token": TOKEN, "transport": "zalo"}, 422, "transport"),
+        ({"token": TOKEN, "transport": "viber"}, 422, "transport"),
         ({"token": "740001:has space", "ward": "BT"}, 422, "token"),
     ],
 )
