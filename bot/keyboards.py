@@ -81,6 +81,8 @@ class AckListCb(CallbackData, prefix="al"):
     n: int
     p: int = 0
     edit: bool = False
+
+
 class ApprovalCb(CallbackData, prefix="ap"):
     action: str  # ok / fix / no (an approver decides) · edit (the writer edits, sends again)
     n: int
@@ -293,6 +295,10 @@ def amend_keyboard(notice_id: int, *, correct: bool = True) -> InlineKeyboardMar
     if correct:
         kb.button(text=_("✏️ Correct"), callback_data=AmendCb(action="fix", n=notice_id))
     kb.button(text=_("🗑 Recall"), callback_data=AmendCb(action="recall", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
 def remind_keyboard(
     notice_id: int, *, remind: bool = True, full_list: bool = False
 ) -> InlineKeyboardMarkup | None:
@@ -332,6 +338,10 @@ def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🗑 Yes, recall it"), callback_data=AmendCb(action="rcok", n=notice_id))
     kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
+    kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
 def nudge_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🔔 Yes, remind them"), callback_data=NoticeCb(action="nudge", n=notice_id))
@@ -345,6 +355,9 @@ def correction_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     kb.button(text=_("✅ Send the correction"), callback_data=AmendCb(action="fixok", n=notice_id))
     kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
     kb.adjust(2)
+    return _checked(kb.as_markup())
+
+
 def with_deadline_buttons(
     markup: InlineKeyboardMarkup,
     choices: Sequence[tuple[str, str, int, bool]],
@@ -369,6 +382,8 @@ def joined(*markups: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None
     """The rows of several keyboards under one message, in order (None: no keyboard)."""
     rows = [row for markup in markups if markup is not None for row in markup.inline_keyboard]
     return _checked(InlineKeyboardMarkup(inline_keyboard=rows)) if rows else None
+
+
 def approval_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     """Under an approver's request: approve, ask for changes, reject."""
     kb = InlineKeyboardBuilder()

@@ -531,6 +531,8 @@ def amend_refused(reason: str, notice_id: int) -> str:
     else:
         text = _("Notice #{id} has not reached any group, so there is nothing to change there.")
     return text.format(id=notice_id)
+
+
 # Approval («lãnh đạo phường duyệt»): the approvers' requests, their decisions, and what the
 # official who wrote the notice is told.
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.amending import amend_status
 from bot.ack_texts import (
     acks_block,
     deadline_choice_line,
@@ -22,6 +22,7 @@ from bot.ack_texts import (
     fits_in_detail,
     reminder_progress_line,
 )
+from bot.amending import amend_status
 from bot.keyboards import (
     confirm_keyboard,
     joined,
@@ -349,9 +350,6 @@ async def acks_screen(
         full_list=not fits_in_detail(acks, room=room, timezone=timezone),
     )
     return Screen("\n".join([head, block]) if block else head, joined(markup, more))
-    if notice.status == NoticeStatus.draft and notice.approval == Approval.changes:
-        return Screen(text, resend_keyboard(notice.id or 0))
-    return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

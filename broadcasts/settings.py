@@ -119,6 +119,8 @@ class AttachmentSettings(BaseModel):
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # How long the bot waits for the rest of an album (its photos come as separate updates).
     album_gather_seconds: float = Field(default=1.0, gt=0, le=30)
+
+
 class NoticeSettings(BaseModel):
     """Defaults for notices; a ward's policy (`WardPolicy`) overrides them."""
 

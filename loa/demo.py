@@ -277,6 +277,7 @@ def sample_png(width: int = 48, height: int = 32) -> bytes:
         + chunk(b"IEND", b"")
     )
 
+
 async def _follow_reminders(runtime: Runtime, notice_id: int) -> int:
     """Wait until the reminders are out; how many were sent."""
     deadline = time.monotonic() + 60

@@ -34,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.app import create_app
 from api.routes.telegram_webhook import webhook_path
 from api.schemas import BotHealth
-from bot.escalation import tell_escalation
 from bot.approvals import SWEEP_SECONDS as APPROVAL_SWEEP_SECONDS
 from bot.approvals import sweep_approvals
+from bot.escalation import tell_escalation
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware

@@ -17,8 +17,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers import deadline
 from bot.approvals import ask_approvers
+from bot.handlers import deadline
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
 from bot.press import Press
 from bot.services import Services

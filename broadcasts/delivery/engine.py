@@ -20,8 +20,8 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from broadcasts.delivery import files, followups
 from broadcasts.delivery.claims import FileInfo, Job, NoticeTexts
@@ -239,6 +239,7 @@ class Sender:
         if isinstance(exc, TransportError):
             return self.retry_or_fail(job, exc.message or type(exc).__name__)
         raise exc
+
     def _remember_uploads(
         self,
         job: Job,

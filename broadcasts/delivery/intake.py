@@ -23,7 +23,6 @@ from broadcasts.delivery.engine import Sender
 from broadcasts.delivery.holdings import Holdings
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.remind import mark_acknowledged
-from broadcasts.models import NoticeStatus
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
