@@ -3,8 +3,9 @@ message's buttons and progress line, and the message that says it is done.
 
 The progress comes from the follow-up deliveries (`broadcasts.corrections.follow_up_progress`)
 and is drawn by the existing status refresh (`Services.refresh_status`), which the delivery
-worker calls as outcomes are written. `AmendNews` tells the official once every group
-has been handled; it remembers in this process what it told (a restart may tell once more).
+worker calls as outcomes are written. That refresh also asks `AmendNews` whether every
+group has been handled, and if so tells the official in a message of its own; it remembers
+in this process what it told (a restart may tell once more).
 """
 
 from __future__ import annotations

@@ -61,20 +61,6 @@ class Services:
         Telegram: the delivery worker calls this while it sends)."""
         for notice_id in notice_ids:
             self.outbox.keep_fresh(("status", notice_id), partial(self._status_edit, notice_id))
-            self.amend_news.spawn(partial(self._tell_amended, notice_id))
-
-    async def _tell_amended(self, notice_id: int) -> None:
-        """«✅ Đã đính chính / thu hồi …» once a correction or recall ran everywhere."""
-        async with session_scope(self.sessionmaker) as session:
-            notice = await get_notice(session=session, notice_id=notice_id)
-            official = (
-                await session.get(Official, notice.official_id) if notice.official_id else None
-            )
-            locale = official.locale if official else self.i18n.default_locale
-            with self.i18n.context(), self.i18n.use_locale(locale):
-                text = await self.amend_news.finished_text(session=session, notice=notice)
-        if text is not None and notice.status_chat_ref:
-            await self.outbox.send(int(notice.status_chat_ref), Screen(text))
 
     async def _status_edit(self, notice_id: int) -> Edit | None:
         async with session_scope(self.sessionmaker) as session:
@@ -88,7 +74,16 @@ class Services:
             with self.i18n.context(), self.i18n.use_locale(locale):
                 zone = self.settings.timezone
                 screen = await status_screen(session=session, notice=notice, timezone=zone)
-        return Edit(int(notice.status_chat_ref), int(notice.status_message_ref), screen)
+                # «✅ Đã đính chính / thu hồi …» once a correction or recall ran everywhere:
+                # a message of its own, so that the official is notified.
+                news = await self.amend_news.finished_text(session=session, notice=notice)
+        chat = int(notice.status_chat_ref)
+        if news is not None:
+            self.amend_news.spawn(partial(self._say, chat, news))
+        return Edit(chat, int(notice.status_message_ref), screen)
+
+    async def _say(self, chat_id: int, text: str) -> None:
+        await self.outbox.send(chat_id, Screen(text))
 
     def show_acks(self, delivery_id: int) -> None:
         """Show under the delivered notice who pressed Đã nhận (coalesced, never waits)."""
