@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -97,7 +98,7 @@ def _input_file(file: OutgoingFile) -> str | InputFile:
     """The bot's own file id when it has one, else the file from Loa's store."""
     if file.file_ref:
         return file.file_ref
-    if file.path is None:
+    if file.path is None or not Path(file.path).is_file():
         raise MessageRejected(f"the file {file.file_name!r} is not in Loa's store")
     return FSInputFile(file.path, filename=file.file_name)
 
