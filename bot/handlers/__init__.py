@@ -13,9 +13,9 @@ def build_router() -> Router:
         errors.make_router(),
         acknowledge.make_router(),
         register.make_router(),
+        attachments.make_router(),  # before start: its /huy drops held files
         start.make_router(),
         status.make_router(),
-        attachments.make_router(),
         compose.make_router(),
         start.make_fallback_router(),
     )
