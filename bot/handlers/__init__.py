@@ -25,10 +25,10 @@ def build_router() -> Router:
         acknowledge.make_router(),
         register.make_router(),
         approval.make_router(),  # before start: /huy while typing a reason is its own
+        attachments.make_router(),  # before start: its /huy drops held files
         start.make_router(),
         status.make_router(),
         amend.make_router(),
-        attachments.make_router(),
         remind.make_router(),
         compose.make_router(),
         start.make_fallback_router(),

@@ -15,7 +15,7 @@ import logging
 from io import BytesIO
 
 from aiogram import Bot, F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
@@ -265,6 +265,13 @@ async def on_text(
     )
 
 
+async def drop_files(message: Message, state: FSMContext, services: Services) -> None:
+    """/huy while the bot waits for the text: the files go, no notice was made."""
+    await state.clear()
+    text = _("Dropped the files you sent. No notice was made, nothing was sent.")
+    await services.outbox.send(message.chat.id, plain(text))
+
+
 async def unsupported(message: Message, services: Services) -> None:
     """A video, an audio file, a sticker...: not something Loa sends."""
     refused = AttachmentRejected("not a file Loa sends", reason="type")
@@ -293,5 +300,6 @@ def make_router() -> Router:
     others = F.video | F.audio | F.animation | F.video_note | F.sticker
     router.message.register(unsupported, starting, others)
     router.message.register(mid_notice, files)
+    router.message.register(drop_files, StateFilter(Attaching.text), Command("cancel", "huy"))
     router.message.register(on_text, StateFilter(Attaching.text), F.text & ~F.text.startswith("/"))
     return router

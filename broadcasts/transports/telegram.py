@@ -20,6 +20,7 @@ import contextlib
 import math
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -108,7 +109,7 @@ def _input_file(file: OutgoingFile) -> str | InputFile:
     """The bot's own file id when it has one, else the file from Loa's store."""
     if file.file_ref:
         return file.file_ref
-    if file.path is None:
+    if file.path is None or not Path(file.path).is_file():
         raise MessageRejected(f"the file {file.file_name!r} is not in Loa's store")
     return FSInputFile(file.path, filename=file.file_name)
 

@@ -140,6 +140,18 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
             Probe(f"/notices/{o.sent_notice_id}/correct", json={"text": "Cúp điện ngày 13/3."})
         ],
         ("POST", "/notices/{notice_id}/recall"): [Probe(f"/notices/{o.sent_notice_id}/recall")],
+        ("GET", "/notices/{notice_id}/attachments"): [Probe(f"/notices/{o.notice_id}/attachments")],
+        ("POST", "/notices/{notice_id}/attachments"): [
+            Probe(
+                f"/notices/{o.notice_id}/attachments",
+                content=(
+                    '--probe\r\nContent-Disposition: form-data; name="file"; '
+                    'filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+                    "%PDF-1.4 x\r\n--probe--\r\n"
+                ),
+                headers={"Content-Type": "multipart/form-data; boundary=probe"},
+            )
+        ],
         ("GET", "/notices/{notice_id}/report"): [Probe(f"/notices/{o.sent_notice_id}/report")],
         ("GET", "/notices/{notice_id}/report.csv"): [
             Probe(f"/notices/{o.sent_notice_id}/report.csv")
