@@ -293,14 +293,20 @@ async def status_screen(
     )
     if acks is None:
         return Screen(text, notice_keyboard(notice.id or 0) if waiting else None)
-    return await acks_screen(
+    screen = await acks_screen(
         session=session, notice=notice, text=text, acks=acks, timezone=timezone
     )
+    if waiting:  # a recurring notice between occurrences: its next time can still change
+        return Screen(screen.text, notice_keyboard(notice.id or 0))
+    return screen
 
 
 async def sent_acks(*, session: AsyncSession, notice: Notice) -> NoticeAcks | None:
     """Who acknowledged the notice's latest occurrence; None before it went out."""
-    if notice.status not in (NoticeStatus.dispatching, NoticeStatus.done) or not notice.id:
+    fired = notice.occurrences > 0 and notice.status != NoticeStatus.cancelled
+    if not notice.id or not (
+        fired or notice.status in (NoticeStatus.dispatching, NoticeStatus.done)
+    ):
         return None
     return await notice_acks_by_area(session=session, notice_id=notice.id)
 

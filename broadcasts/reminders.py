@@ -303,7 +303,11 @@ def _remindable(notice: Notice) -> None:
     """A `Conflict` (with a `reason` the fronts word) when the notice takes no reminder."""
     if notice.recalled_at is not None:
         raise Conflict(f"notice {notice.id} was recalled", reason="recalled", notice_id=notice.id)
-    if notice.status in (NoticeStatus.cancelled, NoticeStatus.draft, NoticeStatus.scheduled):
+    # A recurring notice waits "scheduled" between occurrences: the fired ones count.
+    unsent = (
+        notice.status in (NoticeStatus.draft, NoticeStatus.scheduled) and not notice.occurrences
+    )
+    if notice.status is NoticeStatus.cancelled or unsent:
         reason = "cancelled" if notice.status is NoticeStatus.cancelled else "not_sent"
         raise Conflict(
             f"notice {notice.id} is {notice.status.value}: there is nothing to remind of",
