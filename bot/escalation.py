@@ -19,8 +19,9 @@ from bot.keyboards import remind_keyboard
 from bot.outbox import Screen
 from bot.services import Services
 from broadcasts.db import session_scope
+from broadcasts.escalation import Escalation, note_contact_told
 from broadcasts.models import Official
-from broadcasts.reminders import Escalation, GroupState, note_contact_told
+from broadcasts.reminders import GroupState
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 log = logging.getLogger(__name__)

@@ -298,17 +298,17 @@ async def status_screen(
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
     )
-    if waiting:
-        return Screen(text, notice_keyboard(notice.id or 0))
     if notice.status == NoticeStatus.draft:
         changes = notice.approval == Approval.changes
         return Screen(text, resend_keyboard(notice.id or 0) if changes else None)
+    if waiting and acks is None:
+        return Screen(text, notice_keyboard(notice.id or 0))
     # A sent notice: «✏️ Đính chính» «🗑 Thu hồi», and how far the last of them has come.
     line, amend_markup = await amend_status(session=session, notice=notice)
     text = f"{text}\n{line}" if line else text
     if acks is None:
         return Screen(text, amend_markup)
-    return await acks_screen(
+    screen = await acks_screen(
         session=session,
         notice=notice,
         text=text,
@@ -316,11 +316,17 @@ async def status_screen(
         timezone=timezone,
         more=amend_markup,
     )
+    if waiting:  # a recurring notice between occurrences: its next time can still change
+        return Screen(screen.text, notice_keyboard(notice.id or 0))
+    return screen
 
 
 async def sent_acks(*, session: AsyncSession, notice: Notice) -> NoticeAcks | None:
     """Who acknowledged the notice's latest occurrence; None before it went out."""
-    if notice.status not in (NoticeStatus.dispatching, NoticeStatus.done) or not notice.id:
+    fired = notice.occurrences > 0 and notice.status != NoticeStatus.cancelled
+    if not notice.id or not (
+        fired or notice.status in (NoticeStatus.dispatching, NoticeStatus.done)
+    ):
         return None
     return await notice_acks_by_area(session=session, notice_id=notice.id)
 

@@ -14,13 +14,8 @@ notice's message with the same button. A group that acknowledges before its remi
 goes out is skipped by the engine (recorded `cancelled`). A group with a reminder still
 queued gets no second one, so pressing «Nhắc» twice reminds once.
 
-At an occurrence's deadline (`NoticeOccurrence.ack_deadline`) the scheduler calls
-`escalate_due`: each occurrence is claimed by one conditional UPDATE of `escalated_at`
-(two schedulers escalate once); the silent groups get one automatic reminder and the
-caller receives an `Escalation` (the summary, and the areas whose contact person should
-be told) to deliver through the bot. The claim, the reminders and the audit row commit
-together; the bot's messages follow the commit, so a crash between them loses the
-summary but never doubles the reminders.
+What happens at a deadline is `broadcasts.escalation`; the API's lists are
+`broadcasts.ack_lists`.
 """
 
 from __future__ import annotations
@@ -29,15 +24,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from pydantic import ConfigDict
-from sqlalchemy import CursorResult, and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from broadcasts import audit
-from broadcasts.bounds import MAX_ID
 from broadcasts.errors import Conflict
 from broadcasts.failures import Failure, classify
 from broadcasts.models import (
@@ -48,7 +41,6 @@ from broadcasts.models import (
     DeliveryKind,
     DeliveryStatus,
     Notice,
-    NoticeOccurrence,
     NoticeStatus,
     utcnow,
 )
@@ -303,7 +295,11 @@ def _remindable(notice: Notice) -> None:
     """A `Conflict` (with a `reason` the fronts word) when the notice takes no reminder."""
     if notice.recalled_at is not None:
         raise Conflict(f"notice {notice.id} was recalled", reason="recalled", notice_id=notice.id)
-    if notice.status in (NoticeStatus.cancelled, NoticeStatus.draft, NoticeStatus.scheduled):
+    # A recurring notice waits "scheduled" between occurrences: the fired ones count.
+    unsent = (
+        notice.status in (NoticeStatus.draft, NoticeStatus.scheduled) and not notice.occurrences
+    )
+    if notice.status is NoticeStatus.cancelled or unsent:
         reason = "cancelled" if notice.status is NoticeStatus.cancelled else "not_sent"
         raise Conflict(
             f"notice {notice.id} is {notice.status.value}: there is nothing to remind of",
@@ -480,314 +476,3 @@ async def reminder_progress(
         skipped=counts[DeliveryStatus.cancelled],
         pending=counts[DeliveryStatus.pending] + counts[DeliveryStatus.sending],
     )
-
-
-# -- the deadline ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    """What one occurrence's deadline did, for the bot to tell the people concerned."""
-
-    notice_id: int
-    occurrence: int
-    ward_id: int
-    official_id: int | None
-    title: str
-    reminded: int
-    acks: NoticeAcks
-
-    @property
-    def contacts(self) -> list[AreaAcks]:
-        """Areas with a contact person and silent groups."""
-        return [a for a in self.acks.areas if a.contact_ref and a.silent]
-
-
-async def escalate_due(
-    *, session: AsyncSession, now: datetime | None = None, limit: int = 20
-) -> list[Escalation]:
-    """Claim and escalate the occurrences whose deadline has passed (see the docstring);
-    the caller commits, then tells people."""
-    now = now or utcnow()
-    due = (
-        await session.execute(
-            select(col(NoticeOccurrence.notice_id), col(NoticeOccurrence.occurrence))
-            .where(
-                col(NoticeOccurrence.ack_deadline).is_not(None),
-                col(NoticeOccurrence.ack_deadline) <= now,
-                col(NoticeOccurrence.escalated_at).is_(None),
-            )
-            .order_by(col(NoticeOccurrence.ack_deadline))
-            .limit(limit)
-        )
-    ).all()
-    done: list[Escalation] = []
-    for notice_id, occurrence in due:
-        claimed = cast(
-            "CursorResult[Any]",
-            await session.execute(
-                update(NoticeOccurrence)
-                .where(
-                    col(NoticeOccurrence.notice_id) == notice_id,
-                    col(NoticeOccurrence.occurrence) == occurrence,
-                    col(NoticeOccurrence.escalated_at).is_(None),
-                )
-                .values(escalated_at=now)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if claimed.rowcount != 1:
-            continue  # another scheduler took it
-        done.append(await _escalate(session, notice_id, occurrence))
-    return done
-
-
-async def _escalate(session: AsyncSession, notice_id: int, occurrence: int) -> Escalation:
-    notice = await get_notice(session=session, notice_id=notice_id)
-    reminded = 0
-    try:
-        reminded = await remind_silent(
-            session=session,
-            notice_id=notice_id,
-            occurrence=occurrence,
-            actor="loa:deadline",
-            automatic=True,
-        )
-    except Conflict as exc:  # recalled, cancelled, or nothing was sent: no reminder
-        await audit.record(
-            session=session,
-            actor="loa:deadline",
-            action="notice.remind_skipped",
-            subject=f"notice:{notice_id}",
-            ward_id=notice.ward_id,
-            occurrence=occurrence,
-            reason=str(exc.detail.get("reason", "")),
-        )
-    acks = await notice_acks_by_area(session=session, notice_id=notice_id, occurrence=occurrence)
-    escalation = Escalation(
-        notice_id=notice_id,
-        occurrence=occurrence,
-        ward_id=notice.ward_id,
-        official_id=notice.official_id,
-        title=notice.title or notice.text[:60],
-        reminded=reminded,
-        acks=acks,
-    )
-    await audit.record(
-        session=session,
-        actor="loa:deadline",
-        action="notice.escalate",
-        subject=f"notice:{notice_id}",
-        ward_id=notice.ward_id,
-        occurrence=occurrence,
-        acknowledged=acks.count(GroupState.acknowledged),
-        silent=acks.count(GroupState.silent),
-        reminded=reminded,
-        contacts=[a.area_code for a in escalation.contacts],
-    )
-    return escalation
-
-
-async def note_contact_told(
-    *,
-    session: AsyncSession,
-    notice_id: int,
-    ward_id: int,
-    area_code: str,
-    contact_ref: str,
-    reached: bool,
-    reason: str = "",
-) -> None:
-    """The audit row of telling an area's contact person (or why they could not be told:
-    e.g. they never started the bot, which Telegram refuses with 403)."""
-    await audit.record(
-        session=session,
-        actor="loa:deadline",
-        action="notice.contact_told" if reached else "notice.contact_unreachable",
-        subject=f"notice:{notice_id}",
-        ward_id=ward_id,
-        area=area_code,
-        contact_ref=contact_ref,
-        reason=reason,
-    )
-
-
-# -- for the API ----------------------------------------------------------------------
-
-
-class AcknowledgementRow(SQLModel):
-    model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 31,
-                    "occurrence": 0,
-                    "channel_id": 12,
-                    "chat_title": "Tổ dân phố 5 - Bến Thành",
-                    "area_code": "BT-KP3-T5",
-                    "area_name": "Tổ dân phố 5",
-                    "person_ref": "5550001",
-                    "person_name": "Nguyễn Thị Lan",
-                    "by_leader": True,
-                    "method": "button",
-                    "via": "reminder",
-                    "at": "2026-03-11T07:20:00Z",
-                }
-            ]
-        }
-    )
-
-    id: int
-    occurrence: int
-    channel_id: int
-    chat_title: str
-    area_code: str
-    area_name: str
-    person_ref: str
-    person_name: str
-    by_leader: bool = Field(description="pressed by the group's registered leader (tổ trưởng)")
-    method: str = Field(description="button, api or link")
-    via: str = Field(description="the delivery it came through: notice or reminder")
-    at: datetime
-
-
-class PendingChannelPublic(SQLModel):
-    model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={
-            "examples": [
-                {
-                    "channel_id": 14,
-                    "delivery_id": 92,
-                    "occurrence": 0,
-                    "chat_title": "Tổ dân phố 6 - Bến Thành",
-                    "area_code": "BT-KP3-T6",
-                    "area_name": "Tổ dân phố 6",
-                    "active": True,
-                    "sent_at": "2026-03-11T07:05:02Z",
-                    "reminders": 1,
-                }
-            ]
-        }
-    )
-
-    channel_id: int
-    delivery_id: int
-    occurrence: int
-    chat_title: str
-    area_code: str
-    area_name: str
-    active: bool
-    sent_at: datetime | None
-    reminders: int = Field(default=0, description="reminders queued or sent to this channel")
-
-
-class RemindRequest(SQLModel):
-    model_config = ConfigDict(  # type: ignore[assignment]
-        extra="forbid", json_schema_extra={"examples": [{"occurrence": None}]}
-    )
-
-    occurrence: int | None = Field(
-        default=None, ge=0, le=MAX_ID, description="the occurrence to remind of; null: the latest"
-    )
-
-
-class RemindResult(SQLModel):
-    model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{"notice_id": 7, "occurrence": 0, "reminded": 3}]}
-    )
-
-    notice_id: int
-    occurrence: int
-    reminded: int = Field(
-        description="reminders queued: one per channel without an acknowledgement"
-    )
-
-
-async def list_acknowledgements(
-    *,
-    session: AsyncSession,
-    notice_id: int,
-    occurrence: int | None = None,
-    offset: int = 0,
-    limit: int = 100,
-    within: Tenant = CITY,
-) -> tuple[list[AcknowledgementRow], int]:
-    """Every acknowledgement of the notice (of one occurrence, if given), oldest first."""
-    await get_notice(session=session, notice_id=notice_id, within=within)
-    query = (
-        select(Acknowledgement, Channel, Area, col(Delivery.kind))
-        .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
-        .join(Area, col(Area.id) == col(Channel.area_id))
-        .outerjoin(Delivery, col(Delivery.id) == col(Acknowledgement.delivery_id))
-        .where(col(Acknowledgement.notice_id) == notice_id)
-    )
-    if occurrence is not None:
-        query = query.where(col(Acknowledgement.occurrence) == occurrence)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(
-        query.order_by(col(Acknowledgement.created_at), col(Acknowledgement.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return [
-        AcknowledgementRow(
-            id=ack.id or 0,
-            occurrence=ack.occurrence,
-            channel_id=ack.channel_id,
-            chat_title=channel.title,
-            area_code=area.code,
-            area_name=area.name,
-            person_ref=ack.person_ref,
-            person_name=ack.person_name,
-            by_leader=ack.by_leader,
-            method=ack.method,
-            via=kind or DeliveryKind.notice,
-            at=ack.created_at,
-        )
-        for ack, channel, area, kind in rows
-    ], total
-
-
-async def list_pending(
-    *,
-    session: AsyncSession,
-    notice_id: int,
-    occurrence: int | None = None,
-    offset: int = 0,
-    limit: int = 100,
-    within: Tenant = CITY,
-) -> tuple[list[PendingChannelPublic], int]:
-    """`pending_channels` for the API, with how many reminders each channel has had."""
-    pending = await pending_channels(
-        session=session, notice_id=notice_id, occurrence=occurrence, within=within
-    )
-    page = pending[offset : offset + limit]
-    counts: dict[int, int] = {}
-    if page:
-        counts = {
-            channel_id: int(n)
-            for channel_id, n in await session.execute(
-                select(col(Delivery.channel_id), func.count())
-                .where(
-                    col(Delivery.notice_id) == notice_id,
-                    col(Delivery.occurrence) == page[0].occurrence,
-                    col(Delivery.kind) == DeliveryKind.reminder,
-                    col(Delivery.channel_id).in_([p.channel_id for p in page]),
-                )
-                .group_by(col(Delivery.channel_id))
-            )
-        }
-    return [
-        PendingChannelPublic(
-            channel_id=p.channel_id,
-            delivery_id=p.delivery_id,
-            occurrence=p.occurrence,
-            chat_title=p.chat_title,
-            area_code=p.area_code,
-            area_name=p.area_name,
-            active=p.active,
-            sent_at=p.sent_at,
-            reminders=counts.get(p.channel_id, 0),
-        )
-        for p in page
-    ], len(pending)

@@ -21,9 +21,9 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
+from broadcasts.escalation import Escalation, escalate_due
 from broadcasts.models import utcnow
 from broadcasts.notices import dispatch_notice, due_notice_ids, scheduled_notices
-from broadcasts.reminders import Escalation, escalate_due
 
 log = logging.getLogger(__name__)
 

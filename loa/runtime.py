@@ -49,9 +49,9 @@ from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.delivery.limits import LimiterBackend, make_limits
+from broadcasts.escalation import Escalation
 from broadcasts.migrate import upgrade_async
 from broadcasts.notices import notice_wards, notices_in_flight
-from broadcasts.reminders import Escalation
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
 from broadcasts.tokens import TokenKeyInvalid, has_token_key, use_token_key

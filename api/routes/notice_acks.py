@@ -14,18 +14,17 @@ from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.params import IdPath
 from api.schemas import Listing
-from broadcasts.bounds import MAX_ID
-from broadcasts.notices import get_notice
-from broadcasts.reminders import (
+from broadcasts.ack_lists import (
     AcknowledgementRow,
     PendingChannelPublic,
     RemindRequest,
     RemindResult,
-    latest_occurrence,
     list_acknowledgements,
     list_pending,
-    remind_silent,
 )
+from broadcasts.bounds import MAX_ID
+from broadcasts.notices import get_notice
+from broadcasts.reminders import latest_occurrence, remind_silent
 
 router = APIRouter(
     prefix="/notices",

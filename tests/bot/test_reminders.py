@@ -192,7 +192,7 @@ async def test_a_reminder_reaches_only_the_silent_groups_and_a_press_on_it_count
     assert all(a.occurrence == 0 for a in acks)
 
     # «✅ Đã nhận: …» appears under the notice itself in tổ 5 (not on the reminder).
-    deadline = asyncio.get_running_loop().time() + 15
+    deadline = asyncio.get_running_loop().time() + 30  # only a guard against hanging
     while "✅ Đã nhận:" not in (await _notice_message(w, t5))["text"]:
         assert asyncio.get_running_loop().time() < deadline, "the Đã nhận line never came"
         await asyncio.sleep(0.1)
@@ -200,15 +200,15 @@ async def test_a_reminder_reaches_only_the_silent_groups_and_a_press_on_it_count
     assert "✅ Đã nhận:" not in reminder["text"]
 
     # The status message shows the reminder's progress; one group is still silent.
-    status = await w.player.wait_text(ME, "Nhắc lại: đã gửi 3/3 nhóm")
+    status = await w.player.wait_text(ME, "Nhắc lại: đã gửi 3/3 nhóm", timeout=30)
     assert "⏳ Chưa nhận: Tổ dân phố 6" in status
     assert "⏳ Chưa nhận: Tổ dân phố 5" not in status
 
     # /thongbao N shows the same status; a notice outside the ward is not shown.
     before = len(await w.client.messages(TOKEN, ME))
     await w.player.say_private(f"/thongbao {notice_id}")
-    shown = await w.client.messages(TOKEN, ME, wait_count=before + 1)
-    assert "Nhắc lại: đã gửi 3/3 nhóm" in shown[-1]["text"]
+    shown = await w.client.messages(TOKEN, ME, wait_count=before + 1, wait=30)
+    assert "Nhắc lại: đã gửi 3/3 nhóm" in shown[before]["text"]
     await w.player.say_private("/thongbao 999")
     await w.player.wait_text(ME, "Phường của anh/chị không có thông báo #999.")
 
@@ -288,7 +288,7 @@ async def test_at_the_deadline_silent_groups_are_reminded_once_and_people_are_to
     assert {r.status for r in rows} == {DeliveryStatus.sent}
     assert await _reminders_in(w, t5) == []
 
-    summary = await w.player.wait_text(ME, "Đã đến hạn nhận")
+    summary = await w.player.wait_text(ME, "Đã đến hạn nhận", timeout=30)
     assert "1/4 nhóm" in summary and "tự nhắc lại 3 nhóm" in summary
     assert "Đã báo cho" in summary and "Ông Năm" in summary
     assert "Chưa báo được cho Bà Sáu" in summary
