@@ -2,11 +2,12 @@
 
 A ward whose policy (`broadcasts.policy`) says `needs_approval` keeps every confirmed
 notice a draft with `Notice.approval = "pending"` and the chosen time on it: the
-scheduler fires `scheduled` notices only, so nothing goes out before an approver decides. The first decision wins:
-`decide` is one conditional UPDATE (`approval = 'pending'`), so two approvers pressing at
-once decide once, and the other is told who decided. An urgent notice goes out at once
-when the ward allows it (`urgent_skips_approval`; approval "skipped"), and the approvers
-are told; a notice written by an approver is approved by writing it.
+scheduler fires `scheduled` notices only, so nothing goes out before an approver
+decides. The first decision wins: `decide` is one conditional UPDATE (`approval =
+'pending'`), so two approvers pressing at once decide once, and the other is told who
+decided. An urgent notice goes out at once when the ward allows it
+(`urgent_skips_approval`; approval "skipped"), and the approvers are told; a notice
+written by an approver is approved by writing it.
 
 Which approvers were asked is kept (`ApprovalPrompt`), written before the request goes
 out: the bot asks the approvers of any pending notice nobody was asked about yet, so a
