@@ -1,12 +1,13 @@
-"""Approval: a ward's policy, the gate on confirming a notice, and the approvers' decisions.
+"""Approval: the gate on confirming a notice, and the approvers' decisions.
 
-A ward whose policy says `needs_approval` keeps every confirmed notice a draft with
-`Notice.approval = "pending"` and the chosen time on it: the scheduler fires `scheduled`
-notices only, so nothing goes out before an approver decides. The first decision wins:
-`decide` is one conditional UPDATE (`approval = 'pending'`), so two approvers pressing at
-once decide once, and the other is told who decided. An urgent notice goes out at once
-when the ward allows it (`urgent_skips_approval`; approval "skipped"), and the approvers
-are told; a notice written by an approver is approved by writing it.
+A ward whose policy (`broadcasts.policy`) says `needs_approval` keeps every confirmed
+notice a draft with `Notice.approval = "pending"` and the chosen time on it: the
+scheduler fires `scheduled` notices only, so nothing goes out before an approver
+decides. The first decision wins: `decide` is one conditional UPDATE (`approval =
+'pending'`), so two approvers pressing at once decide once, and the other is told who
+decided. An urgent notice goes out at once when the ward allows it
+(`urgent_skips_approval`; approval "skipped"), and the approvers are told; a notice
+written by an approver is approved by writing it.
 
 Which approvers were asked is kept (`ApprovalPrompt`), written before the request goes
 out: the bot asks the approvers of any pending notice nobody was asked about yet, so a
@@ -19,29 +20,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from pydantic import ConfigDict, StrictBool
 from sqlalchemy import CursorResult, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from broadcasts import audit
 from broadcasts.errors import Conflict, InvalidInput, NoApprover, NotAllowed
 from broadcasts.models import (
     Approval,
     ApprovalPrompt,
-    Area,
     AuditEvent,
     Notice,
     NoticeStatus,
     NoticeTarget,
     Official,
-    WardPolicy,
     utcnow,
 )
 from broadcasts.notices import get_notice, notice_in_ward, schedule_notice
+from broadcasts.policy import approvers_of, get_policy, is_approver
 
-APPROVER = "approver"
 MAX_REASON_CHARS = 500
 # Decisions an approver makes, and the audit action of each.
 DECISIONS = {
@@ -52,128 +50,6 @@ DECISIONS = {
 # An urgent notice sent without waiting is told to the approvers if it is this recent
 # (the sweep does not look further back for a ward that had no approver then).
 SKIPPED_TELL_WITHIN = timedelta(days=1)
-
-
-class PolicyPublic(SQLModel):
-    model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={
-            "examples": [
-                {
-                    "ward_code": "BT",
-                    "ward_name": "Phường Bến Thành",
-                    "needs_approval": True,
-                    "urgent_skips_approval": True,
-                    "ack_deadline_minutes": 120,
-                    "approvers": 2,
-                    "updated_at": "2026-12-01T08:00:00Z",
-                }
-            ]
-        }
-    )
-
-    ward_code: str
-    ward_name: str
-    needs_approval: bool
-    urgent_skips_approval: bool
-    ack_deadline_minutes: int | None
-    approvers: int  # active officials of the ward with the `approver` role
-    updated_at: datetime | None  # None: the ward has the defaults, never set
-
-
-class PolicyUpdate(SQLModel):
-    """The ward's whole policy (PUT): a field left out takes its default."""
-
-    model_config = ConfigDict(  # type: ignore[assignment]
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "needs_approval": True,
-                    "urgent_skips_approval": True,
-                    "ack_deadline_minutes": 120,
-                }
-            ]
-        },
-    )
-
-    needs_approval: StrictBool = Field(
-        description="every notice waits for an approver («lãnh đạo phường») before it goes out"
-    )
-    urgent_skips_approval: StrictBool = Field(
-        default=True, description="urgent notices go out at once; the approvers are told"
-    )
-    ack_deadline_minutes: int | None = Field(
-        default=None,
-        ge=1,
-        le=7 * 24 * 60,
-        description="minutes after sending by which groups should acknowledge (none: default)",
-    )
-
-
-async def get_policy(*, session: AsyncSession, ward_id: int) -> WardPolicy:
-    """The ward's policy; a ward that never set one has the defaults (not stored)."""
-    policy = await session.get(WardPolicy, ward_id)
-    return policy if policy is not None else WardPolicy(ward_id=ward_id)
-
-
-async def policy_public(*, session: AsyncSession, ward: Area) -> PolicyPublic:
-    ward_id = ward.id or 0
-    stored = await session.get(WardPolicy, ward_id)
-    policy = stored or WardPolicy(ward_id=ward_id)
-    approvers = await approvers_of(session=session, ward_id=ward_id)
-    return PolicyPublic(
-        ward_code=ward.code,
-        ward_name=ward.name,
-        needs_approval=policy.needs_approval,
-        urgent_skips_approval=policy.urgent_skips_approval,
-        ack_deadline_minutes=policy.ack_deadline_minutes,
-        approvers=len(approvers),
-        updated_at=stored.updated_at if stored is not None else None,
-    )
-
-
-async def set_policy(
-    *, session: AsyncSession, ward: Area, data: PolicyUpdate, actor: str
-) -> WardPolicy:
-    """Replace the ward's policy, audited under the ward."""
-    ward_id = ward.id or 0
-    policy = await session.get(WardPolicy, ward_id) or WardPolicy(ward_id=ward_id)
-    policy.needs_approval = data.needs_approval
-    policy.urgent_skips_approval = data.urgent_skips_approval
-    policy.ack_deadline_minutes = data.ack_deadline_minutes
-    policy.updated_at = utcnow()
-    session.add(policy)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="ward.policy",
-        subject=f"area:{ward.code}",
-        ward_id=ward_id,
-        **data.model_dump(),
-    )
-    return policy
-
-
-async def approvers_of(
-    *, session: AsyncSession, ward_id: int, excluding: int | None = None
-) -> list[Official]:
-    """The ward's active approvers (but `excluding`, the notice's writer), by name."""
-    query = select(Official).where(
-        col(Official.ward_id) == ward_id, col(Official.role) == APPROVER, col(Official.active)
-    )
-    if excluding is not None:
-        query = query.where(col(Official.id) != excluding)
-    return list(await session.scalars(query.order_by(col(Official.name), col(Official.id))))
-
-
-def is_approver(official: Official | None, ward_id: int) -> bool:
-    return (
-        official is not None
-        and official.active
-        and official.role == APPROVER
-        and official.ward_id == ward_id
-    )
 
 
 async def hold_for_approval(

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path
 
 from api.deps import AdminCaller, ReaderCaller, SessionDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
-from broadcasts.approval import PolicyPublic, PolicyUpdate, policy_public, set_policy
 from broadcasts.areas import get_ward_by_code
+from broadcasts.policy import PolicyPublic, PolicyUpdate, policy_public, set_policy
 
 router = APIRouter(
     prefix="/wards",

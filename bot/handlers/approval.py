@@ -27,15 +27,10 @@ from bot.services import Services
 from bot.texts import decided_text, reason_prompt
 from bot.views import plain, show_review
 from bot.wizard import At, Compose, Wizard, load, save
-from broadcasts.approval import (
-    Decided,
-    decide,
-    is_approver,
-    reopen_for_changes,
-    standing_decision,
-)
+from broadcasts.approval import Decided, decide, reopen_for_changes, standing_decision
 from broadcasts.models import Approval, NoticeStatus, Official, utcnow
 from broadcasts.notices import notice_in_ward
+from broadcasts.policy import is_approver
 
 
 class Deciding(StatesGroup):

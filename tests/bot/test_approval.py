@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.keyboards import ReviewCb, TreeCb, WhenCb
-from broadcasts.approval import PolicyUpdate, set_policy
 from broadcasts.compose import send_off
 from broadcasts.db import session_scope
 from broadcasts.models import (
@@ -28,6 +27,7 @@ from broadcasts.models import (
 )
 from broadcasts.notices import dispatch_notice
 from broadcasts.officials import deactivate_official, set_official_role
+from broadcasts.policy import PolicyUpdate, set_policy
 from loa.demo import Player
 from tests.bot.world import (
     ME,

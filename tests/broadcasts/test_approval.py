@@ -9,19 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broadcasts.approval import (
-    PolicyUpdate,
-    claim_requests,
-    decide,
-    hold_for_approval,
-    set_policy,
-    unasked_notices,
-)
+from broadcasts.approval import claim_requests, decide, hold_for_approval, unasked_notices
 from broadcasts.compose import send_off
 from broadcasts.db import session_scope
 from broadcasts.errors import InvalidInput, NoApprover, NotAllowed, NotFound
 from broadcasts.models import Area, AuditEvent, Delivery, Notice, NoticeStatus, Official, utcnow
 from broadcasts.notices import RenditionInput, dispatch_notice, save_renditions, set_targets
+from broadcasts.policy import PolicyUpdate, set_policy
 from tests.api.factories import add_bot, add_channels, seed_tree
 
 
