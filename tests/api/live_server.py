@@ -17,12 +17,16 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from broadcasts.db import make_engine, make_sessionmaker
-from broadcasts.settings import ApiSettings, Settings, TelegramSettings
+from broadcasts.settings import ApiSettings, Settings, TelegramSettings, ZaloSettings
 
 
 @contextmanager
 def live_api(
-    database_url: str, *, admin_key: str, telegram_api_base: str = "http://127.0.0.1:9"
+    database_url: str,
+    *,
+    admin_key: str,
+    telegram_api_base: str = "http://127.0.0.1:9",
+    zalo_api_base: str = "http://127.0.0.1:9",
 ) -> Iterator[str]:
     """Serve the API over `database_url` while the block runs; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -41,6 +45,7 @@ def live_api(
         # POST /bots asks the Bot API server whose a token is: the sandbox when given, else
         # a closed local port (502 at once); nothing leaves the machine.
         telegram=TelegramSettings(api_base=telegram_api_base),
+        zalo=ZaloSettings(api_base=zalo_api_base),  # the same for Zalo bots
     )
     engine = make_engine(database_url)
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=settings)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broadcasts.models import DeliveryStatus
 from sandbox.telegram.server import SandboxServer
+from sandbox.zalo import ZaloSandbox
 from tests.api.conftest import ADMIN_KEY
 from tests.api.factories import add_ack, add_bot, add_channels, add_notice, seed_tree
 from tests.api.live_server import live_api
@@ -84,8 +85,13 @@ async def test_schemathesis_finds_no_failure(
     await seed(session)
     # The Bot API server POST /bots asks (getMe) is the strict sandbox, on this loop: the
     # run below is awaited, not waited for, so the sandbox answers meanwhile.
-    async with SandboxServer() as sandbox:
-        with live_api(database_url, admin_key=ADMIN_KEY, telegram_api_base=sandbox.url) as url:
+    async with SandboxServer() as sandbox, ZaloSandbox() as zalo:
+        with live_api(
+            database_url,
+            admin_key=ADMIN_KEY,
+            telegram_api_base=sandbox.url,
+            zalo_api_base=zalo.url,
+        ) as url:
             output, returncode = await _fuzz(url, tmp_path)
     (tmp_path / "schemathesis.txt").write_text(output)
     print(summary(output))

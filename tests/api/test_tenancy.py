@@ -217,6 +217,9 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/telegram/webhook/{bot_id}"): [
             Probe(f"/telegram/webhook/{w.bot_id}", json={"update_id": 1})
         ],
+        ("POST", "/zalo/webhook/{bot_id}"): [
+            Probe(f"/zalo/webhook/{w.bot_id}", json={"ok": True, "result": {}})
+        ],
     }
 
 
@@ -298,7 +301,7 @@ async def test_a_ward_reports_key_writes_nothing_and_reads_only_its_ward(
             response = await _send(client, method, probe, world.ward_reports)
             if method == "GET":
                 assert response.status_code in {200, 403, 404}, (probe, response.text)
-            elif "/telegram/" not in probe.path:
+            elif "/webhook/" not in probe.path:  # a bot secret, not a key, guards these
                 assert_problem(response, 403)
             if response.status_code == 200:
                 assert not foreign_markers_in(response.text), (probe, response.text)
