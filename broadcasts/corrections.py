@@ -21,15 +21,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from broadcasts import audit
 from broadcasts.ai import AISettings, Preparation, check_length, prepare_notice
 from broadcasts.errors import Conflict, InvalidInput
+from broadcasts.followup_rows import latest_round_counts, queue_follow_ups
 from broadcasts.models import (
     Delivery,
     DeliveryKind,
@@ -255,60 +255,14 @@ async def _replace_renditions(
 
 async def _add_follow_ups(session: AsyncSession, notice: Notice, kind: DeliveryKind) -> int:
     """One `kind` delivery per sent notice delivery, in the next round of its channel."""
-    notice_id = notice.id
-    parents = (
-        await session.execute(
-            select(
-                col(Delivery.id),
-                col(Delivery.channel_id),
-                col(Delivery.bot_id),
-                col(Delivery.occurrence),
-                col(Delivery.locale),
-                col(Delivery.priority),
-                col(Delivery.provider_message_ref),
-                col(Delivery.sent_at),
-            ).where(
-                col(Delivery.notice_id) == notice_id,
-                col(Delivery.kind) == DeliveryKind.notice,
-                col(Delivery.status) == DeliveryStatus.sent,
-            )
+    parents = await session.scalars(
+        select(Delivery).where(
+            col(Delivery.notice_id) == notice.id,
+            col(Delivery.kind) == DeliveryKind.notice,
+            col(Delivery.status) == DeliveryStatus.sent,
         )
-    ).all()
-    rounds = {
-        (channel_id, occurrence): last
-        for channel_id, occurrence, last in await session.execute(
-            select(
-                col(Delivery.channel_id), col(Delivery.occurrence), func.max(col(Delivery.round))
-            )
-            .where(col(Delivery.notice_id) == notice_id, col(Delivery.kind) == kind)
-            .group_by(col(Delivery.channel_id), col(Delivery.occurrence))
-        )
-    }
-    now = utcnow()
-    rows: list[dict[str, Any]] = [
-        {
-            "notice_id": notice_id,
-            "channel_id": p.channel_id,
-            "bot_id": p.bot_id,
-            "occurrence": p.occurrence,
-            "kind": kind,
-            "round": rounds.get((p.channel_id, p.occurrence), 0) + 1,
-            "parent_id": p.id,
-            "target_refs": p.provider_message_ref,
-            "target_sent_at": p.sent_at,
-            "locale": p.locale,
-            "priority": p.priority,
-            "status": DeliveryStatus.pending,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "updated_at": now,
-        }
-        for p in parents
-    ]
-    for start in range(0, len(rows), 5000):
-        await session.execute(insert(Delivery), rows[start : start + 5000])
-    await session.flush()
-    return len(rows)
+    )
+    return await queue_follow_ups(session, notice_id=notice.id or 0, kind=kind, parents=parents)
 
 
 async def follow_up_progress(
@@ -316,23 +270,7 @@ async def follow_up_progress(
 ) -> tuple[int, int, int]:
     """(done, failed, total) of the latest round of `kind` in each channel: «Đính chính:
     8/12 nhóm» on the status message."""
-    latest = (
-        select(col(Delivery.channel_id), func.max(col(Delivery.round)).label("last"))
-        .where(col(Delivery.notice_id) == notice_id, col(Delivery.kind) == kind)
-        .group_by(col(Delivery.channel_id))
-        .subquery()
-    )
-    rows = await session.execute(
-        select(col(Delivery.status), func.count())
-        .join(
-            latest,
-            (latest.c.channel_id == col(Delivery.channel_id))
-            & (latest.c.last == col(Delivery.round)),
-        )
-        .where(col(Delivery.notice_id) == notice_id, col(Delivery.kind) == kind)
-        .group_by(col(Delivery.status))
-    )
-    counts = {DeliveryStatus(status): n for status, n in rows}
-    done = counts.get(DeliveryStatus.sent, 0)
-    failed = counts.get(DeliveryStatus.failed, 0) + counts.get(DeliveryStatus.cancelled, 0)
+    counts = await latest_round_counts(session, notice_id=notice_id, kind=kind)
+    done = counts[DeliveryStatus.sent]
+    failed = counts[DeliveryStatus.failed] + counts[DeliveryStatus.cancelled]
     return done, failed, sum(counts.values())

@@ -26,13 +26,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from broadcasts import audit
 from broadcasts.errors import Conflict
 from broadcasts.failures import Failure, classify
+from broadcasts.followup_rows import latest_round_counts, queue_follow_ups
 from broadcasts.models import (
     Acknowledgement,
     Area,
@@ -42,7 +43,6 @@ from broadcasts.models import (
     DeliveryStatus,
     Notice,
     NoticeStatus,
-    utcnow,
 )
 from broadcasts.notices import URGENT_PRIORITY, get_notice
 from broadcasts.tenancy import CITY, Tenant
@@ -372,41 +372,13 @@ async def remind_silent(
             notice_id=notice_id,
         )
     silent = await _to_remind(session, notice_id, occurrence)
-    rounds: dict[int, int] = {
-        channel_id: int(top or 0)
-        for channel_id, top in await session.execute(
-            select(col(Delivery.channel_id), func.max(col(Delivery.round)))
-            .where(
-                col(Delivery.notice_id) == notice_id,
-                col(Delivery.occurrence) == occurrence,
-                col(Delivery.kind) == DeliveryKind.reminder,
-            )
-            .group_by(col(Delivery.channel_id))
-        )
-    }
-    now = utcnow()
-    rows = [
-        {
-            "notice_id": notice_id,
-            "channel_id": d.channel_id,
-            "bot_id": c.bot_id,
-            "occurrence": occurrence,
-            "kind": DeliveryKind.reminder,
-            "round": rounds.get(d.channel_id, 0) + 1,
-            "parent_id": d.id,
-            "target_refs": d.provider_message_ref,
-            "target_sent_at": d.sent_at,
-            "locale": d.locale,
-            "priority": URGENT_PRIORITY if notice.urgent else 0,
-            "status": DeliveryStatus.pending,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "updated_at": now,
-        }
-        for d, c in silent
-    ]
-    for start in range(0, len(rows), 5000):
-        await session.execute(insert(Delivery), rows[start : start + 5000])
+    reminded = await queue_follow_ups(
+        session,
+        notice_id=notice_id,
+        kind=DeliveryKind.reminder,
+        parents=[d for d, _channel in silent],
+        priority=URGENT_PRIORITY if notice.urgent else 0,
+    )
     await audit.record(
         session=session,
         actor=actor or "loa",
@@ -414,11 +386,11 @@ async def remind_silent(
         subject=f"notice:{notice_id}",
         ward_id=notice.ward_id,
         occurrence=occurrence,
-        reminded=len(rows),
+        reminded=reminded,
         automatic=automatic,
     )
     await session.flush()
-    return len(rows)
+    return reminded
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,34 +410,9 @@ async def reminder_progress(
         occurrence = await latest_occurrence(session=session, notice_id=notice_id)
         if occurrence is None:
             return None
-    latest = (
-        select(col(Delivery.channel_id), func.max(col(Delivery.round)).label("round"))
-        .where(
-            col(Delivery.notice_id) == notice_id,
-            col(Delivery.occurrence) == occurrence,
-            col(Delivery.kind) == DeliveryKind.reminder,
-        )
-        .group_by(col(Delivery.channel_id))
-        .subquery()
+    counts = await latest_round_counts(
+        session, notice_id=notice_id, kind=DeliveryKind.reminder, occurrence=occurrence
     )
-    counts: dict[DeliveryStatus, int] = defaultdict(int)
-    for status, count in await session.execute(
-        select(col(Delivery.status), func.count())
-        .join(
-            latest,
-            and_(
-                latest.c.channel_id == col(Delivery.channel_id),
-                latest.c.round == col(Delivery.round),
-            ),
-        )
-        .where(
-            col(Delivery.notice_id) == notice_id,
-            col(Delivery.occurrence) == occurrence,
-            col(Delivery.kind) == DeliveryKind.reminder,
-        )
-        .group_by(col(Delivery.status))
-    ):
-        counts[DeliveryStatus(status)] += int(count)
     total = sum(counts.values())
     if not total:
         return None

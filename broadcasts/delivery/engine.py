@@ -33,7 +33,6 @@ from broadcasts.errors import (
     MessageRejected,
     PermanentFailure,
     RateLimited,
-    TemporaryFailure,
     TransportError,
 )
 from broadcasts.i18n import ack_label
@@ -194,17 +193,8 @@ class Sender:
                     return self.retry_or_fail(job, "chat keeps migrating")
                 job.chat_ref = job.new_chat_ref = exc.new_chat_ref
                 continue
-            except PermanentFailure as exc:
-                reason = exc.message or type(exc).__name__
-                outcome = self._final(job, Result.failed, reason)
-                if not isinstance(exc, MessageRejected):
-                    outcome.deactivate = reason
-                return outcome
-            except TimeoutError:
-                timeout = self._settings.send_timeout_seconds
-                return self.retry_or_fail(job, f"timeout: no answer within {timeout:g}s")
-            except (TemporaryFailure, TransportError) as exc:
-                return self.retry_or_fail(job, exc.message or type(exc).__name__)
+            except (TimeoutError, TransportError) as exc:
+                return self.failed(job, exc)
             job.sent_refs.extend(sent.message_refs or (sent.message_ref,))
             self._remember_uploads(job, step.files, message, sent)
         return self._final(job, Result.sent, None)
@@ -224,7 +214,9 @@ class Sender:
             raise
 
     def failed(self, job: Job, exc: Exception) -> Outcome:
-        """The outcome of a follow-up's call that raised, classified as `deliver` does."""
+        """The outcome of a send or a follow-up's call that raised: a rate limit waits
+        without counting an attempt, a permanent failure fails (and, unless only this
+        message was refused, deactivates the channel), the rest retry with backoff."""
         if isinstance(exc, RateLimited):
             return self._rate_limited(job, exc)
         if isinstance(exc, PermanentFailure):
