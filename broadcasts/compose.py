@@ -219,16 +219,18 @@ async def send_off(
     session: AsyncSession,
     notice_id: int,
     at: datetime | None,
-    status_chat_ref: str,
-    status_message_ref: str,
+    status_chat_ref: str | None = None,
+    status_message_ref: str | None = None,
     actor: str = "",
+    rrule: str | None = None,
 ) -> Notice:
-    """Schedule the notice (for now when `at` is None), with the message that shows its
-    progress to the official. A time that passed while the official looked is refused
-    (`reason="time_passed"`): the notice would go out at once instead."""
+    """Schedule the notice (for now when `at` is None; repeating by `rrule`), with the
+    message that shows its progress to the official (none from the API). A time that
+    passed while the official looked is refused (`reason="time_passed"`): the notice
+    would go out at once instead."""
     if at is not None and at <= utcnow():
         raise InvalidInput("the chosen time has passed", reason="time_passed")
-    notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
+    notice = await schedule_notice(session=session, notice_id=notice_id, at=at, rrule=rrule)
     await audit.record(
         session=session,
         actor=actor,
@@ -236,13 +238,15 @@ async def send_off(
         subject=f"notice:{notice_id}",
         at=at,
         now=at is None,
+        rrule=notice.rrule,
     )
-    await set_status_message(
-        session=session,
-        notice_id=notice_id,
-        chat_ref=status_chat_ref,
-        message_ref=status_message_ref,
-    )
+    if status_chat_ref is not None and status_message_ref is not None:
+        await set_status_message(
+            session=session,
+            notice_id=notice_id,
+            chat_ref=status_chat_ref,
+            message_ref=status_message_ref,
+        )
     return notice
 
 

@@ -18,8 +18,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
-from broadcasts.models import utcnow
-from broadcasts.models import NoticeStatus
+from broadcasts.models import NoticeStatus, utcnow
 from broadcasts.notices import dispatch_notice, due_notice_ids, get_notice, scheduled_notices
 
 log = logging.getLogger(__name__)
