@@ -277,6 +277,7 @@ def status_text(
     progress: Progress,
     scheduled_at: datetime | None,
     timezone: str = DEFAULT_TIMEZONE,
+    repeat: str | None = None,
 ) -> str:
     status = {
         "draft": _("draft"),
@@ -297,9 +298,16 @@ def status_text(
         _("📣 <b>Notice #{id}</b>: {title}").format(id=notice_id, title=esc(cut(title, 200))),
         _("Status: {status}").format(status=status),
     ]
+    if repeat is not None:
+        lines.append(_("🔁 Repeats: {repeat}").format(repeat=esc(repeat)))
     if progress.status == "scheduled" and scheduled_at is not None:
         at = when_text(scheduled_at, timezone=timezone)
-        lines.append(_("Will be sent at {time}").format(time=at))
+        if repeat is not None:
+            lines.append(_("Next time: {time}").format(time=at))
+        else:
+            lines.append(_("Will be sent at {time}").format(time=at))
+    if progress.occurrence is not None:
+        lines.append(_("Time no. {number}:").format(number=progress.occurrence + 1))
     if progress.total:
         done = progress.sent + progress.failed + progress.cancelled
         lines.append(f"{bar(done, progress.total)} {done}/{progress.total}")
@@ -385,6 +393,20 @@ def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_
     example = time_example(example_day(timezone=timezone))  # always ahead
     return esc(_("Loa could not read “{text}”. Please type it like {example}.")).format(
         text=esc(cut(typed, 100)), example=example
+    )
+
+
+def repeat_error_text(error: InvalidInput, typed: str) -> str:
+    """Why a typed repeat was refused, with an example that works."""
+    if error.detail.get("reason") == "rrule_bounds":
+        return esc(_("The end date in “{text}” is before the first time. Please check it.")).format(
+            text=esc(cut(typed, 100))
+        )
+    return esc(_("Loa could not read “{text}”. Please type it like {weekly} or {monthly}.")).format(
+        text=esc(cut(typed, 100)),
+        # What the reader understands, typed as an official types it (Vietnamese).
+        weekly="<b>thứ Năm hằng tuần 18h</b>",
+        monthly="<b>ngày 1 hằng tháng 8h</b>",
     )
 
 

@@ -55,6 +55,7 @@ class Wizard(BaseModel):
     back_page: int = 0  # the ward-level page to come back to from an opened khu phố
     query: str = ""  # the official's search in the picker
     at: datetime | None = None  # None: send now
+    rrule: str | None = None  # repeating (an RRULE from `at`, or from now)
 
     def next_screen(self) -> Wizard:
         return self.model_copy(update={"screen": self.screen + 1})

@@ -132,7 +132,8 @@ def check_rule(
         # A date or a floating time: read it on the ward's clock, through the end of that day.
         fields["UNTIL"] = _utc_until(fields["UNTIL"], tz)
         line = ";".join(f"{k}={v}" for k, v in fields.items())
-    local = start.astimezone(tz).replace(microsecond=0, tzinfo=None).replace(tzinfo=tz)
+    # On the minute: «every week at this time» pressed at 15:47:21 repeats at 15:47.
+    local = start.astimezone(tz).replace(second=0, microsecond=0)
     rule = _parse(line, local)
     until = _until(fields)
     if until is not None:
@@ -334,11 +335,12 @@ def read_repeat(
     return check_rule(";".join(parts), start=start, now=now, timezone=timezone)
 
 
-def weekly_from(at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
-    """The RRULE «every week on this weekday at this time» (the time is `at` itself)."""
-    return f"FREQ=WEEKLY;BYDAY={_DAYS[at.astimezone(_zone(timezone)).weekday()]}"
+# The repeats the bot offers as one press, from the moment it is confirmed: its weekday,
+# day of the month and time come from that first occurrence.
+QUICK_REPEATS = {"weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
 
 
-def monthly_from(at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
-    """The RRULE «every month on this day at this time»."""
-    return f"FREQ=MONTHLY;BYMONTHDAY={at.astimezone(_zone(timezone)).day}"
+def quick_month_day(*, now: datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> int | None:
+    """Today's day of the month, when every month has it (1–28): «hằng tháng ngày 5»."""
+    day = (now or datetime.now(UTC)).astimezone(_zone(timezone)).day
+    return day if day <= 28 else None
