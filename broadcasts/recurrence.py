@@ -142,7 +142,7 @@ def check_rule(
         if until - now > MAX_SPAN:
             raise InvalidInput("UNTIL is more than five years ahead", reason="rrule_bounds")
     # «Now» is a few moments ago by the time it is checked: the first occurrence may be.
-    first = rule.after(max(start, now - NOW_SLACK) - timedelta(seconds=1), inc=True)
+    first = rule.after(max(local, now - NOW_SLACK) - timedelta(seconds=1), inc=True)
     if first is None:
         raise InvalidInput("the rule has no occurrence from now on", reason="rrule_no_future")
     seen: list[datetime] = []

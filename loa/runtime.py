@@ -28,6 +28,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import TelegramObject
 from redis.asyncio import Redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
@@ -38,6 +39,7 @@ from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.press import PressMiddleware
 from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
+from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
 from broadcasts.bots import active_bots, count_bots
@@ -223,6 +225,8 @@ class Runtime:
         if self.roles.bot and not self.roles.worker:
             # Workers run elsewhere and cannot reach this bot: follow progress from the database.
             self._spawn(self._follow_progress(), "status")
+        if self.roles.bot:
+            self._spawn(self._show_reviews(), "reviews")  # API drafts for an official
         if self.roles.bot and self.webhook_mode:
             await self._set_webhook()
         elif self.roles.bot:
@@ -462,6 +466,16 @@ class Runtime:
             await self._refresh_status(ids)
             await asyncio.sleep(every)
 
+    async def _show_reviews(self, every: float = 3.0) -> None:
+        while True:
+            assert self.dispatcher is not None
+            for served in self.served:
+                try:
+                    await show_api_reviews(services=served.services, dispatcher=self.dispatcher)
+                except (SQLAlchemyError, TelegramAPIError):
+                    log.exception("showing API notices for review failed; will try again")
+            await asyncio.sleep(every)
+
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:
             self.worker.wake()
@@ -512,7 +526,7 @@ class Runtime:
         if self.api_server is not None:
             self.api_server.should_exit = True
         for task in self._tasks:
-            if task.get_name() in ("status", "webhook-watch"):
+            if task.get_name() in ("status", "webhook-watch", "reviews"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for served in self.served:

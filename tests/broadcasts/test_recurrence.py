@@ -78,6 +78,14 @@ def test_bad_rules_are_refused_with_a_reason(rule: str, reason: str) -> None:
     assert caught.value.detail["reason"] == reason
 
 
+def test_a_rule_from_now_starts_now_on_the_minute() -> None:
+    pressed = NOW + timedelta(seconds=23)
+    repeat = check_rule("FREQ=WEEKLY", start=pressed, now=pressed)
+    assert repeat.first == NOW  # this week's occurrence is the one being sent now
+    assert next_after(repeat.text, pressed) == NOW + timedelta(weeks=1)
+    assert describe(repeat.text) == "Thứ Ba hằng tuần, 15:00"
+
+
 def test_an_api_rule_reads_on_the_ward_clock() -> None:
     repeat = check_rule("RRULE:FREQ=WEEKLY;BYDAY=TH;BYHOUR=18;BYMINUTE=0", start=NOW, now=NOW)
     assert repeat.first == datetime(2026, 12, 3, 11, 0, tzinfo=UTC)
