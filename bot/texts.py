@@ -334,6 +334,11 @@ def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -
     """What /huy (or «❌ Hủy») did, truthfully, whatever the notice's state."""
     if w is None:
         return _("There is no notice being written or waiting to be sent.")
+    if w.cancelled and w.sent and w.scheduled_at is not None:  # a recurring notice stopped
+        return _(
+            "Notice #{id} will not be sent again (the next time was {time}). Groups that "
+            "received it earlier keep it."
+        ).format(id=w.notice_id, time=when_text(w.scheduled_at, timezone=timezone))
     if w.cancelled and w.was == NoticeStatus.scheduled and w.scheduled_at is not None:
         return _(
             "Notice #{id} is cancelled (it was to be sent at {time}). No group received it."
@@ -410,8 +415,16 @@ def repeat_error_text(error: InvalidInput, typed: str) -> str:
     )
 
 
-def drop_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
-    text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
+def drop_question(
+    notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE, repeated: bool = False
+) -> str:
+    """`repeated`: a recurring notice that went out before; cancelling stops what is to come."""
+    if repeated:
+        text = _(
+            "Stop repeating notice #{id}? The next time would be {time}; it is not sent again."
+        )
+    else:
+        text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
     return esc(text).format(id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>")
 
 

@@ -413,7 +413,18 @@ async def withdraw_notice(
             subject=f"notice:{notice_id}",
             ward_id=ward_id,
         )
-        return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
+        if not notice.occurrences:
+            return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
+        # A recurring notice stopped between its times: what earlier times sent stays sent.
+        progress = await notice_progress(session=session, notice_id=notice_id)
+        return Withdrawal(
+            notice_id,
+            was,
+            cancelled=True,
+            scheduled_at=scheduled_at,
+            sent=progress.sent,
+            total=progress.total,
+        )
     notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
     progress = await notice_progress(session=session, notice_id=notice_id)
     return Withdrawal(

@@ -124,7 +124,9 @@ async def test_every_week_at_this_time_fires_three_occurrences_with_their_own_ac
     assert "🔁 Lặp lại:" in status and "Lần tới:" in status
     # Cancelling stops what is to come: the next week's fire sends nothing.
     await w.player.press(ME, "nt:cancel", OFFICIAL)
+    await w.player.wait_text(ME, f"Dừng lặp lại thông báo #{n}?")
     await w.player.press(ME, "nt:drop", OFFICIAL)
+    await w.player.wait_text(ME, f"Thông báo #{n} sẽ không được gửi nữa")
     async with session_scope(w.runtime.sessionmaker) as session:
         notice = await session.get(Notice, n)
     assert notice is not None and notice.status == NoticeStatus.cancelled
