@@ -319,6 +319,24 @@ async def occurrence_totals(*, session: AsyncSession, notice_id: int) -> list[Oc
     return [rows[k] for k in sorted(rows)]
 
 
+async def _occurrences(
+    session: AsyncSession, notice: Notice, totals: ReportTotals
+) -> list[OccurrenceTotals]:
+    """Per occurrence; a one-off notice's only one is its totals (no query needed)."""
+    if notice.rrule:
+        return await occurrence_totals(session=session, notice_id=notice.id or 0)
+    if not notice.occurrences and not totals.targeted:
+        return []
+    return [
+        OccurrenceTotals(
+            occurrence=0,
+            due_at=notice.scheduled_at,
+            fired_at=notice.dispatched_at,
+            **totals.model_dump(),
+        )
+    ]
+
+
 async def delivery_failures(
     *, session: AsyncSession, notice_id: int, limit: int | None = None
 ) -> list[DeliveryFailure]:
@@ -455,7 +473,7 @@ async def notice_detail(
             "channels_count": count,
             "channels": rows,
             "rrule": notice.rrule,
-            "occurrences": await occurrence_totals(session=session, notice_id=notice_id),
+            "occurrences": await _occurrences(session, notice, totals),
         }
     )
 
@@ -581,7 +599,7 @@ async def notice_report(
         rows=ordered,
         totals=totals,
         rrule=notice.rrule,
-        occurrences=await occurrence_totals(session=session, notice_id=notice_id),
+        occurrences=await _occurrences(session, notice, totals),
     )
 
 
