@@ -48,7 +48,7 @@ class TreeCb(CallbackData, prefix="tr"):
 
 
 class WhenCb(CallbackData, prefix="wh"):
-    action: str  # now / later / at (a quick time) / cancel
+    action: str  # now / later / at (a quick time) / weekly / monthly (from now) / cancel
     at: int = 0  # Unix time of a quick time, for "at"
     n: int = 0
     v: int = 0
@@ -209,12 +209,20 @@ def picker_keyboard(picker: Picker, *, n: int, v: int) -> InlineKeyboardMarkup:
     return _checked(kb.as_markup())
 
 
-def when_keyboard(*, n: int, v: int) -> InlineKeyboardMarkup:
+def when_keyboard(*, n: int, v: int, month_day: int | None = None) -> InlineKeyboardMarkup:
+    """Now, later, or repeating from now: weekly at this time, monthly on this day (offered
+    when every month has the day, `month_day`)."""
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🚀 Send now"), callback_data=WhenCb(action="now", n=n, v=v))
     kb.button(text=_("⏰ Schedule"), callback_data=WhenCb(action="later", n=n, v=v))
+    kb.button(text=_("🔁 Every week at this time"), callback_data=WhenCb(action="weekly", n=n, v=v))
+    if month_day is not None:
+        kb.button(
+            text=_("🔁 Every month on day {day}").format(day=month_day),
+            callback_data=WhenCb(action="monthly", n=n, v=v),
+        )
     kb.button(text=_("❌ Cancel"), callback_data=WhenCb(action="cancel", n=n, v=v))
-    kb.adjust(2, 1)
+    kb.adjust(2, 2 if month_day is not None else 1, 1)
     return _checked(kb.as_markup())
 
 

@@ -278,6 +278,7 @@ def status_text(
     scheduled_at: datetime | None,
     timezone: str = DEFAULT_TIMEZONE,
     approval: str = "",
+    repeat: str | None = None,
 ) -> str:
     held = approval_state(approval) if progress.status in ("draft", "cancelled") else None
     status = held or {
@@ -299,9 +300,16 @@ def status_text(
         _("📣 <b>Notice #{id}</b>: {title}").format(id=notice_id, title=esc(cut(title, 200))),
         _("Status: {status}").format(status=status),
     ]
+    if repeat is not None:
+        lines.append(_("🔁 Repeats: {repeat}").format(repeat=esc(repeat)))
     if progress.status == "scheduled" and scheduled_at is not None:
         at = when_text(scheduled_at, timezone=timezone)
-        lines.append(_("Will be sent at {time}").format(time=at))
+        if repeat is not None:
+            lines.append(_("Next time: {time}").format(time=at))
+        else:
+            lines.append(_("Will be sent at {time}").format(time=at))
+    if progress.occurrence is not None:
+        lines.append(_("Time no. {number}:").format(number=progress.occurrence + 1))
     if progress.status == "draft" and approval == "pending":
         lines.append(
             _("Will be sent at {time}, once approved").format(
@@ -336,6 +344,11 @@ def withdrawal_text(w: Withdrawal | None, *, timezone: str = DEFAULT_TIMEZONE) -
     """What /huy (or «❌ Hủy») did, truthfully, whatever the notice's state."""
     if w is None:
         return _("There is no notice being written or waiting to be sent.")
+    if w.cancelled and w.sent and w.scheduled_at is not None:  # a recurring notice stopped
+        return _(
+            "Notice #{id} will not be sent again (the next time was {time}). Groups that "
+            "received it earlier keep it."
+        ).format(id=w.notice_id, time=when_text(w.scheduled_at, timezone=timezone))
     if w.cancelled and w.was == NoticeStatus.scheduled and w.scheduled_at is not None:
         return _(
             "Notice #{id} is cancelled (it was to be sent at {time}). No group received it."
@@ -398,8 +411,30 @@ def time_error_text(error: InvalidInput, typed: str, *, timezone: str = DEFAULT_
     )
 
 
-def drop_question(notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> str:
-    text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
+def repeat_error_text(error: InvalidInput, typed: str) -> str:
+    """Why a typed repeat was refused, with an example that works."""
+    if error.detail.get("reason") == "rrule_bounds":
+        return esc(_("The end date in “{text}” is before the first time. Please check it.")).format(
+            text=esc(cut(typed, 100))
+        )
+    return esc(_("Loa could not read “{text}”. Please type it like {weekly} or {monthly}.")).format(
+        text=esc(cut(typed, 100)),
+        # What the reader understands, typed as an official types it (Vietnamese).
+        weekly="<b>thứ Năm hằng tuần 18h</b>",
+        monthly="<b>ngày 1 hằng tháng 8h</b>",
+    )
+
+
+def drop_question(
+    notice_id: int, at: datetime, *, timezone: str = DEFAULT_TIMEZONE, repeated: bool = False
+) -> str:
+    """`repeated`: a recurring notice that went out before; cancelling stops what is to come."""
+    if repeated:
+        text = _(
+            "Stop repeating notice #{id}? The next time would be {time}; it is not sent again."
+        )
+    else:
+        text = _("Cancel notice #{id}, to be sent at {time}? No group has received it yet.")
     return esc(text).format(id=notice_id, time=f"<b>{esc(when_text(at, timezone=timezone))}</b>")
 
 

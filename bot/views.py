@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ack_texts import (
@@ -40,6 +40,7 @@ from bot.texts import (
     cut_lines,
     esc,
     rendition_block,
+    repeat_error_text,
     review_footer,
     status_text,
     time_error_text,
@@ -50,13 +51,23 @@ from bot.texts import (
 from bot.wizard import Compose, Wizard
 from broadcasts.compose import TargetSummary, target_summary
 from broadcasts.errors import InvalidInput
+from broadcasts.i18n import DEFAULT_LOCALE
 from broadcasts.models import Approval, Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
+from broadcasts.recurrence import Repeat, check_rule, describe, quick_month_day, read_repeat
 from broadcasts.reminders import GroupState, NoticeAcks, notice_acks_by_area, reminder_progress
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import example_day, parse_local_time, quick_times
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
+
+
+def _locale() -> str:
+    """The language the screen is being drawn in (the official's)."""
+    try:
+        return get_i18n().current_locale
+    except LookupError:
+        return DEFAULT_LOCALE
 
 
 def plain(text: str) -> Screen:
@@ -207,8 +218,19 @@ async def show_when(
 ) -> None:
     lines = [esc(hint)] if hint else []
     lines += [_reach(summary), esc(_("When should it be sent?"))]
-    markup = when_keyboard(n=wizard.notice_id, v=wizard.screen)
+    markup = when_keyboard(n=wizard.notice_id, v=wizard.screen, month_day=quick_month_day())
     await outbox.send(chat_id, Screen("\n".join(lines), markup))
+
+
+def repeat_of(wizard: Wizard, *, timezone: str = DEFAULT_TIMEZONE) -> str | None:
+    """How the wizard's notice repeats, as screens say it (None: it does not)."""
+    if not wizard.rrule:
+        return None
+    try:
+        stored = check_rule(wizard.rrule, start=wizard.at or utcnow(), timezone=timezone).text
+    except InvalidInput:
+        return None
+    return describe(stored, locale=_locale(), timezone=timezone)
 
 
 async def show_confirm(
@@ -221,7 +243,28 @@ async def show_confirm(
     timezone: str = DEFAULT_TIMEZONE,
 ) -> None:
     lines = [esc(hint)] if hint else []
-    if wizard.at is None:
+    repeat = repeat_of(wizard, timezone=timezone)
+    if repeat is not None and wizard.at is None:
+        question = ngettext(
+            "Send it now to {count} group, then repeat: {repeat}?",
+            "Send it now to {count} groups, then repeat: {repeat}?",
+            summary.groups,
+        )
+        lines.append(esc(question).format(count=summary.groups, repeat=f"<b>{esc(repeat)}</b>"))
+    elif repeat is not None and wizard.at is not None:
+        question = ngettext(
+            "Repeat for {count} group: {repeat}, the first time at {time}?",
+            "Repeat for {count} groups: {repeat}, the first time at {time}?",
+            summary.groups,
+        )
+        lines.append(
+            esc(question).format(
+                count=summary.groups,
+                repeat=f"<b>{esc(repeat)}</b>",
+                time=f"<b>{esc(when_text(wizard.at, timezone=timezone))}</b>",
+            )
+        )
+    elif wizard.at is None:
         question = ngettext(
             "Send it now to {count} group?", "Send it now to {count} groups?", summary.groups
         )
@@ -294,6 +337,9 @@ async def status_screen(
         scheduled_at=notice.scheduled_at,
         timezone=timezone,
         approval=notice.approval,
+        repeat=describe(notice.rrule, locale=_locale(), timezone=timezone)
+        if notice.rrule
+        else None,
     )
     waiting = notice.status == NoticeStatus.scheduled and (
         notice.scheduled_at is not None and notice.scheduled_at > (now or utcnow())
@@ -356,6 +402,18 @@ async def acks_screen(
         full_list=not fits_in_detail(acks, room=room, timezone=timezone),
     )
     return Screen("\n".join([head, block]) if block else head, joined(markup, more))
+
+
+async def read_repeat_text(
+    outbox: Outbox, chat_id: int, typed: str, *, timezone: str
+) -> Repeat | None:
+    """The repeat an official typed («thứ Năm hằng tuần 18h»), or None once they have been
+    told why it cannot be used."""
+    try:
+        return read_repeat(typed, timezone=timezone)
+    except InvalidInput as exc:
+        await outbox.send(chat_id, Screen(repeat_error_text(exc, typed)))
+        return None
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

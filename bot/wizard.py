@@ -57,6 +57,7 @@ class Wizard(BaseModel):
     at: datetime | None = None  # None: send now
     # The «Đã nhận» deadline the official chose (`broadcasts.deadlines`: "" the default).
     deadline: str = ""
+    rrule: str | None = None  # repeating (an RRULE from `at`, or from now)
 
     def next_screen(self) -> Wizard:
         return self.model_copy(update={"screen": self.screen + 1})

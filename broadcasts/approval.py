@@ -188,7 +188,7 @@ async def decide(
         at = notice.scheduled_at
         late = at is not None and at <= now
         notice = await schedule_notice(
-            session=session, notice_id=notice_id, at=None if late else at
+            session=session, notice_id=notice_id, at=None if late else at, rrule=notice.rrule
         )
     await audit.record(
         session=session,

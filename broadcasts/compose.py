@@ -39,6 +39,7 @@ from broadcasts.notices import (
     set_targets,
     target_channels,
 )
+from broadcasts.recurrence import check_rule
 
 
 @dataclass(slots=True)
@@ -220,26 +221,27 @@ async def send_off(
     session: AsyncSession,
     notice_id: int,
     at: datetime | None,
-    status_chat_ref: str,
-    status_message_ref: str,
+    status_chat_ref: str | None = None,
+    status_message_ref: str | None = None,
     actor: str = "",
+    rrule: str | None = None,
 ) -> Notice:
-    """Schedule the notice (for now when `at` is None), with the message that shows its
-    progress to the official. A time that passed while the official looked is refused
-    (`reason="time_passed"`): the notice would go out at once instead. In a ward that
-    needs approval it waits for an approver instead (`broadcasts.approval`)."""
+    """Schedule the notice (for now when `at` is None; repeating by `rrule`), with the
+    message that shows its progress to the official (none from the API). A time that
+    passed while the official looked is refused (`reason="time_passed"`): the notice
+    would go out at once instead. In a ward that needs approval it waits for an approver
+    instead (`broadcasts.approval`), its time and repeat kept for the approval."""
     if at is not None and at <= utcnow():
         raise InvalidInput("the chosen time has passed", reason="time_passed")
+    repeat = check_rule(rrule, start=at or utcnow()) if rrule else None
     if await hold_for_approval(session=session, notice_id=notice_id, at=at, actor=actor):
         # Waits for the ward's approvers (`Notice.approval == "pending"`): not scheduled.
-        await set_status_message(
-            session=session,
-            notice_id=notice_id,
-            chat_ref=status_chat_ref,
-            message_ref=status_message_ref,
-        )
+        held = await get_notice(session=session, notice_id=notice_id)
+        held.rrule = repeat.text if repeat is not None else None
+        session.add(held)
+        await _follow_on(session, notice_id, status_chat_ref, status_message_ref)
         return await get_notice(session=session, notice_id=notice_id)
-    notice = await schedule_notice(session=session, notice_id=notice_id, at=at)
+    notice = await schedule_notice(session=session, notice_id=notice_id, at=at, rrule=rrule)
     await audit.record(
         session=session,
         actor=actor,
@@ -247,14 +249,20 @@ async def send_off(
         subject=f"notice:{notice_id}",
         at=at,
         now=at is None,
+        rrule=notice.rrule,
     )
-    await set_status_message(
-        session=session,
-        notice_id=notice_id,
-        chat_ref=status_chat_ref,
-        message_ref=status_message_ref,
-    )
+    await _follow_on(session, notice_id, status_chat_ref, status_message_ref)
     return notice
+
+
+async def _follow_on(
+    session: AsyncSession, notice_id: int, chat_ref: str | None, message_ref: str | None
+) -> None:
+    """Remember the official's status message (none for a notice sent from the API)."""
+    if chat_ref is not None and message_ref is not None:
+        await set_status_message(
+            session=session, notice_id=notice_id, chat_ref=chat_ref, message_ref=message_ref
+        )
 
 
 async def channel_counts(*, session: AsyncSession, ward_id: int) -> dict[int, int]:

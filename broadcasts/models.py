@@ -205,6 +205,10 @@ class Notice(SQLModel, table=True):
     approved_by: int | None = Field(default=None, foreign_key="official.id")
     corrected_at: datetime | None = None
     recalled_at: datetime | None = None
+    # Made through the API for its official (`official_id`) to review in the bot: asked
+    # when, and when the bot showed them the review (the bot's sweep shows each once).
+    review_requested_at: datetime | None = None
+    review_shown_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

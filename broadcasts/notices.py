@@ -2,7 +2,9 @@
 
 Firing a schedule is an idempotent state change (`scheduled` → `dispatching` in one
 conditional UPDATE), so two schedulers, a restart or a double fire never send twice:
-only the caller whose UPDATE matched creates the deliveries.
+only the caller whose UPDATE matched creates the deliveries. A recurring notice fires
+each occurrence the same way and stays `scheduled` for the next one (see
+`broadcasts.recurrence`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ from broadcasts.models import (
     Rendition,
     utcnow,
 )
-from broadcasts.reports import count_acks, count_deliveries, delivery_failures
+from broadcasts.recurrence import check_rule, latest_due, next_after
+from broadcasts.reports import (
+    count_acks,
+    count_deliveries,
+    delivery_failures,
+    occurrence_totals,
+)
 from broadcasts.tenancy import CITY, Tenant
 
 URGENT_PRIORITY = 10
@@ -62,6 +70,7 @@ class Progress:
     acknowledged_channels: int = 0
     acknowledgements: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (chat title, reason)
+    occurrence: int | None = None  # a recurring notice: the occurrence the counts are of
 
 
 async def get_notice(*, session: AsyncSession, notice_id: int, within: Tenant = CITY) -> Notice:
@@ -158,12 +167,20 @@ async def target_channels(*, session: AsyncSession, notice_id: int) -> list[Chan
 
 
 async def schedule_notice(
-    *, session: AsyncSession, notice_id: int, at: datetime | None = None
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    at: datetime | None = None,
+    rrule: str | None = None,
 ) -> Notice:
-    """Schedule for `at` (aware), or for now when None. Needs targets and renditions."""
+    """Schedule for `at` (aware), or for now when None. Needs targets and renditions.
+
+    With `rrule` (an RFC 5545 RRULE, checked by `broadcasts.recurrence.check_rule` from
+    `at` or now) the notice repeats: `scheduled_at` is its first occurrence."""
     notice = await _editable(session, notice_id)
     if at is not None and at.tzinfo is None:
         raise InvalidInput("the schedule time needs a timezone")
+    repeat = check_rule(rrule, start=at or utcnow()) if rrule else None
     targets = await session.scalar(
         select(func.count())
         .select_from(NoticeTarget)
@@ -179,6 +196,9 @@ async def schedule_notice(
         raise InvalidInput(f"renditions with unchecked facts: {', '.join(sorted(unconfirmed))}")
     now = utcnow()
     notice.scheduled_at = at if at is not None and at > now else now
+    notice.rrule = repeat.text if repeat is not None else None
+    if repeat is not None:
+        notice.scheduled_at = max(repeat.first, now)
     notice.status = NoticeStatus.scheduled
     notice.updated_at = now
     session.add(notice)
@@ -208,15 +228,36 @@ async def scheduled_notices(*, session: AsyncSession) -> list[tuple[int, datetim
 
 
 async def dispatch_notice(
-    *, session: AsyncSession, notice_id: int, occurrence: int = 0, due_by: datetime | None = None
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    due_by: datetime | None = None,
+    now: datetime | None = None,
 ) -> int | None:
     """Fire a scheduled notice: create one delivery per active target channel.
 
+    The occurrence fired is the notice's next one (`Notice.occurrences`); `occurrence`,
+    when given, must be that one, else nothing happens. A recurring notice with
+    occurrences left stays `scheduled`, at its next occurrence.
+
     Returns how many deliveries were created; None when it was not (or no longer) scheduled,
     or, with `due_by`, when its time is later than that: a scheduler's job left over from
-    before a reschedule then changes nothing.
+    before a reschedule then changes nothing. `now` is the clock (a test's virtual time).
     """
-    now = utcnow()
+    now = now or utcnow()
+    notice = await session.get(Notice, notice_id, populate_existing=True)
+    if notice is None or notice.status != NoticeStatus.scheduled:
+        return None
+    k = notice.occurrences
+    if occurrence is not None and occurrence != k:
+        return None
+    due_at = notice.scheduled_at or now
+    following: datetime | None = None
+    if notice.rrule:
+        # After an outage only the latest occurrence due goes out (see broadcasts.recurrence).
+        due_at = max(due_at, latest_due(notice.rrule, min(now, due_by or now)) or due_at)
+        following = next_after(notice.rrule, max(due_at, now))
     # A DML statement's result is a CursorResult; the async session's stubs only say Result.
     claimed = cast(
         "CursorResult[Any]",
@@ -225,26 +266,33 @@ async def dispatch_notice(
             .where(
                 col(Notice.id) == notice_id,
                 col(Notice.status) == NoticeStatus.scheduled,
+                col(Notice.occurrences) == k,
                 true() if due_by is None else col(Notice.scheduled_at) <= due_by,
             )
-            .values(status=NoticeStatus.dispatching, dispatched_at=now, updated_at=now)
+            .values(
+                status=NoticeStatus.scheduled if following else NoticeStatus.dispatching,
+                scheduled_at=following or col(Notice.scheduled_at),
+                occurrences=k + 1,
+                dispatched_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
         ),
     )
     if claimed.rowcount != 1:
         return None
-    notice = await get_notice(session=session, notice_id=notice_id)
-    due_at = notice.scheduled_at or now
     first_due: datetime | None = due_at
-    if occurrence > 0:  # the deadline keeps its offset after each occurrence
+    if k > 0:  # the deadline keeps its offset after each occurrence
         first_due = await session.scalar(
             select(col(NoticeOccurrence.due_at)).where(
                 col(NoticeOccurrence.notice_id) == notice_id, col(NoticeOccurrence.occurrence) == 0
             )
         )
+    # The occurrence's row: its primary key (notice_id, occurrence) refuses a second fire.
     session.add(
         NoticeOccurrence(
             notice_id=notice_id,
-            occurrence=occurrence,
+            occurrence=k,
             due_at=due_at,
             fired_at=now,
             ack_deadline=deadline_for(
@@ -252,7 +300,8 @@ async def dispatch_notice(
             ),
         )
     )
-    notice.occurrences = max(notice.occurrences, occurrence + 1)
+    notice = await get_notice(session=session, notice_id=notice_id)
+    await session.refresh(notice)
     locales = set((await renditions_of(session=session, notice_id=notice_id)).keys())
     channels = await target_channels(session=session, notice_id=notice_id)
     rows = [
@@ -260,7 +309,7 @@ async def dispatch_notice(
             "notice_id": notice_id,
             "channel_id": c.id,
             "bot_id": c.bot_id,
-            "occurrence": occurrence,
+            "occurrence": k,
             "locale": c.locale if c.locale in locales else "vi",
             "priority": URGENT_PRIORITY if notice.urgent else 0,
             "status": DeliveryStatus.pending,
@@ -272,7 +321,7 @@ async def dispatch_notice(
     ]
     for start in range(0, len(rows), 5000):
         await session.execute(insert(Delivery), rows[start : start + 5000])
-    if not rows:
+    if not rows and notice.status == NoticeStatus.dispatching:
         notice.status = NoticeStatus.done
         notice.completed_at = now
         session.add(notice)
@@ -286,7 +335,8 @@ async def cancel_notice(*, session: AsyncSession, notice_id: int, within: Tenant
     if notice.status in (NoticeStatus.done, NoticeStatus.cancelled):
         raise Conflict(f"notice {notice_id} is already {notice.status.value}", status=notice.status)
     now = utcnow()
-    if notice.status == NoticeStatus.dispatching:
+    # A recurring notice between occurrences is scheduled and may still be sending one.
+    if notice.status in (NoticeStatus.dispatching, NoticeStatus.scheduled):
         await session.execute(
             update(Delivery)
             .where(
@@ -375,7 +425,18 @@ async def withdraw_notice(
             subject=f"notice:{notice_id}",
             ward_id=ward_id,
         )
-        return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
+        if not notice.occurrences:
+            return Withdrawal(notice_id, was, cancelled=True, scheduled_at=scheduled_at)
+        # A recurring notice stopped between its times: what earlier times sent stays sent.
+        progress = await notice_progress(session=session, notice_id=notice_id)
+        return Withdrawal(
+            notice_id,
+            was,
+            cancelled=True,
+            scheduled_at=scheduled_at,
+            sent=progress.sent,
+            total=progress.total,
+        )
     notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
     progress = await notice_progress(session=session, notice_id=notice_id)
     return Withdrawal(
@@ -479,6 +540,13 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         notice_id, (0, 0)
     )
     failures = await delivery_failures(session=session, notice_id=notice_id, limit=10)
+    occurrence: int | None = None
+    if notice.rrule and notice.occurrences:
+        # A recurring notice shows its latest occurrence: each has its own groups to reach.
+        latest = (await occurrence_totals(session=session, notice_id=notice_id))[-1]
+        occurrence = latest.occurrence
+        totals = latest
+        channels, people = latest.acknowledged, latest.acknowledgements
     return Progress(
         notice_id=notice_id,
         status=notice.status.value,
@@ -490,6 +558,7 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         acknowledged_channels=channels,
         acknowledgements=people,
         failures=[(f.title, f.reason) for f in failures],
+        occurrence=occurrence,
     )
 
 
@@ -511,7 +580,13 @@ async def notices_in_flight(*, session: AsyncSession, grace_seconds: float = 120
             (col(Notice.status) == NoticeStatus.dispatching)
             | ((col(Notice.status) == NoticeStatus.done) & (col(Notice.completed_at) >= since))
             | (col(Notice.corrected_at) >= amended)
-            | (col(Notice.recalled_at) >= amended),
+            | (col(Notice.recalled_at) >= amended)
+            # A recurring notice waits for its next time while an occurrence goes out.
+            | (
+                (col(Notice.status) == NoticeStatus.scheduled)
+                & col(Notice.rrule).is_not(None)
+                & (col(Notice.dispatched_at) >= utcnow() - timedelta(hours=1))
+            ),
         )
     )
     return [i for i in rows if i is not None]

@@ -33,6 +33,7 @@ from broadcasts.models import (
     DeliveryKind,
     DeliveryStatus,
     Notice,
+    NoticeOccurrence,
     NoticeStatus,
     NoticeTarget,
     utcnow,
@@ -74,6 +75,14 @@ class ReportTotals(SQLModel):
     )
 
 
+class OccurrenceTotals(ReportTotals):
+    """One firing of the notice (0 the first; a recurring notice has one per time)."""
+
+    occurrence: int
+    due_at: datetime | None = None
+    fired_at: datetime | None = None
+
+
 class AreaReportRow(ReportTotals):
     area_code: str
     area_name: str
@@ -109,6 +118,8 @@ class NoticeReport(SQLModel):
     generated_at: datetime
     rows: list[AreaReportRow]
     totals: ReportTotals
+    rrule: str | None = None
+    occurrences: list[OccurrenceTotals] = Field(default_factory=list)
 
 
 class NoticeSummary(SQLModel):
@@ -210,6 +221,8 @@ class NoticeDetail(NoticeSummary):
     targets: list[str]
     channels_count: int
     channels: list[ChannelDeliveryRow]
+    rrule: str | None = None
+    occurrences: list[OccurrenceTotals] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +306,67 @@ async def _ack_counts(
 def _split_leaders(row: ReportTotals, leaders: int) -> None:
     row.leader_acknowledged = leaders
     row.member_acknowledged = max(0, row.acknowledged - leaders)
+
+
+async def occurrence_totals(*, session: AsyncSession, notice_id: int) -> list[OccurrenceTotals]:
+    """The notice's deliveries and acknowledgements per occurrence, oldest first: each
+    fired occurrence has a row (zeros when it reached no channel)."""
+    fired = await session.execute(
+        select(
+            col(NoticeOccurrence.occurrence),
+            col(NoticeOccurrence.due_at),
+            col(NoticeOccurrence.fired_at),
+        ).where(col(NoticeOccurrence.notice_id) == notice_id)
+    )
+    rows = {k: OccurrenceTotals(occurrence=k, due_at=due, fired_at=at) for k, due, at in fired}
+    counted = await session.execute(
+        select(col(Delivery.occurrence), col(Delivery.status), func.count())
+        .where(col(Delivery.notice_id) == notice_id, NOTICE_ROWS)
+        .group_by(col(Delivery.occurrence), col(Delivery.status))
+    )
+    for k, status, count in counted:
+        row = rows.setdefault(k, OccurrenceTotals(occurrence=k))
+        row.targeted += count
+        match DeliveryStatus(status):
+            case DeliveryStatus.sent:
+                row.sent += count
+            case DeliveryStatus.failed:
+                row.failed += count
+            case DeliveryStatus.cancelled:
+                row.cancelled += count
+            case _:
+                row.pending += count
+    acks = await session.execute(
+        select(
+            col(Acknowledgement.occurrence),
+            func.count(func.distinct(col(Acknowledgement.channel_id))),
+            func.count(),
+        )
+        .where(col(Acknowledgement.notice_id) == notice_id)
+        .group_by(col(Acknowledgement.occurrence))
+    )
+    for k, channels, people in acks:
+        row = rows.setdefault(k, OccurrenceTotals(occurrence=k))
+        row.acknowledged, row.acknowledgements = int(channels), int(people)
+    return [rows[k] for k in sorted(rows)]
+
+
+async def _occurrences(
+    session: AsyncSession, notice: Notice, totals: ReportTotals
+) -> list[OccurrenceTotals]:
+    """Per occurrence; a one-off notice's only one is its totals (no query needed)."""
+    if notice.rrule:
+        return await occurrence_totals(session=session, notice_id=notice.id or 0)
+    if not notice.occurrences and not totals.targeted:
+        return []
+    return [
+        OccurrenceTotals(
+            occurrence=0,
+            due_at=notice.scheduled_at,
+            fired_at=notice.dispatched_at,
+            **totals.model_dump(),
+        )
+    ]
 
 
 async def delivery_failures(
@@ -431,6 +505,8 @@ async def notice_detail(
             "targets": targets,
             "channels_count": count,
             "channels": rows,
+            "rrule": notice.rrule,
+            "occurrences": await _occurrences(session, notice, totals),
         }
     )
 
@@ -557,6 +633,8 @@ async def notice_report(
         generated_at=utcnow(),
         rows=ordered,
         totals=totals,
+        rrule=notice.rrule,
+        occurrences=await _occurrences(session, notice, totals),
     )
 
 

@@ -8,6 +8,9 @@ The same sweep escalates the occurrences whose acknowledgement deadline has pass
 (`broadcasts.reminders.escalate_due`: claimed with one conditional UPDATE each, so two
 schedulers escalate once) and hands each `Escalation` to `on_escalated` (the bot tells
 the official and the areas' contacts) after the commit.
+
+A recurring notice is still scheduled after a fire, at its next occurrence: the fire plans
+that one (see `broadcasts.recurrence`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
 from broadcasts.escalation import Escalation, escalate_due
-from broadcasts.models import utcnow
-from broadcasts.notices import dispatch_notice, due_notice_ids, scheduled_notices
+from broadcasts.models import NoticeStatus, utcnow
+from broadcasts.notices import dispatch_notice, due_notice_ids, get_notice, scheduled_notices
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,10 @@ class NoticeScheduler:
     async def fire(self, notice_id: int) -> int | None:
         async with session_scope(self._sessionmaker) as session:
             created = await dispatch_notice(session=session, notice_id=notice_id, due_by=utcnow())
+            notice = await get_notice(session=session, notice_id=notice_id)
+            following = notice.scheduled_at if notice.status == NoticeStatus.scheduled else None
+        if following is not None and self._scheduler.running:
+            self.plan(notice_id, following)  # a recurring notice's next occurrence
         if created is None:
             return None  # fired already (by us or another process), or moved to later
         log.info("notice %s fired: %s deliveries", notice_id, created)

@@ -65,6 +65,29 @@ def _plain(text: str) -> str:
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
+def fold(text: str) -> str:
+    """`text` as the readers here see it: lower case, no diacritics, spaced at both ends."""
+    return _plain(text)
+
+
+@dataclass(frozen=True, slots=True)
+class WallTime:
+    at: time
+    weekday: int | None = None  # 0 Monday … 6 Sunday
+
+
+def wall_time(text: str) -> WallTime:
+    """A clock time and at most a weekday, with no day: what a repeat says («thứ Năm 18h»).
+    Anything else (a date, «mai», «tuần sau») is `UnreadableTime`."""
+    p = _pieces(_plain(text))
+    if p.date is not None or p.day_offset is not None or p.week is not None:
+        raise UnreadableTime("a repeat names no single day")
+    at, carry = _clock(p)
+    if carry:
+        raise UnreadableTime("a repeat at midnight")
+    return WallTime(at=at, weekday=p.weekday)
+
+
 def _take(pattern: re.Pattern[str], text: str) -> tuple[re.Match[str] | None, str]:
     found = list(pattern.finditer(text))
     if len(found) > 1:

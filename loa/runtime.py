@@ -42,6 +42,7 @@ from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.press import PressMiddleware
 from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
+from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
 from broadcasts.bots import active_bots, count_bots
@@ -248,6 +249,8 @@ class Runtime:
         if self.roles.bot:
             # Notices confirmed through the API (or before a restart) reach the approvers.
             self._spawn(self._ask_approvers(), "approvals")
+        if self.roles.bot and self.dispatcher is not None:
+            self._spawn(self._show_reviews(), "reviews")  # API drafts for an official
         if self.roles.bot and self.webhook_mode:
             await self._set_webhook()
         elif self.roles.bot and self.dispatcher is not None:
@@ -511,6 +514,16 @@ class Runtime:
                     log.warning("approval sweep failed: %s", exc)
             await asyncio.sleep(every)
 
+    async def _show_reviews(self, every: float = 3.0) -> None:
+        while True:
+            assert self.dispatcher is not None
+            for served in self.served:
+                try:
+                    await show_api_reviews(services=served.services, dispatcher=self.dispatcher)
+                except (SQLAlchemyError, TelegramAPIError):
+                    log.exception("showing API notices for review failed; will try again")
+            await asyncio.sleep(every)
+
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:
             self.worker.wake()
@@ -574,7 +587,9 @@ class Runtime:
             self.api_server.should_exit = True
         for task in self._tasks:
             name = task.get_name()
-            if name in ("status", "webhook-watch", "approvals") or name.startswith("zalo-"):
+            if name in ("status", "webhook-watch", "approvals", "reviews") or name.startswith(
+                "zalo-"
+            ):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for served in self.served:

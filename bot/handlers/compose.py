@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.texts import withdrawal_text
 from bot.views import (
     plain,
+    read_repeat_text,
     read_time,
     show_confirm,
     show_current,
@@ -49,6 +50,7 @@ from broadcasts.compose import (
 from broadcasts.deadlines import set_ack_deadline
 from broadcasts.models import Approval, Official, utcnow
 from broadcasts.notices import withdraw_notice
+from broadcasts.recurrence import QUICK_REPEATS, is_repeat_text
 
 REVIEW = (Compose.review, Compose.editing)
 WHEN = (Compose.when, Compose.when_text)
@@ -289,10 +291,31 @@ async def send_now(
     services: Services,
 ) -> None:
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
-    wizard = wizard.next_screen().model_copy(update={"at": None})
+    wizard = wizard.next_screen().model_copy(update={"at": None, "rrule": None})
     await save(state, Compose.confirm, wizard)
     await press.answer()
     await show_confirm(services.outbox, chat_of(query), summary=summary, wizard=wizard)
+
+
+async def quick_repeat(
+    query: CallbackQuery,
+    callback_data: WhenCb,
+    press: Press,
+    wizard: Wizard,
+    state: FSMContext,
+    session: AsyncSession,
+    services: Services,
+) -> None:
+    """«🔁 Every week at this time» / «every month on this day»: from now, repeating."""
+    summary = await target_summary(session=session, notice_id=wizard.notice_id)
+    rule = QUICK_REPEATS[callback_data.action]
+    wizard = wizard.next_screen().model_copy(update={"at": None, "rrule": rule})
+    await save(state, Compose.confirm, wizard)
+    await press.answer()
+    zone = services.settings.timezone
+    await show_confirm(
+        services.outbox, chat_of(query), summary=summary, wizard=wizard, timezone=zone
+    )
 
 
 async def ask_time(
@@ -318,7 +341,7 @@ async def quick_time(
         await press.answer(_("This time has already passed. Please choose another."), alert=True)
         return
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
-    wizard = wizard.next_screen().model_copy(update={"at": at})
+    wizard = wizard.next_screen().model_copy(update={"at": at, "rrule": None})
     await save(state, Compose.confirm, wizard)
     await press.answer()
     zone = services.settings.timezone
@@ -330,12 +353,20 @@ async def quick_time(
 async def typed_time(
     message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
 ) -> None:
-    zone = services.settings.timezone
-    at = await read_time(services.outbox, message.chat.id, message.text or "", timezone=zone)
-    if at is None:
-        return
+    zone, typed = services.settings.timezone, message.text or ""
+    rule: str | None = None
+    at: datetime | None
+    if is_repeat_text(typed):  # «thứ Năm hằng tuần 18h»: the first time, then the rule
+        repeat = await read_repeat_text(services.outbox, message.chat.id, typed, timezone=zone)
+        if repeat is None:
+            return
+        at, rule = repeat.first, repeat.text
+    else:
+        at = await read_time(services.outbox, message.chat.id, typed, timezone=zone)
+        if at is None:
+            return
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
-    wizard = wizard.next_screen().model_copy(update={"at": at})
+    wizard = wizard.next_screen().model_copy(update={"at": at, "rrule": rule})
     await save(state, Compose.confirm, wizard)
     chat = message.chat.id
     await show_confirm(services.outbox, chat, summary=summary, wizard=wizard, timezone=zone)
@@ -357,6 +388,7 @@ async def confirmed(
         status_chat_ref=str(chat_of(query)),
         status_message_ref=str(message_of(query)),
         actor=f"telegram:{query.from_user.id}",
+        rrule=wizard.rrule,
     )
     await set_ack_deadline(
         session=session,
@@ -441,6 +473,7 @@ def make_router() -> Router:
     on(send_now, WhenCb.filter(F.action == "now"), Fresh(*WHEN))
     on(ask_time, WhenCb.filter(F.action == "later"), Fresh(*WHEN))
     on(quick_time, WhenCb.filter(F.action == "at"), Fresh(*WHEN))
+    on(quick_repeat, WhenCb.filter(F.action.in_(QUICK_REPEATS)), Fresh(*WHEN))
     on(drop, WhenCb.filter(F.action == "cancel"), Fresh(*WHEN))
     on(confirmed, ConfirmCb.filter(F.action == "send"), Fresh(Compose.confirm))
     on(change_time, ConfirmCb.filter(F.action == "when"), Fresh(Compose.confirm))

@@ -99,7 +99,8 @@ async def ask_drop(
     )
     await press.answer()
     at, zone = notice.scheduled_at or datetime.now(UTC), services.settings.timezone
-    text = drop_question(callback_data.n, at, timezone=zone)
+    repeated = bool(notice.rrule) and notice.occurrences > 0
+    text = drop_question(callback_data.n, at, timezone=zone, repeated=repeated)
     await services.outbox.send(chat_of(query), Screen(text, drop_keyboard(callback_data.n)))
 
 

@@ -152,6 +152,22 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
                 headers={"Content-Type": "multipart/form-data; boundary=probe"},
             )
         ],
+        ("POST", "/notices"): [
+            Probe("/notices", json={"text": "Cúp điện.", "targets": ["TD-A1"], "ward": "TD"}),
+            Probe("/notices", json={"text": "Cúp điện.", "targets": ["TD"], "ward": "HCM"}),
+            Probe(
+                "/notices", json={"text": "Cúp điện.", "targets": ["TD-A1"]}, allowed=unprocessable
+            ),
+            Probe(
+                "/notices",
+                json={"text": "Cúp điện.", "targets": ["BT-KP1"], "official": o.official_id},
+                allowed=unprocessable,
+            ),
+        ],
+        ("POST", "/notices/{notice_id}/confirm"): [Probe(f"/notices/{o.notice_id}/confirm")],
+        ("POST", "/notices/{notice_id}/reschedule"): [
+            Probe(f"/notices/{o.notice_id}/reschedule", json={"at": "2030-01-01T07:00:00+07:00"})
+        ],
         ("GET", "/notices/{notice_id}/report"): [Probe(f"/notices/{o.sent_notice_id}/report")],
         ("GET", "/notices/{notice_id}/report.csv"): [
             Probe(f"/notices/{o.sent_notice_id}/report.csv")
