@@ -241,6 +241,7 @@ class NoticeIntake(BaseModel):
                     "RRULE:FREQ=WEEKLY;BYDAY=TH;UNTIL=20261231T165959Z",
                     "repeats": "Thứ Năm hằng tuần, 18:00, đến 31/12/2026",
                     "ack_deadline": None,
+                    "approval": "",
                     "review_by": None,
                     "unchecked": [],
                     "renditions": [
@@ -269,6 +270,10 @@ class NoticeIntake(BaseModel):
     rrule: str | None
     repeats: str | None = Field(description="the repeat as the bot says it (Vietnamese)")
     ack_deadline: datetime | None
+    approval: str = Field(
+        description="where it stands with the ward's approvers: '' (none needed), 'pending' "
+        "(waiting: not sent yet), 'approved', 'changes', 'rejected', or 'skipped' (urgent)"
+    )
     review_by: int | None = Field(description="the official asked to review it in the bot")
     unchecked: list[str] = Field(description="renditions with facts to check before confirming")
     renditions: list[RenditionPublic]
@@ -311,6 +316,7 @@ async def _intake(session: SessionDep, notice: Notice, intake: Intake | None) ->
         rrule=notice.rrule,
         repeats=_repeats(notice),
         ack_deadline=notice.ack_deadline,
+        approval=notice.approval,
         review_by=notice.official_id if notice.review_requested_at else None,
         unchecked=[r.locale for r in renditions if r.flagged],
         renditions=renditions,
@@ -327,8 +333,10 @@ async def _intake(session: SessionDep, notice: Notice, intake: Intake | None) ->
     summary="Create a notice: the AI step, targets, time or repeat; confirmed or for review",
     description="With `confirm` it is scheduled at once (facts the fact check flagged need "
     "`accept_findings`); otherwise it waits for `POST /notices/{id}/confirm`, or for the "
-    "named `official` to review it in the bot.",
-    responses=problem_responses(422),
+    "named `official` to review it in the bot. In a ward whose policy needs approval, a "
+    "confirmed notice waits for an approver (`approval: pending`); with no approver in the "
+    "ward the answer is 409 (`reason: no_approver`) and nothing is created.",
+    responses=problem_responses(409, 422),
 )
 async def create(
     body: NoticeCreate, session: SessionDep, services: ServicesDep, caller: AdminCaller
