@@ -102,7 +102,11 @@ class DeliverySettings(BaseModel):
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
     send_timeout_seconds: float = 15.0
-    lease_seconds: float = 60.0
+    # A worker renews the leases of what it holds every heartbeat; a lease is three
+    # heartbeats long, so a dead worker's deliveries are taken over within about 6.5 s
+    # and a live one may miss two beats (see delivery/heartbeat.py).
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    lease_seconds: float = Field(default=6.0, gt=0)
     batch_size: int = 200
     poll_interval_seconds: float = 0.5
     concurrency: int = 200

@@ -8,8 +8,8 @@ written (progress, finished notices), `heartbeat.py` keeps the leases alive, and
 seconds of sending per bot account, so several workers share a big notice.
 
 `stop()` stops claiming, lets the sends already started finish and be recorded, and puts
-back what was claimed but not started; after a crash, the lease runs out and any worker
-claims the rest.
+back what was claimed but not started; after a crash, the lease (a few heartbeats) runs out
+and any worker claims the rest within seconds.
 """
 
 from __future__ import annotations
@@ -169,6 +169,7 @@ class DeliveryWorker:
             sessionmaker=self._sessionmaker,
             worker_id=self.worker_id,
             lease_seconds=self.config.lease_seconds,
+            heartbeat_seconds=self.config.heartbeat_seconds,
             clock=self._clock,
             is_holding=lambda: holdings.held > 0,
         )

@@ -1,5 +1,6 @@
-"""Worker processes: SIGKILL mid-notice loses nothing; two workers on PostgreSQL + Redis
-share a notice without duplicates and keep one bot within its limit together."""
+"""Worker processes: SIGKILL mid-notice loses nothing; a running worker takes over a killed
+one's deliveries within seconds; two workers on PostgreSQL + Redis share a notice without
+duplicates and keep one bot within its limit together."""
 
 from __future__ import annotations
 
@@ -159,6 +160,106 @@ async def test_sigkill_mid_notice_then_restart_completes_it(
     assert {int(c) for c in stats["per_chat"]} == every_chat  # no channel left out
     assert duplicates <= in_flight
     assert int(stats["sent"]) == 150 + duplicates
+    async with sessionmaker() as session:
+        statuses = set(
+            await session.scalars(
+                select(Delivery.status).where(  # type: ignore[call-overload]
+                    Delivery.notice_id == seeded.notice_id
+                )
+            )
+        )
+    assert statuses == {DeliveryStatus.sent}
+
+
+# The product's promise: a delivery claimed by a worker killed with -9 is taken over by a
+# running worker within this many seconds, with the default heartbeat and lease.
+TAKEOVER_PROMISE_SECONDS = 10.0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_running_worker_takes_over_a_killed_ones_deliveries_within_seconds(
+    database_url: str,
+    sandbox: SandboxServer,
+    tg: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    record_property: Any,
+) -> None:
+    """Kill -9 one of two running workers mid-notice: the other claims every delivery the
+    dead one held once their leases (three 2 s heartbeats) run out, within 10 s of the
+    kill, and sends twice at most what was in flight. The default heartbeat, lease and
+    poll interval; only the pace is lowered (10/s per bot per worker), so that the notice
+    lasts a few seconds and the kill lands in the middle of it."""
+    tokens = [new_token(), new_token()]
+    groups = {token: await make_groups(tg, token, 60) for token in tokens}
+    options: dict[str, Any] = {
+        "database_url": database_url,
+        "api_base": sandbox.url,
+        "per_bot_per_second": 10,
+    }
+    doomed, survivor = (WorkerProcess(tmp_path / f"{name}.log") for name in ("doomed", "survivor"))
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.gather(doomed.start(**options), survivor.start(**options))
+
+        async def both_started() -> bool:
+            return all(w.log.exists() and "started" in w.log.read_text() for w in (doomed, survivor))
+
+        await _wait_for(both_started, "the workers to start")
+        seeded = await seed(sessionmaker, groups=groups)
+
+        async def some_sent() -> bool:
+            return int((await tg.stats())["sent"]) >= 30
+
+        await _wait_for(some_sent, "the workers to send")
+        doomed.signal(signal.SIGKILL)
+        killed_at = loop.time()
+        assert await doomed.wait() == -signal.SIGKILL
+        assert doomed.process is not None
+        dead_owner = f"%:{doomed.process.pid}:%"
+
+        def still_dead_ones(ids: list[int] | None = None) -> Any:
+            query = select(Delivery.id).where(
+                col(Delivery.status) == DeliveryStatus.sending,
+                col(Delivery.lease_owner).like(dead_owner),
+            )
+            return query if ids is None else query.where(col(Delivery.id).in_(ids))
+
+        async with sessionmaker() as session:
+            held_by_dead = list(await session.scalars(still_dead_ones()))
+        assert held_by_dead, "the kill came when the doomed worker held nothing"
+        assert survivor.process is not None and survivor.process.returncode is None
+
+        async def taken_over() -> bool:
+            async with sessionmaker() as session:
+                return (await session.scalars(still_dead_ones(held_by_dead))).first() is None
+
+        await _wait_for(taken_over, "the survivor to take over the dead worker's deliveries")
+        gap = loop.time() - killed_at
+        await _wait_for(
+            lambda: _notice_done(sessionmaker, seeded.notice_id),
+            "the survivor to finish the notice",
+        )
+        survivor.signal(signal.SIGTERM)
+        assert await survivor.wait() == 0
+    finally:
+        doomed.kill()
+        survivor.kill()
+
+    stats = await tg.stats()
+    duplicates = int(stats["duplicates"])
+    record_property("takeover_gap_seconds", round(gap, 2))
+    record_property("takeover_in_flight", len(held_by_dead))
+    record_property("takeover_duplicates", duplicates)
+    print(
+        f"\nkill -9 of one of two running workers: {len(held_by_dead)} claimed by it, "
+        f"taken over {gap:.2f} s after the kill, {duplicates} sent twice"
+    )
+    assert gap <= TAKEOVER_PROMISE_SECONDS
+    every_chat = {chat for chats in groups.values() for chat in chats}
+    assert {int(c) for c in stats["per_chat"]} == every_chat
+    assert duplicates <= len(held_by_dead)
+    assert int(stats["sent"]) == 120 + duplicates
     async with sessionmaker() as session:
         statuses = set(
             await session.scalars(
