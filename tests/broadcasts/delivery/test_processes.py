@@ -203,7 +203,9 @@ async def test_a_running_worker_takes_over_a_killed_ones_deliveries_within_secon
         await asyncio.gather(doomed.start(**options), survivor.start(**options))
 
         async def both_started() -> bool:
-            return all(w.log.exists() and "started" in w.log.read_text() for w in (doomed, survivor))
+            return all(
+                w.log.exists() and "started" in w.log.read_text() for w in (doomed, survivor)
+            )
 
         await _wait_for(both_started, "the workers to start")
         seeded = await seed(sessionmaker, groups=groups)
