@@ -11,10 +11,10 @@ default rights: read-only groups), ``promote`` (a member made administrator), ``
 (@BotFather's /setprivacy).
 
 Reading back (``GET``): ``messages?token&chat_id[&wait_count&wait]`` (the bot's messages in a
-chat, with their topic and edits), ``callback_answers/{id}?wait``, ``callback_times?token`` (each query's press and answer
-times), ``stats?token`` (sent,
-edited, 429s in total and per chat in ``rejected_429_per_chat``, errors by code, per-chat
-counts, duplicates), ``limits``, ``settings``, ``faults``, ``health``.
+chat, with their topic and edits), ``callback_answers/{id}?wait``, ``callback_times?token``
+(each callback query's press and answer times), ``stats?token`` (sent, edited, 429s in total
+and per chat in ``rejected_429_per_chat``, errors by code, per-chat counts, duplicates),
+``limits``, ``settings``, ``faults``, ``health``.
 
 Time: ``POST age`` ({token, chat_id, seconds, message_id?}) makes the bot's messages in a
 chat (or one of them) that many seconds older, so a test reaches Telegram's 48-hour delete

@@ -173,8 +173,8 @@ async def run_storm(
                 .join(Channel, Channel.id == Delivery.channel_id)
                 .where(Delivery.notice_id == seeded.notice_id)
             )
-            # A text notice is one message, the one with the button.
-            message_of = {int(chat): int(mid.split(",")[0]) for chat, mid in rows.all()}
+            # The button is under the last part of the notice.
+            message_of = {int(chat): int(mid.split(",")[-1]) for chat, mid in rows.all()}
         # Let the status message settle (the engine's progress edits) before counting.
         await asyncio.sleep(1.0)
         status_edits_before = await _edits(tg, token, status_id)
@@ -182,6 +182,7 @@ async def run_storm(
         answered_before = set(await tg.callback_times(token))
 
         plan = press_plan(chats, presses, rng=random.Random(13))
+        pairs = {(str(chat), str(user["id"])) for chat, user in plan}
         queue = iter(plan)
         pressed: list[str] = []
         refused: list[str] = []
@@ -213,17 +214,25 @@ async def run_storm(
         status_edits = await _edits(tg, token, status_id) - status_edits_before
         stats_after = await tg.stats(token)
         edits_total = stats_after["edited"] - stats_before["edited"]
-        async with runtime.sessionmaker() as session:
-            acks = (
-                await session.execute(
-                    select(Channel.chat_ref, Acknowledgement.person_ref)  # type: ignore[call-overload]
-                    .join(Channel, Channel.id == Acknowledgement.channel_id)
-                    .where(Acknowledgement.notice_id == seeded.notice_id)
-                )
-            ).all()
+        # A press answered too late is still counted once the bot gets to it: read the
+        # rows when their count stops moving (or every pair is there).
+        acks: list[Any] = []
+        still = time.monotonic()
+        while time.monotonic() - still < 5 and len(acks) < len(pairs):
+            async with runtime.sessionmaker() as session:
+                found = (
+                    await session.execute(
+                        select(Channel.chat_ref, Acknowledgement.person_ref)  # type: ignore[call-overload]
+                        .join(Channel, Channel.id == Acknowledgement.channel_id)
+                        .where(Acknowledgement.notice_id == seeded.notice_id)
+                    )
+                ).all()
+            if len(found) != len(acks):
+                still = time.monotonic()
+            acks = list(found)
+            await asyncio.sleep(0.5)
     finally:
         await runtime.stop()
-    pairs = {(str(chat), str(user["id"])) for chat, user in plan}
     rows = Counter((str(chat), str(person)) for chat, person in acks)
     lost = len(pairs - set(rows))
     double = sum(n - 1 for n in rows.values()) + sum(1 for p in rows if p not in pairs)
