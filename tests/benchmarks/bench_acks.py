@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from broadcasts.db import session_scope
 from broadcasts.migrate import upgrade_async
@@ -206,21 +206,29 @@ async def run_storm(
         await asyncio.gather(*(presser() for _ in range(concurrency)))
         # The bot has taken every press once the acknowledgement rows stop growing (or
         # every pair is there); a press answered too late for Telegram still counts.
-        acks: list[Any] = []
+        rows_of_notice = (
+            select(Channel.chat_ref, Acknowledgement.person_ref)  # type: ignore[call-overload]
+            .join(Channel, Channel.id == Acknowledgement.channel_id)
+            .where(Acknowledgement.notice_id == seeded.notice_id)
+        )
+        counted = -1
         still = last_row = time.monotonic()
-        while time.monotonic() - still < 5 and len(acks) < len(pairs):
+        while time.monotonic() - still < 5 and counted < len(pairs):
             async with runtime.sessionmaker() as session:
-                found = (
-                    await session.execute(
-                        select(Channel.chat_ref, Acknowledgement.person_ref)  # type: ignore[call-overload]
-                        .join(Channel, Channel.id == Acknowledgement.channel_id)
-                        .where(Acknowledgement.notice_id == seeded.notice_id)
+                now_counted = int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Acknowledgement)
+                        .where(Acknowledgement.notice_id == seeded.notice_id)  # type: ignore[arg-type]
                     )
-                ).all()
-            if len(found) != len(acks):
+                    or 0
+                )
+            if now_counted != counted:
                 still = last_row = time.monotonic()
-            acks = list(found)
+            counted = now_counted
             await asyncio.sleep(0.2)
+        async with runtime.sessionmaker() as session:
+            acks = (await session.execute(rows_of_notice)).all()
         # The coalesced edits land within the gather window after the last press.
         await asyncio.sleep(runtime.services.ack_gather_seconds + 2 if runtime.services else 5)
         times = {
