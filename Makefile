@@ -40,6 +40,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_delivery
+	$(BIN)/python -m tests.benchmarks.bench_acks --quick
 
 eval-ai: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.eval_ai

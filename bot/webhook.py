@@ -22,6 +22,7 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from bot.receiving import UPDATE_CONCURRENCY
 from broadcasts.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class WebhookReceiver:
         self._bot = bot
         self._taken = taken or RecentIds()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Telegram gets its 200 at once; the handling waits its turn (see UPDATE_CONCURRENCY).
+        self._turns = asyncio.Semaphore(UPDATE_CONCURRENCY)
 
     async def receive(self, payload: dict[str, Any]) -> bool:
         """Start handling one posted update; False if it was a duplicate (ignored)."""
@@ -97,7 +100,8 @@ class WebhookReceiver:
 
     async def _handle(self, update: Update) -> None:
         try:
-            await self._dispatcher.feed_update(self._bot, update)
+            async with self._turns:
+                await self._dispatcher.feed_update(self._bot, update)
         except Exception:  # the error router answered what it could; keep the receiver going
             log.exception("update %s failed", update.update_id)
 

@@ -41,7 +41,7 @@ from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.press import PressMiddleware
-from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
+from bot.receiving import UPDATE_CONCURRENCY, PollWatch, SeenUpdates, UpdateMonitor
 from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
@@ -319,6 +319,9 @@ class Runtime:
                 handle_signals=False,
                 close_bot_session=False,
                 polling_timeout=self.settings.telegram.poll_timeout_seconds,
+                # Backpressure: without it every update fetched becomes a task at once, and
+                # a storm of presses exhausts the database pool (lost presses, late answers).
+                tasks_concurrency_limit=UPDATE_CONCURRENCY,
             ),
             "bot",
         )

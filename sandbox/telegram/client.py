@@ -303,6 +303,13 @@ class SandboxClient:
         )
         return answer
 
+    async def callback_times(self, token: str) -> dict[str, tuple[float, float | None]]:
+        """Each callback query of the bot: (pressed, answered or None), sandbox clock."""
+        found: dict[str, list[Any]] = await self._call(
+            "GET", "callback_times", params={"token": token}
+        )
+        return {cq: (float(p), None if a is None else float(a)) for cq, (p, a) in found.items()}
+
     async def messages(
         self, token: str, chat_id: int, wait_count: int | None = None, wait: float = 5.0
     ) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ default rights: read-only groups), ``promote`` (a member made administrator), ``
 (@BotFather's /setprivacy).
 
 Reading back (``GET``): ``messages?token&chat_id[&wait_count&wait]`` (the bot's messages in a
-chat, with their topic and edits), ``callback_answers/{id}?wait``, ``stats?token`` (sent,
-edited, 429s in total and per chat in ``rejected_429_per_chat``, errors by code, per-chat
-counts, duplicates), ``limits``, ``settings``, ``faults``, ``health``.
+chat, with their topic and edits), ``callback_answers/{id}?wait``, ``callback_times?token``
+(each callback query's press and answer times), ``stats?token`` (sent, edited, 429s in total
+and per chat in ``rejected_429_per_chat``, errors by code, per-chat counts, duplicates),
+``limits``, ``settings``, ``faults``, ``health``.
 
 Time: ``POST age`` ({token, chat_id, seconds, message_id?}) makes the bot's messages in a
 chat (or one of them) that many seconds older, so a test reaches Telegram's 48-hour delete
@@ -80,6 +81,18 @@ class Control(People):
         if record.answer is None:
             return web.json_response({"error": "not answered"}, status=404)
         return web.json_response(record.answer)
+
+    async def callback_times(self, request: web.Request) -> web.Response:
+        """Every callback query of a bot: {id: [pressed, answered or null]} on the sandbox's
+        clock (seconds), for measuring press -> answerCallbackQuery latency."""
+        bot = self.world.control_bot(request.query.get("token"))
+        return web.json_response(
+            {
+                cq_id: [record.created, record.answered]
+                for cq_id, record in self.world.callbacks.items()
+                if record.token == bot.token
+            }
+        )
 
     async def messages(self, request: web.Request) -> web.Response:
         world = self.world
@@ -241,6 +254,7 @@ def setup(app: web.Application, world: World) -> None:
     r.add_get(f"{p}/limits", _get(c.get_limits))
     r.add_get(f"{p}/settings", _get(c.get_settings))
     r.add_get(f"{p}/callback_answers/{{cq_id}}", _get(c.callback_answer))
+    r.add_get(f"{p}/callback_times", _get(c.callback_times))
     r.add_get(f"{p}/messages", _get(c.messages))
     r.add_get(f"{p}/stats", _get(c.stats))
     r.add_get(f"{p}/health", _get(c.health))

@@ -207,5 +207,6 @@ async def answer_callback_query(world: World, bot: BotState, params: dict[str, A
         "url": params.get("url"),
         "cache_time": p_int(params, "cache_time"),
     }
+    record.answered = world.clock()
     world.callback_signal.notify()
     return True

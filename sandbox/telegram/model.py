@@ -403,12 +403,13 @@ class BotState:
 
 
 class CallbackRecord:
-    __slots__ = ("token", "answer", "created")
+    __slots__ = ("token", "answer", "created", "answered")
 
     def __init__(self, token: str, created: float) -> None:
         self.token = token
         self.answer: dict[str, Any] | None = None
         self.created = created
+        self.answered: float | None = None  # World.clock() when answerCallbackQuery came
 
 
 def user_object(user: Any) -> dict[str, Any]:
