@@ -342,28 +342,34 @@ def list_keyboard(notice_id: int, page: int, pages: int) -> InlineKeyboardMarkup
     return _checked(kb.as_markup())
 
 
-def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+def _yes_no(yes: tuple[str, CallbackData], no: tuple[str, CallbackData]) -> InlineKeyboardMarkup:
+    """A question's two answers side by side: do it, or leave it."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("🗑 Yes, recall it"), callback_data=AmendCb(action="rcok", n=notice_id))
-    kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
+    for text, data in (yes, no):
+        kb.button(text=text, callback_data=data)
     kb.adjust(2)
     return _checked(kb.as_markup())
+
+
+def recall_keyboard(notice_id: int) -> InlineKeyboardMarkup:
+    return _yes_no(
+        (_("🗑 Yes, recall it"), AmendCb(action="rcok", n=notice_id)),
+        (_("↩️ No, leave it"), AmendCb(action="no", n=notice_id)),
+    )
 
 
 def nudge_keyboard(notice_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🔔 Yes, remind them"), callback_data=NoticeCb(action="nudge", n=notice_id))
-    kb.button(text=_("↩️ Not now"), callback_data=NoticeCb(action="keep", n=notice_id))
-    kb.adjust(2)
-    return _checked(kb.as_markup())
+    return _yes_no(
+        (_("🔔 Yes, remind them"), NoticeCb(action="nudge", n=notice_id)),
+        (_("↩️ Not now"), NoticeCb(action="keep", n=notice_id)),
+    )
 
 
 def correction_keyboard(notice_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Send the correction"), callback_data=AmendCb(action="fixok", n=notice_id))
-    kb.button(text=_("↩️ No, leave it"), callback_data=AmendCb(action="no", n=notice_id))
-    kb.adjust(2)
-    return _checked(kb.as_markup())
+    return _yes_no(
+        (_("✅ Send the correction"), AmendCb(action="fixok", n=notice_id)),
+        (_("↩️ No, leave it"), AmendCb(action="no", n=notice_id)),
+    )
 
 
 def with_deadline_buttons(

@@ -704,3 +704,8 @@ def reason_prompt(notice_id: int, decision: str) -> str:
             "/cancel to decide later."
         )
     return esc(text.format(id=notice_id))
+
+
+def unchanged_text(notice_id: int) -> str:
+    """«Nothing changed» after the official says no to a question about a notice."""
+    return esc(_("Nothing changed: notice #{id} stays as it was.").format(id=notice_id))

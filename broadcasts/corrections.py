@@ -58,9 +58,12 @@ class Amendment:
     stopped: int = 0
 
 
-async def sent_count(*, session: AsyncSession, notice_id: int) -> int:
-    """Channels the notice itself reached (every occurrence)."""
-    count = await session.scalar(
+async def sent_count(
+    *, session: AsyncSession, notice_id: int, older_than_seconds: int | None = None
+) -> int:
+    """Channels the notice itself reached (every occurrence); with `older_than_seconds`,
+    only those it reached longer ago than that (past a delete window)."""
+    query = (
         select(func.count())
         .select_from(Delivery)
         .where(
@@ -69,23 +72,10 @@ async def sent_count(*, session: AsyncSession, notice_id: int) -> int:
             col(Delivery.status) == DeliveryStatus.sent,
         )
     )
-    return count or 0
-
-
-async def old_sent_count(*, session: AsyncSession, notice_id: int, seconds: int) -> int:
-    """Channels the notice reached more than `seconds` ago (past a delete window)."""
-    before = utcnow() - timedelta(seconds=seconds)
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            col(Delivery.notice_id) == notice_id,
-            col(Delivery.kind) == DeliveryKind.notice,
-            col(Delivery.status) == DeliveryStatus.sent,
-            col(Delivery.sent_at) < before,
-        )
-    )
-    return count or 0
+    if older_than_seconds is not None:
+        before = utcnow() - timedelta(seconds=older_than_seconds)
+        query = query.where(col(Delivery.sent_at) < before)
+    return await session.scalar(query) or 0
 
 
 async def amendable_notice(

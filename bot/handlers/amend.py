@@ -17,7 +17,9 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import official_only
 from bot.handlers.compose import chat_of, message_of
+from bot.handlers.status import say_unchanged
 from bot.keyboards import AmendCb, correction_keyboard, recall_keyboard
 from bot.outbox import Screen
 from bot.press import Press
@@ -35,7 +37,6 @@ from bot.wizard import At, Wizard, end, load, save
 from broadcasts.corrections import (
     amendable_notice,
     correct_notice,
-    old_sent_count,
     preparation_renditions,
     prepare_correction,
     recall_notice,
@@ -96,7 +97,7 @@ async def ask_recall(
         return await _refused(press, services, chat_of(query), exc)
     groups = await sent_count(session=session, notice_id=callback_data.n)
     window = TELEGRAM_CAPABILITIES.delete_window_seconds or 0
-    old = await old_sent_count(session=session, notice_id=callback_data.n, seconds=window)
+    old = await sent_count(session=session, notice_id=callback_data.n, older_than_seconds=window)
     await press.answer()
     text = recall_question(callback_data.n, groups, old)
     await services.outbox.send(chat_of(query), Screen(text, recall_keyboard(callback_data.n)))
@@ -252,21 +253,16 @@ async def kept(
 ) -> None:
     await end(state, Fix)
     await press.answer()
-    text = _("Nothing changed: notice #{id} stays as it was.").format(id=callback_data.n)
-    await services.outbox.edit(chat_of(query), message_of(query) or 0, plain(text))
-
-
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
+    await say_unchanged(query, services, callback_data.n)
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(_official_only)
+    router.callback_query.filter(official_only)
     text = F.text & ~F.text.startswith("/")
     router.message.register(
-        typed_text, _official_only, At(Amending.text, Amending.review, model=Fix, key="fix"), text
+        typed_text, official_only, At(Amending.text, Amending.review, model=Fix, key="fix"), text
     )
     on = router.callback_query.register
     on(ask_text, AmendCb.filter(F.action == "fix"))

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.approvals import show_decision
+from bot.filters import official_only
 from bot.handlers.compose import chat_of, message_of
 from bot.keyboards import ApprovalCb
 from bot.outbox import Screen
@@ -42,10 +43,6 @@ class Verdict(BaseModel):
 
     notice_id: int
     decision: str  # changes / rejected
-
-
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
 
 
 async def _decided(
@@ -188,13 +185,13 @@ async def not_for_you(query: CallbackQuery, press: Press) -> None:
 
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", _official_only)
+    router.message.filter(F.chat.type == "private", official_only)
     deciding = At(Deciding.reason, model=Verdict, key="verdict")
     router.message.register(stop_deciding, Command("cancel", "huy"), deciding)
     router.message.register(reason_typed, deciding, F.text & ~F.text.startswith("/"))
     on = router.callback_query.register
-    on(approve, ApprovalCb.filter(F.action == "ok"), _official_only)
-    on(ask_reason, ApprovalCb.filter(F.action.in_({"fix", "no"})), _official_only)
-    on(edit_again, ApprovalCb.filter(F.action == "edit"), _official_only)
+    on(approve, ApprovalCb.filter(F.action == "ok"), official_only)
+    on(ask_reason, ApprovalCb.filter(F.action.in_({"fix", "no"})), official_only)
+    on(edit_again, ApprovalCb.filter(F.action == "edit"), official_only)
     on(not_for_you, ApprovalCb.filter())
     return router

@@ -24,6 +24,7 @@ from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import official_only
 from bot.handlers.compose import warnings_of
 from bot.services import Services
 from bot.views import plain, show_review
@@ -287,13 +288,9 @@ async def mid_notice(message: Message, services: Services) -> None:
     await services.outbox.send(message.chat.id, plain(text))
 
 
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
-
-
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", _official_only)
+    router.message.filter(F.chat.type == "private", official_only)
     files = F.photo | F.document | F.voice
     starting = StateFilter(None, Attaching.text)
     router.message.register(on_file, starting, files)

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.approvals import ask_approvers
+from bot.filters import official_only
 from bot.handlers import deadline
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
 from bot.press import Press
@@ -54,10 +55,6 @@ from broadcasts.recurrence import QUICK_REPEATS, is_repeat_text
 
 REVIEW = (Compose.review, Compose.editing)
 WHEN = (Compose.when, Compose.when_text)
-
-
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
 
 
 def chat_of(query: CallbackQuery) -> int:
@@ -451,8 +448,8 @@ async def reminder(
 
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", _official_only)
-    router.callback_query.filter(_official_only)
+    router.message.filter(F.chat.type == "private", official_only)
+    router.callback_query.filter(official_only)
     text = F.text & ~F.text.startswith("/")
     router.message.register(new_notice, StateFilter(None), text)
     router.message.register(edited_text, At(Compose.editing), text)

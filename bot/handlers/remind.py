@@ -20,6 +20,7 @@ from bot.ack_texts import (
     remind_question,
     reminding_text,
 )
+from bot.filters import official_only
 from bot.handlers.compose import chat_of, message_of
 from bot.keyboards import AckListCb, NoticeCb, list_keyboard, nudge_keyboard
 from bot.outbox import Screen
@@ -101,13 +102,9 @@ async def show_list(
         await services.outbox.send(chat_of(query), screen)
 
 
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
-
-
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.filter(_official_only)
+    router.callback_query.filter(official_only)
     router.callback_query.register(ask_remind, NoticeCb.filter(F.action == "remind"))
     router.callback_query.register(nudge, NoticeCb.filter(F.action == "nudge"))
     router.callback_query.register(show_list, AckListCb.filter())

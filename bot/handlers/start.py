@@ -9,8 +9,9 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox import Screen
 from bot.services import Services
-from bot.texts import withdrawal_text
+from bot.texts import unchanged_text, withdrawal_text
 from bot.views import plain
 from bot.wizard import At, Retime, Retiming, Wizard, load
 from broadcasts.errors import CodeRejected
@@ -117,8 +118,7 @@ async def stop_retiming(
     message: Message, retime: Retime, state: FSMContext, services: Services
 ) -> None:
     await state.clear()
-    text = _("Nothing changed: notice #{id} stays as it was.").format(id=retime.notice_id)
-    await services.outbox.send(message.chat.id, plain(text))
+    await services.outbox.send(message.chat.id, Screen(unchanged_text(retime.notice_id)))
 
 
 async def language(

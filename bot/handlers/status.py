@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import official_only
 from bot.handlers.compose import chat_of, message_of
 from bot.keyboards import NoticeCb, drop_keyboard, move_keyboard
 from bot.outbox import Screen
@@ -27,6 +28,7 @@ from bot.texts import (
     move_question,
     moved_text,
     retime_prompt,
+    unchanged_text,
     withdrawal_text,
 )
 from bot.views import plain, read_time, status_screen
@@ -124,6 +126,12 @@ async def dropped(
     await services.refresh_status({outcome.notice_id})
 
 
+async def say_unchanged(query: CallbackQuery, services: Services, notice_id: int) -> None:
+    """The question's message becomes «Không có gì thay đổi…»."""
+    text = Screen(unchanged_text(notice_id))
+    await services.outbox.edit(chat_of(query), message_of(query) or 0, text)
+
+
 async def kept(
     query: CallbackQuery,
     callback_data: NoticeCb,
@@ -133,8 +141,7 @@ async def kept(
 ) -> None:
     await end(state, Retime)
     await press.answer()
-    text = _("Nothing changed: notice #{id} stays as it was.").format(id=callback_data.n)
-    await services.outbox.edit(chat_of(query), message_of(query) or 0, plain(text))
+    await say_unchanged(query, services, callback_data.n)
 
 
 async def ask_time(
@@ -196,18 +203,14 @@ async def moved(
     await services.refresh_status({callback_data.n})
 
 
-def _official_only(_: object, official: Official | None = None) -> bool:
-    return official is not None
-
-
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(_official_only)
+    router.callback_query.filter(official_only)
     router.message.register(recent, Command("notices", "thongbao"))
     text = F.text & ~F.text.startswith("/")
     router.message.register(
-        typed_time, _official_only, At(Retiming.when_text, model=Retime, key="retime"), text
+        typed_time, official_only, At(Retiming.when_text, model=Retime, key="retime"), text
     )
     on = router.callback_query.register
     on(ask_drop, NoticeCb.filter(F.action == "cancel"))
