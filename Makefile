@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint fuzz bench eval-ai catalogs run migrate clean
+.PHONY: install browser demo test lint fuzz bench eval-ai catalogs run migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,16 @@ install: $(STAMP) $(MO)
 demo: install
 	$(BIN)/loa demo
 
+# The page tests drive Debian's Chromium headless (Playwright's own browser download fails
+# offline): installed here when missing, with sudo when not root.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+
 # Most tests wait on Telegram's pacing rather than use the CPU: several run side by side.
 TEST_WORKERS ?= 6
-test: install
+test: install browser
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # Schemathesis against the live API (all checks, negative data, stateful) on SQLite and
