@@ -9,6 +9,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcasts.apikeys import ApiKeyPublic
+from broadcasts.health import DeliveringHealth, PartHealth
 
 T = TypeVar("T")
 
@@ -41,6 +42,14 @@ class Health(BaseModel):
                 {
                     "status": "ok",
                     "database": "ok",
+                    "up": True,
+                    "receiving": {"state": "ok", "age_seconds": 4.2, "processes": 1},
+                    "delivering": {
+                        "state": "ok",
+                        "age_seconds": 1.5,
+                        "processes": 2,
+                        "oldest_due_age_seconds": 0.0,
+                    },
                     "bot": {
                         "mode": "polling",
                         "receiving": True,
@@ -53,9 +62,19 @@ class Health(BaseModel):
     )
 
     status: Literal["ok", "degraded"] = Field(
-        description="degraded: the database answers but the bot is not receiving updates"
+        description="degraded: the API and the database answer, but a part is stale (workers "
+        "or bot fronts that beat before stopped beating) or this process's bot is not "
+        "receiving; a required part down answers 503 instead"
     )
     database: str
+    up: bool = Field(default=True, description="the API answers and the database too")
+    receiving: PartHealth = Field(
+        description="bot fronts receiving updates (their heartbeats; not required)"
+    )
+    delivering: DeliveringHealth = Field(
+        description="delivery workers (their heartbeats); required: 503 when deliveries "
+        "have waited longer than LOA_HEALTH__STALE_SECONDS and no worker beats"
+    )
     bot: BotHealth | None = Field(
         default=None, description="null when no bot receives updates in this process"
     )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from broadcasts.bounds import MAX_ID
+from broadcasts.exports import Sheet
 from broadcasts.models import Acknowledgement, Area, Channel, Delivery, DeliveryKind
 from broadcasts.notices import get_notice
 from broadcasts.reminders import pending_channels
@@ -110,10 +111,11 @@ async def list_acknowledgements(
     notice_id: int,
     occurrence: int | None = None,
     offset: int = 0,
-    limit: int = 100,
+    limit: int | None = 100,
     within: Tenant = CITY,
 ) -> tuple[list[AcknowledgementRow], int]:
-    """Every acknowledgement of the notice (of one occurrence, if given), oldest first."""
+    """Every acknowledgement of the notice (of one occurrence, if given), oldest first;
+    `limit=None`: all of them (the exports)."""
     await get_notice(session=session, notice_id=notice_id, within=within)
     query = (
         select(Acknowledgement, Channel, Area, col(Delivery.kind))
@@ -192,3 +194,47 @@ async def list_pending(
         )
         for p in page
     ], len(pending)
+
+
+ACK_HEADER = (
+    "occurrence",
+    "area_code",
+    "area_name",
+    "chat_title",
+    "person_name",
+    "person_ref",
+    "by_leader",
+    "method",
+    "via",
+    "acknowledged_at",
+)
+
+
+async def acknowledgement_sheet(
+    *, session: AsyncSession, notice_id: int, occurrence: int | None, within: Tenant = CITY
+) -> Sheet:
+    """Every acknowledgement of the notice (or of one occurrence) as a spreadsheet's table,
+    oldest first: the rows of `GET /notices/{id}/acknowledgements`, all pages."""
+    rows, _ = await list_acknowledgements(
+        session=session, notice_id=notice_id, occurrence=occurrence, limit=None, within=within
+    )
+    title = f"Notice {notice_id}" + (f" #{occurrence}" if occurrence is not None else "")
+    return Sheet(
+        title=title,
+        header=ACK_HEADER,
+        rows=[
+            [
+                r.occurrence,
+                r.area_code,
+                r.area_name,
+                r.chat_title,
+                r.person_name,
+                r.person_ref,
+                r.by_leader,
+                r.method,
+                r.via,
+                r.at,
+            ]
+            for r in rows
+        ],
+    )

@@ -34,6 +34,7 @@ from broadcasts.bounds import DbId
 from broadcasts.delivery.claims import decode_refs, load_notices
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.message import acknowledged_text
+from broadcasts.metrics import ACKNOWLEDGEMENTS
 from broadcasts.models import (
     Acknowledgement,
     Channel,
@@ -182,6 +183,7 @@ async def _record(
     values = ack.model_dump(exclude={"id"})
     new_id = await session.scalar(_insert_once(session, values))
     if new_id is not None:
+        ACKNOWLEDGEMENTS.labels(method=method).inc()
         stored = await session.get(Acknowledgement, new_id)
         assert stored is not None
         return stored, True

@@ -308,6 +308,8 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: datetime | None = None
+    # The last claim took the row over from a worker whose lease had run out.
+    lease_taken_over: bool = Field(default=False)
     provider_message_ref: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = None
@@ -368,6 +370,16 @@ class CodeAttempt(SQLModel, table=True):
     failures: int = Field(default=0)
     window_start: datetime = Field(default_factory=utcnow)
     blocked_until: datetime | None = None
+
+
+class ProcessHeartbeat(SQLModel, table=True):
+    """One Loa process saying it is alive and doing its part (`broadcasts.health`): a
+    delivery worker ("worker"), or a bot front receiving updates ("bot")."""
+
+    __tablename__ = "process_heartbeat"
+    process_id: str = Field(primary_key=True, max_length=100)
+    role: str = Field(index=True, max_length=10)
+    beat_at: datetime = Field(default_factory=utcnow)
 
 
 class ApprovalPrompt(SQLModel, table=True):

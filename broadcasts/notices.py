@@ -22,6 +22,7 @@ from broadcasts import audit
 from broadcasts.channels import channels_for_areas
 from broadcasts.deadlines import deadline_for
 from broadcasts.errors import Conflict, InvalidInput, NotFound
+from broadcasts.metrics import DISPATCH_LAG_SECONDS
 from broadcasts.models import (
     Area,
     Channel,
@@ -288,6 +289,7 @@ async def dispatch_notice(
                 col(NoticeOccurrence.notice_id) == notice_id, col(NoticeOccurrence.occurrence) == 0
             )
         )
+    DISPATCH_LAG_SECONDS.observe(max(0.0, (now - due_at).total_seconds()))
     # The occurrence's row: its primary key (notice_id, occurrence) refuses a second fire.
     session.add(
         NoticeOccurrence(

@@ -1,4 +1,4 @@
-"""What happened to notices: lists, per-channel detail, per-area reports and their CSV.
+"""What happened to notices: lists, per-channel detail, per-area reports and their sheet.
 
 Deliveries are counted in one place, `count_deliveries` (per notice or per area), and
 acknowledgements in `count_acks`; the bot's status message (`notices.notice_progress`),
@@ -9,13 +9,12 @@ has up to 50,000 of them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, JsonValue
 from sqlalchemy import and_, case, exists, func, select
@@ -24,6 +23,7 @@ from sqlmodel import Field, SQLModel, col
 
 from broadcasts.areas import natural_key
 from broadcasts.errors import NotFound
+from broadcasts.exports import Sheet, Value, to_csv
 from broadcasts.models import (
     Acknowledgement,
     Area,
@@ -38,6 +38,7 @@ from broadcasts.models import (
     NoticeTarget,
     utcnow,
 )
+from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.tenancy import CITY, Tenant
 
 _TOTALS_EXAMPLE: dict[str, JsonValue] = {
@@ -654,41 +655,27 @@ CSV_HEADER = (
 )
 
 
-def _cell(value: object) -> object:
-    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def report_csv(report: NoticeReport) -> str:
-    """The report as CSV for Excel: UTF-8 with BOM, English header, a TOTAL row last."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in report.rows:
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    row.area_code,
-                    row.area_name,
-                    row.level.value,
-                    row.targeted,
-                    row.sent,
-                    row.failed,
-                    row.pending,
-                    row.cancelled,
-                    row.acknowledged,
-                    row.acknowledgements,
-                    row.leader_acknowledged,
-                    row.member_acknowledged,
-                )
-            ]
-        )
+def report_sheet(report: NoticeReport) -> Sheet:
+    """The report as a spreadsheet's table: one row per area, a TOTAL row last."""
+    rows: list[list[Value]] = [
+        [
+            row.area_code,
+            row.area_name,
+            row.level.value,
+            row.targeted,
+            row.sent,
+            row.failed,
+            row.pending,
+            row.cancelled,
+            row.acknowledged,
+            row.acknowledgements,
+            row.leader_acknowledged,
+            row.member_acknowledged,
+        ]
+        for row in report.rows
+    ]
     t = report.totals
-    writer.writerow(
+    rows.append(
         [
             "TOTAL",
             "",
@@ -704,4 +691,9 @@ def report_csv(report: NoticeReport) -> str:
             t.member_acknowledged,
         ]
     )
-    return out.getvalue()
+    return Sheet(title=f"Notice {report.notice_id}", header=CSV_HEADER, rows=rows)
+
+
+def report_csv(report: NoticeReport, *, zone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)) -> str:
+    """The report as CSV for Excel: UTF-8 with BOM, English header, a TOTAL row last."""
+    return to_csv(report_sheet(report), zone=zone)

@@ -215,6 +215,31 @@ class AISettings(BaseModel):
         return self.enabled and self.base_url is not None
 
 
+class MetricsSettings(BaseModel):
+    """Who may read `/metrics`: with `token`, a client sending `Authorization: Bearer
+    <token>`; without it, only a client on this machine (127.0.0.1 or ::1, and not through
+    a proxy that says it forwards someone else)."""
+
+    token: SecretStr | None = None
+
+    _blank = field_validator("token", mode="before")(_blank_is_none)
+
+
+class HealthSettings(BaseModel):
+    """Heartbeats that `/health` reads (`broadcasts.health`): every worker and every bot
+    front receiving updates writes one every `beat_seconds`; a part whose latest beat is
+    older than `stale_seconds` is stale."""
+
+    beat_seconds: float = Field(default=10.0, gt=0)
+    stale_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _beats_within_window(self) -> HealthSettings:
+        if self.stale_seconds < 2 * self.beat_seconds:
+            raise ValueError("stale_seconds must be at least twice beat_seconds")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOA_",
@@ -242,6 +267,8 @@ class Settings(BaseSettings):
     codes: CodeSettings = Field(default_factory=CodeSettings)
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -49,8 +51,10 @@ from broadcasts.bots import active_bots, count_bots
 from broadcasts.channels import get_or_create_bot_account
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
+from broadcasts.delivery.clock import LOOP_CLOCK
 from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.escalation import Escalation
+from broadcasts.health import keep_beating
 from broadcasts.migrate import upgrade_async
 from broadcasts.notices import notice_wards, notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
@@ -259,6 +263,8 @@ class Runtime:
             await self.zalo.start(self._spawn)
         if self.receiver is not None:
             self._spawn(self._watch_webhook(), "webhook-watch")
+        if self.monitor is not None and self.receives_updates:
+            self._spawn(self._beat_receiving(self.monitor), "bot-heartbeat")
 
     @property
     def receives_updates(self) -> bool:
@@ -296,6 +302,18 @@ class Runtime:
         assert self.api_server is not None and self.api_server.servers
         host, port = self.api_server.servers[0].sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
+
+    async def _beat_receiving(self, monitor: UpdateMonitor) -> None:
+        """The "receiving" heartbeat `/health` reads from any API process, while this
+        process's bot receives updates (`bot.receiving`)."""
+        await keep_beating(
+            sessionmaker=self.sessionmaker,
+            role="bot",
+            process_id=f"bot:{socket.gethostname()[:40]}:{os.getpid()}",
+            every=self.settings.health.beat_seconds,
+            clock=LOOP_CLOCK,
+            is_doing=lambda: monitor.status().receiving,
+        )
 
     def _bot_health(self) -> BotHealth:
         assert self.monitor is not None
@@ -590,9 +608,13 @@ class Runtime:
             self.api_server.should_exit = True
         for task in self._tasks:
             name = task.get_name()
-            if name in ("status", "webhook-watch", "approvals", "reviews") or name.startswith(
-                "zalo-"
-            ):
+            if name in (
+                "status",
+                "webhook-watch",
+                "approvals",
+                "reviews",
+                "bot-heartbeat",
+            ) or name.startswith("zalo-"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for served in self.served:

@@ -14,6 +14,7 @@ from api.routes import (
     channels,
     drafts,
     health,
+    metrics,
     notice_acks,
     notice_amend,
     notices,
@@ -23,6 +24,7 @@ from api.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    metrics.router,
     areas.router,
     channels.router,
     officials.router,

@@ -9,8 +9,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import AdminCaller, Limit, Offset, SessionDep, TenantDep, require_scope
+from api.deps import (
+    AdminCaller,
+    ApiServices,
+    Limit,
+    Offset,
+    ServicesDep,
+    SessionDep,
+    TenantDep,
+    require_scope,
+)
+from api.downloads import Format, sheet_response, xlsx_responses
 from api.errors import PROBLEM_RESPONSES, problem_responses
 from api.params import IdPath
 from api.schemas import Listing
@@ -19,12 +31,14 @@ from broadcasts.ack_lists import (
     PendingChannelPublic,
     RemindRequest,
     RemindResult,
+    acknowledgement_sheet,
     list_acknowledgements,
     list_pending,
 )
 from broadcasts.bounds import MAX_ID
 from broadcasts.notices import get_notice
 from broadcasts.reminders import latest_occurrence, remind_silent
+from broadcasts.tenancy import Tenant
 
 router = APIRouter(
     prefix="/notices",
@@ -59,6 +73,71 @@ async def acknowledgements(
         within=tenant,
     )
     return Listing(data=rows, count=count)
+
+
+_ACK_CSV_EXAMPLE = (
+    "occurrence,area_code,area_name,chat_title,person_name,person_ref,by_leader,method,via,"
+    "acknowledged_at\r\n"
+    "0,BT-KP3-T5,Tổ dân phố 5,Tổ dân phố 5 - Bến Thành,Nguyễn Thị Lan,5550001,true,button,"
+    "notice,2026-03-11 14:20:00\r\n"
+)
+
+
+@router.get(
+    "/{notice_id:int}/acknowledgements.csv",
+    summary="Who acknowledged the notice, as CSV (for Excel)",
+    description="Every acknowledgement, oldest first (all pages of GET "
+    "/notices/{id}/acknowledgements), of one occurrence with `occurrence`; times on the "
+    "ward's clock (LOA_TIMEZONE).",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"example": _ACK_CSV_EXAMPLE}}}},
+)
+async def acknowledgements_as_csv(
+    notice_id: IdPath,
+    session: SessionDep,
+    tenant: TenantDep,
+    services: ServicesDep,
+    occurrence: OccurrenceQuery = None,
+) -> Response:
+    return await _ack_export(notice_id, occurrence, "csv", session, tenant, services)
+
+
+@router.get(
+    "/{notice_id:int}/acknowledgements.xlsx",
+    summary="Who acknowledged the notice, as an Excel workbook (XLSX)",
+    description="The columns and rows of acknowledgements.csv; times are dates on the "
+    "ward's clock, by_leader a boolean.",
+    response_class=Response,
+    responses=xlsx_responses("One sheet, a row per acknowledgement"),
+)
+async def acknowledgements_as_xlsx(
+    notice_id: IdPath,
+    session: SessionDep,
+    tenant: TenantDep,
+    services: ServicesDep,
+    occurrence: OccurrenceQuery = None,
+) -> Response:
+    return await _ack_export(notice_id, occurrence, "xlsx", session, tenant, services)
+
+
+async def _ack_export(
+    notice_id: int,
+    occurrence: int | None,
+    fmt: Format,
+    session: AsyncSession,
+    tenant: Tenant,
+    services: ApiServices,
+) -> Response:
+    sheet = await acknowledgement_sheet(
+        session=session, notice_id=notice_id, occurrence=occurrence, within=tenant
+    )
+    suffix = f"-{occurrence}" if occurrence is not None else ""
+    return sheet_response(
+        sheet,
+        fmt,
+        filename=f"notice-{notice_id}{suffix}-acknowledgements",
+        settings=services.settings,
+    )
 
 
 @router.get(

@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from broadcasts.ai.places import find_places
 from broadcasts.ai.redact import normalize, private_items, redact, restore
 from broadcasts.ai.timecheck import past_dates, weekday_mismatches
 from broadcasts.errors import NoticeTooComplex, NoticeTooLong
+from broadcasts.metrics import AI_FALLBACKS, AI_STEP_SECONDS, fallback_reason
 
 if TYPE_CHECKING:
     import httpx
@@ -308,6 +310,7 @@ async def prepare_notice(
     offline text (default: the settings' `sent_*` numbers); `now` (default: the current
     time) tells which dates have passed.
     """
+    started = time.monotonic()
     now = now or datetime.now(UTC)
     if budget is None:
         budget = Budget(settings.sent_max_chars, settings.sent_min_chars, settings.sent_ratio)
@@ -366,6 +369,9 @@ async def prepare_notice(
                 Warning(code="ai_failed_fallback", detail=f"unexpected_{type(exc).__name__}")
             ]
 
+    for fell_back in engine_warnings:
+        if fell_back.code == "ai_failed_fallback":
+            AI_FALLBACKS.labels(reason=fallback_reason(fell_back.detail)).inc()
     if prep is None:
         offline_prep, offline_warnings = await _off_loop(
             functools.partial(_offline, text, wanted, settings, private, budget), settings
@@ -375,6 +381,7 @@ async def prepare_notice(
     passed = past_dates(prep.renditions["vi"].text, now=now) if text else []
     if passed:
         engine_warnings.append(Warning(code="past_date", detail=", ".join(passed), locale="vi"))
+    AI_STEP_SECONDS.labels(engine=prep.engine).observe(time.monotonic() - started)
     return prep.model_copy(
         update={
             "warnings": warnings + engine_warnings,

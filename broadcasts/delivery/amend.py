@@ -158,7 +158,9 @@ async def correct(sender: Sender, job: Job, notice: NoticeTexts, transport: Tran
             markup=markup,
         )
         try:
-            await sender.call(job, partial(transport.edit, targets[index], outgoing))
+            await sender.call(
+                job, partial(transport.edit, targets[index], outgoing), transport=transport.name
+            )
         except MessageRejected:
             editable = False  # gone, too old or not editable: answer it instead
         except ChatMigrated as exc:
@@ -195,7 +197,9 @@ async def recall(sender: Sender, job: Job, notice: NoticeTexts, transport: Trans
     while deletable and len(job.sent_refs) < len(targets):
         ref = targets[len(job.sent_refs)]
         try:
-            await sender.call(job, partial(transport.delete, job.chat_ref, ref))
+            await sender.call(
+                job, partial(transport.delete, job.chat_ref, ref), transport=transport.name
+            )
         except MessageRejected as exc:
             if "not found" not in exc.message.lower():
                 deletable = False  # too old or not allowed: say it instead
@@ -240,7 +244,9 @@ async def _send(
             reply_to=reply_to if done == 0 else None,
         )
         try:
-            sent = await sender.call(job, partial(transport.send, outgoing))
+            sent = await sender.call(
+                job, partial(transport.send, outgoing), transport=transport.name
+            )
         except ChatMigrated as exc:
             migrations += 1
             if migrations > _MAX_MIGRATIONS:

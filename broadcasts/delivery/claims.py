@@ -78,6 +78,8 @@ class Job:
     # A reminder whose group acknowledged after it was queued (found at claim time):
     # the reminder handler records it cancelled instead of sending.
     acknowledged: bool = False
+    # Claimed from another worker whose lease had run out (counted in the metrics).
+    taken_over: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +239,8 @@ async def claim_due(
             status=DeliveryStatus.sending,
             lease_owner=worker_id,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
+            # Read from the row before this claim: it was being sent under a lapsed lease.
+            lease_taken_over=_D.status == DeliveryStatus.sending,
             updated_at=now,
         )
         .returning(
@@ -254,6 +258,7 @@ async def claim_due(
             _D.parent_id,
             _D.target_refs,
             _D.target_sent_at,
+            _D.lease_taken_over,
         )
         .execution_options(synchronize_session=False)
     )
@@ -274,6 +279,7 @@ async def claim_due(
             parent_id=row.parent_id,
             target_refs=decode_refs(row.target_refs),
             target_sent_at=_aware(row.target_sent_at),
+            taken_over=bool(row.lease_taken_over),
         )
         for row in rows
     ]

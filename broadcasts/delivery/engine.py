@@ -16,9 +16,10 @@ text), by the bot's own file id when known, else uploaded from Loa's store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -36,6 +37,7 @@ from broadcasts.errors import (
     TransportError,
 )
 from broadcasts.i18n import ack_label
+from broadcasts.metrics import DELIVERIES, RATE_LIMITED, SEND_SECONDS
 from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
 from broadcasts.transports.base import (
@@ -84,7 +86,21 @@ class Sender:
     async def attempt(
         self, job: Job, notice: NoticeTexts | None, transports: TransportRegistry
     ) -> Outcome:
-        """One attempt at `job`: whatever happens, the outcome to record."""
+        """One attempt at `job`: whatever happens, the outcome to record (and count)."""
+        used: list[str] = []
+        outcome = await self._attempt(job, notice, transports, used)
+        DELIVERIES.labels(
+            result=outcome.result.value, transport=used[0] if used else "none", kind=job.kind
+        ).inc()
+        return outcome
+
+    async def _attempt(
+        self,
+        job: Job,
+        notice: NoticeTexts | None,
+        transports: TransportRegistry,
+        used: list[str],
+    ) -> Outcome:
         try:
             if self.is_cancelled(job, notice):
                 return self.cancelled(job)
@@ -94,6 +110,7 @@ class Sender:
                 transport = await transports.transport_for(job.account_id)
             except TransportError as exc:
                 return self.retry_or_fail(job, exc.message)
+            used.append(transport.name)
             self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
@@ -182,9 +199,10 @@ class Sender:
             try:
                 async with self._limits.turn(job.account_id, job.chat_ref, self._http_slots):
                     job.started = True
-                    async with asyncio.timeout(self._settings.send_timeout_seconds):
+                    async with self._timed(transport.name):
                         sent = await transport.send(message)
             except RateLimited as exc:
+                RATE_LIMITED.labels(bot=str(job.account_id), transport=transport.name).inc()
                 await self._limits.pause(job.account_id, exc.retry_after)
                 return self._rate_limited(job, exc)
             except ChatMigrated as exc:
@@ -199,7 +217,9 @@ class Sender:
             self._remember_uploads(job, step.files, message, sent)
         return self._final(job, Result.sent, None)
 
-    async def call(self, job: Job, action: Callable[[], Awaitable[T]]) -> T:
+    async def call(
+        self, job: Job, action: Callable[[], Awaitable[T]], *, transport: str = "unknown"
+    ) -> T:
         """One transport call of a follow-up (an edit, a delete, a reply) under the same
         limits, pause and timeout as a send; a `RateLimited` pauses the account, then is
         raised for `failed` to turn into the outcome."""
@@ -207,11 +227,21 @@ class Sender:
         try:
             async with self._limits.turn(job.account_id, job.chat_ref, self._http_slots):
                 job.started = True
-                async with asyncio.timeout(self._settings.send_timeout_seconds):
+                async with self._timed(transport):
                     return await action()
         except RateLimited as exc:
+            RATE_LIMITED.labels(bot=str(job.account_id), transport=transport).inc()
             await self._limits.pause(job.account_id, exc.retry_after)
             raise
+
+    @contextlib.asynccontextmanager
+    async def _timed(self, transport: str) -> AsyncIterator[None]:
+        """The send timeout around one transport call, and its time in `loa_send_seconds`
+        (a call that timed out is not timed: the histogram would only show the timeout)."""
+        started = self._clock.monotonic()
+        async with asyncio.timeout(self._settings.send_timeout_seconds):
+            yield
+        SEND_SECONDS.labels(transport=transport).observe(self._clock.monotonic() - started)
 
     def failed(self, job: Job, exc: Exception) -> Outcome:
         """The outcome of a send or a follow-up's call that raised: a rate limit waits

@@ -23,6 +23,7 @@ from broadcasts.delivery.engine import Sender
 from broadcasts.delivery.holdings import Holdings
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.remind import mark_acknowledged
+from broadcasts.metrics import LEASES_TAKEN_OVER
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class Intake:
             log.exception("claiming deliveries failed; will try again")
             return False
         holdings.note_claim(jobs, busy)
+        taken_over = sum(job.taken_over for job in jobs)
+        if taken_over:
+            LEASES_TAKEN_OVER.inc(taken_over)
         for job in jobs:
             holdings.hold(job)
             notice = holdings.notices.get(job.notice_id)

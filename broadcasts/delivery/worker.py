@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broadcasts.db import is_postgres
+from broadcasts.db import is_postgres, session_scope
 from broadcasts.delivery.claims import Job, has_due
 from broadcasts.delivery.clock import LOOP_CLOCK, Clock
 from broadcasts.delivery.completion import Completion
@@ -35,11 +37,14 @@ from broadcasts.delivery.lanes import Lanes
 from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.progress import ProgressHook, ProgressReporter
+from broadcasts.health import forget_beat, keep_beating
 from broadcasts.settings import Settings
 from broadcasts.transports.base import TransportRegistry
 from broadcasts.transports.registry import settings_transports
 
 _NOTICE_REFRESH_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 def _default_worker_id() -> str:
@@ -173,9 +178,17 @@ class DeliveryWorker:
             clock=self._clock,
             is_holding=lambda: holdings.held > 0,
         )
+        alive = keep_beating(
+            sessionmaker=self._sessionmaker,
+            role="worker",
+            process_id=self.worker_id,
+            every=self.settings.health.beat_seconds,
+            clock=self._clock,
+        )
         helpers = [
             asyncio.create_task(self._recorder.run(), name="delivery-recorder"),
             asyncio.create_task(heartbeat, name="delivery-heartbeat"),
+            asyncio.create_task(alive, name="delivery-alive"),
             asyncio.create_task(self._progress.run(), name="delivery-progress"),
         ]
         idle = False
@@ -252,6 +265,11 @@ class DeliveryWorker:
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
+        try:
+            async with session_scope(self._sessionmaker) as session:
+                await forget_beat(session=session, process_id=self.worker_id)
+        except SQLAlchemyError:  # the row goes stale instead, and is forgotten in a day
+            log.exception("removing worker %s's heartbeat failed", self.worker_id)
         await self._progress.report()
         if self._given_limits is None:
             await self._limits.close()
