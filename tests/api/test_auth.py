@@ -17,7 +17,11 @@ from tests.api.conftest import ADMIN_KEY, assert_problem
 async def test_health_needs_no_key(anon: httpx.AsyncClient) -> None:
     response = await anon.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "bot": None}  # no bot here
+    body = response.json()
+    # No bot and no worker here: "none" is reported, and is not an outage.
+    assert (body["status"], body["database"], body["up"], body["bot"]) == ("ok", "ok", True, None)
+    assert body["receiving"] == {"state": "none", "age_seconds": None, "processes": 0}
+    assert body["delivering"]["state"] == "none"
 
 
 async def test_missing_and_wrong_keys_are_401(anon: httpx.AsyncClient) -> None:

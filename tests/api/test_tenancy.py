@@ -172,6 +172,16 @@ def probes(w: World) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/notices/{notice_id}/report.csv"): [
             Probe(f"/notices/{o.sent_notice_id}/report.csv")
         ],
+        ("GET", "/notices/{notice_id}/report.xlsx"): [
+            Probe(f"/notices/{o.sent_notice_id}/report.xlsx")
+        ],
+        ("GET", "/notices/{notice_id}/acknowledgements.csv"): [
+            Probe(f"/notices/{o.sent_notice_id}/acknowledgements.csv"),
+            Probe(f"/notices/{o.sent_notice_id}/acknowledgements.csv", params={"occurrence": 0}),
+        ],
+        ("GET", "/notices/{notice_id}/acknowledgements.xlsx"): [
+            Probe(f"/notices/{o.sent_notice_id}/acknowledgements.xlsx")
+        ],
         ("GET", "/notices/{notice_id}/acknowledgements"): [
             Probe(f"/notices/{o.sent_notice_id}/acknowledgements")
         ],
@@ -326,6 +336,9 @@ async def test_a_ward_reports_key_writes_nothing_and_reads_only_its_ward(
         f"/notices/{own.sent_notice_id}",
         f"/notices/{own.sent_notice_id}/report",
         f"/notices/{own.sent_notice_id}/report.csv",
+        f"/notices/{own.sent_notice_id}/report.xlsx",
+        f"/notices/{own.sent_notice_id}/acknowledgements.csv",
+        f"/notices/{own.sent_notice_id}/acknowledgements.xlsx",
     ):
         assert (await client.get(path, headers=_as(world.ward_reports))).status_code == 200
     assert await snapshot(sessionmaker) == before
