@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -333,12 +334,15 @@ async def test_expired_leases_are_taken_over_and_live_ones_left_alone(
                     lease_expires_at=now + timedelta(seconds=600 if live else -1),
                 )
             )
+    taken_over = REGISTRY.get_sample_value("loa_leases_taken_over_total") or 0.0
     assert await make_worker().run_until_idle()
 
     rows = await _rows(sessionmaker, seeded.notice_id)
     assert [r.status for r in rows] == [DeliveryStatus.sending] + [DeliveryStatus.sent] * 5
     assert rows[0].lease_owner == "alive"
     assert (await tg.stats(token))["sent"] == 5
+    assert [r.lease_taken_over for r in rows] == [False] + [True] * 5
+    assert REGISTRY.get_sample_value("loa_leases_taken_over_total") == taken_over + 5
 
 
 async def test_two_workers_share_a_notice_without_duplicates(
