@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
@@ -28,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from broadcasts.db import session_scope
-from broadcasts.delivery.clock import Clock
 from broadcasts.models import Delivery, DeliveryStatus, ProcessHeartbeat
+
+if TYPE_CHECKING:  # the delivery package imports this module (its worker beats)
+    from broadcasts.delivery.clock import Clock
 
 log = logging.getLogger(__name__)
 
