@@ -237,7 +237,8 @@ class Sender:
     @contextlib.asynccontextmanager
     async def _timed(self, transport: str) -> AsyncIterator[None]:
         """The send timeout around one transport call, and its time in `loa_send_seconds`
-        (a call that timed out is not timed: the histogram would only show the timeout)."""
+        when it succeeded: a timeout would only show the timeout, and a refusal (a 429, a
+        403) is counted by its outcome, not as a send."""
         started = self._clock.monotonic()
         async with asyncio.timeout(self._settings.send_timeout_seconds):
             yield
