@@ -17,7 +17,7 @@ from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from api.methods import install_method_not_allowed
-from api.routes import ROUTERS, telegram_webhook, zalo_webhook
+from api.routes import ROUTERS, ack_links, telegram_webhook, zalo_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
 from api.routes.zalo_webhook import ZaloReceiver
@@ -146,11 +146,17 @@ def create_app(
         app.include_router(router)
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
+    app.include_router(ack_links.router)  # residents' pages: no key, not in the schema
     pages = install_docs(app, title="Loa")
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings))
-    app.add_middleware(SecurityHeadersMiddleware, pages=pages, static_prefix=STATIC_PREFIX)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        pages=pages,
+        static_prefix=STATIC_PREFIX,
+        page_prefixes=[(prefix, ack_links.PAGE_CSP) for prefix in ack_links.PAGE_PREFIXES],
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -36,6 +36,7 @@ from broadcasts.errors import (
     TransportError,
 )
 from broadcasts.i18n import ack_label
+from broadcasts.links import LinkMaker
 from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
 from broadcasts.transports.base import (
@@ -74,8 +75,10 @@ class Sender:
         clock: Clock,
         http_slots: asyncio.Semaphore,
         attachments_dir: Path | None = None,
+        links: LinkMaker | None = None,
     ) -> None:
         self._attachments_dir = attachments_dir  # Loa's file store, for uploads
+        self._links = links  # signed links in each delivery (None: LOA_API__PUBLIC_URL unset)
         self._limits = limits
         self._settings = settings
         self._clock = clock
@@ -97,7 +100,9 @@ class Sender:
             self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
-            planned = files.plan(notice, job.locale, transport.capabilities)
+            planned = files.plan(
+                notice, job.locale, transport.capabilities, self.links_of(job, notice, transport)
+            )
             if planned is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
             steps, markup = planned
@@ -108,6 +113,22 @@ class Sender:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    def links_of(
+        self, job: Job, notice: NoticeTexts, transport: Transport
+    ) -> files.DeliveryLinks | None:
+        """The delivery's signed links: its acknowledgement page, and each file's download
+        where the transport cannot send files."""
+        if self._links is None:
+            return None
+        file_urls = (
+            {}
+            if transport.capabilities.can_send_files
+            else {
+                f.attachment_id: self._links.file_url(job.id, f.attachment_id) for f in notice.files
+            }
+        )
+        return files.DeliveryLinks(ack_url=self._links.ack_url(job.id), file_urls=file_urls)
 
     @staticmethod
     def is_cancelled(job: Job, notice: NoticeTexts | None) -> bool:
@@ -173,7 +194,10 @@ class Sender:
                 ack_label=label,
                 markup=markup,
                 files=tuple(
-                    files.outgoing(f, job.account_id, self._attachments_dir) for f in step.files
+                    files.outgoing(f, job.account_id, self._attachments_dir, url)
+                    for f, url in zip(
+                        step.files, step.urls or (None,) * len(step.files), strict=True
+                    )
                 ),
                 reply_to=reply_to if index == 0 else None,
             )
