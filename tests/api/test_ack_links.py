@@ -116,9 +116,7 @@ async def test_a_press_records_one_link_ack_per_browser(
     ]
     async with session_scope(sessionmaker) as session:
         logged = await session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(col(AuditEvent.action) == "ack.link")
+            select(func.count()).select_from(AuditEvent).where(col(AuditEvent.action) == "ack.link")
         )
     assert logged == 2
 
