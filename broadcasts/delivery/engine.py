@@ -100,9 +100,9 @@ class Sender:
             self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
-            planned = files.plan(
-                notice, job.locale, transport.capabilities, self.links_of(job, notice, transport)
-            )
+            caps = transport.capabilities
+            links = files.delivery_links(self._links, job.id, notice, caps)
+            planned = files.plan(notice, job.locale, caps, links)
             if planned is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
             steps, markup = planned
@@ -113,22 +113,6 @@ class Sender:
 
     def now(self) -> datetime:
         return self._clock.now()
-
-    def links_of(
-        self, job: Job, notice: NoticeTexts, transport: Transport
-    ) -> files.DeliveryLinks | None:
-        """The delivery's signed links: its acknowledgement page, and each file's download
-        where the transport cannot send files."""
-        if self._links is None:
-            return None
-        file_urls = (
-            {}
-            if transport.capabilities.can_send_files
-            else {
-                f.attachment_id: self._links.file_url(job.id, f.attachment_id) for f in notice.files
-            }
-        )
-        return files.DeliveryLinks(ack_url=self._links.ack_url(job.id), file_urls=file_urls)
 
     @staticmethod
     def is_cancelled(job: Job, notice: NoticeTexts | None) -> bool:

@@ -24,6 +24,7 @@ from pathlib import Path
 from broadcasts.delivery.claims import FileInfo, NoticeTexts
 from broadcasts.delivery.split import split_text, text_length
 from broadcasts.i18n import translations
+from broadcasts.links import LinkMaker
 from broadcasts.models import AttachmentKind
 from broadcasts.transports.base import Markup, OutgoingFile, TransportCapabilities
 
@@ -47,6 +48,24 @@ class DeliveryLinks:
 
     ack_url: str | None = None
     file_urls: dict[int, str] = field(default_factory=dict)  # attachment id -> link
+
+
+def delivery_links(
+    maker: LinkMaker | None,
+    delivery_id: int,
+    notice: NoticeTexts,
+    capabilities: TransportCapabilities,
+) -> DeliveryLinks | None:
+    """A delivery's signed links: its acknowledgement page, and each file's download
+    where the transport cannot send files; None when links are off."""
+    if maker is None:
+        return None
+    file_urls = (
+        {}
+        if capabilities.can_send_files
+        else {f.attachment_id: maker.file_url(delivery_id, f.attachment_id) for f in notice.files}
+    )
+    return DeliveryLinks(ack_url=maker.ack_url(delivery_id), file_urls=file_urls)
 
 
 def outgoing(
