@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Cookie, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import ApiServices, ServicesDep, SessionDep
 from broadcasts import ack_links
 from broadcasts.errors import LinkRefused
 from broadcasts.links import ACK_PATH, FILE_PATH, new_person_cookie, page_check, person_of_cookie
@@ -37,6 +38,7 @@ PAGE_CSP = (
 )
 PAGE_PREFIXES = (ACK_PATH, FILE_PATH)
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["links"], include_in_schema=False)
 
 
@@ -104,6 +106,7 @@ async def acknowledge(
     request: Request,
     session: SessionDep,
     services: ServicesDep,
+    background: BackgroundTasks,
     check: Annotated[str, Form(max_length=100)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
     loa_person: Annotated[str | None, Cookie()] = None,
@@ -119,8 +122,19 @@ async def acknowledge(
         )
     except LinkRefused as exc:
         return _refused(request, services, exc)
+    if created and services.on_ack is not None:
+        # After the response, so after the commit: the status message counts this press.
+        background.add_task(_notify, services, page.notice_id, page.delivery_id)
     title, text = ack_links.thanks(page, created)
     return _html(request, "result.html", lang=page.texts.lang, title=title, text=text)
+
+
+async def _notify(services: ApiServices, notice_id: int, delivery_id: int) -> None:
+    assert services.on_ack is not None
+    try:
+        await services.on_ack(notice_id, delivery_id)
+    except Exception:  # the press is committed; a failed hook only delays the status edit
+        log.exception("on_ack hook failed for delivery %s", delivery_id)
 
 
 @router.get(FILE_PATH + "{token}")

@@ -17,9 +17,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from api.app import create_app
 from broadcasts.db import session_scope
 from broadcasts.links import LinkKind, page_check, sign
 from broadcasts.models import AuditEvent, Channel, Notice
+from broadcasts.settings import Settings
 from tests.api.conftest import ADMIN_KEY
 from tests.api.link_world import (
     NOTICE_TEXT,
@@ -224,3 +226,27 @@ async def test_the_cookie_is_secure_over_https(app: FastAPI, delivered: Delivere
     assert page.status_code == 200
     assert "Secure" in page.headers["set-cookie"]
     assert NOTICE_TEXT.splitlines()[0] in page.text
+
+
+async def test_a_new_press_tells_the_runtime_once(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    delivered: Delivered,
+) -> None:
+    """`on_ack` (the runtime: status message, «✅ Đã nhận» line) runs after a new press
+    only, with its notice and delivery."""
+    calls: list[tuple[int, int]] = []
+
+    async def on_ack(notice_id: int, delivery_id: int) -> None:
+        calls.append((notice_id, delivery_id))
+
+    settings = Settings(_env_file=None, database_url=database_url)
+    app = create_app(sessionmaker=sessionmaker, settings=settings, on_ack=on_ack)
+    token = delivered.ack_token()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://loa.test"
+    ) as client:
+        check = _check(await client.get(f"/a/{token}"))
+        for _ in range(2):
+            assert (await client.post(f"/a/{token}", data={"check": check})).status_code == 200
+    assert calls == [(delivered.notice_id, delivered.delivery_id)]
