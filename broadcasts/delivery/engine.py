@@ -114,6 +114,10 @@ class Sender:
     def now(self) -> datetime:
         return self._clock.now()
 
+    def ack_url(self, delivery_id: int) -> str | None:
+        """The acknowledgement link of a notice's delivery; None when links are off."""
+        return self._links.ack_url(delivery_id) if self._links is not None else None
+
     @staticmethod
     def is_cancelled(job: Job, notice: NoticeTexts | None) -> bool:
         """Whether `job` is not to go because its notice was cancelled (a correction or a

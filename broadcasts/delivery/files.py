@@ -117,6 +117,11 @@ def _albums(files: Sequence[FileInfo], max_album: int) -> list[tuple[FileInfo, .
     return groups
 
 
+def ack_link_line(locale: str, url: str) -> str:
+    """«Hoặc bấm: <link>»: the acknowledgement link under a delivered notice."""
+    return translations(locale).gettext("Or press: {link}").format(link=url)
+
+
 def _tail(
     notice: NoticeTexts,
     locale: str,
@@ -142,7 +147,7 @@ def _tail(
         if named:
             lines.insert(0, attachment_line(named, locale))
     if links is not None and links.ack_url is not None:
-        lines.append(translations(locale).gettext("Or press: {link}").format(link=links.ack_url))
+        lines.append(ack_link_line(locale, links.ack_url))
     tail = "\n".join(lines)
     return (html.escape(tail, quote=False) if markup == "html" else tail), photos
 
