@@ -34,6 +34,8 @@ from tests.api.link_world import (
 from tests.api.live_server import live_api
 
 CHECK = re.compile(r'name="check" value="([^"]+)"')
+# A hang guard only (the live server shares two busy cores with other tests), not a bound.
+TIMEOUT = httpx.Timeout(120.0)
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def base_url(database_url: str, store: Path) -> Iterator[str]:
 
 @pytest.fixture
 async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT) as http:
         yield http
 
 
@@ -109,7 +111,7 @@ async def test_a_press_records_one_link_ack_per_browser(
     reopened = await client.get(f"/a/{token}")  # the page now says it was recorded
     assert "Bác/anh/chị đã bấm «Tôi đã nhận» thông báo này lúc" in reopened.text
     # Another browser (no cookie) is another person.
-    async with httpx.AsyncClient(base_url=str(client.base_url)) as other:
+    async with httpx.AsyncClient(base_url=str(client.base_url), timeout=TIMEOUT) as other:
         their = await other.get(f"/a/{token}")
         assert (await other.post(f"/a/{token}", data={"check": _check(their)})).status_code == 200
     assert [a.person_name for a in await link_acks(sessionmaker, delivered.notice_id)] == [
@@ -137,7 +139,7 @@ async def test_a_press_without_the_page_check_is_refused(
         assert refused.status_code == 403, data
         assert "Chưa ghi nhận được" in refused.text
     # The right check without the cookie it is bound to (another site's form, cookies off).
-    async with httpx.AsyncClient(base_url=str(client.base_url)) as bare:
+    async with httpx.AsyncClient(base_url=str(client.base_url), timeout=TIMEOUT) as bare:
         assert (await bare.post(f"/a/{token}", data={"check": check})).status_code == 403
     # The check of one link does not press another.
     assert (await client.post(f"/a/{other_token}", data={"check": check})).status_code == 403

@@ -164,7 +164,7 @@ async def test_a_zalo_chat_acknowledges_by_link_in_a_phone_browser(
             link = ack_found.group(1)
             assert link.startswith(api_url + "/a/")
 
-            async with httpx.AsyncClient() as http:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(120.0)) as http:
                 photo = await http.get(received[0]["photo"])
                 pdf = await http.get(file_found.group(1))
             assert photo.status_code == 200 and photo.content == PHOTO_BYTES
