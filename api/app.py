@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth_limits import AuthFailureLimiter
-from api.deps import ApiServices, CancelHook
+from api.deps import AckHook, ApiServices, CancelHook
 from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from api.methods import install_method_not_allowed
-from api.routes import ROUTERS, telegram_webhook, zalo_webhook
+from api.routes import ROUTERS, ack_links, telegram_webhook, zalo_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
 from api.routes.zalo_webhook import ZaloReceiver
@@ -104,13 +104,18 @@ def create_app(
     webhooks: Mapping[int, UpdateReceiver] | None = None,
     bot_health: BotHealthSource | None = None,
     zalo_webhooks: Mapping[int, ZaloReceiver] | None = None,
+    on_ack: AckHook | None = None,
 ) -> FastAPI:
     """The API over an existing sessionmaker; `on_cancel(notice_id)` runs after a notice
     is cancelled through the API (and committed), so the runtime can unschedule it.
 
     `webhooks` maps bot account ids to their update receivers (webhook mode), and
-    `bot_health` tells `/health` whether this process's bot receives updates."""
-    services = ApiServices(sessionmaker=sessionmaker, settings=settings, on_cancel=on_cancel)
+    `bot_health` tells `/health` whether this process's bot receives updates;
+    `on_ack(notice_id, delivery_id)` runs after a press on a signed link is committed, so
+    the status message and the «✅ Đã nhận» line follow."""
+    services = ApiServices(
+        sessionmaker=sessionmaker, settings=settings, on_cancel=on_cancel, on_ack=on_ack
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,11 +151,17 @@ def create_app(
         app.include_router(router)
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
+    app.include_router(ack_links.router)  # residents' pages: no key, not in the schema
     pages = install_docs(app, title="Loa")
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings))
-    app.add_middleware(SecurityHeadersMiddleware, pages=pages, static_prefix=STATIC_PREFIX)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        pages=pages,
+        static_prefix=STATIC_PREFIX,
+        page_prefixes=[(prefix, ack_links.PAGE_CSP) for prefix in ack_links.PAGE_PREFIXES],
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from broadcasts.settings import Settings
 
 CancelHook = Callable[[int], Awaitable[None]]
+# Called with (notice id, delivery id) after an acknowledgement by link is committed.
+AckHook = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ApiServices:
     sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     on_cancel: CancelHook | None = None
+    on_ack: AckHook | None = None
 
 
 def get_services(request: Request) -> ApiServices:

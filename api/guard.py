@@ -177,7 +177,8 @@ def docs_csp(script_hashes: Iterable[str]) -> str:
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response.
 
-    `pages` maps a path to its own Content-Security-Policy (the docs pages); paths under
+    `pages` maps a path to its own Content-Security-Policy (the docs pages), and
+    `page_prefixes` a path prefix to one (the signed-link pages); paths under
     `static_prefix` may be cached, everything else is `Cache-Control: no-store`.
     Strict-Transport-Security goes out when the request came over TLS (https, as uvicorn
     reports it, behind a proxy too when its forwarded headers are trusted)."""
@@ -188,10 +189,12 @@ class SecurityHeadersMiddleware:
         *,
         pages: dict[str, str],
         static_prefix: str,
+        page_prefixes: Iterable[tuple[str, str]] = (),
         hsts_max_age: int = 31_536_000,
     ) -> None:
         self.app = app
         self.pages = pages
+        self.page_prefixes = tuple(page_prefixes)  # (path prefix, its CSP): the link pages
         self.static_prefix = static_prefix
         self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode()
 
@@ -201,7 +204,9 @@ class SecurityHeadersMiddleware:
             return
         path: str = scope["path"]
         static = path.startswith(self.static_prefix)
-        csp = self.pages.get(path, API_CSP)
+        csp = self.pages.get(path) or next(
+            (policy for prefix, policy in self.page_prefixes if path.startswith(prefix)), API_CSP
+        )
         tls = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:

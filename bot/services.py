@@ -20,6 +20,7 @@ from broadcasts.attempts import CodeAttempts
 from broadcasts.db import session_scope
 from broadcasts.delivery.limits import LimiterBackend
 from broadcasts.i18n import ack_label
+from broadcasts.links import link_maker
 from broadcasts.models import Official
 from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
@@ -97,6 +98,7 @@ class Services:
                 delivery_id=delivery_id,
                 capabilities=TELEGRAM_CAPABILITIES,
                 tz=ZoneInfo(self.settings.timezone),
+                links=link_maker(self.settings),
             )
         if shown is None or shown.markup != "html":  # the outbox writes HTML
             return None

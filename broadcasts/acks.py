@@ -32,7 +32,9 @@ from sqlmodel import Field, SQLModel, col
 from broadcasts import audit
 from broadcasts.bounds import DbId
 from broadcasts.delivery.claims import decode_refs, load_notices
+from broadcasts.delivery.files import delivery_links, plan
 from broadcasts.errors import InvalidInput, NotFound
+from broadcasts.links import LinkMaker
 from broadcasts.message import acknowledged_text
 from broadcasts.metrics import ACKNOWLEDGEMENTS
 from broadcasts.models import (
@@ -381,9 +383,11 @@ async def acknowledged_message(
     delivery_id: int,
     capabilities: TransportCapabilities,
     tz: ZoneInfo = TZ,
+    links: LinkMaker | None = None,
 ) -> AcknowledgedMessage | None:
-    """The button's message of a sent delivery, as delivered (the same rendering as the
-    engine's, `NoticeTexts.parts_for`) with the line of who acknowledged it in that chat
+    """The button's message of a sent delivery, as delivered (the same plan as the
+    engine's, `broadcasts.delivery.files.plan`, with the delivery's link when `links`
+    are on) with the line of who acknowledged it in that chat
     (`broadcasts.message.acknowledged_text`); None when there is nothing to show."""
     delivery, channel = await _delivery_and_channel(session, delivery_id)
     if delivery is None or channel is None:
@@ -396,12 +400,17 @@ async def acknowledged_message(
     notice = (await load_notices(session=session, notice_ids=[delivery.notice_id])).get(
         delivery.notice_id
     )
-    rendered = notice.parts_for(delivery.locale, capabilities) if notice else None
-    if rendered is None or not rendered[0]:
+    if notice is None:
         return None
-    if notice is not None and notice.caption_for(delivery.locale, capabilities) is not None:
+    # Planned as the engine planned it, with the delivery's link (a fresh token for the
+    # same delivery), so the edit keeps the «Hoặc bấm: …» line.
+    own = delivery_links(links, delivery.id or 0, notice, capabilities)
+    planned = plan(notice, delivery.locale, capabilities, own)
+    if planned is None or not planned[0]:
+        return None
+    steps, markup = planned
+    if steps[-1].files:
         return None  # the button is under a file's caption, which a text edit cannot change
-    parts, markup = rendered
     first = (
         await session.execute(
             select(col(Acknowledgement.person_name), col(Acknowledgement.created_at))
@@ -413,7 +422,7 @@ async def acknowledged_message(
             .limit(1)
         )
     ).first()
-    text = parts[-1]
+    text = steps[-1].text
     if first is not None:
         count = await ack_count(
             session=session, notice_id=delivery.notice_id, channel_id=delivery.channel_id

@@ -14,6 +14,7 @@
     ├── CodeRejected             an invite / registration code is unknown, used or expired
     │   └── TooManyAttempts      too many wrong codes: none is read until `until`
     ├── NotAllowed               the caller may not do this
+    ├── LinkRefused              a signed link is tampered, expired, withdrawn or stale (`reason`)
     └── TransportError           a transport (Telegram, ...) refused or failed a send
         ├── RateLimited          the provider asked us to wait `retry_after` seconds
         ├── TemporaryFailure     worth retrying: 5xx, timeout, connection error
@@ -94,6 +95,17 @@ class TooManyAttempts(CodeRejected):
 
 class NotAllowed(LoaError):
     """Raised when the caller may not do this."""
+
+
+class LinkRefused(LoaError):
+    """Raised when a signed link (`broadcasts.links`) does not open: `reason` is
+    "invalid" (malformed, tampered, another kind), "expired", "withdrawn" (its notice
+    was recalled or cancelled, or its chat no longer receives notices), or "stale" (a
+    press without its page's check: another site's form, or no cookie)."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or f"link {reason}", reason=reason)
+        self.reason = reason
 
 
 class TransportError(LoaError):

@@ -12,6 +12,7 @@ settings at hand takes it as a keyword default, everything else reads `Settings.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,8 +80,24 @@ class ApiSettings(BaseModel):
     auth_failures_per_address: int = Field(default=20, ge=1)
     auth_failures_per_key: int = Field(default=10, ge=1)
     auth_failure_window_seconds: int = Field(default=300, ge=1)
+    # The address residents reach this API at (https://loa.example.vn): with it, every
+    # delivery carries a signed acknowledgement link (<public_url>/a/<token>) and Zalo
+    # chats get files as signed download links (<public_url>/f/<token>); without it, none.
+    public_url: str | None = None
+    # How long those links work after the delivery is sent.
+    link_lifetime_days: float = Field(default=7.0, gt=0, le=366)
 
-    _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
+    _blank_key = field_validator("bootstrap_key", "public_url", mode="before")(_blank_is_none)
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s) address such as https://loa.example.vn")
+        return value
 
     @field_validator("bootstrap_key")
     @classmethod

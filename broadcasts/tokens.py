@@ -9,11 +9,17 @@ hash to be reversed.
 The key is one per process (`LOA_SECRET_KEY`), installed once at start by the runtime
 (`use_token_key`); reading or writing a token without it raises `TokenKeyMissing`. Several
 keys separated by commas rotate it: the first encrypts, any of them decrypts.
+
+The same keys sign Loa's links (`broadcasts.links`): `signing_keys(purpose)` derives one
+HMAC key per key and purpose, so a link signature never doubles as anything else and a
+rotated key keeps the links it signed working until it is dropped.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -37,6 +43,7 @@ class TokenKeyInvalid(LoaError):
 
 
 _cipher: MultiFernet | None = None
+_keys: tuple[bytes, ...] = ()
 
 
 def make_cipher(keys: str) -> MultiFernet:
@@ -56,8 +63,20 @@ def make_cipher(keys: str) -> MultiFernet:
 
 def use_token_key(keys: str | None) -> None:
     """Install (or, with None, remove) this process's key."""
-    global _cipher
+    global _cipher, _keys
     _cipher = make_cipher(keys) if keys is not None else None
+    _keys = (
+        tuple(base64.urlsafe_b64decode(k.strip()) for k in keys.split(",") if k.strip())
+        if keys is not None
+        else ()
+    )
+
+
+def signing_keys(purpose: bytes) -> tuple[bytes, ...]:
+    """The HMAC keys for `purpose`, derived from this process's keys (the first signs,
+    any of them verifies); TokenKeyMissing without a key."""
+    _current()
+    return tuple(hmac.new(key, b"loa:" + purpose, hashlib.sha256).digest() for key in _keys)
 
 
 def has_token_key() -> bool:

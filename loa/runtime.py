@@ -56,6 +56,7 @@ from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.escalation import Escalation
 from broadcasts.health import keep_beating
 from broadcasts.migrate import upgrade_async
+from broadcasts.models import Delivery
 from broadcasts.notices import notice_wards, notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
@@ -277,6 +278,7 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             settings=self.settings,
             on_cancel=self._cancelled,
+            on_ack=self._acknowledged_by_link,
             webhooks={s.account_id: s.receiver for s in self.served if s.receiver} or None,
             bot_health=self._bot_health if self.monitor is not None else None,
             zalo_webhooks=self.zalo.webhooks or None,
@@ -566,6 +568,19 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.unplan(notice_id)
         await self._refresh_status({notice_id})
+
+    async def _acknowledged_by_link(self, notice_id: int, delivery_id: int) -> None:
+        """A press on a signed link: the status message, and the «✅ Đã nhận» line under
+        the notice where its bot (a Telegram one this process serves) can edit it."""
+        await self._refresh_status({notice_id})
+        async with session_scope(self.sessionmaker) as session:
+            delivery = await session.get(Delivery, delivery_id)
+        served = next(
+            (s for s in self.served if delivery is not None and s.account_id == delivery.bot_id),
+            None,
+        )
+        if served is not None:
+            served.services.show_acks(delivery_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)

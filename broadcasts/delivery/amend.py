@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING
 
 from broadcasts import message as group_message
 from broadcasts.delivery.claims import Job, NoticeTexts
+from broadcasts.delivery.files import ack_link_line
 from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.delivery.split import text_length
 from broadcasts.errors import ChatMigrated, MessageRejected
 from broadcasts.i18n import ack_label, translations
 from broadcasts.transports.base import Markup, OutgoingMessage, Transport
@@ -91,11 +93,16 @@ def _esc(value: str, markup: Markup) -> str:
     return html.escape(value) if markup == "html" else value
 
 
-def edited_parts(notice: NoticeTexts, locale: str, transport: Transport) -> list[str]:
-    """The group message as corrected: the new rendering, the marker on the last part."""
+def edited_parts(
+    notice: NoticeTexts, locale: str, transport: Transport, ack_url: str | None = None
+) -> list[str]:
+    """The group message as corrected: the new rendering, the marker on the last part
+    (after the delivery's acknowledgement link, when links are on, which the edit keeps)."""
     markup = _markup(transport)
     marker = _esc(corrected_marker(locale), markup)
-    room = transport.capabilities.max_text - len(marker) - 2
+    if ack_url is not None:
+        marker = f"{_esc(ack_link_line(locale, ack_url), markup)}\n\n{marker}"
+    room = transport.capabilities.max_text - text_length(marker) - 2
     parts = _rendered(notice, locale, room, markup)
     if parts:
         parts[-1] = f"{parts[-1]}\n\n{marker}"
@@ -136,7 +143,8 @@ async def correct(sender: Sender, job: Job, notice: NoticeTexts, transport: Tran
     """Edit the sent parts to the corrected text, else reply «Đính chính» to them."""
     label = ack_label(job.locale)
     markup = _markup(transport)
-    parts = edited_parts(notice, job.locale, transport)
+    ack_url = sender.ack_url(job.parent_id) if job.parent_id is not None else None
+    parts = edited_parts(notice, job.locale, transport, ack_url)
     targets = job.target_refs
     editable = (
         transport.capabilities.can_edit

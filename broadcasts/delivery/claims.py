@@ -126,16 +126,24 @@ class NoticeTexts:
         return self.texts.get(locale) or self.texts.get("vi")
 
     def parts_for(
-        self, locale: str, capabilities: TransportCapabilities, *, limit: int | None = None
+        self,
+        locale: str,
+        capabilities: TransportCapabilities,
+        *,
+        limit: int | None = None,
+        reserve: int = 0,
     ) -> tuple[tuple[str, ...], Markup] | None:
         """The messages a group of `locale` receives and their markup; None: no text.
-        `limit` renders for a shorter message than the transport's (a caption)."""
+        `limit` renders for a shorter message than the transport's (a caption); `reserve`
+        keeps that many characters free at the end of the last part, for lines each
+        delivery adds (its signed links, `broadcasts.delivery.files.plan`)."""
         text = self.text_for(locale)
         if text is None:
             return None
         markup: Markup = "html" if "html" in capabilities.markups else "plain"
         if limit is None:
             limit = capabilities.max_text
+        limit -= reserve
         key = (locale, limit, markup, capabilities.has_buttons)
         parts = self._parts.get(key)
         if parts is None:
@@ -167,13 +175,18 @@ class NoticeTexts:
             self._parts[key] = parts
         return parts, markup
 
-    def caption_for(self, locale: str, capabilities: TransportCapabilities) -> str | None:
+    def caption_for(
+        self, locale: str, capabilities: TransportCapabilities, *, reserve: int = 0
+    ) -> str | None:
         """The whole message as the caption of the notice's one file, if it has one file
-        and the message fits a caption (`max_caption`, counted as the platform counts)."""
+        and the message fits a caption (`max_caption`, counted as the platform counts),
+        `reserve` characters kept free at its end."""
         if len(self.files) != 1 or not capabilities.can_send_files:
             return None
-        whole = self.parts_for(locale, capabilities)
-        short = self.parts_for(locale, capabilities, limit=capabilities.max_caption)
+        whole = self.parts_for(locale, capabilities, reserve=reserve)
+        short = self.parts_for(
+            locale, capabilities, limit=capabilities.max_caption, reserve=reserve
+        )
         if whole is None or short is None or len(whole[0]) != 1 or short[0] != whole[0]:
             return None
         return whole[0][0]

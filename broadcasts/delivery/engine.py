@@ -38,6 +38,7 @@ from broadcasts.errors import (
 )
 from broadcasts.i18n import ack_label
 from broadcasts.metrics import DELIVERIES, RATE_LIMITED, SEND_SECONDS
+from broadcasts.links import LinkMaker
 from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
 from broadcasts.transports.base import (
@@ -76,8 +77,10 @@ class Sender:
         clock: Clock,
         http_slots: asyncio.Semaphore,
         attachments_dir: Path | None = None,
+        links: LinkMaker | None = None,
     ) -> None:
         self._attachments_dir = attachments_dir  # Loa's file store, for uploads
+        self._links = links  # signed links in each delivery (None: LOA_API__PUBLIC_URL unset)
         self._limits = limits
         self._settings = settings
         self._clock = clock
@@ -114,7 +117,9 @@ class Sender:
             self._limits.use_transport(job.account_id, transport.name)
             if job.kind != DeliveryKind.notice:
                 return await followups.attempt(self, job, notice, transport)
-            planned = files.plan(notice, job.locale, transport.capabilities)
+            caps = transport.capabilities
+            links = files.delivery_links(self._links, job.id, notice, caps)
+            planned = files.plan(notice, job.locale, caps, links)
             if planned is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
             steps, markup = planned
@@ -125,6 +130,10 @@ class Sender:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    def ack_url(self, delivery_id: int) -> str | None:
+        """The acknowledgement link of a notice's delivery; None when links are off."""
+        return self._links.ack_url(delivery_id) if self._links is not None else None
 
     @staticmethod
     def is_cancelled(job: Job, notice: NoticeTexts | None) -> bool:
@@ -190,7 +199,10 @@ class Sender:
                 ack_label=label,
                 markup=markup,
                 files=tuple(
-                    files.outgoing(f, job.account_id, self._attachments_dir) for f in step.files
+                    files.outgoing(f, job.account_id, self._attachments_dir, url)
+                    for f, url in zip(
+                        step.files, step.urls or (None,) * len(step.files), strict=True
+                    )
                 ),
                 reply_to=reply_to if index == 0 else None,
             )

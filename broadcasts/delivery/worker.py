@@ -38,6 +38,7 @@ from broadcasts.delivery.limits import LimiterBackend, make_limits
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.progress import ProgressHook, ProgressReporter
 from broadcasts.health import forget_beat, keep_beating
+from broadcasts.links import link_maker
 from broadcasts.settings import Settings
 from broadcasts.transports.base import TransportRegistry
 from broadcasts.transports.registry import settings_transports
@@ -144,6 +145,7 @@ class DeliveryWorker:
             clock=self._clock,
             http_slots=asyncio.Semaphore(max(1, self.config.concurrency)),
             attachments_dir=self.settings.attachments.dir,
+            links=link_maker(self.settings),
         )
         self._lanes = Lanes(slots=self._lane_slots, deliver=self._deliver)
         holdings = Holdings(lanes=self._lanes, per_account=self._per_account, clock=self._clock)

@@ -33,6 +33,8 @@ class TransportCapabilities:
     delete_window_seconds: int | None = None
     # Attachments: whether files can be sent at all, how many go in one album, how big.
     can_send_files: bool = False
+    # Sends a photo given a public URL (Zalo's sendPhoto), when files cannot be uploaded.
+    photo_by_url: bool = False
     max_album: int = 1
     max_file_bytes: int = 0
 
@@ -47,6 +49,7 @@ class OutgoingFile:
     mime_type: str = ""
     file_ref: str | None = None  # e.g. Telegram's file_id for this bot
     path: str | None = None  # the file in Loa's attachment store
+    url: str | None = None  # a public, signed download link of it (`photo_by_url`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ Zalo takes plain text up to 2,000 characters and has no buttons, edits or delete
 «Trả lời 1 …» line instead of a button, and a correction or recall goes as a follow-up
 message. `edit` and `delete` therefore refuse (MessageRejected) without asking Zalo.
 Files: Zalo has no document method, so `can_send_files` is False and files go as links
-in the text; a photo whose `file_ref` is a public URL is sent with sendPhoto.
+in the text; a photo with a public URL (Loa's signed link, `OutgoingFile.url`) is sent
+with sendPhoto.
 
 Errors are mapped here and nowhere else, like Telegram's: blocked / not found →
 PermanentFailure (the channel stops), a wrong message → MessageRejected, 429 «Quota
@@ -83,9 +84,10 @@ class ZaloTransport:
             raise MessageRejected(f"text of {len(message.text)} characters, over 2000")
         photo = next(
             (
-                f.file_ref
+                url
                 for f in message.files
-                if f.kind == "photo" and (f.file_ref or "").startswith(("https://", "http://"))
+                if f.kind == "photo"
+                and (url := f.url or f.file_ref or "").startswith(("https://", "http://"))
             ),
             None,
         )

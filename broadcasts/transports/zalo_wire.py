@@ -66,6 +66,7 @@ ZALO_CAPABILITIES = TransportCapabilities(
     # Only a photo by URL can be sent; every other file goes as a link in the text, so
     # the engine is told it cannot send files and writes links instead.
     can_send_files=False,
+    photo_by_url=True,
     max_album=1,
     max_file_bytes=0,
 )

@@ -11,13 +11,20 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from pydantic import SecretStr
 
 from api.app import create_app
 from broadcasts.db import make_engine, make_sessionmaker
-from broadcasts.settings import ApiSettings, Settings, TelegramSettings, ZaloSettings
+from broadcasts.settings import (
+    ApiSettings,
+    AttachmentSettings,
+    Settings,
+    TelegramSettings,
+    ZaloSettings,
+)
 
 
 @contextmanager
@@ -27,6 +34,7 @@ def live_api(
     admin_key: str,
     telegram_api_base: str = "http://127.0.0.1:9",
     zalo_api_base: str = "http://127.0.0.1:9",
+    attachments_dir: Path | None = None,
 ) -> Iterator[str]:
     """Serve the API over `database_url` while the block runs; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -46,6 +54,8 @@ def live_api(
         # a closed local port (502 at once); nothing leaves the machine.
         telegram=TelegramSettings(api_base=telegram_api_base),
         zalo=ZaloSettings(api_base=zalo_api_base),  # the same for Zalo bots
+        # The file store that /f/<token> downloads serve from.
+        attachments=AttachmentSettings(dir=attachments_dir or Path("loa-attachments")),
     )
     engine = make_engine(database_url)
     app = create_app(sessionmaker=make_sessionmaker(engine), settings=settings)
