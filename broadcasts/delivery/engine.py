@@ -37,8 +37,8 @@ from broadcasts.errors import (
     TransportError,
 )
 from broadcasts.i18n import ack_label
-from broadcasts.metrics import DELIVERIES, RATE_LIMITED, SEND_SECONDS
 from broadcasts.links import LinkMaker
+from broadcasts.metrics import DELIVERIES, RATE_LIMITED, SEND_SECONDS
 from broadcasts.models import DeliveryKind, NoticeStatus
 from broadcasts.settings import DeliverySettings
 from broadcasts.transports.base import (
