@@ -54,7 +54,7 @@ eval-ai: $(STAMP)
 
 # Refresh the gettext catalogs after changing bot texts (then translate the new entries).
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract --project=loa --no-location --sort-output -k _ -k __ -k ngettext:1,2 -o broadcasts/locales/messages.pot bot broadcasts loa
+	$(BIN)/pybabel extract --project=loa --no-location --sort-output -F broadcasts/locales/babel.cfg -k _ -k __ -k ngettext:1,2 -o broadcasts/locales/messages.pot bot broadcasts loa api
 	$(BIN)/pybabel update --domain=messages --input-file=broadcasts/locales/messages.pot --output-dir=broadcasts/locales --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --domain=messages --directory=broadcasts/locales --statistics
 

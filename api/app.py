@@ -12,12 +12,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth_limits import AuthFailureLimiter
+from api.dashboard import DASHBOARD_CSP, install_dashboard_errors
+from api.dashboard import PREFIX as DASHBOARD_PREFIX
 from api.deps import ApiServices, CancelHook
 from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from api.methods import install_method_not_allowed
-from api.routes import ROUTERS, telegram_webhook, zalo_webhook
+from api.routes import ROUTERS, dashboard, dashboard_auth, telegram_webhook, zalo_webhook
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
 from api.routes.zalo_webhook import ZaloReceiver
@@ -146,11 +148,19 @@ def create_app(
         app.include_router(router)
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
+    app.include_router(dashboard_auth.router)
+    app.include_router(dashboard.router)
+    install_dashboard_errors(app)
     pages = install_docs(app, title="Loa")
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings))
-    app.add_middleware(SecurityHeadersMiddleware, pages=pages, static_prefix=STATIC_PREFIX)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        pages=pages,
+        static_prefix=STATIC_PREFIX,
+        prefixes={DASHBOARD_PREFIX: DASHBOARD_CSP},
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -177,7 +177,8 @@ def docs_csp(script_hashes: Iterable[str]) -> str:
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response.
 
-    `pages` maps a path to its own Content-Security-Policy (the docs pages); paths under
+    `pages` maps a path to its own Content-Security-Policy (the docs pages), `prefixes` a
+    path prefix to one (the dashboard's pages); paths under
     `static_prefix` may be cached, everything else is `Cache-Control: no-store`.
     Strict-Transport-Security goes out when the request came over TLS (https, as uvicorn
     reports it, behind a proxy too when its forwarded headers are trusted)."""
@@ -188,10 +189,12 @@ class SecurityHeadersMiddleware:
         *,
         pages: dict[str, str],
         static_prefix: str,
+        prefixes: dict[str, str] | None = None,
         hsts_max_age: int = 31_536_000,
     ) -> None:
         self.app = app
         self.pages = pages
+        self.prefixes = prefixes or {}
         self.static_prefix = static_prefix
         self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode()
 
@@ -201,7 +204,10 @@ class SecurityHeadersMiddleware:
             return
         path: str = scope["path"]
         static = path.startswith(self.static_prefix)
-        csp = self.pages.get(path, API_CSP)
+        csp = self.pages.get(path) or next(
+            (c for p, c in self.prefixes.items() if path == p or path.startswith(p + "/")),
+            API_CSP,
+        )
         tls = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:

@@ -79,8 +79,23 @@ class ApiSettings(BaseModel):
     auth_failures_per_address: int = Field(default=20, ge=1)
     auth_failures_per_key: int = Field(default=10, ge=1)
     auth_failure_window_seconds: int = Field(default=300, ge=1)
+    # Where people reach the API from outside (https://loa.example.vn): the links the bot
+    # hands out (/baocao's dashboard link) start with it. Empty: no such links.
+    public_url: str | None = None
+    # Signs the dashboard's links and session cookies; shared by the bot and the API
+    # processes. Empty: `LOA_SECRET_KEY` signs them (and without either, no dashboard).
+    session_secret: SecretStr | None = None
 
-    _blank_key = field_validator("bootstrap_key", mode="before")(_blank_is_none)
+    _blank_key = field_validator("bootstrap_key", "public_url", "session_secret", mode="before")(
+        _blank_is_none
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("public_url must start with https:// (or http://)")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("bootstrap_key")
     @classmethod
