@@ -26,8 +26,11 @@ demo: install
 # offline): installed here when missing, with sudo when not root.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The colour emoji font draws the dashboard's 🔔 ✅ in its screenshots.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 browser:
-	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+	@[ -x $(CHROMIUM) ] && [ -e $(EMOJI_FONT) ] || { $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES); }; }
 
 # Most tests wait on Telegram's pacing rather than use the CPU: several run side by side.
 TEST_WORKERS ?= 6

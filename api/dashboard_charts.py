@@ -20,10 +20,11 @@ _STYLE = Style(
     plot_background="#ffffff",
     font_family="system-ui, sans-serif",
     colors=("#1f6feb", "#2da44e", "#cf222e", "#8250df"),
-    label_font_size=14,
-    major_label_font_size=14,
-    value_font_size=14,
-    title_font_size=16,
+    # The charts are drawn 640 wide and shown at a phone's width too: large type.
+    label_font_size=20,
+    major_label_font_size=20,
+    value_font_size=22,
+    title_font_size=22,
 )
 
 
@@ -60,10 +61,13 @@ def ack_time_chart(view: NoticeView, fmt: Formatter) -> str:
         points.append((fmt.local(view.sent_from), 0))
     for count, at in enumerate(view.ack_times, start=1):
         points.append((fmt.local(at), count))
+    span = (points[-1][0] - points[0][0]).total_seconds() if points else 0
+    # Minutes apart on the axis, or seconds when everything came within a few minutes.
+    shown = "%H:%M" if span > 600 else "%H:%M:%S"
     chart = pygal.DateTimeLine(
         **_common(
-            x_value_formatter=lambda d: d.strftime("%H:%M"),
-            x_label_rotation=0,
+            x_value_formatter=lambda d: d.strftime(shown),
+            x_label_rotation=30 if span <= 600 else 0,
             range=(0, max(1, view.acks.total)),
             y_title=fmt.t.gettext("Groups"),
             fill=True,
