@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from broadcasts.apikeys import create_api_key
 from broadcasts.dashboard_access import dashboard_link, link_token
 from broadcasts.db import session_scope
-from broadcasts.models import Delivery, DeliveryKind, Official, utcnow
+from broadcasts.models import Area, Delivery, DeliveryKind, Official, utcnow
 from broadcasts.settings import ApiSettings, Settings
 from tests.api.conftest import ADMIN_KEY
 from tests.api.dashboard_world import SESSION_SECRET, DashWorld, build_dash_world
@@ -248,3 +249,65 @@ async def test_a_deactivated_official_loses_the_session(
             assert official is not None
             official.active = False
         assert (await client.get("/dashboard")).status_code == 303
+
+
+async def _key(
+    sessionmaker: async_sessionmaker[AsyncSession], scopes: list[str], ward_code: str | None
+) -> str:
+    async with session_scope(sessionmaker) as session:
+        ward_id = None
+        if ward_code is not None:
+            ward_id = (await session.scalars(select(Area.id).where(Area.code == ward_code))).one()
+        _key_row, plaintext = await create_api_key(
+            session=session, name=f"{ward_code} {' '.join(scopes)}", scopes=scopes, ward_id=ward_id
+        )
+    return plaintext
+
+
+@asynccontextmanager
+async def _signed_in_key(app: FastAPI, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app) as client:
+        form = await client.get("/dashboard/login")
+        response = await client.post(
+            "/dashboard/login", data={"key": key, "csrf": _csrf(form.text)}
+        )
+        assert response.status_code == 303, response.text
+        yield client
+
+
+async def test_a_ward_key_sees_its_ward_only(
+    dash_app: FastAPI, world: DashWorld, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    key = await _key(sessionmaker, ["admin"], "TD")
+    async with _signed_in_key(dash_app, key) as client:
+        home = await client.get("/dashboard")
+        assert "Xã Thạnh Đông" in home.text and "Cúp điện" not in home.text
+        assert (await client.get(f"/dashboard/notices/{world.notice_id}")).status_code == 404
+        picked = await client.get("/dashboard", params={"ward": "BT"})  # not theirs to pick
+        assert "Xã Thạnh Đông" in picked.text and "Cúp điện" not in picked.text
+
+
+async def test_a_reports_key_reads_but_does_not_remind(
+    dash_app: FastAPI, world: DashWorld, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    key = await _key(sessionmaker, ["reports"], "BT")
+    async with _signed_in_key(dash_app, key) as client:
+        page = await client.get(f"/dashboard/notices/{world.notice_id}")
+        assert page.status_code == 200
+        assert 'id="remind"' not in page.text  # no button for a reader
+        refused = await client.post(
+            f"/dashboard/notices/{world.notice_id}/remind", data={"csrf": _csrf(page.text)}
+        )
+        assert refused.status_code == 403 and "chỉ được xem báo cáo" in refused.text
+    assert await _reminders(sessionmaker) == 0
+
+
+async def test_without_a_signing_secret_the_dashboard_says_it_is_not_set_up(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], world: DashWorld
+) -> None:
+    settings = Settings(database_url=database_url)
+    app = create_app(sessionmaker=sessionmaker, settings=settings)
+    async with _client(app) as client:
+        response = await client.get("/dashboard/open", params={"t": "anything"})
+        assert response.status_code == 503
+        assert "Trang theo dõi chưa được cài đặt" in response.text
