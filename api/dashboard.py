@@ -180,6 +180,8 @@ class Formatter:
         if seconds is None:
             return "—"
         minutes = round(seconds / 60)
+        if minutes < 1:
+            return self.t.gettext("under a minute")
         if minutes < 60:
             return self.t.ngettext("{count} minute", "{count} minutes", minutes).format(
                 count=minutes

@@ -84,10 +84,14 @@ def area_rate_chart(areas: Sequence[AreaRate], fmt: Formatter) -> str:
         **_common(
             print_values=True,
             range=(0, 100),
+            y_labels=[0, 25, 50, 75, 100],
             value_formatter=lambda v: f"{v:.0f}%",
-            height=max(160, 44 * len(areas) + 60),
+            truncate_label=-1,
+            height=max(200, 72 * len(areas) + 90),
         )
     )
-    chart.x_labels = [a.area_name for a in areas]
-    chart.add("", [round(100 * a.rate) for a in areas])
+    # pygal draws the first label at the bottom: reversed, the tree reads top down.
+    shown = list(reversed(areas))
+    chart.x_labels = [a.area_name for a in shown]
+    chart.add("", [round(100 * a.rate) for a in shown])
     return str(chart.render_data_uri())

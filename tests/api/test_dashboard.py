@@ -18,10 +18,20 @@ from api.app import create_app
 from broadcasts.apikeys import create_api_key
 from broadcasts.dashboard_access import dashboard_link, link_token
 from broadcasts.db import session_scope
-from broadcasts.models import Area, Delivery, DeliveryKind, Official, utcnow
+from broadcasts.models import (
+    Area,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    NoticeStatus,
+    Official,
+    utcnow,
+)
 from broadcasts.settings import ApiSettings, Settings
 from tests.api.conftest import ADMIN_KEY
 from tests.api.dashboard_world import SESSION_SECRET, DashWorld, build_dash_world
+from tests.api.factories import add_notice
 
 BASE = "http://loa.test"
 
@@ -311,3 +321,26 @@ async def test_without_a_signing_secret_the_dashboard_says_it_is_not_set_up(
         response = await client.get("/dashboard/open", params={"t": "anything"})
         assert response.status_code == 503
         assert "Trang theo dõi chưa được cài đặt" in response.text
+
+
+async def test_a_notice_not_sent_yet_has_a_page_and_nothing_to_remind(
+    dash_app: FastAPI, world: DashWorld, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        ward = await session.get(Area, world.ward_id)
+        assert ward is not None
+        channels = list(await session.scalars(select(Channel).where(Channel.active)))[:2]
+        notice, _ = await add_notice(
+            session, ward, channels, [DeliveryStatus.pending] * 2, status=NoticeStatus.scheduled
+        )
+        notice_id = notice.id or 0
+    async with _signed_in_official(dash_app, sessionmaker, world.official_id) as client:
+        page = await client.get(f"/dashboard/notices/{notice_id}")
+        assert page.status_code == 200, page.text
+        assert 'id="remind"' not in page.text and "Đang chờ" in page.text
+        refused = await client.post(
+            f"/dashboard/notices/{notice_id}/remind", data={"csrf": _csrf(page.text)}
+        )
+        assert refused.status_code == 409
+        assert "chưa đến được nhóm nào" in refused.text
+    assert await _reminders(sessionmaker) == 0

@@ -141,6 +141,8 @@ async def test_from_the_bot_link_to_a_reminder_on_a_phone_and_a_desktop(world: W
         assert response is not None and response.ok
         assert urlsplit(page.url).path == "/dashboard"
         assert "Phường Bến Thành" in await page.inner_text("h1")
+        assert "Khu phố 3" in await page.inner_text("#areas")
+        await page.screenshot(path=str(SCREENSHOTS / "ward-phone.png"), full_page=True)
         (cookie,) = [c for c in await page.context.cookies() if c["name"] == "loa_dashboard"]
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
         assert cookie["secure"]  # the public address is https (Chromium trusts 127.0.0.1)
