@@ -151,7 +151,8 @@ async def test_from_the_bot_link_to_a_reminder_on_a_phone_and_a_desktop(world: W
         await page.wait_for_url(f"**/dashboard/notices/{notice_id}")
         pending = await page.inner_text("#pending")
         assert "Tổ dân phố 5" in pending and "Tổ dân phố 2" in pending
-        assert "Khu phố 3 " not in pending  # its leader pressed
+        assert "Nhóm BT-KP3 (" not in pending  # its leader pressed
+        assert await page.locator("#pending li").count() == 3
         assert "Leader BT-KP3" in await page.inner_text("#by-area")
         assert "(3)" in await page.inner_text("#remind")
         # Every chart has loaded as an image.
