@@ -26,8 +26,11 @@ demo: install
 # offline): installed here when missing, with sudo when not root.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The colour emoji font draws the dashboard's 🔔 ✅ in its screenshots.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 browser:
-	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+	@[ -x $(CHROMIUM) ] && [ -e $(EMOJI_FONT) ] || { $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES); }; }
 
 # Most tests wait on Telegram's pacing rather than use the CPU: several run side by side.
 TEST_WORKERS ?= 6
@@ -54,7 +57,7 @@ eval-ai: $(STAMP)
 
 # Refresh the gettext catalogs after changing bot texts (then translate the new entries).
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract --project=loa --no-location --sort-output -k _ -k __ -k ngettext:1,2 -o broadcasts/locales/messages.pot bot broadcasts loa
+	$(BIN)/pybabel extract --project=loa --no-location --sort-output -F broadcasts/locales/babel.cfg -k _ -k __ -k ngettext:1,2 -o broadcasts/locales/messages.pot bot broadcasts loa api
 	$(BIN)/pybabel update --domain=messages --input-file=broadcasts/locales/messages.pot --output-dir=broadcasts/locales --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --domain=messages --directory=broadcasts/locales --statistics
 

@@ -12,12 +12,21 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth_limits import AuthFailureLimiter
+from api.dashboard import DASHBOARD_CSP, install_dashboard_errors
+from api.dashboard import PREFIX as DASHBOARD_PREFIX
 from api.deps import AckHook, ApiServices, CancelHook
 from api.docs import STATIC_PREFIX, install_docs
 from api.errors import PROBLEM_JSON, Problem, install_error_handlers
 from api.guard import BodyLimitMiddleware, BodyLimits, SecurityHeadersMiddleware
 from api.methods import install_method_not_allowed
-from api.routes import ROUTERS, ack_links, telegram_webhook, zalo_webhook
+from api.routes import (
+    ROUTERS,
+    ack_links,
+    dashboard,
+    dashboard_auth,
+    telegram_webhook,
+    zalo_webhook,
+)
 from api.routes.health import BotHealthSource
 from api.routes.telegram_webhook import UpdateReceiver
 from api.routes.zalo_webhook import ZaloReceiver
@@ -152,6 +161,9 @@ def create_app(
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
     app.include_router(ack_links.router)  # residents' pages: no key, not in the schema
+    app.include_router(dashboard_auth.router)
+    app.include_router(dashboard.router)
+    install_dashboard_errors(app)
     pages = install_docs(app, title="Loa")
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.
@@ -160,7 +172,10 @@ def create_app(
         SecurityHeadersMiddleware,
         pages=pages,
         static_prefix=STATIC_PREFIX,
-        page_prefixes=[(prefix, ack_links.PAGE_CSP) for prefix in ack_links.PAGE_PREFIXES],
+        page_prefixes=[
+            *((prefix, ack_links.PAGE_CSP) for prefix in ack_links.PAGE_PREFIXES),
+            (DASHBOARD_PREFIX, DASHBOARD_CSP),
+        ],
     )
 
     def openapi() -> dict[str, Any]:

@@ -174,11 +174,17 @@ def docs_csp(script_hashes: Iterable[str]) -> str:
     )
 
 
+def _under(path: str, prefix: str) -> bool:
+    """`/dashboard` covers `/dashboard` and `/dashboard/…`, never `/dashboards`."""
+    base = prefix.rstrip("/")
+    return path == base or path.startswith(base + "/")
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response.
 
     `pages` maps a path to its own Content-Security-Policy (the docs pages), and
-    `page_prefixes` a path prefix to one (the signed-link pages); paths under
+    `page_prefixes` a path prefix to one (the signed-link and dashboard pages); paths under
     `static_prefix` may be cached, everything else is `Cache-Control: no-store`.
     Strict-Transport-Security goes out when the request came over TLS (https, as uvicorn
     reports it, behind a proxy too when its forwarded headers are trusted)."""
@@ -205,7 +211,7 @@ class SecurityHeadersMiddleware:
         path: str = scope["path"]
         static = path.startswith(self.static_prefix)
         csp = self.pages.get(path) or next(
-            (policy for prefix, policy in self.page_prefixes if path.startswith(prefix)), API_CSP
+            (policy for prefix, policy in self.page_prefixes if _under(path, prefix)), API_CSP
         )
         tls = scope.get("scheme") == "https"
 

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from broadcasts.errors import InvalidInput, PastTime
-from broadcasts.failures import Failure, FailureKind, classify
+from broadcasts.failures import Failure, classify, failure_words
+from broadcasts.i18n import translations
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
@@ -164,50 +165,8 @@ def failure_text(reason: str) -> str:
 
 
 def failure_sentence(failure: Failure) -> str:
-    kind, attempts = failure.kind, failure.attempts
-    if kind is FailureKind.provider_error and attempts:
-        return ngettext(
-            "Telegram had an error; Loa tried {count} time without success.",
-            "Telegram had an error; Loa tried {count} times without success.",
-            attempts,
-        ).format(count=attempts)
-    if kind is FailureKind.no_answer and attempts:
-        return ngettext(
-            "Telegram could not be reached; Loa tried {count} time without success.",
-            "Telegram could not be reached; Loa tried {count} times without success.",
-            attempts,
-        ).format(count=attempts)
-    texts = {
-        FailureKind.removed: _(
-            "Loa was removed from the group – ask the group leader to add Loa back and send "
-            "the registration code again."
-        ),
-        FailureKind.blocked: _("This person has blocked Loa – ask them to unblock it."),
-        FailureKind.no_rights: _(
-            "Loa may not send messages in the group – ask the group leader to allow Loa to "
-            "send messages."
-        ),
-        FailureKind.chat_gone: _(
-            "The group no longer exists on Telegram (it may have been deleted)."
-        ),
-        FailureKind.chat_moved: _(
-            "The group moved to a new group on Telegram – ask the group leader to register "
-            "the new group."
-        ),
-        FailureKind.paused: _("The ward has stopped sending notices to this group."),
-        FailureKind.rejected: _(
-            "Telegram did not accept this text (it may be too long). Please shorten it and "
-            "send it again."
-        ),
-        FailureKind.empty: _("The notice had no text to send."),
-        FailureKind.setup: _(
-            "Loa's Telegram account is not set up right – ask the person in charge of Loa "
-            "at the ward to check it."
-        ),
-        FailureKind.no_answer: _("Telegram could not be reached."),
-        FailureKind.provider_error: _("Telegram had an error."),
-    }
-    return texts.get(kind, _("Loa could not send it to this group."))
+    # The sentences live with the kinds (`broadcasts.failures`), for the dashboard too.
+    return failure_words(failure, translations(get_i18n().current_locale))
 
 
 def finding_text(finding: Mapping[str, object]) -> str:

@@ -9,6 +9,7 @@ here from the stored reason.
 
 from __future__ import annotations
 
+import gettext
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -88,3 +89,51 @@ def classify(reason: str) -> Failure:
         if any(p in lowered for p in phrases):
             return Failure(kind, attempts)
     return Failure(FailureKind.unknown, attempts)
+
+
+def failure_words(failure: Failure, t: gettext.NullTranslations) -> str:
+    """One plain sentence for a person: what happened, what to do (from `t`'s catalog)."""
+    kind, attempts = failure.kind, failure.attempts
+    if kind is FailureKind.provider_error and attempts:
+        return t.ngettext(
+            "Telegram had an error; Loa tried {count} time without success.",
+            "Telegram had an error; Loa tried {count} times without success.",
+            attempts,
+        ).format(count=attempts)
+    if kind is FailureKind.no_answer and attempts:
+        return t.ngettext(
+            "Telegram could not be reached; Loa tried {count} time without success.",
+            "Telegram could not be reached; Loa tried {count} times without success.",
+            attempts,
+        ).format(count=attempts)
+    texts = {
+        FailureKind.removed: t.gettext(
+            "Loa was removed from the group – ask the group leader to add Loa back and send "
+            "the registration code again."
+        ),
+        FailureKind.blocked: t.gettext("This person has blocked Loa – ask them to unblock it."),
+        FailureKind.no_rights: t.gettext(
+            "Loa may not send messages in the group – ask the group leader to allow Loa to "
+            "send messages."
+        ),
+        FailureKind.chat_gone: t.gettext(
+            "The group no longer exists on Telegram (it may have been deleted)."
+        ),
+        FailureKind.chat_moved: t.gettext(
+            "The group moved to a new group on Telegram – ask the group leader to register "
+            "the new group."
+        ),
+        FailureKind.paused: t.gettext("The ward has stopped sending notices to this group."),
+        FailureKind.rejected: t.gettext(
+            "Telegram did not accept this text (it may be too long). Please shorten it and "
+            "send it again."
+        ),
+        FailureKind.empty: t.gettext("The notice had no text to send."),
+        FailureKind.setup: t.gettext(
+            "Loa's Telegram account is not set up right – ask the person in charge of Loa "
+            "at the ward to check it."
+        ),
+        FailureKind.no_answer: t.gettext("Telegram could not be reached."),
+        FailureKind.provider_error: t.gettext("Telegram had an error."),
+    }
+    return texts.get(kind, t.gettext("Loa could not send it to this group."))

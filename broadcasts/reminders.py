@@ -130,7 +130,7 @@ async def latest_occurrence(*, session: AsyncSession, notice_id: int) -> int | N
     return int(value) if value is not None else None
 
 
-def _top_code(path: str) -> str:
+def khu_pho_code(path: str) -> str:
     """The khu phố a channel's area lies in: the code under the ward on its path (the
     area itself when it is the ward or a khu phố)."""
     codes = [c for c in path.split("/") if c]
@@ -191,7 +191,7 @@ async def notice_acks_by_area(
         .order_by(col(Acknowledgement.created_at), col(Acknowledgement.id))
     ):
         acks[ack.channel_id].append(ack)
-    tops = {_top_code(r.path) for r in rows}
+    tops = {khu_pho_code(r.path) for r in rows}
     areas: dict[str, AreaAcks] = {
         a.code: AreaAcks(a.code, a.name, a.contact_name, a.contact_ref)
         for a in await session.scalars(select(Area).where(col(Area.code).in_(tops)))
@@ -216,7 +216,7 @@ async def notice_acks_by_area(
             reason=(r.error or "") if state is GroupState.failed else "",
             failure=classify(r.error or "") if state is GroupState.failed else None,
         )
-        top = _top_code(r.path)
+        top = khu_pho_code(r.path)
         areas.setdefault(top, AreaAcks(top, top)).groups.append(group)
     return NoticeAcks(notice_id, occurrence, [a for a in areas.values() if a.groups])
 

@@ -82,12 +82,18 @@ class ApiSettings(BaseModel):
     auth_failure_window_seconds: int = Field(default=300, ge=1)
     # The address residents reach this API at (https://loa.example.vn): with it, every
     # delivery carries a signed acknowledgement link (<public_url>/a/<token>) and Zalo
-    # chats get files as signed download links (<public_url>/f/<token>); without it, none.
+    # chats get files as signed download links (<public_url>/f/<token>); /baocao's
+    # dashboard links start with it too. Without it, none.
     public_url: str | None = None
     # How long those links work after the delivery is sent.
     link_lifetime_days: float = Field(default=7.0, gt=0, le=366)
+    # Signs the dashboard's links and session cookies; shared by the bot and the API
+    # processes. Empty: `LOA_SECRET_KEY` signs them (and without either, no dashboard).
+    session_secret: SecretStr | None = None
 
-    _blank_key = field_validator("bootstrap_key", "public_url", mode="before")(_blank_is_none)
+    _blank_key = field_validator("bootstrap_key", "public_url", "session_secret", mode="before")(
+        _blank_is_none
+    )
 
     @field_validator("public_url")
     @classmethod

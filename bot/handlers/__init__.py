@@ -13,6 +13,7 @@ from bot.handlers import (
     errors,
     register,
     remind,
+    report_link,
     start,
     status,
 )
@@ -28,6 +29,7 @@ def build_router() -> Router:
         attachments.make_router(),  # before start: its /huy drops held files
         start.make_router(),
         status.make_router(),
+        report_link.make_router(),
         amend.make_router(),
         remind.make_router(),
         compose.make_router(),

@@ -25,7 +25,13 @@ from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
 from broadcasts.models import Area, InviteKind, Notice, NoticeStatus
-from broadcasts.settings import AttachmentSettings, DeliverySettings, Settings, TelegramSettings
+from broadcasts.settings import (
+    ApiSettings,
+    AttachmentSettings,
+    DeliverySettings,
+    Settings,
+    TelegramSettings,
+)
 from loa.demo import Player
 from loa.runtime import Roles, Runtime
 from sandbox.telegram.client import SandboxClient
@@ -94,8 +100,10 @@ async def open_world(
     ai: AISettings | None = None,
     seed: Seed = seed_sample_ward,
     attachments: AttachmentSettings | None = None,
+    api: ApiSettings | None = None,
 ) -> AsyncIterator[World]:
-    """The runtime on the sandbox, seeded by `seed`."""
+    """The runtime on the sandbox, seeded by `seed`; with the API role, the API listens on
+    a port the OS picks (`runtime.api_url`)."""
     sandbox = SandboxServer()
     await sandbox.start()
     settings = Settings(
@@ -105,6 +113,7 @@ async def open_world(
         ),
         delivery=DeliverySettings(poll_interval_seconds=0.2, backoff_base_seconds=0.1),
         ai=ai or AISettings(),
+        api=api or ApiSettings(port=0),
     )
     if attachments is not None:
         settings.attachments = attachments
