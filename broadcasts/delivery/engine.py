@@ -175,7 +175,7 @@ class Sender:
                 files=tuple(
                     files.outgoing(f, job.account_id, self._attachments_dir) for f in step.files
                 ),
-                reply_to=reply_to if index == 0 else None,
+                reply_to=reply_to if index == 0 and transport.capabilities.can_reply else None,
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)

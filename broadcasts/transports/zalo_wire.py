@@ -68,6 +68,8 @@ ZALO_CAPABILITIES = TransportCapabilities(
     can_send_files=False,
     max_album=1,
     max_file_bytes=0,
+    # sendMessage documents no reply parameter: a follow-up names its notice instead.
+    can_reply=False,
 )
 
 TEXT_EVENT = "message.text.received"
