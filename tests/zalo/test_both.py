@@ -44,6 +44,7 @@ from tests.bot.world import (
 )
 from tests.zalo.conftest import CHIN, LAN
 from tests.zalo.world import (
+    WAIT_SECONDS,
     ZALO_TOKEN,
     ZaloWorld,
     channel_code,
@@ -203,14 +204,38 @@ async def test_a_telegram_notice_reaches_both_and_acks_from_both_make_one_report
     assert cells["acknowledged"] == "3"
 
     # The official's status message: counts per platform, each group named with its own.
+    # (refreshed every few seconds, at one edit a second: a loaded machine takes a while)
     status = await w.player.wait_text(
-        OFFICIAL["id"], "📨 Telegram: đã gửi 3/3, đã nhận 1 · Zalo: đã gửi 2/2, đã nhận 2"
+        OFFICIAL["id"],
+        "📨 Telegram: đã gửi 3/3, đã nhận 1 · Zalo: đã gửi 2/2, đã nhận 2",
+        timeout=90,
     )
     assert "✅ Khu phố 3 · Zalo: Nguyễn Thị Lan (" in status
     assert "✅ Khu phố 3 · Telegram: Leader BT-KP3 (" in status
     assert "✅ Tổ dân phố 5 · Zalo: Ông Chín (" in status
     assert "⏳ Chưa nhận: Tổ dân phố 5 · Telegram" in status
     assert utf16_len(status) <= 4096
+
+
+async def _follow_ups_recorded(zw: ZaloWorld, notice_id: int) -> list[Delivery]:
+    """The notice's correction and recall rows, once every one is recorded (the recorder
+    writes outcomes in batches, a moment after the message went)."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while True:
+        async with session_scope(zw.runtime.sessionmaker) as session:
+            rows = list(
+                await session.scalars(
+                    select(Delivery).where(
+                        col(Delivery.notice_id) == notice_id,
+                        col(Delivery.kind).in_([DeliveryKind.correction, DeliveryKind.recall]),
+                    )
+                )
+            )
+        final = (DeliveryStatus.sent, DeliveryStatus.failed)
+        if len(rows) == 8 and all(d.status in final for d in rows):  # 4 chats, 2 kinds
+            return rows
+        assert asyncio.get_running_loop().time() < deadline, [(d.kind, d.status) for d in rows]
+        await asyncio.sleep(0.1)
 
 
 async def test_reminder_correction_and_recall_reach_zalo_as_messages_of_their_own(
@@ -253,15 +278,8 @@ async def test_reminder_correction_and_recall_reach_zalo_as_messages_of_their_ow
     recalled = await wait_text(zw, lan, "thu hồi")
     assert recalled == f"Thông báo #{notice_id} đã được thu hồi."
 
+    rows = await _follow_ups_recorded(zw, notice_id)
     async with session_scope(runtime.sessionmaker) as session:
-        rows = list(
-            await session.scalars(
-                select(Delivery).where(
-                    col(Delivery.notice_id) == notice_id,
-                    col(Delivery.kind).in_([DeliveryKind.correction, DeliveryKind.recall]),
-                )
-            )
-        )
         acks, _ = await list_acknowledgements(session=session, notice_id=notice_id)
     notes = {(d.kind, d.bot_id == zw.zalo_account_id, d.status, d.error) for d in rows}
     assert notes == {
