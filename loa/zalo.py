@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.routes.zalo_webhook import zalo_webhook_path
-from bot.zalo.handlers import ZaloFront
+from bot.zalo.handlers import AckHook, ZaloFront
 from bot.zalo.receiving import EventFilter, SeenEvents, SharedEvents, WebhookIntake, poll_updates
 from broadcasts.attempts import CodeAttempts
 from broadcasts.bots import active_bots
@@ -70,8 +70,10 @@ class ZaloRuntime:
         sessionmaker: async_sessionmaker[AsyncSession],
         limits: LimiterBackend,
         mask: Callable[[str], None],
+        on_ack: AckHook | None = None,
     ) -> None:
         self.settings = settings
+        self._on_ack = on_ack
         self.sessionmaker = sessionmaker
         self.limits = limits
         self._mask = mask
@@ -120,6 +122,7 @@ class ZaloRuntime:
                 sessionmaker=self.sessionmaker,
                 attempts=attempts,
                 limits=self.limits,
+                on_ack=self._on_ack,
             )
             served = ServedZalo(account_id, client, front)
             if intake and self.webhook_mode and secret is not None:
