@@ -4,7 +4,9 @@ official and the message to an area's contact person.
 
 HTML for Telegram like `bot.texts`; names and titles are escaped. The per-area block
 fits the room it is given: group by group while it fits, else one line of counts per
-area (a ward has up to about 1,000 groups; a message holds 4,096 characters).
+area (a ward has up to about 1,000 groups; a message holds 4,096 characters). When a
+notice's groups are on more than one transport, each group is named with its platform
+(«Khu phố 3 · Zalo»), and groups of the same name are counted once («… ×2»).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.texts import cut, esc, failure_sentence, utf16_len, when_text
+from bot.texts import cut, esc, failure_sentence, transport_name, utf16_len, when_text
 from broadcasts.deadlines import NO_DEADLINE, by_minutes, by_time, chosen_deadline
 from broadcasts.errors import Conflict
 from broadcasts.reminders import AreaAcks, GroupAcks, NoticeAcks, ReminderProgress
@@ -36,14 +38,25 @@ def _clock(at: datetime | None, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
 
-def _acked_line(group: GroupAcks, timezone: str) -> str:
+def _group_name(group: GroupAcks, tagged: bool, width: int = 60) -> str:
+    """The group as the official reads it: its area, and its platform when `tagged`."""
+    name = cut(group.area_name, width)
+    return f"{name} · {transport_name(group.transport)}" if tagged else name
+
+
+def is_tagged(acks: NoticeAcks) -> bool:
+    """Whether the notice's groups are on more than one transport (so each is named)."""
+    return len(acks.transports) > 1
+
+
+def _acked_line(group: GroupAcks, timezone: str, tagged: bool = False) -> str:
     clock = _clock(group.first_at, timezone)
     if group.first_by_leader:
         template = _("✅ {group}: {name} ({time}, group leader)")
     else:
         template = _("✅ {group}: {name} ({time})")
     line = template.format(
-        group=cut(group.area_name, 60), name=cut(group.first_name or "?", 40), time=clock
+        group=_group_name(group, tagged), name=cut(group.first_name or "?", 40), time=clock
     )
     if group.people > 1:
         line += " " + ngettext("+{count} other", "+{count} others", group.people - 1).format(
@@ -52,17 +65,23 @@ def _acked_line(group: GroupAcks, timezone: str) -> str:
     return esc(line)
 
 
-def _names(groups: Sequence[GroupAcks]) -> str:
-    names = [cut(g.area_name, 40) for g in groups[:_NAMES_SHOWN]]
-    text = ", ".join(names)
-    if len(groups) > _NAMES_SHOWN:
-        more = len(groups) - _NAMES_SHOWN
+def _names(groups: Sequence[GroupAcks], tagged: bool = False) -> str:
+    counted: dict[str, int] = {}
+    for group in groups:
+        name = _group_name(group, tagged, 40)
+        counted[name] = counted.get(name, 0) + 1
+    shown = [f"{n} ×{c}" if c > 1 else n for n, c in list(counted.items())[:_NAMES_SHOWN]]
+    text = ", ".join(shown)
+    if len(counted) > _NAMES_SHOWN:
+        more = sum(list(counted.values())[_NAMES_SHOWN:])
         text += " " + ngettext("and {count} more", "and {count} more", more).format(count=more)
     return text
 
 
-def area_block(area: AreaAcks, *, timezone: str = DEFAULT_TIMEZONE) -> list[str]:
-    """One area, group by group."""
+def area_block(
+    area: AreaAcks, *, timezone: str = DEFAULT_TIMEZONE, tagged: bool = False
+) -> list[str]:
+    """One area, group by group (`tagged`: each named with its transport)."""
     done, total = len(area.acknowledged), len(area.groups)
     head = ngettext(
         "📍 {area}: {done}/{total} group acknowledged",
@@ -72,12 +91,12 @@ def area_block(area: AreaAcks, *, timezone: str = DEFAULT_TIMEZONE) -> list[str]
     lines = [
         esc(head).format(area=f"<b>{esc(cut(area.area_name, 60))}</b>", done=done, total=total)
     ]
-    lines += [_acked_line(g, timezone) for g in area.acknowledged]
+    lines += [_acked_line(g, timezone, tagged) for g in area.acknowledged]
     if area.silent:
-        lines.append(esc(_("⏳ Not yet: {groups}").format(groups=_names(area.silent))))
+        lines.append(esc(_("⏳ Not yet: {groups}").format(groups=_names(area.silent, tagged))))
     for group in area.failed:
         reason = failure_sentence(group.failure) if group.failure else group.reason
-        lines.append(esc(cut(f"✖️ {group.area_name}: {reason}", 200)))
+        lines.append(esc(cut(f"✖️ {_group_name(group, tagged)}: {reason}", 200)))
     if area.waiting:
         count = len(area.waiting)
         lines.append(
@@ -99,7 +118,10 @@ def area_counts_line(area: AreaAcks) -> str:
 
 
 def _detailed(acks: NoticeAcks, timezone: str) -> list[str]:
-    return [line for area in acks.areas for line in area_block(area, timezone=timezone)]
+    tagged = is_tagged(acks)
+    return [
+        line for area in acks.areas for line in area_block(area, timezone=timezone, tagged=tagged)
+    ]
 
 
 def fits_in_detail(acks: NoticeAcks, *, room: int, timezone: str = DEFAULT_TIMEZONE) -> bool:

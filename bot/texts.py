@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from broadcasts.errors import InvalidInput, PastTime
 from broadcasts.failures import Failure, classify, failure_words
-from broadcasts.i18n import translations
+from broadcasts.i18n import DEFAULT_LOCALE, translations, transport_label
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
 from broadcasts.settings import DEFAULT_TIMEZONE
@@ -229,6 +229,26 @@ def bar(done: int, total: int) -> str:
     return "▓" * filled + "░" * (BAR_WIDTH - filled)
 
 
+def transport_name(transport: str) -> str:
+    """«Telegram» / «Zalo» in the language the screen is drawn in (from the catalogs)."""
+    try:
+        locale = get_i18n().current_locale
+    except LookupError:
+        locale = DEFAULT_LOCALE
+    return transport_label(transport, locale)
+
+
+def transports_line(by_transport: Sequence[tuple[str, int, int, int]]) -> str:
+    """«📨 Telegram: đã gửi 8/8, đã nhận 5 · Zalo: đã gửi 4/4, đã nhận 2»."""
+    counts = [
+        _("{transport}: sent {sent}/{total}, acknowledged {acknowledged}").format(
+            transport=transport_name(name), sent=sent, total=total, acknowledged=acknowledged
+        )
+        for name, total, sent, acknowledged in by_transport
+    ]
+    return esc("📨 " + " · ".join(counts))
+
+
 def status_text(
     *,
     notice_id: int,
@@ -292,6 +312,8 @@ def status_text(
             count=progress.acknowledgements
         )
         lines.append(_("Acknowledged: {groups} ({people})").format(groups=groups, people=people))
+        if progress.by_transport:
+            lines.append(transports_line(progress.by_transport))
     elif progress.status in ("dispatching", "done"):
         lines.append(_("No active group chat in the chosen areas."))
     for title_, reason in progress.failures[:5]:

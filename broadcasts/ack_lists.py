@@ -26,6 +26,7 @@ class AcknowledgementRow(SQLModel):
                     "occurrence": 0,
                     "channel_id": 12,
                     "chat_title": "Tổ dân phố 5 - Bến Thành",
+                    "transport": "telegram",
                     "area_code": "BT-KP3-T5",
                     "area_name": "Tổ dân phố 5",
                     "person_ref": "5550001",
@@ -43,12 +44,13 @@ class AcknowledgementRow(SQLModel):
     occurrence: int
     channel_id: int
     chat_title: str
+    transport: str = Field(default="telegram", description="the channel's platform")
     area_code: str
     area_name: str
     person_ref: str
     person_name: str
     by_leader: bool = Field(description="pressed by the group's registered leader (tổ trưởng)")
-    method: str = Field(description="button, api or link")
+    method: str = Field(description="button, reply (Zalo), api or link")
     via: str = Field(description="the delivery it came through: notice or reminder")
     at: datetime
 
@@ -62,6 +64,7 @@ class PendingChannelPublic(SQLModel):
                     "delivery_id": 92,
                     "occurrence": 0,
                     "chat_title": "Tổ dân phố 6 - Bến Thành",
+                    "transport": "telegram",
                     "area_code": "BT-KP3-T6",
                     "area_name": "Tổ dân phố 6",
                     "active": True,
@@ -76,6 +79,7 @@ class PendingChannelPublic(SQLModel):
     delivery_id: int
     occurrence: int
     chat_title: str
+    transport: str = Field(default="telegram", description="the channel's platform")
     area_code: str
     area_name: str
     active: bool
@@ -138,6 +142,7 @@ async def list_acknowledgements(
             occurrence=ack.occurrence,
             channel_id=ack.channel_id,
             chat_title=channel.title,
+            transport=channel.transport,
             area_code=area.code,
             area_name=area.name,
             person_ref=ack.person_ref,
@@ -186,6 +191,7 @@ async def list_pending(
             delivery_id=p.delivery_id,
             occurrence=p.occurrence,
             chat_title=p.chat_title,
+            transport=p.transport,
             area_code=p.area_code,
             area_name=p.area_name,
             active=p.active,

@@ -20,9 +20,7 @@ from broadcasts.errors import Conflict, InvalidInput, NotFound
 from broadcasts.models import Area, AreaLevel, BotAccount, utcnow
 from broadcasts.tenancy import CITY, Tenant
 from broadcasts.tokens import token_hash
-from broadcasts.transports.base import BotIdentity
-
-TRANSPORTS = ("telegram", "zalo")
+from broadcasts.transports.base import TRANSPORTS, BotIdentity
 
 
 class BotPublic(SQLModel):

@@ -26,6 +26,13 @@ def ack_label(locale: str) -> str:
     return translations(locale).gettext("✅ Received")
 
 
+def transport_label(transport: str, locale: str) -> str:
+    """A transport's short name, as officials read it («Telegram», «Zalo»)."""
+    _ = translations(locale).gettext
+    labels = {"telegram": _("Telegram"), "zalo": _("Zalo")}
+    return labels.get(transport, transport)
+
+
 def ack_reply_hint(locale: str) -> str:
     """The last line of a notice on a transport without buttons: how to acknowledge."""
     return translations(locale).gettext('Reply 1 or "received" to confirm.')

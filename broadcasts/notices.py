@@ -42,8 +42,10 @@ from broadcasts.reports import (
     count_deliveries,
     delivery_failures,
     occurrence_totals,
+    transport_totals,
 )
 from broadcasts.tenancy import CITY, Tenant
+from broadcasts.transports.base import transport_rank
 
 URGENT_PRIORITY = 10
 # How long a correction or recall keeps its notice's status message followed.
@@ -72,6 +74,9 @@ class Progress:
     acknowledgements: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (chat title, reason)
     occurrence: int | None = None  # a recurring notice: the occurrence the counts are of
+    # Per transport of the channels, in `TRANSPORTS` order: (transport, targeted, sent,
+    # acknowledged channels), e.g. [("telegram", 8, 8, 5), ("zalo", 4, 4, 2)].
+    by_transport: list[tuple[str, int, int, int]] = field(default_factory=list)
 
 
 async def get_notice(*, session: AsyncSession, notice_id: int, within: Tenant = CITY) -> Notice:
@@ -549,6 +554,11 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         occurrence = latest.occurrence
         totals = latest
         channels, people = latest.acknowledged, latest.acknowledgements
+    split = await transport_totals(session=session, notice_id=notice_id, occurrence=occurrence)
+    by_transport = sorted(
+        ((name, t.targeted, t.sent, t.acknowledged) for (_, name), t in split.items()),
+        key=lambda row: transport_rank(row[0]),
+    )
     return Progress(
         notice_id=notice_id,
         status=notice.status.value,
@@ -561,6 +571,7 @@ async def notice_progress(*, session: AsyncSession, notice_id: int) -> Progress:
         acknowledgements=people,
         failures=[(f.title, f.reason) for f in failures],
         occurrence=occurrence,
+        by_transport=by_transport,
     )
 
 

@@ -66,6 +66,7 @@ class GroupAcks:
     area_name: str  # the channel's own area («Tổ dân phố 5»)
     chat_title: str
     state: GroupState
+    transport: str = "telegram"  # the channel's platform (`transports.base.TRANSPORTS`)
     sent_at: datetime | None = None
     first_name: str = ""  # the first presser
     first_at: datetime | None = None
@@ -114,6 +115,11 @@ class NoticeAcks:
 
     def count(self, state: GroupState) -> int:
         return sum(1 for a in self.areas for g in a.groups if g.state is state)
+
+    @property
+    def transports(self) -> list[str]:
+        """The platforms of the groups, in the order first met."""
+        return list(dict.fromkeys(g.transport for a in self.areas for g in a.groups))
 
     @property
     def total(self) -> int:
@@ -167,6 +173,7 @@ async def notice_acks_by_area(
                 col(Delivery.error),
                 col(Delivery.sent_at),
                 col(Channel.title),
+                col(Channel.transport),
                 col(Area.code),
                 col(Area.name),
                 col(Area.path),
@@ -207,6 +214,7 @@ async def notice_acks_by_area(
             area_name=r.name,
             chat_title=r.title or "",
             state=state,
+            transport=r.transport,
             sent_at=r.sent_at,
             first_name=first.person_name if first else "",
             first_at=first.created_at if first else None,
@@ -236,6 +244,7 @@ class PendingChannel:
     bot_id: int
     locale: str
     provider_message_ref: str | None
+    transport: str = "telegram"
 
 
 def _silent_query(notice_id: int, occurrence: int) -> Any:
@@ -286,6 +295,7 @@ async def pending_channels(
             bot_id=d.bot_id,
             locale=d.locale,
             provider_message_ref=d.provider_message_ref,
+            transport=c.transport,
         )
         for d, c, a in await session.execute(_silent_query(notice_id, occurrence))
     ]

@@ -2,7 +2,10 @@
 
 Deliveries are counted in one place, `count_deliveries` (per notice or per area), and
 acknowledgements in `count_acks`; the bot's status message (`notices.notice_progress`),
-these reports and the API all read those. Everything is aggregated in SQL (GROUP BY), a
+these reports and the API all read those. A notice reaches Telegram groups and Zalo chats
+alike, so the totals are also split by the channel's transport (`transport_totals`, per
+notice or per area and transport): `by_transport` in the report, per area and in all,
+and the `<transport>_*` columns of the CSV. Everything is aggregated in SQL (GROUP BY), a
 fixed handful of queries per call whatever the number of deliveries: one city-wide notice
 has up to 50,000 of them.
 """
@@ -17,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, JsonValue
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -40,6 +43,7 @@ from broadcasts.models import (
 )
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.tenancy import CITY, Tenant
+from broadcasts.transports.base import TRANSPORTS, transport_rank
 
 _TOTALS_EXAMPLE: dict[str, JsonValue] = {
     "targeted": 40,
@@ -84,10 +88,19 @@ class OccurrenceTotals(ReportTotals):
     fired_at: datetime | None = None
 
 
+def _by_transport() -> Any:
+    return Field(
+        default_factory=dict,
+        description="the same totals per transport of the channels (telegram, zalo); "
+        "a transport without channels here is left out",
+    )
+
+
 class AreaReportRow(ReportTotals):
     area_code: str
     area_name: str
     level: AreaLevel
+    by_transport: dict[str, ReportTotals] = _by_transport()
 
 
 class NoticeReport(SQLModel):
@@ -105,9 +118,11 @@ class NoticeReport(SQLModel):
                             "area_name": "Khu phố 3",
                             "level": "neighbourhood",
                             **_TOTALS_EXAMPLE,
+                            "by_transport": {"telegram": _TOTALS_EXAMPLE},
                         }
                     ],
                     "totals": _TOTALS_EXAMPLE,
+                    "by_transport": {"telegram": _TOTALS_EXAMPLE},
                 }
             ]
         }
@@ -119,6 +134,7 @@ class NoticeReport(SQLModel):
     generated_at: datetime
     rows: list[AreaReportRow]
     totals: ReportTotals
+    by_transport: dict[str, ReportTotals] = _by_transport()
     rrule: str | None = None
     occurrences: list[OccurrenceTotals] = Field(default_factory=list)
 
@@ -154,6 +170,7 @@ class ChannelDeliveryRow(SQLModel):
     area_code: str
     area_name: str
     chat_title: str
+    transport: str = Field(default="telegram", description="the channel's platform")
     channel_active: bool
     locale: str
     status: DeliveryStatus
@@ -182,6 +199,7 @@ class NoticeDetail(NoticeSummary):
                     "dispatched_at": "2026-03-11T07:05:01Z",
                     "completed_at": "2026-03-11T07:05:09Z",
                     "totals": _TOTALS_EXAMPLE,
+                    "by_transport": {"telegram": _TOTALS_EXAMPLE},
                     "text": "Thông báo cúp điện...",
                     "ack_deadline": None,
                     "targets": ["BT-KP3"],
@@ -194,6 +212,7 @@ class NoticeDetail(NoticeSummary):
                             "area_code": "BT-KP3",
                             "area_name": "Khu phố 3",
                             "chat_title": "Khu phố 3 - Bến Thành",
+                            "transport": "telegram",
                             "channel_active": True,
                             "locale": "vi",
                             "status": "sent",
@@ -222,6 +241,7 @@ class NoticeDetail(NoticeSummary):
     targets: list[str]
     channels_count: int
     channels: list[ChannelDeliveryRow]
+    by_transport: dict[str, ReportTotals] = _by_transport()
     rrule: str | None = None
     occurrences: list[OccurrenceTotals] = Field(default_factory=list)
 
@@ -258,18 +278,75 @@ async def count_deliveries(
         )
     )
     for group, status, count in rows:
-        row = totals.setdefault(group, ReportTotals())
-        row.targeted += count
-        match DeliveryStatus(status):
-            case DeliveryStatus.sent:
-                row.sent += count
-            case DeliveryStatus.failed:
-                row.failed += count
-            case DeliveryStatus.cancelled:
-                row.cancelled += count
-            case _:
-                row.pending += count
+        _add_status(totals.setdefault(group, ReportTotals()), status, count)
     return totals
+
+
+def _add_status(row: ReportTotals, status: str, count: int) -> None:
+    """Count `count` deliveries of `status` into `row` (targeted and their outcome)."""
+    row.targeted += count
+    match DeliveryStatus(status):
+        case DeliveryStatus.sent:
+            row.sent += count
+        case DeliveryStatus.failed:
+            row.failed += count
+        case DeliveryStatus.cancelled:
+            row.cancelled += count
+        case _:
+            row.pending += count
+
+
+async def transport_totals(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    occurrence: int | None = None,
+    by_area: bool = False,
+) -> dict[tuple[int, str], ReportTotals]:
+    """The notice's deliveries and acknowledgements per transport of their channels,
+    keyed (area id, transport) when `by_area`, else (0, transport); one occurrence only
+    when `occurrence` is given. Two GROUP BY queries whatever the number of channels."""
+    area = col(Channel.area_id) if by_area else literal(0)
+    transport = col(Channel.transport)
+    where = [col(Delivery.notice_id) == notice_id, NOTICE_ROWS]
+    if occurrence is not None:
+        where.append(col(Delivery.occurrence) == occurrence)
+    totals: dict[tuple[int, str], ReportTotals] = {}
+    sent = await session.execute(
+        select(area, transport, col(Delivery.status), func.count())
+        .select_from(Delivery)
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .where(*where)
+        .group_by(area, transport, col(Delivery.status))
+    )
+    for area_id, name, status, count in sent:
+        _add_status(totals.setdefault((int(area_id), name), ReportTotals()), status, count)
+    leader_channel = case((col(Acknowledgement.by_leader), col(Acknowledgement.channel_id)))
+    acked = [col(Acknowledgement.notice_id) == notice_id]
+    if occurrence is not None:
+        acked.append(col(Acknowledgement.occurrence) == occurrence)
+    acks = await session.execute(
+        select(
+            area,
+            transport,
+            func.count(func.distinct(col(Acknowledgement.channel_id))),
+            func.count(),
+            func.count(func.distinct(leader_channel)),
+        )
+        .select_from(Acknowledgement)
+        .join(Channel, col(Channel.id) == col(Acknowledgement.channel_id))
+        .where(*acked)
+        .group_by(area, transport)
+    )
+    for area_id, name, channels, people, leaders in acks:
+        row = totals.setdefault((int(area_id), name), ReportTotals())
+        row.acknowledged, row.acknowledgements = int(channels), int(people)
+        _split_leaders(row, int(leaders))
+    return totals
+
+
+def _ordered(by_transport: dict[str, ReportTotals]) -> dict[str, ReportTotals]:
+    return dict(sorted(by_transport.items(), key=lambda kv: transport_rank(kv[0])))
 
 
 async def count_acks(
@@ -326,17 +403,7 @@ async def occurrence_totals(*, session: AsyncSession, notice_id: int) -> list[Oc
         .group_by(col(Delivery.occurrence), col(Delivery.status))
     )
     for k, status, count in counted:
-        row = rows.setdefault(k, OccurrenceTotals(occurrence=k))
-        row.targeted += count
-        match DeliveryStatus(status):
-            case DeliveryStatus.sent:
-                row.sent += count
-            case DeliveryStatus.failed:
-                row.failed += count
-            case DeliveryStatus.cancelled:
-                row.cancelled += count
-            case _:
-                row.pending += count
+        _add_status(rows.setdefault(k, OccurrenceTotals(occurrence=k)), status, count)
     acks = await session.execute(
         select(
             col(Acknowledgement.occurrence),
@@ -506,6 +573,14 @@ async def notice_detail(
             "targets": targets,
             "channels_count": count,
             "channels": rows,
+            "by_transport": _ordered(
+                {
+                    name: row
+                    for (_, name), row in (
+                        await transport_totals(session=session, notice_id=notice_id)
+                    ).items()
+                }
+            ),
             "rrule": notice.rrule,
             "occurrences": await _occurrences(session, notice, totals),
         }
@@ -528,6 +603,7 @@ async def _delivery_rows(
             col(Area.code),
             col(Area.name),
             col(Channel.title),
+            col(Channel.transport),
             col(Channel.active),
             col(Delivery.locale),
             col(Delivery.status),
@@ -561,12 +637,13 @@ async def _delivery_rows(
             area_code=r[3],
             area_name=r[4],
             chat_title=r[5],
-            channel_active=r[6],
-            locale=r[7],
-            status=r[8],
-            attempts=r[9],
-            error=r[10],
-            sent_at=r[11],
+            transport=r[6],
+            channel_active=r[7],
+            locale=r[8],
+            status=r[9],
+            attempts=r[10],
+            error=r[11],
+            sent_at=r[12],
         )
         for r in (await session.execute(paged))
     ]
@@ -622,11 +699,19 @@ async def notice_report(
         if area_id in rows:
             rows[area_id].acknowledged, rows[area_id].acknowledgements = channels, people
             _split_leaders(rows[area_id], leaders)
+    by_transport: dict[str, ReportTotals] = {}
+    for (area_id, name), split in (
+        await transport_totals(session=session, notice_id=notice_id, by_area=True)
+    ).items():
+        if area_id in rows:
+            rows[area_id].by_transport[name] = split
+            _add_totals(by_transport.setdefault(name, ReportTotals()), split)
+    for row in rows.values():
+        row.by_transport = _ordered(row.by_transport)
     ordered = sorted(rows.values(), key=lambda r: natural_key(r.area_code))
     totals = ReportTotals()
     for row in ordered:
-        for field in ReportTotals.model_fields:
-            setattr(totals, field, getattr(totals, field) + getattr(row, field))
+        _add_totals(totals, row)
     return NoticeReport(
         notice_id=notice_id,
         title=notice.title,
@@ -634,10 +719,19 @@ async def notice_report(
         generated_at=utcnow(),
         rows=ordered,
         totals=totals,
+        by_transport=_ordered(by_transport),
         rrule=notice.rrule,
         occurrences=await _occurrences(session, notice, totals),
     )
 
+
+def _add_totals(into: ReportTotals, row: ReportTotals) -> None:
+    for field in ReportTotals.model_fields:
+        setattr(into, field, getattr(into, field) + getattr(row, field))
+
+
+# Per transport, the CSV has these columns after the totals («zalo_sent», …).
+CSV_TRANSPORT_FIELDS = ("targeted", "sent", "failed", "acknowledged")
 
 CSV_HEADER = (
     "area_code",
@@ -652,11 +746,22 @@ CSV_HEADER = (
     "acknowledgements",
     "leader_acknowledged",
     "member_acknowledged",
+    *(f"{name}_{field}" for name in TRANSPORTS for field in CSV_TRANSPORT_FIELDS),
 )
 
 
+def _transport_cells(by_transport: dict[str, ReportTotals]) -> list[Value]:
+    empty = ReportTotals()
+    return [
+        getattr(by_transport.get(name, empty), field)
+        for name in TRANSPORTS
+        for field in CSV_TRANSPORT_FIELDS
+    ]
+
+
 def report_sheet(report: NoticeReport) -> Sheet:
-    """The report as a spreadsheet's table: one row per area, a TOTAL row last."""
+    """The report as a spreadsheet's table: one row per area, a TOTAL row last; each row's
+    totals, then the same per transport (`telegram_sent`, `zalo_sent`, …)."""
     rows: list[list[Value]] = [
         [
             row.area_code,
@@ -671,6 +776,7 @@ def report_sheet(report: NoticeReport) -> Sheet:
             row.acknowledgements,
             row.leader_acknowledged,
             row.member_acknowledged,
+            *_transport_cells(row.by_transport),
         ]
         for row in report.rows
     ]
@@ -689,6 +795,7 @@ def report_sheet(report: NoticeReport) -> Sheet:
             t.acknowledgements,
             t.leader_acknowledged,
             t.member_acknowledged,
+            *_transport_cells(report.by_transport),
         ]
     )
     return Sheet(title=f"Notice {report.notice_id}", header=CSV_HEADER, rows=rows)

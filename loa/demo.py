@@ -1,10 +1,13 @@
 """`loa demo`: the whole path of a notice on embedded defaults, played by programs.
 
-A temporary SQLite file, the sandbox Telegram server and the offline AI step: a sample
-ward is seeded, leaders register their group chats, an official sends the bot a photo of
-the paper notice (a small PNG made here), then its text when the bot asks for it, and
-schedules it a few seconds ahead, deliveries go out (with a progress
-bar), some leaders press Đã nhận, the report is printed, and one JSON line ends it all.
+A temporary SQLite file, the sandbox Telegram and Zalo servers and the offline AI step: a
+sample ward is seeded with a Telegram bot and a Zalo bot, leaders register their group
+chats, residents of some khu phố register their Zalo private chats («DK <mã>»), an
+official sends the Telegram bot a photo of the paper notice (a small PNG made here), then
+its text when the bot asks for it, and schedules it a few seconds ahead, deliveries go
+out to Telegram groups and Zalo chats alike (with a progress bar), some leaders press Đã
+nhận and some Zalo residents reply «1» / «đã nhận», the report is printed, and one JSON
+line ends it all.
 """
 
 from __future__ import annotations
@@ -32,16 +35,26 @@ from sqlmodel import col
 from tqdm import tqdm
 
 from broadcasts.area_import import import_areas_csv
+from broadcasts.bots import add_bot
 from broadcasts.channels import registration_command
 from broadcasts.db import session_scope
 from broadcasts.invites import create_invite
+from broadcasts.migrate import upgrade_async
 from broadcasts.models import Area, AreaLevel, InviteKind
 from broadcasts.notices import notice_progress
 from broadcasts.reminders import reminder_progress
-from broadcasts.settings import ApiSettings, AttachmentSettings, Settings, TelegramSettings
-from loa.runtime import Roles, Runtime
+from broadcasts.settings import (
+    ApiSettings,
+    AttachmentSettings,
+    Settings,
+    TelegramSettings,
+    ZaloSettings,
+)
+from broadcasts.transports.zalo import zalo_identity
+from loa.runtime import Roles, Runtime, install_token_key
 from sandbox.telegram.client import MediaItem, SandboxClient
 from sandbox.telegram.server import SandboxServer
+from sandbox.zalo import ZaloControl, ZaloSandbox
 
 SAMPLES = Path(__file__).resolve().parent.parent / "broadcasts" / "samples"
 TOKEN = "700001:LoaDemoWardBenThanh"
@@ -52,6 +65,16 @@ OFFICIAL: dict[str, Any] = {
     "last_name": "Nguyễn",
     "username": "canbo_lan",
 }
+ZALO_TOKEN = "4100700001:LoaDemoZaloBenThanh"
+ZALO_NAME = "bot.loa.benthanh"
+# Residents who follow the ward on Zalo, one per khu phố; the first two reply «Đã nhận».
+ZALO_RESIDENTS: tuple[dict[str, str], ...] = (
+    {"id": "7d1e6a0c2b9f4e3d5a81", "display_name": "Bác Tư Hòa"},
+    {"id": "3f9b2c7e1a6d0e4b8c52", "display_name": "Chị Thu Trang"},
+    {"id": "b64e0d2a9c7f1e3b5d09", "display_name": "Anh Minh Quân"},
+    {"id": "0a5c8e2f4b6d1e9c7a33", "display_name": "Cô Ba Hạnh"},
+)
+ZALO_REPLIES = ("1", "Đã nhận")
 
 
 def _free_port() -> int:
@@ -113,42 +136,62 @@ class Player:
 async def run_demo(*, notice: str = "07-trieu-cuong.txt", groups: int = 3) -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="loa-demo-"))
-    sandbox = SandboxServer()
+    sandbox, zalo_sandbox = SandboxServer(), ZaloSandbox()
     await sandbox.start()
+    zalo_url = await zalo_sandbox.start()
     admin_key = "loa_demo_" + secrets.token_urlsafe(32)  # a bootstrap key must be strong
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{workdir / 'loa.db'}",
         telegram=TelegramSettings(
             token=SecretStr(TOKEN), api_base=sandbox.url, poll_timeout_seconds=1
         ),
+        zalo=ZaloSettings(api_base=zalo_url, poll_timeout_seconds=1),
         api=ApiSettings(port=_free_port(), bootstrap_key=SecretStr(admin_key)),
-        # The demo's own database: a fresh key for its bot token each run.
+        # The demo's own database: a fresh key for its bot tokens each run.
         secret_key=SecretStr(Fernet.generate_key().decode()),
         attachments=AttachmentSettings(dir=workdir / "attachments"),
     )
-    say(f"Loa demo — database {workdir / 'loa.db'}, Telegram sandbox {sandbox.url}")
+    say(
+        f"Loa demo — database {workdir / 'loa.db'}, Telegram sandbox {sandbox.url}, "
+        f"Zalo sandbox {zalo_url}"
+    )
     runtime = Runtime(settings, Roles())
     client = SandboxClient(sandbox.url)
+    zalo = ZaloControl(zalo_url)
+    await zalo.__aenter__()
     try:
+        seeded = await _seed(runtime, settings, zalo)
         await runtime.start()
-        result = await _play(runtime, client, settings, notice, admin_key)
+        result = await _play(runtime, client, zalo, settings, notice, admin_key, seeded)
         # Telegram's per-chat limit applies to the official's own chat: the aim is none.
         result["official_chat_429s"] = await client.rejected_429(TOKEN, OFFICIAL_ID)
     finally:
         await runtime.stop()
+        await zalo.__aexit__(None, None, None)
         await client.aclose()
+        await zalo_sandbox.stop()
         await sandbox.stop()
     result["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(result, ensure_ascii=False))
-    complete = result["sent"] == result["channels"] == result["attachments_sent"]
-    return 0 if result["failed"] == 0 and complete else 1
+    telegram_groups = result["channels"] - result["zalo_chats"]
+    complete = result["sent"] == result["channels"] and result["attachments_sent"] == (
+        telegram_groups
+    )
+    zalo_ok = result["zalo_sent"] == result["zalo_chats"] == len(ZALO_RESIDENTS)
+    return 0 if result["failed"] == 0 and complete and zalo_ok else 1
 
 
-async def _play(
-    runtime: Runtime, client: SandboxClient, settings: Settings, notice: str, admin_key: str
-) -> dict[str, Any]:
-    player = Player(client)
-    # 1. The ward's tree and the codes an admin would hand out.
+Seeded = tuple[Area, list[tuple[Area, str]], str, list[tuple[Area, str]]]
+
+
+async def _seed(runtime: Runtime, settings: Settings, zalo: ZaloControl) -> Seeded:
+    """The ward's tree, the codes an admin would hand out, and the ward's Zalo bot (stored
+    before the start, as `POST /bots` with "transport": "zalo" does: the runtime serves
+    the Zalo bots it finds when it starts)."""
+    install_token_key(settings)
+    await upgrade_async(settings.database_url)
+    await zalo.add_bot(ZALO_TOKEN, ZALO_NAME)
+    identity = await zalo_identity(token=ZALO_TOKEN, api_base=settings.zalo.api_base)
     async with session_scope(runtime.sessionmaker) as session:
         csv_text = (SAMPLES / "ward-ben-thanh.csv").read_text(encoding="utf-8")
         await import_areas_csv(session=session, ward_code=None, data=csv_text)
@@ -174,7 +217,36 @@ async def _play(
             )
             for area in areas
         ]
-    say(f"Seeded {ward.name}: {len(areas)} khu phố and tổ dân phố")
+        khu_pho = [a for a in areas if a.level == AreaLevel.neighbourhood]
+        zalo_codes = [
+            (
+                area,
+                (
+                    await create_invite(
+                        session=session, kind=InviteKind.channel, area_id=area.id or 0
+                    )
+                ).code,
+            )
+            for area in khu_pho[: len(ZALO_RESIDENTS)]
+        ]
+        await add_bot(
+            session=session, transport="zalo", token=ZALO_TOKEN, identity=identity, ward=ward
+        )
+    say(f"Seeded {ward.name}: {len(areas)} khu phố and tổ dân phố, a Telegram and a Zalo bot")
+    return ward, channel_codes, official_code, zalo_codes
+
+
+async def _play(
+    runtime: Runtime,
+    client: SandboxClient,
+    zalo: ZaloControl,
+    settings: Settings,
+    notice: str,
+    admin_key: str,
+    seeded: Seeded,
+) -> dict[str, Any]:
+    player = Player(client)
+    ward, channel_codes, official_code, zalo_codes = seeded
 
     # 2. Leaders add the bot to their groups and register them.
     leaders: dict[int, dict[str, Any]] = {}
@@ -189,6 +261,14 @@ async def _play(
     for chat_id in leaders:
         await player.wait_text(chat_id, "✅")
     say(f"{len(leaders)} group chats registered")
+
+    # 2b. Residents write «DK <mã>» to the ward's Zalo bot: each private chat is a channel.
+    zalo_chats: list[str] = []
+    for person, (_area, code) in zip(ZALO_RESIDENTS, zalo_codes, strict=False):
+        zalo_chats.append(await zalo.say(ZALO_TOKEN, person, f"DK {code}"))
+    for chat in zalo_chats:
+        await _zalo_wait(zalo, chat, "Đã đăng ký")
+    say(f"{len(zalo_chats)} Zalo chats registered («DK <mã>»)")
 
     # 3. The official registers, writes the notice, reviews, targets, schedules.
     await player.say_private(f"/start {official_code}")
@@ -225,6 +305,13 @@ async def _play(
         if i == 0:
             await player.press(chat_id, "ack:", leader)  # a second press does not count twice
     say(f"{pressed} leaders pressed Đã nhận")
+    # … and some Zalo residents reply to the notice (Zalo has no buttons).
+    first_zalo = await _zalo_wait(zalo, zalo_chats[0], 'Trả lời 1 hoặc "đã nhận"')
+    say("\nA Zalo chat received:\n" + first_zalo + "\n")
+    for person, chat, reply in zip(ZALO_RESIDENTS, zalo_chats, ZALO_REPLIES, strict=False):
+        await zalo.say(ZALO_TOKEN, person, reply)
+        await _zalo_wait(zalo, chat, "Loa đã ghi nhận")
+    say(f"{min(len(zalo_chats), len(ZALO_REPLIES))} Zalo residents replied «Đã nhận»")
 
     # 6. The report, through the API as an admin would read it; the groups that have not
     # pressed Đã nhận get a reminder (a reply to the notice, with the button).
@@ -249,6 +336,8 @@ async def _play(
         if any(m["media"] == "photo" for m in await client.messages(TOKEN, chat_id)):
             with_file += 1
     say(f"{with_file} groups received the photo with the notice")
+    by_transport = report.get("by_transport", {})
+    zalo_totals = by_transport.get("zalo", {})
     return {
         "notice_id": notice_id,
         "channels": final.total,
@@ -258,7 +347,21 @@ async def _play(
         "attachments_sent": with_file,
         "reminded": reminded,
         "reminders_sent": reminders,
+        "zalo_chats": len(zalo_chats),
+        "zalo_sent": int(zalo_totals.get("sent", 0)),
+        "zalo_acknowledged": int(zalo_totals.get("acknowledged", 0)),
     }
+
+
+async def _zalo_wait(zalo: ZaloControl, chat: str, needle: str, timeout: float = 20.0) -> str:
+    """The newest message of the Zalo bot in `chat` that contains `needle`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in reversed(await zalo.messages(ZALO_TOKEN, chat)):
+            if needle in (message.get("text") or ""):
+                return str(message["text"])
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"the Zalo bot never said {needle!r}")
 
 
 def sample_png(width: int = 48, height: int = 32) -> bytes:

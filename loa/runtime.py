@@ -213,6 +213,7 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             limits=self.limits,
             mask=self.mask.add,
+            on_ack=self._zalo_acknowledged,
         )
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -494,6 +495,9 @@ class Runtime:
         if self._redis is None:
             self._redis = Redis.from_url(self.settings.redis_url)
         return SharedIds(self._redis, prefix=f"loa:webhook:{account_id}:")
+
+    async def _zalo_acknowledged(self, notice_id: int) -> None:
+        await self._refresh_status({notice_id})
 
     async def _refresh_status(self, notice_ids: Iterable[int]) -> None:
         """Each notice's status message is edited by the bot of the notice's ward (the

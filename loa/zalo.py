@@ -5,7 +5,8 @@ Like the Telegram side: the bot role polls, or calls setWebhook at start (the UR
 ``LOA_ZALO__WEBHOOK_URL`` + ``/zalo/webhook/<bot account id>``, the secret
 ``LOA_ZALO__WEBHOOK_SECRET``) and deleteWebhook at stop; the API role hosts the intake.
 A bot whose getMe fails is logged and skipped: one ward's broken token does not stop the
-others. Sends go through the process's limiter, at the Zalo rate.
+others. Sends go through the process's limiter, at the Zalo rate. With ``LOA_REDIS_URL``
+set, the webhook intakes of every API process share one duplicate filter in Redis.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.routes.zalo_webhook import zalo_webhook_path
-from bot.zalo.handlers import ZaloFront
-from bot.zalo.receiving import WebhookIntake, poll_updates
+from bot.zalo.handlers import AckHook, ZaloFront
+from bot.zalo.receiving import EventFilter, SeenEvents, SharedEvents, WebhookIntake, poll_updates
 from broadcasts.attempts import CodeAttempts
 from broadcasts.bots import active_bots
 from broadcasts.db import session_scope
@@ -68,13 +70,16 @@ class ZaloRuntime:
         sessionmaker: async_sessionmaker[AsyncSession],
         limits: LimiterBackend,
         mask: Callable[[str], None],
+        on_ack: AckHook | None = None,
     ) -> None:
         self.settings = settings
+        self._on_ack = on_ack
         self.sessionmaker = sessionmaker
         self.limits = limits
         self._mask = mask
         self.served: list[ServedZalo] = []
         self._session: aiohttp.ClientSession | None = None
+        self._redis: Redis | None = None
 
     @property
     def webhook_mode(self) -> bool:
@@ -117,12 +122,23 @@ class ZaloRuntime:
                 sessionmaker=self.sessionmaker,
                 attempts=attempts,
                 limits=self.limits,
+                on_ack=self._on_ack,
             )
             served = ServedZalo(account_id, client, front)
             if intake and self.webhook_mode and secret is not None:
-                served.intake = WebhookIntake(front=front, secret=secret.get_secret_value())
+                served.intake = WebhookIntake(
+                    front=front, secret=secret.get_secret_value(), seen=self._seen(account_id)
+                )
             self.served.append(served)
             log.info("zalo bot %s ready (account %s)", me.account_name, account_id)
+
+    def _seen(self, account_id: int) -> EventFilter:
+        """Scaled out (Redis), every API process sees which events any of them took."""
+        if not self.settings.redis_url:
+            return SeenEvents()
+        if self._redis is None:
+            self._redis = Redis.from_url(self.settings.redis_url)
+        return SharedEvents(self._redis, prefix=f"loa:zalo-webhook:{account_id}:")
 
     async def start(self, spawn: Spawn) -> None:
         """Poll, or tell Zalo where to post (the bot role)."""
@@ -157,3 +173,6 @@ class ZaloRuntime:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None

@@ -141,7 +141,7 @@ async def report(notice_id: IdPath, session: SessionDep, tenant: TenantDep) -> N
 
 @router.get(
     "/{notice_id}/report.csv",
-    summary="The report by area as CSV (for Excel)",
+    summary="The report by area as CSV (for Excel), with the totals per transport",
     response_class=Response,
     responses={
         200: {
@@ -149,9 +149,11 @@ async def report(notice_id: IdPath, session: SessionDep, tenant: TenantDep) -> N
                 "text/csv": {
                     "example": (
                         "area_code,area_name,level,targeted,sent,failed,pending,cancelled,acknowledged,"
-                        "acknowledgements,leader_acknowledged,member_acknowledged\r\n"
-                        "BT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2,1,1\r\n"
-                        "TOTAL,,,3,3,0,0,0,2,2,1,1\r\n"
+                        "acknowledgements,leader_acknowledged,member_acknowledged,"
+                        "telegram_targeted,telegram_sent,telegram_failed,telegram_acknowledged,"
+                        "zalo_targeted,zalo_sent,zalo_failed,zalo_acknowledged\r\n"
+                        "BT-KP3,Khu phố 3,neighbourhood,3,3,0,0,0,2,2,1,1,2,2,0,1,1,1,0,1\r\n"
+                        "TOTAL,,,3,3,0,0,0,2,2,1,1,2,2,0,1,1,1,0,1\r\n"
                     )
                 }
             }

@@ -10,6 +10,7 @@ group is not answered (people talk to each other there), a private chat gets the
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Protocol
 
@@ -28,6 +29,9 @@ from broadcasts.transports.zalo_wire import TEXT_EVENT, ZaloMessage, ZaloUpdate
 
 log = logging.getLogger(__name__)
 TRANSPORT = "zalo"
+# Told of each acknowledgement recorded (its notice id): the official's status message
+# shows it, as it shows a press of the Telegram button.
+AckHook = Callable[[int], Awaitable[None]]
 
 
 class AccountPacer(Protocol):
@@ -47,6 +51,7 @@ class ZaloFront:
         attempts: CodeAttempts,
         limits: AccountPacer | None = None,
         locale: str = "vi",
+        on_ack: AckHook | None = None,
     ) -> None:
         self.account_id = account_id
         self.account_name = account_name
@@ -55,6 +60,7 @@ class ZaloFront:
         self.attempts = attempts
         self.limits = limits
         self.locale = locale
+        self.on_ack = on_ack
 
     async def handle(self, update: ZaloUpdate) -> None:
         message = update.message
@@ -141,6 +147,11 @@ class ZaloFront:
             )
         if result.verdict is ReplyVerdict.recorded:
             await self.answer(message, texts.ack_recorded(self.locale))
+            if self.on_ack is not None and result.notice_id is not None:
+                try:
+                    await self.on_ack(result.notice_id)
+                except Exception:  # the ack is stored; the status catches up on its next draw
+                    log.exception("zalo bot %s: status refresh failed", self.account_id)
         elif result.verdict is ReplyVerdict.repeated:
             await self.answer(message, texts.ack_repeated(self.locale))
         elif result.verdict is ReplyVerdict.no_notice:

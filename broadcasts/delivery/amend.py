@@ -12,6 +12,12 @@ A recall deletes every part when the notice went out within the transport's
 `delete_window_seconds`; otherwise, or where the platform refuses a delete, it replies
 «Thông báo #N đã được thu hồi». A part someone deleted already counts as deleted.
 
+Everything is read from the transport's capabilities: on Zalo (no edits, no deletes, no
+buttons, no replies) a correction is a new message «✏️ Đính chính thông báo #N: …» cut
+within its 2,000 characters, ending with how to acknowledge by a reply («Trả lời 1 …»),
+and a recall the one line «Thông báo #N đã được thu hồi.»; neither names a message to
+answer, as the platform cannot.
+
 Each call goes through `Sender.call` (the same limits, pauses and timeout as a send) and
 each failure through `Sender.failed` (the same classes and retries). On a retry the parts
 already done (`job.sent_refs`) are skipped. The recorded outcome: status sent or failed,
@@ -33,7 +39,7 @@ from broadcasts.delivery.files import ack_link_line
 from broadcasts.delivery.outcomes import Outcome, Result
 from broadcasts.delivery.split import text_length
 from broadcasts.errors import ChatMigrated, MessageRejected
-from broadcasts.i18n import ack_label, translations
+from broadcasts.i18n import ack_label, ack_reply_hint, translations
 from broadcasts.transports.base import Markup, OutgoingMessage, Transport
 
 if TYPE_CHECKING:
@@ -112,14 +118,19 @@ def edited_parts(
 def reply_parts(
     notice: NoticeTexts, locale: str, notice_id: int, transport: Transport
 ) -> list[str]:
-    """«✏️ Đính chính thông báo #N:» and the new rendering, as messages to send."""
+    """«✏️ Đính chính thông báo #N:» and the new rendering, as messages to send; without
+    buttons, the last one ends with how to acknowledge by a reply."""
     markup = _markup(transport)
     heading = correction_heading(locale, notice_id)
     heading = f"<b>{_esc(heading, markup)}</b>" if markup == "html" else heading
-    room = transport.capabilities.max_text - len(heading) - 2
+    shown = locale if locale in notice.texts else "vi"
+    hint = "" if transport.capabilities.has_buttons else _esc(ack_reply_hint(shown), markup)
+    room = transport.capabilities.max_text - len(heading) - 2 - (len(hint) + 2 if hint else 0)
     parts = _rendered(notice, locale, room, markup)
     if parts:
         parts[0] = f"{heading}\n\n{parts[0]}"
+        if hint:
+            parts[-1] = f"{parts[-1]}\n\n{hint}"
     return parts
 
 
@@ -249,7 +260,7 @@ async def _send(
             ack_delivery_id=job.parent_id if with_button and last else None,
             ack_label=label,
             markup=markup,
-            reply_to=reply_to if done == 0 else None,
+            reply_to=reply_to if done == 0 and transport.capabilities.can_reply else None,
         )
         try:
             sent = await sender.call(

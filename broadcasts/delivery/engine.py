@@ -204,7 +204,7 @@ class Sender:
                         step.files, step.urls or (None,) * len(step.files), strict=True
                     )
                 ),
-                reply_to=reply_to if index == 0 else None,
+                reply_to=reply_to if index == 0 and transport.capabilities.can_reply else None,
             )
             # A paused account waits here without a slot, so it never holds up the others.
             await self._limits.wait_unpaused(job.account_id)

@@ -24,6 +24,7 @@ from broadcasts.delivery.holdings import Holdings
 from broadcasts.delivery.outcomes import Outcome, Recorder, Result
 from broadcasts.delivery.remind import mark_acknowledged
 from broadcasts.metrics import LEASES_TAKEN_OVER
+from broadcasts.models import DeliveryKind
 from broadcasts.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class Intake:
                     )
                     await mark_acknowledged(session=session, jobs=jobs)
                     missing = {j.notice_id for j in jobs} - holdings.notices.keys()
+                    # A correction changed the texts kept from the notice's own sends.
+                    missing |= {j.notice_id for j in jobs if j.kind == DeliveryKind.correction}
                     if missing:
                         holdings.notices.update(
                             await load_notices(session=session, notice_ids=missing)

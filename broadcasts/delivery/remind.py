@@ -3,7 +3,9 @@ has not acknowledged a notice (queued by `broadcasts.reminders.remind_silent`).
 
 It answers the notice's own message in that chat (the last of `job.target_refs`, the
 part with the button) so the group sees what it is about, and carries the button with
-the reminder's delivery id: a press on it counts for the notice's channel and occurrence,
+the reminder's delivery id (on a transport without buttons or replies, Zalo, it is a
+text naming the notice and ending with «Trả lời 1 hoặc "đã nhận" để xác nhận.», and a
+reply to it counts for the notice): a press on it counts for the notice's channel and occurrence,
 as the reminder's row carries both (`broadcasts.acks`). It is sent with the Sender's
 `deliver`, so the limits, retries and error classes are the notice's own.
 
@@ -24,7 +26,7 @@ from sqlmodel import col
 
 from broadcasts.delivery.claims import Job, NoticeTexts
 from broadcasts.delivery.outcomes import Outcome, Result
-from broadcasts.i18n import translations
+from broadcasts.i18n import ack_reply_hint, translations
 from broadcasts.models import Acknowledgement, DeliveryKind
 from broadcasts.transports.base import Markup, Transport
 
@@ -36,14 +38,25 @@ _TITLE_CHARS = 80
 _CHUNK = 500
 
 
-def reminder_text(*, notice_id: int, title: str, locale: str, markup: Markup) -> str:
+def reminder_text(
+    *, notice_id: int, title: str, locale: str, markup: Markup, buttons: bool = True
+) -> str:
     """«🔔 Nhắc lại: Thông báo #3 «Cắt điện …» chưa có ai bấm «✅ Đã nhận». …», in the
-    chat's language."""
+    chat's language; without `buttons`, how to acknowledge by a reply instead."""
     catalog = translations(locale)
     title = " ".join(title.split())
     if len(title) > _TITLE_CHARS:
         title = title[: _TITLE_CHARS - 1].rstrip() + "…"
-    if title:
+    if not buttons:
+        if title:
+            template = catalog.gettext(
+                "🔔 Reminder: nobody has acknowledged notice #{id} «{title}» yet."
+            )
+        else:
+            template = catalog.gettext("🔔 Reminder: nobody has acknowledged notice #{id} yet.")
+        hint = ack_reply_hint(locale)
+        template = f"{template}\n{hint.replace('{', '{{').replace('}', '}}')}"
+    elif title:
         template = catalog.gettext(
             "🔔 Reminder: nobody has pressed «✅ Received» yet for notice #{id} «{title}». "
             "Group leader, please press the button below."
@@ -70,7 +83,11 @@ async def send_reminder(
         )
     markup: Markup = "html" if "html" in transport.capabilities.markups else "plain"
     text = reminder_text(
-        notice_id=job.notice_id, title=notice.title, locale=job.locale, markup=markup
+        notice_id=job.notice_id,
+        title=notice.title,
+        locale=job.locale,
+        markup=markup,
+        buttons=transport.capabilities.has_buttons,
     )
     reply_to = next((ref for ref in reversed(job.target_refs) if ref), None)
     return await sender.deliver(job, [text], transport, markup=markup, reply_to=reply_to)

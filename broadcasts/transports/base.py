@@ -1,4 +1,4 @@
-"""The one small interface every transport (Telegram today, Zalo tomorrow) implements.
+"""The one small interface every transport (Telegram and Zalo) implements.
 
 The domain speaks of accounts, chat refs (strings) and the delivery a person acknowledges;
 how a transport draws the acknowledge button, or what its ids look like, stays behind it.
@@ -37,6 +37,17 @@ class TransportCapabilities:
     photo_by_url: bool = False
     max_album: int = 1
     max_file_bytes: int = 0
+    # A message can answer another one (`OutgoingMessage.reply_to`); else it goes plain.
+    can_reply: bool = True
+
+
+# Every transport Loa speaks, by the name a bot account and a channel store.
+TRANSPORTS = ("telegram", "zalo")
+
+
+def transport_rank(name: str) -> tuple[int, str]:
+    """How transports are listed: those of `TRANSPORTS` in its order, any other after."""
+    return (TRANSPORTS.index(name) if name in TRANSPORTS else len(TRANSPORTS), name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +71,7 @@ class OutgoingMessage:
     ack_delivery_id: int | None = None  # when set, the message carries an acknowledge button
     ack_label: str = ""  # the button's text, in the chat's language
     markup: Markup = "plain"  # "html" only for a transport whose capabilities list it
-    reply_to: str | None = None  # a message of the chat this one answers («Đính chính»)
+    reply_to: str | None = None  # a message of the chat this one answers, if `can_reply`
     # Sent with the text as caption (one file, or an album of photos / documents).
     files: tuple[OutgoingFile, ...] = ()
 

@@ -69,6 +69,8 @@ ZALO_CAPABILITIES = TransportCapabilities(
     photo_by_url=True,
     max_album=1,
     max_file_bytes=0,
+    # sendMessage documents no reply parameter: a follow-up names its notice instead.
+    can_reply=False,
 )
 
 TEXT_EVENT = "message.text.received"

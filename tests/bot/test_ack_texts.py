@@ -127,3 +127,37 @@ def test_the_whole_list_comes_in_pages_that_each_fit() -> None:
     lines = [line for page in pages for line in page.split("\n")]
     assert len(lines) == 40 * (1 + 5 + 5)  # every area's header, acknowledged and failed
     assert "\n".join(lines).startswith(whole)
+
+
+def test_groups_on_two_transports_are_named_with_their_platform() -> None:
+    def chat(n: int, state: GroupState, transport: str) -> GroupAcks:
+        base = _group(n, state)
+        return GroupAcks(
+            **{
+                **{f: getattr(base, f) for f in GroupAcks.__dataclass_fields__},
+                "area_name": "Khu phố 3",
+                "transport": transport,
+            }
+        )
+
+    area = AreaAcks(
+        "KP3",
+        "Khu phố 3",
+        groups=[
+            chat(1, GroupState.acknowledged, "zalo"),
+            chat(2, GroupState.silent, "telegram"),
+            chat(3, GroupState.silent, "zalo"),
+            chat(4, GroupState.silent, "zalo"),
+            chat(5, GroupState.failed, "zalo"),
+        ],
+    )
+    only_telegram = AreaAcks("KP1", "Khu phố 1", groups=[_group(6, GroupState.silent)])
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        mixed = acks_block(NoticeAcks(1, 0, [area, only_telegram]), room=4000).split("\n")
+        single = acks_block(NoticeAcks(2, 0, [only_telegram]), room=4000).split("\n")
+    assert mixed[1] == "✅ Khu phố 3 · Zalo: Ông Chín (08:14) +1 người khác"
+    assert mixed[2] == "⏳ Chưa nhận: Khu phố 3 · Telegram, Khu phố 3 · Zalo ×2"
+    assert mixed[3].startswith("✖️ Khu phố 3 · Zalo: ")
+    assert mixed[5] == "⏳ Chưa nhận: Tổ dân phố 6 · Telegram"  # every group, in a mixed notice
+    assert single[1] == "⏳ Chưa nhận: Tổ dân phố 6"  # one platform: nothing to tell apart

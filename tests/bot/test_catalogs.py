@@ -34,7 +34,7 @@ ENGLISH_WORDS = {
     "unauthorized", "cancel", "received", "edit", "done", "summary", "people", "time",
 }  # fmt: skip
 # Allowed as they are: names and words Vietnamese uses too.
-SAME_ALLOWED = {"AI"}
+SAME_ALLOWED = {"AI", "Telegram", "Zalo"}  # names, the same in every language
 
 
 def _po(locale: str) -> Catalog:
