@@ -241,7 +241,7 @@ async def test_an_expired_or_altered_link_shows_a_clear_page(
     async with _client(dash_app) as client:
         expired = await client.get(old)
         assert expired.status_code == 410
-        assert "Liên kết đã hết hạn" in expired.text and "/baocao" in expired.text
+        assert "Liên kết này đã hết hạn" in expired.text and "/baocao" in expired.text
         assert "loa_dashboard=" not in expired.headers.get("set-cookie", "")
         fresh = await _official_link(sessionmaker, world.official_id)
         altered = await client.get(fresh[:-3] + "xyz")

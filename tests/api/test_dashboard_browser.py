@@ -212,5 +212,5 @@ async def test_another_wards_official_gets_404_and_an_old_link_a_clear_page(
         response = await page.goto(dashboard_link(public_url=w.runtime.api_url, token=token))
         assert response is not None and response.status == 410
         text = await page.inner_text("main")
-        assert "Liên kết đã hết hạn" in text and "/baocao" in text
+        assert "Liên kết này đã hết hạn" in text and "/baocao" in text
         assert [c for c in await page.context.cookies() if c["name"] == "loa_dashboard"] == []

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import openpyxl
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -114,7 +115,7 @@ async def test_the_report_as_xlsx_has_the_csv_columns_typed_and_frozen(
     assert cells[0] == rows[0] and cells[0][0] == "area_code" and cells[-1][0] == "TOTAL"
     assert sheet.freeze_panes == "A2"
     assert all(c.font.b for c in sheet[1])
-    assert sheet.auto_filter.ref == f"A1:L{len(rows)}"
+    assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
     kp1 = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "BT-KP1")
     assert kp1[1].value == HOSTILE_AREA and kp1[1].data_type == "s" and kp1[1].quotePrefix
     assert (kp1[3].value, kp1[3].data_type) == (2, "n")  # targeted: both occurrences
