@@ -209,6 +209,8 @@ class Notice(SQLModel, table=True):
     # when, and when the bot showed them the review (the bot's sweep shows each once).
     review_requested_at: datetime | None = None
     review_shown_at: datetime | None = None
+    # Imported from a CAP alert: «sender,identifier», so the same alert is taken once.
+    cap_ref: str | None = Field(default=None, max_length=500, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -292,7 +292,7 @@ def _repeats(notice: Notice) -> str | None:
         return None  # its time has passed meanwhile: confirming it says so
 
 
-async def _intake(session: SessionDep, notice: Notice, intake: Intake | None) -> NoticeIntake:
+async def notice_intake(session: SessionDep, notice: Notice, intake: Intake | None) -> NoticeIntake:
     notice_id = notice.id or 0
     rows = await renditions_of(session=session, notice_id=notice_id)
     renditions = [
@@ -360,7 +360,7 @@ async def create(
         ai=services.settings.ai,
         actor=caller.actor,
     )
-    return await _intake(session, intake.notice, intake)
+    return await notice_intake(session, intake.notice, intake)
 
 
 @router.post(
@@ -381,7 +381,7 @@ async def confirm(
         accept_findings=body.accept_findings if body is not None else False,
         actor=caller.actor,
     )
-    return await _intake(session, notice, None)
+    return await notice_intake(session, notice, None)
 
 
 @router.post(
@@ -396,4 +396,4 @@ async def reschedule(
     notice = await reschedule_notice(
         session=session, ward_id=notice.ward_id, notice_id=notice_id, at=body.at, actor=caller.actor
     )
-    return await _intake(session, notice, None)
+    return await notice_intake(session, notice, None)
