@@ -277,7 +277,7 @@ class Rendition(SQLModel, table=True):
     notice_id: int = Field(foreign_key="notice.id", index=True)
     locale: str = Field(max_length=10)
     text: str
-    source: str = Field(default="offline", max_length=10)  # ai / offline / edited
+    source: str = Field(default="offline", max_length=10)  # ai / offline / edited / cap
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     confirmed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
