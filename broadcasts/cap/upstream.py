@@ -10,7 +10,8 @@ upstream wrote it; Vietnamese is required, as for every notice. Areas are read f
 else `areaDesc` matched against the names in the ward's tree, ignoring accents and case
 («To dan pho 1, Khu pho 1» is Tổ dân phố 1 of Khu phố 1). An area that matches nothing,
 or more than one, refuses the whole alert, naming it; nothing is stored then. The same
-alert (sender and identifier) is taken once.
+alert (sender and identifier) is taken once. A city key names the ward (`ward_code`),
+unless every area is a `loa-area` geocode of one ward.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from broadcasts.errors import Conflict, InvalidInput
 from broadcasts.intake import Intake, NoticeRequest, resolve_ward, take_notice
 from broadcasts.models import Area, Notice
 from broadcasts.notices import RenditionInput, save_renditions
-from broadcasts.tenancy import Tenant
+from broadcasts.tenancy import Tenant, ward_of
 
 SOURCE = "cap"  # a rendition's source: the upstream's own words
 # The AI step's warnings that still hold for the upstream's text (the others are about
@@ -197,6 +198,19 @@ async def map_areas(*, session: AsyncSession, ward: Area, refs: Sequence[AreaRef
     return sorted(codes)
 
 
+async def _ward_of_geocodes(session: AsyncSession, refs: Sequence[AreaRef]) -> str | None:
+    """For a city key that names no ward: the one ward every `loa-area` geocode lies in
+    (as in an alert Loa exported), else None (and the key must name the ward)."""
+    codes = sorted({c for ref in refs for c in ref.codes})
+    if not codes or any(not ref.codes for ref in refs):
+        return None
+    wards = set()
+    for area in await session.scalars(select(Area).where(col(Area.code).in_(codes))):
+        ward = await ward_of(session=session, area=area)
+        wards.add(ward.code if ward is not None else None)
+    return wards.pop() if len(wards) == 1 else None
+
+
 def cap_ref(alert: UpstreamAlert) -> str:
     return f"{alert.sender},{alert.identifier}"[:500]
 
@@ -222,6 +236,8 @@ async def import_alert(
             f"this alert ({alert.identifier} from {alert.sender}) is already notice {taken}",
             notice=taken,
         )
+    if ward_code is None and within.is_city:
+        ward_code = await _ward_of_geocodes(session, alert.areas)
     ward = await resolve_ward(session=session, within=within, code=ward_code)
     targets = await map_areas(session=session, ward=ward, refs=alert.areas)
     locales = ["vi", *sorted(loc for loc in alert.texts if loc != "vi")]

@@ -192,11 +192,9 @@ async def test_the_round_trip_gives_back_the_same_notice(
 ) -> None:
     original = await _sent_notice(sessionmaker)
     exported = (await admin.get(f"/notices/{original}.cap.xml")).content
+    # A city key need not name the ward: the geocodes say it.
     taken = await admin.post(
-        "/notices/cap",
-        content=exported,
-        params={"ward": "BT"},  # a city key names the ward
-        headers={"Content-Type": "application/cap+xml"},
+        "/notices/cap", content=exported, headers={"Content-Type": "application/cap+xml"}
     )
     assert taken.status_code == 201, taken.text
     body = taken.json()
@@ -277,6 +275,9 @@ async def test_unknown_or_unclear_areas_are_named_and_nothing_is_stored(
             )
         )
     before = await snapshot(sessionmaker)
+    # Names only: a city key must say which ward.
+    unnamed = await admin.post("/notices/cap", content=_upstream("Khu phố 1"))
+    assert_problem(unnamed, 422, "must name the ward")
     refused = await admin.post(
         "/notices/cap",
         content=_upstream("Khu phố 99", "Tổ dân phố 1", "Ấp 1"),
