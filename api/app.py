@@ -67,6 +67,7 @@ def body_limits(settings: Settings) -> BodyLimits:
         [
             ("POST", r"/areas/import", settings.api.max_import_bytes),
             ("POST", r"/notices/prepare", settings.api.max_notice_body_bytes),
+            ("POST", r"/notices/cap", settings.api.max_notice_body_bytes),
             # A file and its multipart form: the largest Loa keeps, and room for the rest.
             ("POST", r"/notices/\d+/attachments", _attachment_cap(settings)),
             ("POST", r"/telegram/webhook/[^/]+", WEBHOOK_MAX_BYTES),

@@ -88,9 +88,12 @@ def locale_name(locale: str) -> str:
 
 
 def source_name(source: str) -> str:
-    return {"ai": _("AI"), "offline": _("automatic summary"), "edited": _("edited by you")}.get(
-        source, source
-    )
+    return {
+        "ai": _("AI"),
+        "offline": _("automatic summary"),
+        "edited": _("edited by you"),
+        "cap": _("from the upstream alert"),
+    }.get(source, source)
 
 
 _WEEKDAY_DETAIL = re.compile(

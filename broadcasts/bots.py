@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -196,3 +196,16 @@ async def active_bots(*, session: AsyncSession, transport: str = "telegram") -> 
 
 async def count_bots(*, session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(BotAccount)) or 0
+
+
+async def reseal_tokens(*, session: AsyncSession) -> int:
+    """Write every bot token again, sealed with the first key of the installed
+    LOA_SECRET_KEY list (`broadcasts.tokens`): after a rotation to «new,old», this is what
+    lets the old key be dropped. Each token is read with whichever key decrypts it."""
+    rows = (await session.execute(select(col(BotAccount.id), col(BotAccount.token)))).all()
+    for account_id, token in rows:
+        await session.execute(
+            update(BotAccount).where(col(BotAccount.id) == account_id).values(token=token)
+        )
+    await session.flush()
+    return len(rows)

@@ -59,7 +59,8 @@ class Intake:
     unchecked: list[str] = field(default_factory=list)  # locales with facts to check
 
 
-async def _ward(session: AsyncSession, within: Tenant, code: str | None) -> Area:
+async def resolve_ward(*, session: AsyncSession, within: Tenant, code: str | None) -> Area:
+    """The ward a notice is for: the one named, or a ward key's own ward."""
     if code:
         return await get_ward_by_code(session=session, code=code, within=within)
     if within.ward_id is None:
@@ -118,7 +119,7 @@ async def take_notice(
 ) -> Intake:
     """Create, prepare and target a notice; schedule it when `request.confirm`."""
     now = utcnow()
-    ward = await _ward(session, within, request.ward_code)
+    ward = await resolve_ward(session=session, within=within, code=request.ward_code)
     area_ids = await _areas(session, ward, request.targets)
     _check_times(request, now)
     official_id = await _official(session, ward, request.official_id)

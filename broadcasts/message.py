@@ -58,6 +58,12 @@ def _split(text: str) -> tuple[str, str, list[tuple[str, str, str]]]:
     return title, "\n\n".join(paragraphs), facts
 
 
+def rendition_parts(text: str) -> tuple[str, str, list[tuple[str, str, str]]]:
+    """A rendition's title, body and key facts [(key, label, value)], as groups see them
+    (the CAP export's headline and instruction come from here)."""
+    return _split(text)
+
+
 def visible_length(rendered: str, markup: Markup = "html") -> int:
     """The length of a rendered message as the platform counts it (its text after markup)."""
     if markup == "html":

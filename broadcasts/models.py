@@ -209,6 +209,8 @@ class Notice(SQLModel, table=True):
     # when, and when the bot showed them the review (the bot's sweep shows each once).
     review_requested_at: datetime | None = None
     review_shown_at: datetime | None = None
+    # Imported from a CAP alert: «sender,identifier», so the same alert is taken once.
+    cap_ref: str | None = Field(default=None, max_length=500, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -275,7 +277,7 @@ class Rendition(SQLModel, table=True):
     notice_id: int = Field(foreign_key="notice.id", index=True)
     locale: str = Field(max_length=10)
     text: str
-    source: str = Field(default="offline", max_length=10)  # ai / offline / edited
+    source: str = Field(default="offline", max_length=10)  # ai / offline / edited / cap
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     confirmed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)

@@ -56,7 +56,7 @@ _AMEND_FOLLOW_SECONDS = 600
 class RenditionInput:
     locale: str
     text: str
-    source: str = "offline"  # ai / offline / edited
+    source: str = "offline"  # ai / offline / edited / cap (from an upstream CAP alert)
     findings: list[dict[str, object]] = field(default_factory=list)
     confirmed: bool = False
 

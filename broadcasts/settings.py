@@ -160,6 +160,24 @@ class NoticeSettings(BaseModel):
     _blank = field_validator("ack_deadline_minutes", mode="before")(_blank_is_none)
 
 
+class CapSettings(BaseModel):
+    """Common Alerting Protocol 1.2: how Loa names itself in the alerts it exports, and
+    whether a ward's feed of sent notices is public (`broadcasts.cap`)."""
+
+    # The domain Loa's alerts come from: senders are «<ward code>@<domain>», identifiers
+    # «<domain>:notice:<id>» (CAP wants both globally unique).
+    sender_domain: str = Field(
+        default="loa.local", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9.\-]+$"
+    )
+    # The Atom feed of each ward's sent notices (and their CAP files) answers without a
+    # key, as alert aggregators expect; false: those routes answer 404.
+    public_feed: bool = True
+    # How long an exported alert stays current when the notice has no deadline.
+    expires_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # The most notices one feed lists, newest first.
+    feed_size: int = Field(default=50, ge=1, le=500)
+
+
 class CodeSettings(BaseModel):
     """How many wrong invite / registration codes a person or a group may type before
     Loa stops reading codes from them for a while (the real code too)."""
@@ -292,6 +310,7 @@ class Settings(BaseSettings):
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    cap: CapSettings = Field(default_factory=CapSettings)
 
     _blank_redis = field_validator("redis_url", "secret_key", mode="before")(_blank_is_none)
 

@@ -5,6 +5,7 @@ loa bot        the bot and the scheduler only (scale-out)
 loa api        the HTTP API only (scale-out)
 loa worker     a delivery worker only (run as many as you like on PostgreSQL + Redis)
 loa migrate    upgrade the database to the latest schema
+loa rotate-key re-encrypt every stored bot token with the first key of LOA_SECRET_KEY
 loa demo       the whole path on embedded defaults, ending with one line of JSON
 loa prepare    show what the AI step would send for a notice in a file
 loa sandbox    run the local Telegram Bot API sandbox
@@ -44,6 +45,29 @@ _ROLES: dict[str, dict[str, bool]] = {
 }
 
 
+async def _rotate_key(settings: Settings) -> int:
+    from broadcasts.bots import reseal_tokens
+    from broadcasts.db import make_engine, make_sessionmaker, session_scope
+    from broadcasts.tokens import TokenKeyInvalid, use_token_key
+
+    if settings.secret_key is None:
+        print("loa: set LOA_SECRET_KEY to «new key,old key» first", file=sys.stderr)
+        return 2
+    try:
+        use_token_key(settings.secret_key.get_secret_value())
+        engine = make_engine(settings.database_url)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as session:
+                count = await reseal_tokens(session=session)
+        finally:
+            await engine.dispose()
+    except TokenKeyInvalid as exc:
+        print(f"loa: {exc.message}; nothing was changed", file=sys.stderr)
+        return 2
+    print(f"re-encrypted {count} bot tokens with the first key of LOA_SECRET_KEY")
+    return 0
+
+
 async def _serve(settings: Settings, roles: dict[str, bool]) -> None:
     from loa.runtime import Roles, Runtime
 
@@ -66,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("api", "the HTTP API"),
         ("worker", "a delivery worker"),
         ("migrate", "upgrade the database"),
+        ("rotate-key", "re-encrypt the stored bot tokens with the first key of LOA_SECRET_KEY"),
     ]:
         sub.add_parser(name, help=text)
     demo = sub.add_parser("demo", help="run the whole path on embedded defaults")
@@ -83,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"loa: invalid settings\n{settings_errors(exc)}", file=sys.stderr)
         return 2
-    quiet = args.command in ("demo", "prepare", "migrate")  # these narrate for themselves
+    quiet = args.command in (
+        "demo",
+        "prepare",
+        "migrate",
+        "rotate-key",
+    )  # these narrate for themselves
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -96,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         upgrade(settings.database_url)
         print(f"database at {settings.database_url.split('@')[-1]} is up to date")
+    elif args.command == "rotate-key":
+        return asyncio.run(_rotate_key(settings))
     elif args.command == "demo":
         from loa.demo import run_demo
 

@@ -57,7 +57,9 @@ class PrepareRequest(BaseModel):
 class RenditionPublic(BaseModel):
     locale: str
     text: str
-    source: str = Field(description="ai, offline or edited")
+    source: str = Field(
+        description="ai, offline, edited, or cap (an upstream CAP alert's own words)"
+    )
     findings: list[dict[str, Any]] = Field(description="facts not traceable to the original")
     flagged: bool = Field(description="cannot go out until edited or confirmed")
     confirmed: bool

@@ -317,7 +317,7 @@ def _repeats(notice: Notice) -> str | None:
         return None  # its time has passed meanwhile: confirming it says so
 
 
-async def _intake(session: SessionDep, notice: Notice, intake: Intake | None) -> NoticeIntake:
+async def notice_intake(session: SessionDep, notice: Notice, intake: Intake | None) -> NoticeIntake:
     notice_id = notice.id or 0
     rows = await renditions_of(session=session, notice_id=notice_id)
     renditions = [
@@ -385,7 +385,7 @@ async def create(
         ai=services.settings.ai,
         actor=caller.actor,
     )
-    return await _intake(session, intake.notice, intake)
+    return await notice_intake(session, intake.notice, intake)
 
 
 @router.post(
@@ -406,7 +406,7 @@ async def confirm(
         accept_findings=body.accept_findings if body is not None else False,
         actor=caller.actor,
     )
-    return await _intake(session, notice, None)
+    return await notice_intake(session, notice, None)
 
 
 @router.post(
@@ -421,4 +421,4 @@ async def reschedule(
     notice = await reschedule_notice(
         session=session, ward_id=notice.ward_id, notice_id=notice_id, at=body.at, actor=caller.actor
     )
-    return await _intake(session, notice, None)
+    return await notice_intake(session, notice, None)

@@ -3,12 +3,11 @@ default acknowledgement deadline. Reading needs `reports`; changing it needs `ad
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from api.deps import AdminCaller, ReaderCaller, SessionDep, require_scope
 from api.errors import PROBLEM_RESPONSES, problem_responses
+from api.params import WardCode
 from broadcasts.areas import get_ward_by_code
 from broadcasts.policy import PolicyPublic, PolicyUpdate, policy_public, set_policy
 
@@ -18,10 +17,6 @@ router = APIRouter(
     dependencies=[Depends(require_scope("reports"))],
     responses={**PROBLEM_RESPONSES, **problem_responses(404)},
 )
-
-WardCode = Annotated[
-    str, Path(min_length=1, max_length=64, description="the ward's code", examples=["BT"])
-]
 
 
 @router.get(
