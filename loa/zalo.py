@@ -20,6 +20,8 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.routes.zalo_webhook import zalo_webhook_path
+from bot.i18n import make_i18n
+from bot.zalo.composer import Plan, ZaloComposer
 from bot.zalo.handlers import ZaloFront
 from bot.zalo.receiving import WebhookIntake, poll_updates
 from broadcasts.attempts import CodeAttempts
@@ -96,6 +98,7 @@ class ZaloRuntime:
         self._session = aiohttp.ClientSession()
         attempts = CodeAttempts(sessionmaker=self.sessionmaker, settings=self.settings.codes)
         secret = self.settings.zalo.webhook_secret
+        i18n = make_i18n(default_locale=self.settings.default_locale)
         for account_id, token in accounts:
             self._mask(token)
             client = ZaloClient(
@@ -110,6 +113,12 @@ class ZaloRuntime:
                 log.warning("zalo bot account %s is not served: getMe failed: %s", account_id, exc)
                 continue
             self.limits.use_transport(account_id, "zalo")
+            composer = ZaloComposer(
+                account_id=account_id,
+                sessionmaker=self.sessionmaker,
+                settings=self.settings,
+                i18n=i18n,
+            )
             front = ZaloFront(
                 account_id=account_id,
                 account_name=me.account_name,
@@ -117,12 +126,19 @@ class ZaloRuntime:
                 sessionmaker=self.sessionmaker,
                 attempts=attempts,
                 limits=self.limits,
+                composer=composer,
             )
             served = ServedZalo(account_id, client, front)
             if intake and self.webhook_mode and secret is not None:
                 served.intake = WebhookIntake(front=front, secret=secret.get_secret_value())
             self.served.append(served)
             log.info("zalo bot %s ready (account %s)", me.account_name, account_id)
+
+    def use_scheduler(self, plan: Plan) -> None:
+        """Officials composing on Zalo plan their notices with this process's scheduler."""
+        for served in self.served:
+            if served.front.composer is not None:
+                served.front.composer.plan = plan
 
     async def start(self, spawn: Spawn) -> None:
         """Poll, or tell Zalo where to post (the bot role)."""
