@@ -165,6 +165,9 @@ class ZaloComposer:
         if state is None:
             return told + await self._idle(session, official, chat_ref, text, word)
         wizard = ZaloWizard.model_validate(state.data)
+        if not text.strip():  # a photo or a sticker: the same step again, with why
+            hint = _("Loa reads only typed text here. Please type one of the choices:")
+            return await self._redraw(session, official, chat_ref, wizard, state.step, hint)
         if word in _CANCEL:
             await self._withdraw(session, official, wizard.notice_id)
             await clear_wizard(session=session, bot_id=self.account_id, chat_ref=chat_ref)
@@ -173,6 +176,28 @@ class ZaloComposer:
         step = getattr(self, f"_at_{state.step}")
         answers: list[str] = await step(session, official, chat_ref, wizard, text, word)
         return answers
+
+    async def _redraw(
+        self,
+        session: AsyncSession,
+        official: Official,
+        chat_ref: str,
+        wizard: ZaloWizard,
+        step: str,
+        hint: str,
+    ) -> list[str]:
+        """The step the official is at, again, under `hint`."""
+        if step == "targets":
+            return await self._picker(session, official, chat_ref, wizard, hint)
+        if step == "when":
+            return await self._when(session, chat_ref, wizard, hint=hint)
+        if step == "time":
+            return [screens.time_prompt(timezone=self.timezone, hint=hint)]
+        if step == "confirm":
+            return await self._confirm(session, official, chat_ref, wizard, hint)
+        if step == "edit":
+            return [f"{hint}\n{screens.edit_prompt(wizard.edit_locale)}"]
+        return await self._review(session, chat_ref, wizard, hint=hint)
 
     # -- idle: a new notice, or the status ---------------------------------------------
 

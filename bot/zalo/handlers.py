@@ -71,6 +71,11 @@ class ZaloFront:
     async def handle(self, update: ZaloUpdate) -> None:
         message = update.message
         if update.event_name != TEXT_EVENT or message.text is None:
+            official = await self.official_of(message)
+            if official is not None and self.composer is not None:
+                if await self.composer.has_wizard(message.chat.id):
+                    await self.compose(message, official, "")  # the step again, with why
+                    return
             if message.quote is not None and message.chat.chat_type == "GROUP":
                 await self.acknowledge(message)  # a sticker quoting the notice counts too
             return

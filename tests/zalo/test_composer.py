@@ -222,6 +222,10 @@ async def test_unexpected_replies_are_asked_again_politely(zw: ZaloWorld) -> Non
     await say(zw, HOA, "1", "Gửi ngay đến 1 nhóm?")
     again = await say(zw, HOA, "có lẽ", "Loa chưa hiểu “có lẽ”")
     assert "Gõ 1 để gửi" in again
+    before = len(await _texts(zw, HOA["id"]))
+    await zw.zalo.send_photo(ZALO_TOKEN, HOA, "https://example.org/a.jpg")  # not a choice
+    photo = await wait_for(zw, HOA["id"], lambda ms: len(ms) > before)
+    assert "chỉ đọc được chữ" in photo[-1]["text"] and "Gõ 1 để gửi" in photo[-1]["text"]
     (notice,) = await _notices(zw)
     assert notice.status == NoticeStatus.draft and await _count(zw, Delivery) == 0
 
