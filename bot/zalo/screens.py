@@ -170,7 +170,11 @@ def picker_screen(picker: Picker, *, hint: str = "") -> str:
         lines.append(_("Page {page}/{pages}").format(page=picker.page + 1, pages=picker.pages))
     if picker.page == 0 and not picker.query and picker.opened is None:
         mark = "✅" if picker.ward.selected else "▫️"
-        whole = _("{mark} The whole ward ({count} groups): type «all»")
+        whole = ngettext(
+            "{mark} The whole ward ({count} group): type «all»",
+            "{mark} The whole ward ({count} groups): type «all»",
+            picker.ward.groups,
+        )
         lines.append(whole.format(mark=mark, count=picker.ward.groups))
     for i, item in enumerate(picker.items, 1):
         mark = "✅" if item.selected else ("☑️" if item.covered else "▫️")
@@ -335,9 +339,17 @@ def sent_text(notice: Notice, *, now: bool, groups: int, timezone: str) -> str:
     if notice.approval == "pending":
         text = _("📨 Notice #{id} was sent to the ward's leaders for approval.")
     elif now:
-        text = _("📣 Sending notice #{id} to {count} groups…")
+        text = ngettext(
+            "📣 Sending notice #{id} to {count} group…",
+            "📣 Sending notice #{id} to {count} groups…",
+            groups,
+        )
     else:
-        text = _("📣 Notice #{id} is scheduled: {time}, to {count} groups.")
+        text = ngettext(
+            "📣 Notice #{id} is scheduled: {time}, to {count} group.",
+            "📣 Notice #{id} is scheduled: {time}, to {count} groups.",
+            groups,
+        )
     at = notice.scheduled_at
     told = text.format(
         id=notice.id, count=groups, time=when_text(at, timezone=timezone) if at else ""

@@ -34,6 +34,7 @@ from broadcasts.models import (
     Official,
     WardPolicy,
 )
+from loa.runtime import Roles, Runtime
 from tests.bot.world import ME, SAMPLES, TOKEN, register_official, wait_status
 from tests.zalo.conftest import CHIN
 from tests.zalo.world import (
@@ -241,6 +242,12 @@ async def test_the_wizard_survives_a_restart_and_expires(zw: ZaloWorld) -> None:
     await zalo_official(zw)
     await say(zw, HOA, NOTICE, "Gõ 1 để chọn nơi nhận")
     await say(zw, HOA, "1", "Chọn nơi nhận")
+    # Stop everything in the middle of the menus, start again: the wizard comes back.
+    settings = zw.runtime.settings
+    await zw.runtime.stop()
+    zw.world.runtime = Runtime(settings, Roles(api=False))
+    await zw.runtime.start()
+    await say(zw, HOA, "3", "Đã chọn: Khu phố 3")
     async with session_scope(zw.runtime.sessionmaker) as session:
         state = await load_wizard(
             session=session,
@@ -254,7 +261,7 @@ async def test_the_wizard_survives_a_restart_and_expires(zw: ZaloWorld) -> None:
         assert row is not None
         row.updated_at = row.updated_at - timedelta(minutes=61)
         session.add(row)
-    answer = await say(zw, HOA, "3", "đã chờ trả lời quá 60 phút")
+    answer = await say(zw, HOA, "xong", "đã chờ trả lời quá 60 phút")
     assert "chưa gửi đến nhóm nào" in answer
     (notice,) = await _notices(zw)
     assert notice.status == NoticeStatus.cancelled and await _count(zw, NoticeTarget) == 0
