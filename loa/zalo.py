@@ -134,11 +134,12 @@ class ZaloRuntime:
             self.served.append(served)
             log.info("zalo bot %s ready (account %s)", me.account_name, account_id)
 
-    def use_scheduler(self, plan: Plan) -> None:
+    def use_scheduler(self, plan: Plan, unplan: Callable[[int], None]) -> None:
         """Officials composing on Zalo plan their notices with this process's scheduler."""
         for served in self.served:
             if served.front.composer is not None:
                 served.front.composer.plan = plan
+                served.front.composer.unplan = unplan
 
     async def start(self, spawn: Spawn) -> None:
         """Poll, or tell Zalo where to post (the bot role)."""

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ack_texts import QUICK_DEADLINE_HOUR, deadline_choice_line, deadline_choices
 from bot.handlers.errors import explain
+from bot.texts import withdrawal_text
 from bot.views import repeat_of
 from bot.wizard import WarningItem, Wizard, picked
 from bot.zalo import screens
@@ -49,7 +50,7 @@ from broadcasts.compose import (
 )
 from broadcasts.db import session_scope
 from broadcasts.deadlines import NO_DEADLINE, by_minutes, by_time
-from broadcasts.errors import InvalidInput, LoaError, NoApprover, PastTime
+from broadcasts.errors import InvalidInput, LoaError, NoApprover, NotFound, PastTime
 from broadcasts.models import Approval, Official, utcnow
 from broadcasts.notices import (
     get_notice,
@@ -75,6 +76,7 @@ STATUS_NOTICES = 3
 _NUMBERS = re.compile(r"^\d+(?: \d+)*$")
 _OPEN = re.compile(r"^(?:m|mo) ?(\d+)$")
 _STATUS = re.compile(r"^(?:tt|tinh trang|trang thai)(?: (\d+))?$")
+_CANCEL_NOTICE = re.compile(r"^huy (?:tb |thong bao )?(\d+)$")
 _DONE = ("xong", "ok", "tiep", "tiep tuc", "x")
 _ALL = ("tat ca", "ca phuong", "all")
 _NEXT = ("s", "sau", "trang sau")
@@ -107,7 +109,9 @@ class ZaloComposer:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.i18n = i18n
-        self.plan: Plan = lambda _id, _at: None  # the scheduler's, once the runtime has one
+        # The scheduler's, once the runtime has one.
+        self.plan: Plan = lambda _id, _at: None
+        self.unplan: Callable[[int], None] = lambda _id: None
 
     @property
     def timezone(self) -> str:
@@ -207,6 +211,9 @@ class ZaloComposer:
         status = _STATUS.match(word)
         if status is not None:
             return [await self._status(session, official, int(status[1] or 0))]
+        cancel = _CANCEL_NOTICE.match(word)
+        if cancel is not None:
+            return [await self._cancel(session, official, int(cancel[1]))]
         if word in _CANCEL:
             return [_("There is no notice being written right now.")]
         if len(text.strip()) < MIN_NOTICE_CHARS:
@@ -225,6 +232,22 @@ class ZaloComposer:
         ]
         wizard = ZaloWizard(notice_id=draft.notice.id or 0, warnings=warnings)
         return await self._review(session, chat_ref, wizard, renditions=True)
+
+    async def _cancel(self, session: AsyncSession, official: Official, notice_id: int) -> str:
+        """«HUY 5»: the official's own notice, if it has not gone out, is cancelled."""
+        notice = await get_notice(session=session, notice_id=notice_id)
+        if notice.official_id != official.id:
+            raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
+        outcome = await withdraw_notice(
+            session=session,
+            ward_id=official.ward_id,
+            notice_id=notice_id,
+            actor=f"zalo:{official.user_ref}",
+        )
+        await session.commit()
+        if outcome.cancelled:
+            self.unplan(notice_id)
+        return screens.plain(withdrawal_text(outcome, timezone=self.timezone))
 
     async def _status(self, session: AsyncSession, official: Official, notice_id: int) -> str:
         notices = await recent_notices(

@@ -371,6 +371,8 @@ def status_lines(
         lines.append(
             _("🕑 Scheduled: {time}").format(time=when_text(at, timezone=timezone) if at else "")
         )
+    if notice.status == NoticeStatus.scheduled or notice.approval == "pending":
+        lines.append(_("Type HUY {id} to cancel it").format(id=notice.id))
     if progress.total:
         counts = _("Sent {sent}/{total} · Not delivered {failed} · Received by {acked} groups")
         lines.append(

@@ -171,7 +171,13 @@ async def test_a_typed_time_schedules_it_and_a_bad_one_is_asked_again(zw: ZaloWo
     assert (local.hour, local.minute) == (17, 30)
     assert await _count(zw, Delivery) == 0  # not yet
     status = await say(zw, HOA, "TT", "Đã hẹn giờ")
-    assert f"#{notice.id}" in status
+    assert f"#{notice.id}" in status and f"Gõ HUY {notice.id} để hủy" in status
+    cancelled = await say(zw, HOA, f"HỦY {notice.id}", "Đã hủy thông báo")
+    assert f"#{notice.id}" in cancelled and "Chưa nhóm nào nhận được" in cancelled
+    (notice,) = await _notices(zw)
+    assert notice.status == NoticeStatus.cancelled
+    again = await say(zw, HOA, f"huy {notice.id}", "đã được hủy trước đó")
+    assert f"#{notice.id}" in again
 
 
 @pytest.mark.parametrize(
