@@ -141,7 +141,20 @@ class ZaloComposer:
                     return await self._reply(session, official, chat_ref, text)
                 except LoaError as exc:
                     await session.rollback()
-                    return [self._explain(exc)]
+                    return await self._after_error(session, official, chat_ref, exc)
+
+    async def _after_error(
+        self, session: AsyncSession, official: Official, chat_ref: str, error: LoaError
+    ) -> list[str]:
+        """Why it did not work, over the step the official is at (nothing changed)."""
+        hint = self._explain(error)
+        state = await load_wizard(
+            session=session, bot_id=self.account_id, chat_ref=chat_ref, timeout=self.timeout
+        )
+        if state is None or state.expired:
+            return [hint]
+        wizard = ZaloWizard.model_validate(state.data)
+        return await self._redraw(session, official, chat_ref, wizard, state.step, hint)
 
     def _explain(self, error: LoaError) -> str:
         if isinstance(error, NoApprover):
