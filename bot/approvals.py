@@ -111,6 +111,9 @@ async def ask_approvers(services: Services, notice_id: int) -> int:
         for a in approvers:
             session.expunge(a)
     for approver in approvers:
+        if approver.transport != "telegram":  # a Zalo approver: not reachable from here
+            log.warning("approver %s is on %s, not asked here", approver.id, approver.transport)
+            continue
         async with session_scope(services.sessionmaker) as session:
             notice = await get_notice(session=session, notice_id=notice_id)
             with services.i18n.context(), services.i18n.use_locale(approver.locale):
@@ -203,7 +206,9 @@ async def show_decision(services: Services, decided: Decided) -> None:
         person = people.get(prompt.official_id)
         if person is not None and prompt.message_ref:
             await _show_outcome(services, prompt, person, decided)
-    chat = notice.status_chat_ref or (writer.user_ref if writer else None)
+    # A writer on Zalo has no Telegram chat: told by «TT» there (not from this bot).
+    on_telegram = writer is not None and writer.transport == "telegram"
+    chat = notice.status_chat_ref or (writer.user_ref if writer and on_telegram else None)
     if decided.won and chat:
         locale = writer.locale if writer else services.i18n.default_locale
         with services.i18n.context(), services.i18n.use_locale(locale):

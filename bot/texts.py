@@ -21,6 +21,7 @@ from broadcasts.failures import Failure, classify, failure_words
 from broadcasts.i18n import DEFAULT_LOCALE, translations, transport_label
 from broadcasts.models import NoticeStatus, Rendition
 from broadcasts.notices import Progress, Withdrawal
+from broadcasts.recurrence import is_repeat_text
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import example_day
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
@@ -407,6 +408,13 @@ def repeat_error_text(error: InvalidInput, typed: str) -> str:
         weekly="<b>thứ Năm hằng tuần 18h</b>",
         monthly="<b>ngày 1 hằng tháng 8h</b>",
     )
+
+
+def typed_time_error(error: InvalidInput, typed: str, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """Why a typed time or repeat (`broadcasts.compose.read_when`) was refused."""
+    if is_repeat_text(typed):
+        return repeat_error_text(error, typed)
+    return time_error_text(error, typed, timezone=timezone)
 
 
 def drop_question(

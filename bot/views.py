@@ -40,7 +40,6 @@ from bot.texts import (
     cut_lines,
     esc,
     rendition_block,
-    repeat_error_text,
     review_footer,
     status_text,
     time_error_text,
@@ -49,13 +48,13 @@ from bot.texts import (
     when_text,
 )
 from bot.wizard import Compose, Wizard
-from broadcasts.compose import TargetSummary, target_summary
+from broadcasts.compose import TargetSummary, has_private_data, target_summary
 from broadcasts.errors import InvalidInput
 from broadcasts.i18n import DEFAULT_LOCALE
 from broadcasts.models import Approval, Notice, NoticeStatus, utcnow
 from broadcasts.notices import get_notice, notice_progress, renditions_of
 from broadcasts.picker import Picker, area_picker
-from broadcasts.recurrence import Repeat, check_rule, describe, quick_month_day, read_repeat
+from broadcasts.recurrence import check_rule, describe, quick_month_day
 from broadcasts.reminders import GroupState, NoticeAcks, notice_acks_by_area, reminder_progress
 from broadcasts.settings import DEFAULT_TIMEZONE
 from broadcasts.timeparse import example_day, parse_local_time, quick_times
@@ -102,7 +101,7 @@ async def show_review(
     warnings = [(w.code, w.detail, w.locale) for w in wizard.warnings]
     markup = review_keyboard(
         locales=[r.locale for r in ordered],
-        has_private=any(w.code in ("private_phone", "private_id_number") for w in wizard.warnings),
+        has_private=has_private_data([w.code for w in wizard.warnings]),
         has_flags=any(r.findings and not r.confirmed for r in ordered),
         n=wizard.notice_id,
         v=wizard.screen,
@@ -402,18 +401,6 @@ async def acks_screen(
         full_list=not fits_in_detail(acks, room=room, timezone=timezone),
     )
     return Screen("\n".join([head, block]) if block else head, joined(markup, more))
-
-
-async def read_repeat_text(
-    outbox: Outbox, chat_id: int, typed: str, *, timezone: str
-) -> Repeat | None:
-    """The repeat an official typed («thứ Năm hằng tuần 18h»), or None once they have been
-    told why it cannot be used."""
-    try:
-        return read_repeat(typed, timezone=timezone)
-    except InvalidInput as exc:
-        await outbox.send(chat_id, Screen(repeat_error_text(exc, typed)))
-        return None
 
 
 async def read_time(outbox: Outbox, chat_id: int, typed: str, *, timezone: str) -> datetime | None:

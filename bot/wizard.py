@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, TelegramObject
 from pydantic import BaseModel, Field
 
 M = TypeVar("M", bound=BaseModel)
+W = TypeVar("W", bound="Wizard")
 
 
 class Compose(StatesGroup):
@@ -130,7 +131,7 @@ class Fresh(Filter):
         return {"wizard": wizard}
 
 
-def picked(wizard: Wizard, *, action: str, area_id: int) -> Wizard:
+def picked(wizard: W, *, action: str, area_id: int) -> W:
     """The picker after one press: choose or unchoose, open, come back, turn a page."""
     if action == "toggle":
         chosen = set(wizard.selected) ^ {area_id}

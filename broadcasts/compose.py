@@ -24,8 +24,10 @@ from broadcasts.ai import (
     mask_private,
     prepare_notice,
 )
+from broadcasts.ai.models import Warning
 from broadcasts.approval import hold_for_approval
 from broadcasts.areas import natural_key, subtree_condition, subtree_paths
+from broadcasts.deadlines import set_ack_deadline
 from broadcasts.errors import Conflict, InvalidInput
 from broadcasts.models import Area, Channel, Notice, NoticeStatus, NoticeTarget, Rendition, utcnow
 from broadcasts.notices import (
@@ -39,13 +41,42 @@ from broadcasts.notices import (
     set_targets,
     target_channels,
 )
-from broadcasts.recurrence import check_rule
+from broadcasts.recurrence import check_rule, is_repeat_text, read_repeat
+from broadcasts.timeparse import parse_local_time
 
 
 @dataclass(slots=True)
 class Draft:
     notice: Notice
     preparation: Preparation
+
+
+def review_warnings(preparation: Preparation) -> list[Warning]:
+    """The warnings an official reviews, on every front. "AI is off" is how the ward set
+    Loa up, not news: each rendition already names its source, and what it changes (no
+    translation) has its own warning."""
+    return [w for w in preparation.warnings if w.code != "ai_disabled"]
+
+
+def has_private_data(codes: Sequence[str]) -> bool:
+    """Whether the review offers to mask private phone or ID numbers."""
+    return any(code in ("private_phone", "private_id_number") for code in codes)
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    at: datetime  # the (first) time, UTC
+    rrule: str | None = None  # repeating from `at`
+
+
+def read_when(typed: str, *, timezone: str, now: datetime | None = None) -> When:
+    """The time an official typed: one time («17h30 mai», «7h30 5/12») or a repeat
+    («thứ Năm hằng tuần 18h»: its first time and its rule). Unreadable or past:
+    `InvalidInput` (`UnreadableTime`, `PastTime`), said per kind by each front."""
+    if is_repeat_text(typed):
+        repeat = read_repeat(typed, now=now, timezone=timezone)
+        return When(at=repeat.first, rrule=repeat.text)
+    return When(at=parse_local_time(typed, now=now, timezone=timezone))
 
 
 def finding_dict(f: Finding) -> dict[str, object]:
@@ -252,6 +283,36 @@ async def send_off(
         rrule=notice.rrule,
     )
     await _follow_on(session, notice_id, status_chat_ref, status_message_ref)
+    return notice
+
+
+async def confirm_notice(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    at: datetime | None,
+    rrule: str | None,
+    deadline: str,
+    deadline_setting: int | None,
+    actor: str,
+    status_chat_ref: str | None = None,
+    status_message_ref: str | None = None,
+) -> Notice:
+    """The official's «Gửi»: scheduled (or held for approval, `send_off`) with its
+    «Đã nhận» deadline (`deadline`: the wizard's choice, "" for the ward's default).
+    The caller commits, then plans the notice unless it waits for approval."""
+    notice = await send_off(
+        session=session,
+        notice_id=notice_id,
+        at=at,
+        status_chat_ref=status_chat_ref,
+        status_message_ref=status_message_ref,
+        actor=actor,
+        rrule=rrule,
+    )
+    await set_ack_deadline(
+        session=session, notice=notice, choice=deadline, setting=deadline_setting
+    )
     return notice
 
 

@@ -396,3 +396,15 @@ class ApprovalPrompt(SQLModel, table=True):
     message_ref: str | None = Field(default=None, max_length=64)
     asked_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None  # the request shows the outcome, without buttons
+
+
+class ChatWizard(SQLModel, table=True):
+    """A flow in progress in a chat without buttons (a Zalo official composing): which
+    step it is at and its data, kept in the database so that a restart resumes it."""
+
+    __tablename__ = "chat_wizard"
+    bot_id: int = Field(foreign_key="bot_account.id", primary_key=True)
+    chat_ref: str = Field(primary_key=True, max_length=64)
+    step: str = Field(max_length=20)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)

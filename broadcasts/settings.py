@@ -59,6 +59,9 @@ class ZaloSettings(BaseModel):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # An official composing on Zalo (numbered menus) who does not answer for this long
+    # finds the draft dropped: nothing half-chosen waits for ever.
+    wizard_timeout_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
     _blank = field_validator("webhook_url", "webhook_secret", mode="before")(_blank_is_none)
 

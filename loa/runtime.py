@@ -244,6 +244,7 @@ class Runtime:
             for served in self.served:
                 served.services.plan = self.scheduler.plan
                 served.services.unplan = self.scheduler.unplan
+            self.zalo.use_scheduler(self.scheduler.plan, self.scheduler.unplan)
         if self.worker is not None:
             for served in self.served:
                 served.services.wake_delivery = self.worker.wake

@@ -22,6 +22,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.routes.zalo_webhook import zalo_webhook_path
+from bot.i18n import make_i18n
+from bot.zalo.composer import Plan, ZaloComposer
 from bot.zalo.handlers import AckHook, ZaloFront
 from bot.zalo.receiving import EventFilter, SeenEvents, SharedEvents, WebhookIntake, poll_updates
 from broadcasts.attempts import CodeAttempts
@@ -101,6 +103,7 @@ class ZaloRuntime:
         self._session = aiohttp.ClientSession()
         attempts = CodeAttempts(sessionmaker=self.sessionmaker, settings=self.settings.codes)
         secret = self.settings.zalo.webhook_secret
+        i18n = make_i18n(default_locale=self.settings.default_locale)
         for account_id, token in accounts:
             self._mask(token)
             client = ZaloClient(
@@ -115,6 +118,12 @@ class ZaloRuntime:
                 log.warning("zalo bot account %s is not served: getMe failed: %s", account_id, exc)
                 continue
             self.limits.use_transport(account_id, "zalo")
+            composer = ZaloComposer(
+                account_id=account_id,
+                sessionmaker=self.sessionmaker,
+                settings=self.settings,
+                i18n=i18n,
+            )
             front = ZaloFront(
                 account_id=account_id,
                 account_name=me.account_name,
@@ -123,6 +132,7 @@ class ZaloRuntime:
                 attempts=attempts,
                 limits=self.limits,
                 on_ack=self._on_ack,
+                composer=composer,
             )
             served = ServedZalo(account_id, client, front)
             if intake and self.webhook_mode and secret is not None:
@@ -139,6 +149,13 @@ class ZaloRuntime:
         if self._redis is None:
             self._redis = Redis.from_url(self.settings.redis_url)
         return SharedEvents(self._redis, prefix=f"loa:zalo-webhook:{account_id}:")
+
+    def use_scheduler(self, plan: Plan, unplan: Callable[[int], None]) -> None:
+        """Officials composing on Zalo plan their notices with this process's scheduler."""
+        for served in self.served:
+            if served.front.composer is not None:
+                served.front.composer.plan = plan
+                served.front.composer.unplan = unplan
 
     async def start(self, spawn: Spawn) -> None:
         """Poll, or tell Zalo where to post (the bot role)."""

@@ -21,13 +21,12 @@ from bot.approvals import ask_approvers
 from bot.filters import official_only
 from bot.handlers import deadline
 from bot.keyboards import ConfirmCb, ReviewCb, TreeCb, WhenCb
+from bot.outbox import Screen
 from bot.press import Press
 from bot.services import Services
-from bot.texts import withdrawal_text
+from bot.texts import typed_time_error, withdrawal_text
 from bot.views import (
     plain,
-    read_repeat_text,
-    read_time,
     show_confirm,
     show_current,
     show_picker,
@@ -39,19 +38,21 @@ from bot.wizard import At, Compose, Fresh, WarningItem, Wizard, picked, save
 from broadcasts.compose import (
     Draft,
     choose_targets,
+    confirm_notice,
     confirm_renditions,
     edit_rendition,
     mask_draft,
     prepare_draft,
-    send_off,
+    read_when,
+    review_warnings,
     target_summary,
     toggle_urgent,
     unchecked_locales,
 )
-from broadcasts.deadlines import set_ack_deadline
+from broadcasts.errors import InvalidInput
 from broadcasts.models import Approval, Official, utcnow
 from broadcasts.notices import withdraw_notice
-from broadcasts.recurrence import QUICK_REPEATS, is_repeat_text
+from broadcasts.recurrence import QUICK_REPEATS
 
 REVIEW = (Compose.review, Compose.editing)
 WHEN = (Compose.when, Compose.when_text)
@@ -66,12 +67,9 @@ def message_of(query: CallbackQuery) -> int | None:
 
 
 def warnings_of(draft: Draft) -> list[WarningItem]:
-    # "AI is off" is how the ward set Loa up, not news: each rendition already names its
-    # source ("tóm tắt tự động"), and what it changes (no translation) has its own warning.
     return [
         WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
-        for w in draft.preparation.warnings
-        if w.code != "ai_disabled"
+        for w in review_warnings(draft.preparation)
     ]
 
 
@@ -351,19 +349,13 @@ async def typed_time(
     message: Message, wizard: Wizard, state: FSMContext, session: AsyncSession, services: Services
 ) -> None:
     zone, typed = services.settings.timezone, message.text or ""
-    rule: str | None = None
-    at: datetime | None
-    if is_repeat_text(typed):  # «thứ Năm hằng tuần 18h»: the first time, then the rule
-        repeat = await read_repeat_text(services.outbox, message.chat.id, typed, timezone=zone)
-        if repeat is None:
-            return
-        at, rule = repeat.first, repeat.text
-    else:
-        at = await read_time(services.outbox, message.chat.id, typed, timezone=zone)
-        if at is None:
-            return
+    try:  # one time, or «thứ Năm hằng tuần 18h»: the first time, then the rule
+        when = read_when(typed, timezone=zone)
+    except InvalidInput as exc:
+        await services.outbox.send(message.chat.id, Screen(typed_time_error(exc, typed, zone)))
+        return
     summary = await target_summary(session=session, notice_id=wizard.notice_id)
-    wizard = wizard.next_screen().model_copy(update={"at": at, "rrule": rule})
+    wizard = wizard.next_screen().model_copy(update={"at": when.at, "rrule": when.rrule})
     await save(state, Compose.confirm, wizard)
     chat = message.chat.id
     await show_confirm(services.outbox, chat, summary=summary, wizard=wizard, timezone=zone)
@@ -378,20 +370,16 @@ async def confirmed(
     services: Services,
 ) -> None:
     """The confirm message becomes the notice's live status message."""
-    notice = await send_off(
+    notice = await confirm_notice(
         session=session,
         notice_id=wizard.notice_id,
         at=wizard.at,
+        rrule=wizard.rrule,
+        deadline=wizard.deadline,
+        deadline_setting=services.settings.notices.ack_deadline_minutes,
+        actor=f"telegram:{query.from_user.id}",
         status_chat_ref=str(chat_of(query)),
         status_message_ref=str(message_of(query)),
-        actor=f"telegram:{query.from_user.id}",
-        rrule=wizard.rrule,
-    )
-    await set_ack_deadline(
-        session=session,
-        notice=notice,
-        choice=wizard.deadline,
-        setting=services.settings.notices.ack_deadline_minutes,
     )
     await session.commit()
     await state.clear()

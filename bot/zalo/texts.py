@@ -18,6 +18,7 @@ from broadcasts.reply_acks import folded
 
 EXAMPLE_CODE = "AB12CD34"
 _REGISTER = re.compile(r"^/?(?:dk|dang ky|dangky|register)(?:\s+(\S+))?$")
+_OFFICIAL = re.compile(r"^/?(?:start|cb|can bo)\s+(\S+)$")
 _UNREGISTER = re.compile(r"^/?(?:huy dk|huy dang ky|huydangky|unregister)$")
 
 
@@ -32,6 +33,12 @@ def register_code(text: str) -> str | None:
     if match is None:
         return None
     return (match.group(1) or "").upper()
+
+
+def official_code(text: str) -> str | None:
+    """The code of «/start <code>» (or «CB <code>»), the official's command on Telegram."""
+    match = _OFFICIAL.match(_words(text))
+    return match.group(1).upper() if match is not None else None
 
 
 def is_unregister(text: str) -> bool:
@@ -134,4 +141,21 @@ def greeting(locale: str) -> str:
             "here, send DK followed by the code from the ward, for example: {command}"
         )
         .format(command=f"DK {EXAMPLE_CODE}")
+    )
+
+
+def official_welcome(locale: str, name: str) -> str:
+    return (
+        translations(locale)
+        .gettext(
+            "Welcome, {name}! From now on you can send the ward's notices here. Paste the "
+            "notice's text and send it: Loa summarises it, you choose the khu phố/tổ and send."
+        )
+        .format(name=name)
+    )
+
+
+def official_already(locale: str) -> str:
+    return translations(locale).gettext(
+        "You are registered already: just send the text of a notice here."
     )

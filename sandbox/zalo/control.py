@@ -214,6 +214,11 @@ class ZaloControl:
         )
         return str(data["chat_id"])
 
+    async def send_photo(self, token: str, person: dict[str, str], photo: str) -> str:
+        """A private photo from `person` (no text); returns the chat id."""
+        data = await self._post("private_message", token=token, photo=photo, **{"from": person})
+        return str(data["chat_id"])
+
     async def add_group(self, token: str, title: str) -> str:
         return str((await self._post("groups", token=token, title=title))["chat_id"])
 
