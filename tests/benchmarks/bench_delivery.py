@@ -26,9 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import logging
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -195,6 +197,7 @@ async def run_engine(
     workers: int = 1,
     redis_url: str | None = None,
     workdir: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     engine = make_engine(database_url)
     sessionmaker = make_sessionmaker(engine)
@@ -240,6 +243,11 @@ async def run_engine(
         sampler = Sampler()
         sampler.start()
         cpu_children = _cpu(children)
+        # CPU time of this thread (the event loop), not wall time: waits and other threads
+        # (aiosqlite's) are left out.
+        profiler = cProfile.Profile(time.thread_time) if profile is not None else None
+        if profiler is not None:
+            profiler.enable()
         running = asyncio.create_task(worker.run())
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         worker.wake()  # the others poll (every poll_interval_seconds)
@@ -255,6 +263,10 @@ async def run_engine(
                 running.result()
                 raise RuntimeError("the worker stopped early")
         seconds = done_at - t0
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+            log(where_the_time_goes(profile))
         await worker.stop()
         await running
         cpu_children = _cpu(children) - cpu_children
@@ -326,6 +338,44 @@ async def run_naive(
         "peak_rss_mb": round(sampler.peak / 2**20, 1),
         "cpu_seconds_per_1000": round(cpu / len(chats) * 1000, 3),
     }
+
+
+def where_the_time_goes(path: Path, top: int = 12) -> str:
+    """A profile's own time by library (the hot loop's share of each), then its top functions."""
+    stats = pstats.Stats(str(path))
+    by_library: dict[str, float] = {}
+    rows = []
+    for (file, line, function), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        library = _library(file, function)
+        by_library[library] = by_library.get(library, 0.0) + own
+        rows.append((own, f"{library}: {Path(file).name}:{line} {function}"))
+    total = sum(by_library.values()) or 1.0
+    idle = by_library.get("waiting (epoll)", 0.0)
+    busy = total - idle
+    lines = [f"profile: {total:.2f} s sampled, {busy:.2f} s busy"]
+    for library, own in sorted(by_library.items(), key=lambda kv: -kv[1]):
+        if library != "waiting (epoll)" and own / busy >= 0.01:
+            lines.append(f"  {own / busy:6.1%}  {library}")
+    lines.append("top functions (own time):")
+    for own, where in sorted(rows, reverse=True)[: top + 1]:
+        if not where.startswith("waiting"):
+            lines.append(f"  {own:6.3f} s  {where}")
+    return "\n".join(lines)
+
+
+def _library(file: str, function: str) -> str:
+    if "select.epoll" in function:
+        return "waiting (epoll)"
+    if "site-packages/" in file:
+        return file.split("site-packages/")[1].split("/")[0].removesuffix(".py")
+    if "/lib/python3" in file:
+        return "stdlib " + file.rsplit("/", 1)[-1].removesuffix(".py")
+    if file == "~":
+        return "builtins " + function.split(" of ")[-1].strip("<>' ").removesuffix(" objects")
+    for package in ("broadcasts", "sandbox", "tests"):
+        if f"/{package}/" in file:
+            return package + "/" + file.split(f"/{package}/")[1]
+    return file
 
 
 def emit(name: str, result: dict[str, Any]) -> None:
@@ -401,6 +451,7 @@ async def main_async(args: argparse.Namespace) -> None:
                         concurrency=args.concurrency,
                         workers=args.workers,
                         workdir=workdir,
+                        profile=args.profile,
                     )
                     result.update(limit=None, ratio_to_limit=None)
                     emit("ceiling", result)
@@ -425,6 +476,9 @@ def main() -> None:
         "`python -m broadcasts.delivery`; `city` then needs --redis-url)",
     )
     parser.add_argument("--redis-url", help="shared limits for --workers > 1")
+    parser.add_argument(
+        "--profile", type=Path, help="cProfile the ceiling run into this file; print a summary"
+    )
     parser.add_argument("--only", nargs="*", choices=["one_bot", "city", "ceiling", "naive_loop"])
     args = parser.parse_args()
     if args.workers > 1 and not args.redis_url and (not args.only or "city" in args.only):
