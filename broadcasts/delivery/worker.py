@@ -172,6 +172,7 @@ class DeliveryWorker:
             heartbeat_seconds=self.config.heartbeat_seconds,
             clock=self._clock,
             is_holding=lambda: holdings.held > 0,
+            postgres=self._postgres,
         )
         helpers = [
             asyncio.create_task(self._recorder.run(), name="delivery-recorder"),

@@ -589,16 +589,19 @@ async def run_loa_kill(
     await tg.set_limits(True)
     before_all = await tg.stats()
     before = (await tg.stats(token))["per_chat"]
-    notice_id = await _seed_due(sessionmaker, groups, f"[loa_kill] {TEXT}", 0.0)
     first = await _start_worker(workdir, env, "kill-first")
+    cpu_first = _cpu([first])  # from here: its imports are not its sending
+    notice_id = await _seed_due(sessionmaker, groups, f"[loa_kill] {TEXT}", 0.0)
     t0 = time.monotonic()
     while await _sent_to(tg, token, before) < len(chats) // 3:
         await asyncio.sleep(0.05)
-    cpu_first = _cpu([first])
+    cpu_first = _cpu([first]) - cpu_first
     first.kill()
     killed_at = time.monotonic()
     at_kill = await _sent_to(tg, token, before)
     second = await _start_worker(workdir, env, "kill-second")
+    ready_after = time.monotonic() - killed_at  # the restart itself (imports)
+    cpu_second = _cpu([second])
     resumed_after = None
     try:
         while not await _done(sessionmaker, notice_id):
@@ -606,7 +609,7 @@ async def run_loa_kill(
                 resumed_after = time.monotonic() - killed_at
             await asyncio.sleep(0.05)
         seconds = time.monotonic() - t0
-        cpu = cpu_first + _cpu([second])
+        cpu = cpu_first + _cpu([second]) - cpu_second
     finally:
         second.terminate()
         with contextlib.suppress(psutil.Error):
@@ -617,6 +620,7 @@ async def run_loa_kill(
     return {
         "deliveries": len(chats),
         "killed_after": at_kill,
+        "restarted_after_seconds": round(ready_after, 2),
         "resumed_after_seconds": round(resumed_after or 0.0, 2),
         "seconds": round(seconds, 2),
         "http_429": after_all["rejected_429"] - before_all["rejected_429"],
