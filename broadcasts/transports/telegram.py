@@ -4,8 +4,8 @@ Text messages (the deliveries' hot loop) take a lean path: a JSON body encoded w
 posted on the aiohttp session aiogram's `Bot` already pools, and only the fields the engine
 reads taken from the answer (ok, message_id; error_code, description, retry_after,
 migrate_to_chat_id on a refusal). aiogram would validate the request into pydantic models,
-build a multipart form and validate the whole Message it gets back: about two thirds of the
-CPU of a send. Files, edits and deletes still go through aiogram (rarer, and uploads need
+build a multipart form and validate what it gets back: a third to a half of a delivery's
+CPU in the benchmark (README, Benchmarks). Files, edits and deletes still go through aiogram (rarer, and uploads need
 its multipart). Both paths end in `_refusal`, so an answer means the same whichever sent it.
 
 A message marked "html" goes out with parse mode HTML (its user text escaped by whoever
