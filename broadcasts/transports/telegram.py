@@ -5,8 +5,9 @@ posted on the aiohttp session aiogram's `Bot` already pools, and only the fields
 reads taken from the answer (ok, message_id; error_code, description, retry_after,
 migrate_to_chat_id on a refusal). aiogram would validate the request into pydantic models,
 build a multipart form and validate what it gets back: a third to a half of a delivery's
-CPU in the benchmark (README, Benchmarks). Files, edits and deletes still go through aiogram (rarer, and uploads need
-its multipart). Both paths end in `_refusal`, so an answer means the same whichever sent it.
+CPU in the benchmark (README, Benchmarks). Files, edits and deletes still go through
+aiogram (rarer, and uploads need its multipart). Both paths end in `_refusal`, so an
+answer means the same whichever path sent it.
 
 A message marked "html" goes out with parse mode HTML (its user text escaped by whoever
 wrote it, `broadcasts.message`); any other goes out as plain text, never parsed. The
@@ -364,6 +365,8 @@ def _refusal(
         return TemporaryFailure(f"unauthorized: {description}")
     if status >= 500:
         return TemporaryFailure(f"server error: {description}")
+    if status == 413:  # aiogram reads "entity too large" as a network error: so does Loa
+        return NoAnswer(f"network error: {description}")
     # 404 method, 409, 413: unexpected, worth a bounded retry.
     return TemporaryFailure(f"telegram error: {description}")
 
