@@ -334,13 +334,14 @@ class MemoryLimits:
             # The next send is due one spacing after this one was due, not after it went: on
             # a loaded machine timers fire late, and spacing from the moment each send went
             # would add every lateness to the pace (10 ms late at 30/s loses a quarter of
-            # the rate). An account that fell behind catches up with sends closer together;
-            # one idle for longer than `_CATCH_UP` spacings starts afresh. The account's log
-            # still bounds every second to the limit, so catching up never means a 429.
+            # the rate). An account that fell behind catches up with sends closer together,
+            # never closer than half a spacing (sends keep their order of arrival, urgent
+            # first); one idle for longer than `_CATCH_UP` spacings starts afresh. The
+            # account's log still bounds every second to the limit: catching up is no 429.
             now = clock.monotonic()
             late = now - account.next_at
             due = account.next_at if late < _CATCH_UP * account.spacing else now
-            account.next_at = due + account.spacing
+            account.next_at = max(due + account.spacing, now + account.spacing / 2)
             if account.log is not None:
                 account.log.start()
         return account
