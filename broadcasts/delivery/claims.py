@@ -307,12 +307,24 @@ async def has_due(*, session: AsyncSession, before: datetime) -> bool:
 
 
 async def renew_leases(
-    *, session: AsyncSession, worker_id: str, now: datetime, lease_seconds: float
+    *,
+    session: AsyncSession,
+    worker_id: str,
+    now: datetime,
+    lease_seconds: float,
+    postgres: bool = False,
 ) -> None:
     """Push the lease of everything this worker still holds; the caller commits."""
+    held = and_(_D.lease_owner == worker_id, _D.status == DeliveryStatus.sending)
+    if postgres:
+        # The recorder writes this worker's finished rows at the same moment, locking them
+        # one by one; a plain UPDATE would lock the rest in whatever order it scans them,
+        # and the two deadlock (PostgreSQL then kills one). Rows the recorder has locked are
+        # being finished, their lease cleared: skip them, and never wait for a lock.
+        held = _D.id.in_(select(_D.id).where(held).with_for_update(skip_locked=True))
     await session.execute(
         update(_D)
-        .where(_D.lease_owner == worker_id, _D.status == DeliveryStatus.sending)
+        .where(held)
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )

@@ -67,6 +67,7 @@ async def keep_leases(
     heartbeat_seconds: float,
     clock: Clock,
     is_holding: Callable[[], bool],
+    postgres: bool = False,
 ) -> None:
     """Renew this worker's leases every beat until cancelled."""
     every = beat_seconds(heartbeat_seconds=heartbeat_seconds, lease_seconds=lease_seconds)
@@ -87,6 +88,7 @@ async def keep_leases(
                     worker_id=worker_id,
                     now=clock.now(),
                     lease_seconds=lease_seconds,
+                    postgres=postgres,
                 )
         except SQLAlchemyError:
             log.exception("renewing leases failed")

@@ -122,7 +122,9 @@ async def write_outcomes(
     """Write a batch of outcomes and their channel changes; the caller commits."""
     if not outcomes:
         return
-    await session.execute(_UPDATE_DELIVERY, [_row(o, worker_id) for o in outcomes])
+    # In id order: two writers that lock rows in one order cannot deadlock each other.
+    rows = sorted((_row(o, worker_id) for o in outcomes), key=lambda row: row["b_id"])
+    await session.execute(_UPDATE_DELIVERY, rows)
     gone = {o.job.channel_id: o for o in outcomes if o.deactivate}
     if gone:
         await session.execute(

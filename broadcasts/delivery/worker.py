@@ -179,6 +179,7 @@ class DeliveryWorker:
             heartbeat_seconds=self.config.heartbeat_seconds,
             clock=self._clock,
             is_holding=lambda: holdings.held > 0,
+            postgres=self._postgres,
         )
         alive = keep_beating(
             sessionmaker=self._sessionmaker,
