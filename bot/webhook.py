@@ -22,8 +22,8 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from bot.receiving import UPDATE_CONCURRENCY
 from broadcasts.errors import InvalidInput
+from broadcasts.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,21 @@ class WebhookReceiver:
     """Takes the updates of one bot, each once."""
 
     def __init__(
-        self, *, dispatcher: Dispatcher, bot: Bot, secret: str, taken: TakenIds | None = None
+        self,
+        *,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret: str,
+        taken: TakenIds | None = None,
+        concurrency: int = TelegramSettings.model_fields["update_concurrency"].default,
     ) -> None:
         self.secret = secret
         self._dispatcher = dispatcher
         self._bot = bot
         self._taken = taken or RecentIds()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Telegram gets its 200 at once; the handling waits its turn (see UPDATE_CONCURRENCY).
-        self._turns = asyncio.Semaphore(UPDATE_CONCURRENCY)
+        # Telegram gets its 200 at once; the handling waits its turn (`update_concurrency`).
+        self._turns = asyncio.Semaphore(concurrency)
 
     async def receive(self, payload: dict[str, Any]) -> bool:
         """Start handling one posted update; False if it was a duplicate (ignored)."""
