@@ -130,28 +130,30 @@ def to_public(ack: Acknowledgement, created: bool) -> AckPublic:
     )
 
 
-def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING of many rows at once, returning the rows it wrote
-    (id and the four columns of the unique constraint)."""
+def _insert_new(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, returning the rows it wrote (id and the four
+    columns of the unique constraint). Executed with a list of rows, SQLAlchemy sends them
+    as multi-row INSERTs ("insertmanyvalues") from one compiled statement: inlining the
+    rows with `.values(rows)` instead compiled a new statement for every batch, which was
+    half of the batch's CPU."""
     dialect = session.get_bind().dialect.name
+    table: Any = Acknowledgement.__table__  # type: ignore[attr-defined]  # Core: plain dicts
     returned = (
-        col(Acknowledgement.id),
-        col(Acknowledgement.notice_id),
-        col(Acknowledgement.channel_id),
-        col(Acknowledgement.occurrence),
-        col(Acknowledgement.person_ref),
+        table.c.id,
+        table.c.notice_id,
+        table.c.channel_id,
+        table.c.occurrence,
+        table.c.person_ref,
     )
     if dialect == "postgresql":
         return (
-            postgresql.insert(Acknowledgement)
-            .values(rows)
+            postgresql.insert(table)
             .on_conflict_do_nothing(constraint="uq_ack_once")
             .returning(*returned)
         )
     if dialect == "sqlite":
         return (
-            sqlite.insert(Acknowledgement)
-            .values(rows)
+            sqlite.insert(table)
             .on_conflict_do_nothing(
                 index_elements=["notice_id", "channel_id", "occurrence", "person_ref"]
             )
@@ -211,7 +213,7 @@ async def _record(
         method=method,
     )
     written = (
-        await session.execute(_insert_new(session, [ack.model_dump(exclude={"id"})]))
+        await session.execute(_insert_new(session), [ack.model_dump(exclude={"id"})])
     ).first()
     if written is not None:
         stored = await session.get(Acknowledgement, written[0])
@@ -380,7 +382,7 @@ async def record_button_presses(
     written: set[AckKey] = set()
     if new:
         rows = [ack.model_dump(exclude={"id"}) for _, ack in new.values()]
-        result = await session.execute(_insert_new(session, rows))
+        result = await session.execute(_insert_new(session), rows)
         written = {(n, c, o, p) for _id, n, c, o, p in result}
     for i, key, delivery in counted:
         created = key in written and new[key][0] == i
