@@ -2,7 +2,10 @@
 
 One per person, channel and notice. Pressing twice, or two presses racing each other
 from two bot processes, still counts once: the insert is `ON CONFLICT DO NOTHING` on the
-unique constraint, so the database settles the race and nobody sees an error.
+unique constraint, so the database settles the race and nobody sees an error. Button
+presses are counted many at a time (`record_button_presses`, driven by
+`broadcasts.ack_batch`): one read of their deliveries, one insert for all their rows, the
+first press of a person within the batch being the one written.
 
 (A SAVEPOINT around a plain INSERT would do the same on PostgreSQL, but with SQLite's
 Python driver a SAVEPOINT opened before any write commits the transaction on release.)
