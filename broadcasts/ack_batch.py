@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -80,6 +81,7 @@ class PressBatch:
             self._writer = None
 
     async def _write_batch(self, batch: list[tuple[PressIn, asyncio.Future[ButtonPress]]]) -> None:
+        started = time.monotonic()
         try:
             async with session_scope(self._sessionmaker) as session:
                 verdicts = await record_button_presses(
@@ -92,6 +94,7 @@ class PressBatch:
                     future.set_exception(exc)
             return
         self.batches += 1
+        log.debug("%d presses written in %.0f ms", len(batch), (time.monotonic() - started) * 1000)
         for (_, future), verdict in zip(batch, verdicts, strict=True):
             if not future.done():
                 future.set_result(verdict)
