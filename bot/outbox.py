@@ -22,7 +22,10 @@ marks it dirty, and when the edit in flight ends the message is rendered again (
 database) and edited once more, so the last state is always the one written. With
 `gather`, each round first waits that long, so that the requests of the next moments join
 it: a storm of Đã nhận presses under one group message costs an edit every few seconds
-(a group takes 20 messages a minute), not one per press.
+(a group takes 20 messages a minute), not one per press. At most `RENDERS` renders run at
+once: each reads the database, and when a whole city presses, a thousand group messages
+fall due together; rendered all at once they took every pooled connection, and the
+presses themselves could no longer be written.
 
 The buckets live in this process. That is the whole truth when one process writes to an
 official's chat: `loa run`, or `loa bot` with polling (status updates included; delivery
@@ -68,6 +71,7 @@ CHAT_RATE_PER_SECOND = 1.0 / 1.05
 CHAT_BURST = 2
 ATTEMPTS = 6
 NOT_MODIFIED = "message is not modified"
+RENDERS = 4  # live messages rendered at once (each holds a database session meanwhile)
 _REMEMBERED = 2048  # last written screens kept, so an unchanged status costs no request
 
 
@@ -135,6 +139,7 @@ class Outbox:
         self._written: OrderedDict[tuple[int, int], Screen] = OrderedDict()
         self.retry_afters: Counter[int] = Counter()  # 429s Telegram answered, per chat
         self._closed = False
+        self._rendering = asyncio.Semaphore(RENDERS)
 
     async def send(self, chat_id: int, screen: Screen, *, thread_id: int | None = None) -> Message:
         """Send `screen` to the chat (to one forum topic with `thread_id`)."""
@@ -201,7 +206,8 @@ class Outbox:
                     await self._sleep(slot.gather)
                 slot.dirty = False
                 try:
-                    edit = await slot.render()
+                    async with self._rendering:
+                        edit = await slot.render()
                     if edit is not None:
                         await self.edit(edit.chat_id, edit.message_id, edit.screen)
                 except Exception:  # a live message is a courtesy: log it, keep the bot going

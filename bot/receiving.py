@@ -26,12 +26,6 @@ from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 
-# Updates one bot process handles at once, polled or posted to its webhook: below SQLite's
-# 15 pooled connections, so that the worker and the scheduler still get theirs. Without a
-# bound, a storm of button presses became thousands of tasks that exhausted the pool (lost
-# presses, answers too late for Telegram).
-UPDATE_CONCURRENCY = 10
-
 log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]

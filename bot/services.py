@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.amending import AmendNews
 from bot.outbox import Edit, Outbox, Screen
 from bot.views import status_screen
+from broadcasts.ack_batch import PressBatch
 from broadcasts.acks import acknowledged_message
 from broadcasts.attempts import CodeAttempts
 from broadcasts.db import session_scope
@@ -49,12 +50,14 @@ class Services:
     wake_delivery: Callable[[], None] = lambda: None
     ack_gather_seconds: float = ACK_GATHER_SECONDS
     outbox: Outbox = field(init=False)
+    presses: PressBatch = field(init=False)  # Đã nhận presses, many to a transaction
     attempts: CodeAttempts = field(init=False)
     amend_news: AmendNews = field(init=False, default_factory=AmendNews)
 
     def __post_init__(self) -> None:
         turn = partial(self.limits.account_turn, self.bot_account_id) if self.limits else None
         self.outbox = Outbox(self.bot, account_turn=turn)
+        self.presses = PressBatch(self.sessionmaker, max_batch=self.settings.telegram.press_batch)
         self.attempts = CodeAttempts(sessionmaker=self.sessionmaker, settings=self.settings.codes)
 
     async def refresh_status(self, notice_ids: Iterable[int]) -> None:

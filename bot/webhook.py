@@ -3,7 +3,8 @@
 The API route checks the secret token; this receiver drops an update it has already
 taken (Telegram posts an update again when it got no 2xx in time, so a slow answer or a
 lost one means a redelivery), then hands the update to the dispatcher in the background
-so that Telegram gets its answer at once. `close` waits for the updates still in hand.
+and answers Telegram as soon as the update has one of the `update_concurrency` turns
+(at once, unless the bot is that busy). `close` waits for the updates still in hand.
 
 Which update ids were taken is kept in memory (`RecentIds`, one process), or in Redis
 (`SharedIds`) when several API processes behind one URL take a bot's updates: a
@@ -22,8 +23,8 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from bot.receiving import UPDATE_CONCURRENCY
 from broadcasts.errors import InvalidInput
+from broadcasts.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +75,21 @@ class WebhookReceiver:
     """Takes the updates of one bot, each once."""
 
     def __init__(
-        self, *, dispatcher: Dispatcher, bot: Bot, secret: str, taken: TakenIds | None = None
+        self,
+        *,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret: str,
+        taken: TakenIds | None = None,
+        concurrency: int = TelegramSettings.model_fields["update_concurrency"].default,
     ) -> None:
         self.secret = secret
         self._dispatcher = dispatcher
         self._bot = bot
         self._taken = taken or RecentIds()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Telegram gets its 200 at once; the handling waits its turn (see UPDATE_CONCURRENCY).
-        self._turns = asyncio.Semaphore(UPDATE_CONCURRENCY)
+        # Telegram gets its 200 at once; the handling waits its turn (`update_concurrency`).
+        self._turns = asyncio.Semaphore(concurrency)
 
     async def receive(self, payload: dict[str, Any]) -> bool:
         """Start handling one posted update; False if it was a duplicate (ignored)."""
@@ -93,6 +100,11 @@ class WebhookReceiver:
         if not await self._taken.add(update.update_id):
             log.info("update %s arrived again; ignored", update.update_id)
             return False
+        # Answered once the update has its turn: Telegram posts at most `max_connections`
+        # (40) at once, so while every turn is taken it waits, and the updates wait in
+        # Telegram's queue instead of this process's memory, where they were lost on a
+        # crash, and where taking thousands of posts left no CPU to handle them.
+        await self._turns.acquire()
         task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -100,10 +112,11 @@ class WebhookReceiver:
 
     async def _handle(self, update: Update) -> None:
         try:
-            async with self._turns:
-                await self._dispatcher.feed_update(self._bot, update)
+            await self._dispatcher.feed_update(self._bot, update)
         except Exception:  # the error router answered what it could; keep the receiver going
             log.exception("update %s failed", update.update_id)
+        finally:
+            self._turns.release()
 
     async def close(self) -> None:
         if self._tasks:

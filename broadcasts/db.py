@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+POOL_SIZE, MAX_OVERFLOW = 10, 20  # connections kept, and opened beyond them at peaks
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -39,13 +41,27 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # Bound values never reach logs or error messages: they hold invite codes, sealed
     # tokens and residents' names (SQLAlchemy logs statements at DEBUG/INFO).
     if is_sqlite(url):
+        # The same pool as PostgreSQL's (SQLAlchemy's default for SQLite is 5 + 10): the
+        # bot's updates take up to `LOA_TELEGRAM__SESSION_CONCURRENCY` (10) at once, the
+        # live-message renders 4, the press batch, the worker and the scheduler one each,
+        # and the API its requests'.
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        echo=echo,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

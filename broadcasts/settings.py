@@ -40,6 +40,16 @@ class TelegramSettings(BaseModel):
     webhook_url: str | None = None
     # Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; required in webhook mode.
     webhook_secret: SecretStr | None = None
+    # Updates one bot process handles at once, polled or posted (then the next getUpdates
+    # waits for room). Presses of Đã nhận mostly wait for their batch's commit, so this is
+    # high; what protects the database pool is `session_concurrency`.
+    update_concurrency: int = Field(default=256, ge=1)
+    # Updates holding a database session at once: below the pool (SQLite's 15, PostgreSQL's
+    # 30 with overflow), so that the delivery worker and the scheduler still get theirs.
+    # Đã nhận presses take no turn here: they are written by the press batch.
+    session_concurrency: int = Field(default=10, ge=1)
+    # Đã nhận presses written in one transaction at most (broadcasts.ack_batch).
+    press_batch: int = Field(default=500, ge=1, le=2000)
 
     _blank_token = field_validator("token", "webhook_url", "webhook_secret", mode="before")(
         _blank_is_none

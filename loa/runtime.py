@@ -43,7 +43,7 @@ from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.press import PressMiddleware
-from bot.receiving import UPDATE_CONCURRENCY, PollWatch, SeenUpdates, UpdateMonitor
+from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
 from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
@@ -61,6 +61,7 @@ from broadcasts.notices import notice_wards, notices_in_flight
 from broadcasts.scheduling import NoticeScheduler
 from broadcasts.settings import Settings, TelegramSettings
 from broadcasts.tokens import TokenKeyInvalid, has_token_key, use_token_key
+from broadcasts.transports import aiogram_responses  # noqa: F401 - keeps them built
 from loa.logmask import install_token_mask
 from loa.zalo import ZaloRuntime
 
@@ -341,9 +342,9 @@ class Runtime:
                 handle_signals=False,
                 close_bot_session=False,
                 polling_timeout=self.settings.telegram.poll_timeout_seconds,
-                # Backpressure: without it every update fetched becomes a task at once, and
-                # a storm of presses exhausts the database pool (lost presses, late answers).
-                tasks_concurrency_limit=UPDATE_CONCURRENCY,
+                # Backpressure: the next getUpdates waits for room (the database pool is
+                # guarded by DbSessionMiddleware's own bound, and presses by their batch).
+                tasks_concurrency_limit=self.settings.telegram.update_concurrency,
             ),
             "bot",
         )
@@ -472,7 +473,11 @@ class Runtime:
                 for served in self.served:
                     served.bot.session.middleware(PollWatch(self.monitor))
         dp.update.outer_middleware(PressMiddleware())
-        dp.update.outer_middleware(DbSessionMiddleware(self.sessionmaker))
+        dp.update.outer_middleware(
+            DbSessionMiddleware(
+                self.sessionmaker, concurrency=self.settings.telegram.session_concurrency
+            )
+        )
         OfficialLocaleMiddleware(self._i18n).setup(dp)
         dp.include_router(build_router())
         self.dispatcher = dp
@@ -485,6 +490,7 @@ class Runtime:
                     bot=served.bot,
                     secret=secret.get_secret_value(),
                     taken=self._taken(served.account_id),
+                    concurrency=self.settings.telegram.update_concurrency,
                 )
             self.receiver = first.receiver
         log.info("%d bot(s) ready (%s)", len(self.served), self.settings.telegram.mode)
@@ -640,6 +646,8 @@ class Runtime:
         for served in self.served:
             if served.receiver is not None:
                 await served.receiver.close()  # the updates taken before the API stopped
+        for served in self.served:
+            await served.services.presses.close()  # the presses in hand, written
         for served in self.served:
             with contextlib.suppress(TimeoutError):  # the latest status, if Telegram takes it
                 await asyncio.wait_for(served.services.outbox.settled(), timeout=5)

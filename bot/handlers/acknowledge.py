@@ -9,11 +9,11 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import AckCb
+from bot.press import Press
 from bot.services import Services
-from broadcasts.acks import PressVerdict, record_button_press
+from broadcasts.acks import PressIn, PressVerdict
 
 
 def press_answer(verdict: PressVerdict, name: str) -> str:
@@ -29,24 +29,27 @@ def press_answer(verdict: PressVerdict, name: str) -> str:
 
 
 async def acknowledge(
-    query: CallbackQuery, callback_data: AckCb, session: AsyncSession, services: Services
+    query: CallbackQuery, callback_data: AckCb, press: Press, services: Services
 ) -> None:
+    """Answered once the press is committed (its batch: `broadcasts.ack_batch`), never
+    before: «recorded» is then true. A failed write raises to the error router, whose
+    alert says so."""
     message = query.message  # None for inline messages: no chat, so nothing can match
-    press = await record_button_press(
-        session=session,
-        delivery_id=callback_data.delivery_id,
-        bot_id=services.bot_account_id,
-        chat_ref=str(message.chat.id) if message else "",
-        message_ref=str(message.message_id) if message else "",
-        person_ref=str(query.from_user.id),
-        person_name=query.from_user.full_name,
+    counted = await services.presses.record(
+        PressIn(
+            delivery_id=callback_data.delivery_id,
+            bot_id=services.bot_account_id,
+            chat_ref=str(message.chat.id) if message else "",
+            message_ref=str(message.message_id) if message else "",
+            person_ref=str(query.from_user.id),
+            person_name=query.from_user.full_name,
+        )
     )
-    await session.commit()
-    await query.answer(press_answer(press.verdict, query.from_user.first_name))
-    if press.verdict is PressVerdict.recorded and press.notice_id is not None:
+    await press.answer(press_answer(counted.verdict, query.from_user.first_name))
+    if counted.verdict is PressVerdict.recorded and counted.notice_id is not None:
         # The line under the notice (the notice's own message, for a press on a reminder).
-        services.show_acks(press.shown_delivery_id or callback_data.delivery_id)
-        await services.refresh_status({press.notice_id})
+        services.show_acks(counted.shown_delivery_id or callback_data.delivery_id)
+        await services.refresh_status({counted.notice_id})
 
 
 def make_router() -> Router:

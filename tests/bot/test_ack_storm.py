@@ -22,7 +22,12 @@ def test_the_press_plan_repeats_people_within_each_group() -> None:
 
 async def test_a_small_storm_loses_and_double_counts_nothing() -> None:
     args = argparse.Namespace(
-        quick=False, groups=20, presses=100, concurrency=8, only=["polling", "webhook"]
+        quick=False,
+        groups=20,
+        presses=100,
+        concurrency=8,
+        only=["polling", "webhook"],
+        profile=None,
     )
     results = await main_async(args)
     assert [r["mode"] for r in results] == ["polling", "webhook"]
