@@ -88,7 +88,8 @@ async def help_(message: Message, services: Services) -> None:
         "4. Send now or choose a time.\n\n"
         "/notices – your latest notices, how many groups pressed «Đã nhận», and "
         "cancelling or moving a scheduled one.\n"
-        "/cancel – drop the notice you are writing, or cancel the one you just scheduled."
+        "/cancel – drop the notice you are writing, or cancel the one you just scheduled.\n"
+        "/report – a link to the ward's dashboard: every notice and who has received it."
     )
     await services.outbox.send(message.chat.id, plain(text))
 
