@@ -200,9 +200,11 @@ def remind_question(notice_id: int, count: int) -> str:
     return esc(
         ngettext(
             "Send a reminder to the {count} group that has not pressed «✅ Received» for "
-            "notice #{id}? It arrives as a reply to the notice, with the button.",
+            "notice #{id}? On Telegram it arrives as a reply to the notice, with the button; on "
+            "Zalo, as a new message.",
             "Send a reminder to the {count} groups that have not pressed «✅ Received» for "
-            "notice #{id}? It arrives as a reply to the notice, with the button.",
+            "notice #{id}? On Telegram it arrives as a reply to the notice, with the button; on "
+            "Zalo, as a new message.",
             count,
         ).format(count=count, id=notice_id)
     )
