@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broadcasts.apikeys import has_scope
-from broadcasts.errors import LoaError
+from broadcasts.errors import LinkRefused, LoaError
 from broadcasts.models import ApiKey, Official
 from broadcasts.settings import Settings
 from broadcasts.tenancy import Tenant, tenant_for_ward
@@ -37,14 +37,6 @@ Kind = Literal["official", "key"]
 
 class DashboardUnavailable(LoaError):
     """Raised when no secret is configured to sign dashboard links and sessions."""
-
-
-class LinkExpired(LoaError):
-    """Raised when a dashboard link is older than a day."""
-
-
-class LinkInvalid(LoaError):
-    """Raised when a dashboard link was not signed by Loa (altered or cut short)."""
 
 
 def signing_secret(settings: Settings) -> str:
@@ -82,15 +74,15 @@ def dashboard_link(*, public_url: str, token: str) -> str:
 
 
 def read_link(*, secret: str, token: str) -> int:
-    """The official id in a link token; LinkExpired or LinkInvalid."""
+    """The official id in a link token; `LinkRefused` ("expired" or "invalid") if not."""
     try:
         data = _serializer(secret, _LINK_SALT).loads(token, max_age=LINK_SECONDS)
     except SignatureExpired as exc:
-        raise LinkExpired("this dashboard link has expired") from exc
+        raise LinkRefused("expired", "this dashboard link has expired") from exc
     except BadSignature as exc:
-        raise LinkInvalid("this dashboard link is not valid") from exc
+        raise LinkRefused("invalid", "this dashboard link is not valid") from exc
     if not isinstance(data, dict) or not isinstance(data.get("o"), int):
-        raise LinkInvalid("this dashboard link is not valid")
+        raise LinkRefused("invalid", "this dashboard link is not valid")
     return int(data["o"])
 
 

@@ -14,7 +14,7 @@
     ├── CodeRejected             an invite / registration code is unknown, used or expired
     │   └── TooManyAttempts      too many wrong codes: none is read until `until`
     ├── NotAllowed               the caller may not do this
-    ├── LinkRefused              a signed link is tampered, expired, withdrawn or stale (`reason`)
+    ├── LinkRefused              a signed link (ack, file, dashboard) does not open (`reason`)
     └── TransportError           a transport (Telegram, ...) refused or failed a send
         ├── RateLimited          the provider asked us to wait `retry_after` seconds
         ├── TemporaryFailure     worth retrying: 5xx, timeout, connection error
@@ -98,7 +98,7 @@ class NotAllowed(LoaError):
 
 
 class LinkRefused(LoaError):
-    """Raised when a signed link (`broadcasts.links`) does not open: `reason` is
+    """Raised when a signed link (`broadcasts.links`, the dashboard's) does not open: `reason` is
     "invalid" (malformed, tampered, another kind), "expired", "withdrawn" (its notice
     was recalled or cancelled, or its chat no longer receives notices), or "stale" (a
     press without its page's check: another site's form, or no cookie)."""

@@ -31,8 +31,8 @@ from api.dashboard import (
 )
 from api.deps import ServicesDep, SessionDep
 from broadcasts.apikeys import has_scope, verify_api_key
-from broadcasts.dashboard_access import LinkExpired, LinkInvalid, read_link, session_value
-from broadcasts.errors import NotAllowed
+from broadcasts.dashboard_access import read_link, session_value
+from broadcasts.errors import LinkRefused, NotAllowed
 from broadcasts.i18n import translations
 from broadcasts.models import Official
 
@@ -127,9 +127,9 @@ async def open_link(
     again = t.gettext("Please send /baocao to the bot again to get a new link.")
     try:
         official_id = read_link(secret=secret, token=t_)
-    except LinkExpired as exc:
-        raise PageError(410, t.gettext("This link has expired"), again) from exc
-    except LinkInvalid as exc:
+    except LinkRefused as exc:
+        if exc.reason == "expired":
+            raise PageError(410, t.gettext("This link has expired"), again) from exc
         raise PageError(400, t.gettext("This link is not valid"), again) from exc
     official = await session.get(Official, official_id)
     if official is None or not official.active:
