@@ -4,7 +4,13 @@ and refuses a notice longer than it reads.
 The timing property is a bound on catastrophic backtracking, not a benchmark: before the
 finders were rewritten, «1 1 1 …» took 1 s of CPU at 500 characters, 8 s at 1,000 and 54 s
 at 2,000 (cubic: 10,000 would take over an hour), and 10 of the 43 repeated pieces below
-went over 1 s; now every text here, up to 10,000 characters, takes a fraction of a second.
+went over 1 s; now every text here, up to 10,000 characters, takes about what an ordinary
+notice of 10,000 characters takes (at most 3 times as long on this machine).
+
+So the bound is relative, never absolute: a hostile text may take at most `TIMES_ORDINARY`
+times the CPU of an ordinary notice of `MAX_CHARS` characters measured in the same test, so
+a slow or loaded machine slows both sides alike (a CI run under load once took 1.1 s for a
+text that takes 0.27 s here). Catastrophic backtracking is hundreds of times over that.
 Time is CPU time of the whole process (`time.process_time`, worker threads included).
 """
 
@@ -25,7 +31,7 @@ from broadcasts.errors import InvalidInput, NoticeTooComplex, NoticeTooLong
 from tests.broadcasts.ai.helpers import sample
 
 MAX_CHARS = 10_000
-CPU_SECONDS = 1.0
+TIMES_ORDINARY = 10
 OFFLINE = AISettings()
 
 # Pieces that each made one finder work superlinearly (or could): digit groups with every
@@ -89,10 +95,25 @@ def cpu_seconds(text: str) -> float:
     return time.process_time() - started
 
 
+def repeated(text: str, length: int) -> str:
+    return (text * (length // len(text) + 1))[:length]
+
+
+def ordinary_seconds() -> float:
+    """The peer: CPU for an ordinary notice, repeated to `MAX_CHARS`, measured now."""
+    return cpu_seconds(repeated(sample("01-cat-dien.txt") + "\n", MAX_CHARS))
+
+
+def within_budget(text: str) -> None:
+    hostile, ordinary = cpu_seconds(text), ordinary_seconds()
+    assert hostile <= TIMES_ORDINARY * ordinary, (
+        f"{hostile:.3f} s of CPU against {ordinary:.3f} s for an ordinary notice"
+    )
+
+
 @pytest.mark.parametrize("piece", PIECES, ids=[repr(p) for p in PIECES])
 def test_repeated_pieces_up_to_the_limit(piece: str) -> None:
-    text = (piece * (MAX_CHARS // len(piece) + 1))[:MAX_CHARS]
-    assert cpu_seconds(text) <= CPU_SECONDS
+    within_budget(repeated(piece, MAX_CHARS))
 
 
 _mixed = st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).flatmap(
@@ -114,15 +135,26 @@ _mixed = st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).flatmap(
 @example(text=("0903 456 789 " * 800)[:MAX_CHARS])
 @example(text=(sample("06-tai-san-that-lac.txt") * 20)[:MAX_CHARS])
 def test_any_text_up_to_the_limit(text: str) -> None:
-    assert cpu_seconds(text) <= CPU_SECONDS
+    within_budget(text)
+
+
+def split_seconds(text: str) -> float:
+    """The least CPU of three splits (one split takes a few milliseconds)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        split_text(text, 4096)
+        best = min(best, time.process_time() - started)
+    return best
 
 
 @pytest.mark.parametrize("piece", [".", "!?", "…", ";", "\n", " "])
 def test_splitting_a_long_text_for_delivery_is_linear_too(piece: str) -> None:
     text = "x" + piece * (2 * MAX_CHARS // len(piece)) + "x"  # 20,000: a rendition edited long
-    started = time.process_time()
+    ordinary = split_seconds(repeated(sample("01-cat-dien.txt"), len(text)))
+    # 5 times the ordinary text here; quadratic splitting would be thousands of times.
+    assert split_seconds(text) <= 50 * max(ordinary, 1e-4)
     parts = split_text(text, 4096)
-    assert time.process_time() - started <= CPU_SECONDS
     assert all(len(p) <= 4096 for p in parts) and parts[0].startswith("x")
 
 
