@@ -5,8 +5,10 @@ will see them, then the request with «✅ Duyệt / ✏️ Yêu cầu sửa / �
 urgent notice sent without waiting, that it went out). Who was asked is claimed in the
 database first (`broadcasts.approval.claim_requests`), so the confirm press and the sweep
 (`sweep_approvals`, for notices confirmed through the API in another process) never ask
-twice. `show_decision` then edits every approver's request to say who decided what, and
-tells the official who wrote the notice.
+twice; a request that failed for a passing reason (or whose process died before sending)
+is claimed again by a later sweep, one the approver cannot receive is not. `show_decision`
+then edits every approver's request to say who decided what, and tells the official who
+wrote the notice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import approval_keyboard, resend_keyboard
@@ -32,6 +34,7 @@ from broadcasts.approval import (
     Decided,
     claim_requests,
     close_request,
+    request_failed,
     request_sent,
     requests_of,
     settled_requests,
@@ -113,6 +116,7 @@ async def ask_approvers(services: Services, notice_id: int) -> int:
     for approver in approvers:
         if approver.transport != "telegram":  # a Zalo approver: not reachable from here
             log.warning("approver %s is on %s, not asked here", approver.id, approver.transport)
+            await _unreachable(services, notice_id, approver)
             continue
         async with session_scope(services.sessionmaker) as session:
             notice = await get_notice(session=session, notice_id=notice_id)
@@ -122,8 +126,12 @@ async def ask_approvers(services: Services, notice_id: int) -> int:
         try:
             for screen in screens:
                 sent = await services.outbox.send(chat, screen)
-        except TelegramAPIError as exc:  # blocked the bot, say: the others are still asked
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:  # blocked the bot, say
             log.warning("approver %s not asked about notice %s: %s", approver.id, notice_id, exc)
+            await _unreachable(services, notice_id, approver)
+            continue
+        except TelegramAPIError as exc:  # a passing failure: the sweep asks again later
+            log.warning("approver %s not asked about %s yet: %s", approver.id, notice_id, exc)
             continue
         async with session_scope(services.sessionmaker) as session:
             await request_sent(
@@ -131,8 +139,16 @@ async def ask_approvers(services: Services, notice_id: int) -> int:
                 notice_id=notice_id,
                 official_id=approver.id or 0,
                 message_ref=str(sent.message_id),
+                # Telling of an urgent notice sent without waiting: no buttons to take
+                # back later, and the message must keep saying what it says.
+                closed=notice.approval == Approval.skipped,
             )
     return len(approvers)
+
+
+async def _unreachable(services: Services, notice_id: int, approver: Official) -> None:
+    async with session_scope(services.sessionmaker) as session:
+        await request_failed(session=session, notice_id=notice_id, official_id=approver.id or 0)
 
 
 async def sweep_approvals(services: Services, covers: Callable[[int], bool]) -> None:

@@ -50,6 +50,13 @@ DECISIONS = {
 # An urgent notice sent without waiting is told to the approvers if it is this recent
 # (the sweep does not look further back for a ward that had no approver then).
 SKIPPED_TELL_WITHIN = timedelta(days=1)
+# A request claimed but not recorded as sent this long ago (the process died, or the
+# message failed for a passing reason) is claimed again by the next sweep. Longer than one
+# send takes with its retries, so a slow send in flight is not asked twice.
+UNSENT_RETRY_AFTER = timedelta(minutes=2)
+# `message_ref` of a request that cannot be sent (the approver blocked the bot, or is on a
+# platform this bot does not speak): never tried again, and nothing to edit later.
+UNREACHABLE = ""
 
 
 async def hold_for_approval(
@@ -248,12 +255,18 @@ async def decision_reason(*, session: AsyncSession, notice_id: int) -> str:
 
 async def unasked_notices(*, session: AsyncSession, now: datetime | None = None) -> list[int]:
     """Notices whose approvers were not asked (pending) or told (skipped) yet."""
-    since = (now or utcnow()) - SKIPPED_TELL_WITHIN
+    now = now or utcnow()
+    since = now - SKIPPED_TELL_WITHIN
     asked = exists().where(col(ApprovalPrompt.notice_id) == col(Notice.id))
+    unsent = exists().where(
+        col(ApprovalPrompt.notice_id) == col(Notice.id),
+        col(ApprovalPrompt.message_ref).is_(None),
+        col(ApprovalPrompt.asked_at) < now - UNSENT_RETRY_AFTER,
+    )
     rows = await session.scalars(
         select(col(Notice.id))
         .where(
-            ~asked,
+            ~asked | unsent,
             (col(Notice.approval) == Approval.pending) & (col(Notice.status) == NoticeStatus.draft)
             | (col(Notice.approval) == Approval.skipped) & (col(Notice.updated_at) >= since),
         )
@@ -265,7 +278,8 @@ async def unasked_notices(*, session: AsyncSession, now: datetime | None = None)
 async def claim_requests(*, session: AsyncSession, notice_id: int) -> list[Official]:
     """The approvers to ask (or tell) about the notice that nobody asked yet: their rows
     are written now, so that no other sweep or press asks them again. The caller commits
-    before sending, then records each message with `request_sent`."""
+    before sending, then records each message with `request_sent` (or `request_failed`).
+    A row claimed over `UNSENT_RETRY_AFTER` ago and never sent is claimed again."""
     notice = await get_notice(session=session, notice_id=notice_id)
     if notice.approval not in (Approval.pending, Approval.skipped):
         return []
@@ -274,11 +288,12 @@ async def claim_requests(*, session: AsyncSession, notice_id: int) -> list[Offic
     )
     claimed: list[Official] = []
     for approver in approvers:
+        now = utcnow()
         values = {
             "notice_id": notice_id,
             "official_id": approver.id,
             "chat_ref": approver.user_ref,
-            "asked_at": utcnow(),
+            "asked_at": now,
         }
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -290,21 +305,49 @@ async def claim_requests(*, session: AsyncSession, notice_id: int) -> list[Offic
                 .on_conflict_do_nothing(index_elements=["notice_id", "official_id"])
             ),
         )
+        if result.rowcount != 1:  # claimed before: again only if it never went out
+            result = cast(
+                "CursorResult[Any]",
+                await session.execute(
+                    update(ApprovalPrompt)
+                    .where(
+                        col(ApprovalPrompt.notice_id) == notice_id,
+                        col(ApprovalPrompt.official_id) == approver.id,
+                        col(ApprovalPrompt.message_ref).is_(None),
+                        col(ApprovalPrompt.asked_at) < now - UNSENT_RETRY_AFTER,
+                    )
+                    .values(asked_at=now, chat_ref=approver.user_ref)
+                ),
+            )
         if result.rowcount == 1:
             claimed.append(approver)
     return claimed
 
 
 async def request_sent(
-    *, session: AsyncSession, notice_id: int, official_id: int, message_ref: str
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    official_id: int,
+    message_ref: str,
+    closed: bool = False,
 ) -> None:
+    """The request went out as `message_ref`; `closed` when it asks nothing (it tells of
+    an urgent notice sent without waiting), so no sweep ever edits it to show an outcome."""
     await session.execute(
         update(ApprovalPrompt)
         .where(
             col(ApprovalPrompt.notice_id) == notice_id,
             col(ApprovalPrompt.official_id) == official_id,
         )
-        .values(message_ref=message_ref)
+        .values(message_ref=message_ref, closed_at=utcnow() if closed else None)
+    )
+
+
+async def request_failed(*, session: AsyncSession, notice_id: int, official_id: int) -> None:
+    """The request cannot reach this approver (see `UNREACHABLE`): not tried again."""
+    await request_sent(
+        session=session, notice_id=notice_id, official_id=official_id, message_ref=UNREACHABLE
     )
 
 
@@ -324,6 +367,7 @@ async def settled_requests(*, session: AsyncSession) -> list[ApprovalPrompt]:
         .join(Notice, col(Notice.id) == col(ApprovalPrompt.notice_id))
         .where(
             col(ApprovalPrompt.message_ref).is_not(None),
+            col(ApprovalPrompt.message_ref) != UNREACHABLE,
             col(ApprovalPrompt.closed_at).is_(None),
             (col(Notice.approval) != Approval.pending) | (col(Notice.status) != NoticeStatus.draft),
         )

@@ -171,6 +171,18 @@ def check_webhook_settings(telegram: TelegramSettings) -> None:
         )
 
 
+async def _repeat(what: str, every: float, step: Callable[[], Awaitable[None]]) -> None:
+    """Run `step` every `every` seconds for as long as the process runs. A background
+    sweep must outlive any one failure: one that raises is logged and tried again next
+    round, rather than ending the task (and with it, say, every approver's request)."""
+    while True:
+        try:
+            await step()
+        except Exception:
+            log.exception("%s failed; trying again in %s s", what, every)
+        await asyncio.sleep(every)
+
+
 def _shown(url: str) -> str:
     # A webhook URL may hold a bot token in its path: log only where it points.
     parts = urlsplit(url)
@@ -523,17 +535,19 @@ class Runtime:
             await by_ward.get(ward_id, city).services.refresh_status({notice_id})
 
     async def _follow_progress(self, every: float = 3.0) -> None:
-        while True:
+        async def step() -> None:
             async with session_scope(self.sessionmaker) as session:
                 ids = await notices_in_flight(session=session)
             await self._refresh_status(ids)
-            await asyncio.sleep(every)
+
+        await _repeat("following progress", every, step)
 
     async def _ask_approvers(self, every: float = APPROVAL_SWEEP_SECONDS) -> None:
         # Each ward's approvers are asked by its own bot; the others by a city-wide bot.
         own = {s.ward_id for s in self.served if s.ward_id is not None}
         city = next((s for s in self.served if s.ward_id is None), None)
-        while True:
+
+        async def step() -> None:
             for served in self.served:
                 if served.ward_id is None and served is not city:
                     continue
@@ -546,17 +560,19 @@ class Runtime:
                     await sweep_approvals(served.services, covers)
                 except (TelegramAPIError, SQLAlchemyError) as exc:  # the next round tries again
                     log.warning("approval sweep failed: %s", exc)
-            await asyncio.sleep(every)
+
+        await _repeat("the approval sweep", every, step)
 
     async def _show_reviews(self, every: float = 3.0) -> None:
-        while True:
+        async def step() -> None:
             assert self.dispatcher is not None
             for served in self.served:
                 try:
                     await show_api_reviews(services=served.services, dispatcher=self.dispatcher)
                 except (SQLAlchemyError, TelegramAPIError):
                     log.exception("showing API notices for review failed; will try again")
-            await asyncio.sleep(every)
+
+        await _repeat("showing API notices for review", every, step)
 
     async def _dispatched(self, notice_id: int, created: int) -> None:
         if self.worker is not None:

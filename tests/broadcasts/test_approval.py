@@ -9,11 +9,28 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broadcasts.approval import claim_requests, decide, hold_for_approval, unasked_notices
+from broadcasts.approval import (
+    UNSENT_RETRY_AFTER,
+    claim_requests,
+    decide,
+    hold_for_approval,
+    request_failed,
+    request_sent,
+    unasked_notices,
+)
 from broadcasts.compose import send_off
 from broadcasts.db import session_scope
 from broadcasts.errors import InvalidInput, NoApprover, NotAllowed, NotFound
-from broadcasts.models import Area, AuditEvent, Delivery, Notice, NoticeStatus, Official, utcnow
+from broadcasts.models import (
+    ApprovalPrompt,
+    Area,
+    AuditEvent,
+    Delivery,
+    Notice,
+    NoticeStatus,
+    Official,
+    utcnow,
+)
 from broadcasts.notices import RenditionInput, dispatch_notice, save_renditions, set_targets
 from broadcasts.policy import PolicyUpdate, set_policy
 from tests.api.factories import add_bot, add_channels, seed_tree
@@ -112,6 +129,52 @@ async def test_held_notice_is_never_dispatched_until_approved(
         )
         assert decided.won and not decided.late
         assert (decided.notice.status, decided.notice.scheduled_at) == (NoticeStatus.scheduled, at)
+
+
+async def test_a_request_that_never_went_out_is_claimed_again_later(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Claimed, then the process died (or Telegram failed) before the message went out:
+    not asked again at once (a slow send may be in flight), but after `UNSENT_RETRY_AFTER`;
+    one sent, or one the approver cannot receive, never."""
+    ids = await _seed(sessionmaker, approvers=3)
+    async with session_scope(sessionmaker) as session:
+        await send_off(
+            session=session,
+            notice_id=ids["notice"],
+            at=None,
+            actor="official:1",
+            status_chat_ref="1",
+            status_message_ref="5",
+        )
+    async with session_scope(sessionmaker) as session:
+        claimed = await claim_requests(session=session, notice_id=ids["notice"])
+        assert len(claimed) == 3
+    async with session_scope(sessionmaker) as session:
+        await request_sent(
+            session=session,
+            notice_id=ids["notice"],
+            official_id=ids["approver0"],
+            message_ref="77",
+        )
+        await request_failed(session=session, notice_id=ids["notice"], official_id=ids["approver1"])
+    async with session_scope(sessionmaker) as session:  # approver2's is in flight, say
+        assert await unasked_notices(session=session) == []
+        assert await claim_requests(session=session, notice_id=ids["notice"]) == []
+        later = utcnow() + UNSENT_RETRY_AFTER + timedelta(seconds=1)
+        assert await unasked_notices(session=session, now=later) == [ids["notice"]]
+    async with session_scope(sessionmaker) as session:  # as if claimed that long ago
+        prompts = list(await session.scalars(select(ApprovalPrompt)))
+        for prompt in prompts:
+            prompt.asked_at -= UNSENT_RETRY_AFTER + timedelta(seconds=1)
+            session.add(prompt)
+    async with session_scope(sessionmaker) as session:
+        assert await unasked_notices(session=session) == [ids["notice"]]
+        again = await claim_requests(session=session, notice_id=ids["notice"])
+        assert [a.id for a in again] == [ids["approver2"]]
+    async with session_scope(sessionmaker) as session:
+        assert await claim_requests(session=session, notice_id=ids["notice"]) == []
+        assert await unasked_notices(session=session) == []
 
 
 async def test_two_sessions_deciding_at_once_decide_once(
