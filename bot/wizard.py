@@ -20,6 +20,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, TelegramObject
 from pydantic import BaseModel, Field
 
+from broadcasts.compose import Draft, review_warnings
+
 M = TypeVar("M", bound=BaseModel)
 W = TypeVar("W", bound="Wizard")
 
@@ -41,6 +43,14 @@ class WarningItem(BaseModel):
     code: str
     detail: str = ""
     locale: str | None = None
+
+
+def warnings_of(draft: Draft) -> list[WarningItem]:
+    """The review's warnings of a draft, as the wizard keeps them (Telegram's and Zalo's)."""
+    return [
+        WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
+        for w in review_warnings(draft.preparation)
+    ]
 
 
 class Wizard(BaseModel):

@@ -25,10 +25,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import official_only
-from bot.handlers.compose import warnings_of
 from bot.services import Services
 from bot.views import plain, show_review
-from bot.wizard import Compose, Wizard, load, save
+from bot.wizard import Compose, Wizard, load, save, warnings_of
 from broadcasts.attachments import (
     add_attachment,
     attachments_of,

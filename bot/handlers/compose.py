@@ -34,9 +34,8 @@ from bot.views import (
     show_time_prompt,
     show_when,
 )
-from bot.wizard import At, Compose, Fresh, WarningItem, Wizard, picked, save
+from bot.wizard import At, Compose, Fresh, Wizard, picked, save, warnings_of
 from broadcasts.compose import (
-    Draft,
     choose_targets,
     confirm_notice,
     confirm_renditions,
@@ -44,7 +43,6 @@ from broadcasts.compose import (
     mask_draft,
     prepare_draft,
     read_when,
-    review_warnings,
     target_summary,
     toggle_urgent,
     unchecked_locales,
@@ -64,13 +62,6 @@ def chat_of(query: CallbackQuery) -> int:
 
 def message_of(query: CallbackQuery) -> int | None:
     return query.message.message_id if query.message is not None else None
-
-
-def warnings_of(draft: Draft) -> list[WarningItem]:
-    return [
-        WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
-        for w in review_warnings(draft.preparation)
-    ]
 
 
 async def new_notice(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,9 +32,15 @@ from bot.ack_texts import QUICK_DEADLINE_HOUR, deadline_choice_line, deadline_ch
 from bot.handlers.errors import explain
 from bot.texts import withdrawal_text
 from bot.views import repeat_of
-from bot.wizard import WarningItem, Wizard, picked
+from bot.wizard import Wizard, picked, warnings_of
 from bot.zalo import screens
-from broadcasts.chat_wizards import clear_wizard, has_wizard, load_wizard, save_wizard
+from broadcasts.chat_wizards import (
+    WizardState,
+    clear_wizard,
+    has_wizard,
+    load_wizard,
+    save_wizard,
+)
 from broadcasts.compose import (
     choose_targets,
     confirm_notice,
@@ -43,7 +50,6 @@ from broadcasts.compose import (
     mask_draft,
     prepare_draft,
     read_when,
-    review_warnings,
     target_summary,
     toggle_urgent,
     unchecked_locales,
@@ -85,6 +91,18 @@ _BACK = ("q", "quay lai")
 _CANCEL = ("0", "huy", "/huy", "cancel")
 
 Plan = Callable[[int, datetime], None]
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One message of an official, as every step reads it: the session it is answered in,
+    who wrote it, in which chat, its text and its folded form (`word`)."""
+
+    session: AsyncSession
+    official: Official
+    chat_ref: str
+    text: str = ""
+    word: str = ""
 
 
 class ZaloWizard(Wizard):
@@ -137,24 +155,21 @@ class ZaloComposer:
         """The answers to one message of `official` in their private chat."""
         with self.i18n.context(), self.i18n.use_locale(official.locale):
             async with session_scope(self.sessionmaker) as session:
+                turn = _Turn(session, official, chat_ref, text, folded(text))
                 try:
-                    return await self._reply(session, official, chat_ref, text)
+                    return await self._reply(turn)
                 except LoaError as exc:
                     await session.rollback()
-                    return await self._after_error(session, official, chat_ref, exc)
+                    return await self._after_error(turn, exc)
 
-    async def _after_error(
-        self, session: AsyncSession, official: Official, chat_ref: str, error: LoaError
-    ) -> list[str]:
+    async def _after_error(self, turn: _Turn, error: LoaError) -> list[str]:
         """Why it did not work, over the step the official is at (nothing changed)."""
         hint = self._explain(error)
-        state = await load_wizard(
-            session=session, bot_id=self.account_id, chat_ref=chat_ref, timeout=self.timeout
-        )
+        state = await self._load(turn)
         if state is None or state.expired:
             return [hint]
         wizard = ZaloWizard.model_validate(state.data)
-        return await self._redraw(session, official, chat_ref, wizard, state.step, hint)
+        return await self._redraw(turn, wizard, state.step, hint)
 
     def _explain(self, error: LoaError) -> str:
         if isinstance(error, NoApprover):
@@ -165,121 +180,110 @@ class ZaloComposer:
             )
         return screens.plain(explain(error))
 
-    async def _reply(
-        self, session: AsyncSession, official: Official, chat_ref: str, text: str
-    ) -> list[str]:
-        state = await load_wizard(
-            session=session, bot_id=self.account_id, chat_ref=chat_ref, timeout=self.timeout
+    async def _load(self, turn: _Turn) -> WizardState | None:
+        return await load_wizard(
+            session=turn.session,
+            bot_id=self.account_id,
+            chat_ref=turn.chat_ref,
+            timeout=self.timeout,
         )
-        word = folded(text)
+
+    async def _reply(self, turn: _Turn) -> list[str]:
+        state = await self._load(turn)
         told: list[str] = []
         if state is not None and state.expired:
             wizard = ZaloWizard.model_validate(state.data)
-            await self._withdraw(session, official, wizard.notice_id)
+            await self._withdraw(turn, wizard.notice_id)
             minutes = self.settings.zalo.wizard_timeout_minutes
             told.append(screens.expired_text(wizard.notice_id, minutes))
             state = None
         if state is None:
-            return told + await self._idle(session, official, chat_ref, text, word)
+            return told + await self._idle(turn)
         wizard = ZaloWizard.model_validate(state.data)
-        if not text.strip():  # a photo or a sticker: the same step again, with why
+        if not turn.text.strip():  # a photo or a sticker: the same step again, with why
             hint = _("Loa reads only typed text here. Please type one of the choices:")
-            return await self._redraw(session, official, chat_ref, wizard, state.step, hint)
-        if word in _CANCEL:
-            await self._withdraw(session, official, wizard.notice_id)
-            await clear_wizard(session=session, bot_id=self.account_id, chat_ref=chat_ref)
-            await session.commit()
+            return await self._redraw(turn, wizard, state.step, hint)
+        if turn.word in _CANCEL:
+            await self._withdraw(turn, wizard.notice_id)
+            await clear_wizard(session=turn.session, bot_id=self.account_id, chat_ref=turn.chat_ref)
+            await turn.session.commit()
             return [screens.dropped_text(wizard.notice_id)]
         step = getattr(self, f"_at_{state.step}")
-        answers: list[str] = await step(session, official, chat_ref, wizard, text, word)
+        answers: list[str] = await step(turn, wizard)
         return answers
 
-    async def _redraw(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        step: str,
-        hint: str,
-    ) -> list[str]:
+    async def _redraw(self, turn: _Turn, wizard: ZaloWizard, step: str, hint: str) -> list[str]:
         """The step the official is at, again, under `hint`."""
         if step == "targets":
-            return await self._picker(session, official, chat_ref, wizard, hint)
+            return await self._picker(turn, wizard, hint)
         if step == "when":
-            return await self._when(session, chat_ref, wizard, hint=hint)
+            return await self._when(turn, wizard, hint=hint)
         if step == "time":
             return [screens.time_prompt(timezone=self.timezone, hint=hint)]
         if step == "confirm":
-            return await self._confirm(session, official, chat_ref, wizard, hint)
+            return await self._confirm(turn, wizard, hint)
         if step == "edit":
             return [f"{hint}\n{screens.edit_prompt(wizard.edit_locale)}"]
-        return await self._review(session, chat_ref, wizard, hint=hint)
+        return await self._review(turn, wizard, hint=hint)
 
     # -- idle: a new notice, or the status ---------------------------------------------
 
-    async def _idle(
-        self, session: AsyncSession, official: Official, chat_ref: str, text: str, word: str
-    ) -> list[str]:
-        status = _STATUS.match(word)
+    async def _idle(self, turn: _Turn) -> list[str]:
+        status = _STATUS.match(turn.word)
         if status is not None:
-            return [await self._status(session, official, int(status[1] or 0))]
-        cancel = _CANCEL_NOTICE.match(word)
+            return [await self._status(turn, int(status[1] or 0))]
+        cancel = _CANCEL_NOTICE.match(turn.word)
         if cancel is not None:
-            return [await self._cancel(session, official, int(cancel[1]))]
-        if word in _CANCEL:
+            return [await self._cancel(turn, int(cancel[1]))]
+        if turn.word in _CANCEL:
             return [_("There is no notice being written right now.")]
-        if len(text.strip()) < MIN_NOTICE_CHARS:
-            return [screens.official_help(official.name)]
+        if len(turn.text.strip()) < MIN_NOTICE_CHARS:
+            return [screens.official_help(turn.official.name)]
         draft = await prepare_draft(
-            session=session,
-            ward_id=official.ward_id,
-            official_id=official.id,
-            text=text,
+            session=turn.session,
+            ward_id=turn.official.ward_id,
+            official_id=turn.official.id,
+            text=turn.text,
             ai=self.settings.ai,
-            actor=f"official:{official.id}:{official.name}",
+            actor=f"official:{turn.official.id}:{turn.official.name}",
         )
-        warnings = [
-            WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
-            for w in review_warnings(draft.preparation)
-        ]
-        wizard = ZaloWizard(notice_id=draft.notice.id or 0, warnings=warnings)
-        return await self._review(session, chat_ref, wizard, renditions=True)
+        wizard = ZaloWizard(notice_id=draft.notice.id or 0, warnings=warnings_of(draft))
+        return await self._review(turn, wizard, renditions=True)
 
-    async def _cancel(self, session: AsyncSession, official: Official, notice_id: int) -> str:
+    async def _cancel(self, turn: _Turn, notice_id: int) -> str:
         """«HUY 5»: the official's own notice, if it has not gone out, is cancelled."""
-        notice = await get_notice(session=session, notice_id=notice_id)
-        if notice.official_id != official.id:
+        notice = await get_notice(session=turn.session, notice_id=notice_id)
+        if notice.official_id != turn.official.id:
             raise NotFound(f"notice {notice_id} does not exist", notice_id=notice_id)
         outcome = await withdraw_notice(
-            session=session,
-            ward_id=official.ward_id,
+            session=turn.session,
+            ward_id=turn.official.ward_id,
             notice_id=notice_id,
-            actor=f"zalo:{official.user_ref}",
+            actor=f"zalo:{turn.official.user_ref}",
         )
-        await session.commit()
+        await turn.session.commit()
         if outcome.cancelled:
             self.unplan(notice_id)
         return screens.plain(withdrawal_text(outcome, timezone=self.timezone))
 
-    async def _status(self, session: AsyncSession, official: Official, notice_id: int) -> str:
+    async def _status(self, turn: _Turn, notice_id: int) -> str:
         notices = await recent_notices(
-            session=session, official_id=official.id or 0, limit=STATUS_NOTICES
+            session=turn.session, official_id=turn.official.id or 0, limit=STATUS_NOTICES
         )
         if notice_id:
             notices = [n for n in notices if n.id == notice_id] or [
                 n
                 for n in await recent_notices(
-                    session=session, official_id=official.id or 0, limit=100
+                    session=turn.session, official_id=turn.official.id or 0, limit=100
                 )
                 if n.id == notice_id
             ]
         blocks = []
         for notice in notices:
-            progress = await notice_progress(session=session, notice_id=notice.id or 0)
+            progress = await notice_progress(session=turn.session, notice_id=notice.id or 0)
             acks = None
             if progress.total:
-                acks = await notice_acks_by_area(session=session, notice_id=notice.id or 0)
+                acks = await notice_acks_by_area(session=turn.session, notice_id=notice.id or 0)
             blocks.append(screens.status_lines(notice, progress, acks, timezone=self.timezone))
         return screens.status_screen(blocks)
 
@@ -287,15 +291,14 @@ class ZaloComposer:
 
     async def _review(
         self,
-        session: AsyncSession,
-        chat_ref: str,
+        turn: _Turn,
         wizard: ZaloWizard,
         *,
         renditions: bool = False,
         hint: str = "",
     ) -> list[str]:
-        notice = await get_notice(session=session, notice_id=wizard.notice_id)
-        by_locale = await renditions_of(session=session, notice_id=wizard.notice_id)
+        notice = await get_notice(session=turn.session, notice_id=wizard.notice_id)
+        by_locale = await renditions_of(session=turn.session, notice_id=wizard.notice_id)
         ordered = sorted(by_locale.values(), key=lambda r: (r.locale != "vi", r.locale))
         options = screens.review_options(
             locales=[r.locale for r in ordered],
@@ -304,7 +307,7 @@ class ZaloComposer:
             urgent=notice.urgent,
         )
         wizard = wizard.model_copy(update={"options": [key for key, _label in options]})
-        await self._save(session, chat_ref, "review", wizard)
+        await self._save(turn, "review", wizard)
         answers = []
         if renditions:
             vi_text = by_locale["vi"].text if "vi" in by_locale else None
@@ -325,73 +328,54 @@ class ZaloComposer:
         )
         return answers
 
-    async def _at_review(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
-        key = _chosen(wizard.options, word)
+    async def _at_review(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
+        key = _chosen(wizard.options, turn.word)
         if key is None:
-            return await self._review(session, chat_ref, wizard, hint=screens.not_understood(text))
+            return await self._review(turn, wizard, hint=screens.not_understood(turn.text))
         if key == "targets":
-            if await unchecked_locales(session=session, notice_id=wizard.notice_id):
+            if await unchecked_locales(session=turn.session, notice_id=wizard.notice_id):
                 hint = _("Please check the facts marked ❗ first.")
-                return await self._review(session, chat_ref, wizard, hint=hint)
+                return await self._review(turn, wizard, hint=hint)
             wizard = wizard.model_copy(update={"view": 0, "page": 0, "query": ""})
-            return await self._picker(session, official, chat_ref, wizard)
+            return await self._picker(turn, wizard)
         if key == "checked":
-            await confirm_renditions(session=session, notice_id=wizard.notice_id)
-            return await self._review(session, chat_ref, wizard)
+            await confirm_renditions(session=turn.session, notice_id=wizard.notice_id)
+            return await self._review(turn, wizard)
         if key == "mask":
             draft = await mask_draft(
-                session=session, notice_id=wizard.notice_id, ai=self.settings.ai
+                session=turn.session, notice_id=wizard.notice_id, ai=self.settings.ai
             )
-            warnings = [
-                WarningItem(code=w.code, detail=w.detail or "", locale=w.locale)
-                for w in review_warnings(draft.preparation)
-            ]
-            wizard = wizard.model_copy(update={"warnings": warnings})
-            return await self._review(session, chat_ref, wizard, renditions=True)
+            wizard = wizard.model_copy(update={"warnings": warnings_of(draft)})
+            return await self._review(turn, wizard, renditions=True)
         if key == "urgent":
-            notice = await toggle_urgent(session=session, notice_id=wizard.notice_id)
+            notice = await toggle_urgent(session=turn.session, notice_id=wizard.notice_id)
             hint = _("🚨 Marked as urgent.") if notice.urgent else _("Urgent mark removed.")
-            return await self._review(session, chat_ref, wizard, hint=hint)
+            return await self._review(turn, wizard, hint=hint)
         locale = key.split(":", 1)[1]  # "edit:<locale>"
         wizard = wizard.model_copy(update={"edit_locale": locale, "options": []})
-        await self._save(session, chat_ref, "edit", wizard)
+        await self._save(turn, "edit", wizard)
         return [screens.edit_prompt(locale)]
 
-    async def _at_edit(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
+    async def _at_edit(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
         await edit_rendition(
-            session=session, notice_id=wizard.notice_id, locale=wizard.edit_locale, text=text
+            session=turn.session,
+            notice_id=wizard.notice_id,
+            locale=wizard.edit_locale,
+            text=turn.text,
         )
-        return await self._review(session, chat_ref, wizard, renditions=True)
+        return await self._review(turn, wizard, renditions=True)
 
     # -- targets -----------------------------------------------------------------------
 
     async def _picker(
         self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
+        turn: _Turn,
         wizard: ZaloWizard,
         hint: str = "",
     ) -> list[str]:
         picker = await area_picker(
-            session=session,
-            ward_id=official.ward_id,
+            session=turn.session,
+            ward_id=turn.official.ward_id,
             selected=wizard.selected,
             view=wizard.view,
             page=wizard.page,
@@ -401,135 +385,99 @@ class ZaloComposer:
         wizard = wizard.model_copy(
             update={"items": [item.id for item in picker.items], "page": picker.page}
         )
-        await self._save(session, chat_ref, "targets", wizard)
+        await self._save(turn, "targets", wizard)
         return [screens.picker_screen(picker, hint=hint)]
 
-    async def _at_targets(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
-        opened = _OPEN.match(word)
-        if word in _DONE:
+    async def _at_targets(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
+        opened = _OPEN.match(turn.word)
+        if turn.word in _DONE:
             if not wizard.selected:
                 hint = _("No khu phố or tổ is chosen yet.")
-                return await self._picker(session, official, chat_ref, wizard, hint)
+                return await self._picker(turn, wizard, hint)
             await choose_targets(
-                session=session, notice_id=wizard.notice_id, area_ids=wizard.selected
+                session=turn.session, notice_id=wizard.notice_id, area_ids=wizard.selected
             )
-            return await self._when(session, chat_ref, wizard)
-        if word in _ALL:
-            wizard = picked(wizard, action="toggle", area_id=official.ward_id)
-        elif word in _NEXT:
+            return await self._when(turn, wizard)
+        if turn.word in _ALL:
+            wizard = picked(wizard, action="toggle", area_id=turn.official.ward_id)
+        elif turn.word in _NEXT:
             wizard = picked(wizard, action="page", area_id=wizard.page + 1)
-        elif word in _PREVIOUS:
+        elif turn.word in _PREVIOUS:
             wizard = picked(wizard, action="page", area_id=wizard.page - 1)
-        elif word in _BACK:
+        elif turn.word in _BACK:
             wizard = picked(wizard, action="clear" if wizard.query else "back", area_id=0)
         elif opened is not None:
             number = int(opened[1])
             if not 1 <= number <= len(wizard.items):
                 hint = screens.no_such_number(number)
-                return await self._picker(session, official, chat_ref, wizard, hint)
+                return await self._picker(turn, wizard, hint)
             wizard = picked(wizard, action="open", area_id=wizard.items[number - 1])
             wizard = wizard.model_copy(update={"query": ""})
-        elif _NUMBERS.match(word):
-            numbers = [int(n) for n in word.split()]
+        elif _NUMBERS.match(turn.word):
+            numbers = [int(n) for n in turn.word.split()]
             wrong = next((n for n in numbers if not 1 <= n <= len(wizard.items)), None)
             if wrong is not None:
                 hint = screens.no_such_number(wrong)
-                return await self._picker(session, official, chat_ref, wizard, hint)
+                return await self._picker(turn, wizard, hint)
             for number in dict.fromkeys(numbers):
                 wizard = picked(wizard, action="toggle", area_id=wizard.items[number - 1])
         else:  # a name: search the tree, as on Telegram
-            wizard = wizard.model_copy(update={"query": text.strip(), "page": 0, "view": 0})
-        return await self._picker(session, official, chat_ref, wizard)
+            wizard = wizard.model_copy(update={"query": turn.text.strip(), "page": 0, "view": 0})
+        return await self._picker(turn, wizard)
 
     # -- when --------------------------------------------------------------------------
 
     async def _when(
         self,
-        session: AsyncSession,
-        chat_ref: str,
+        turn: _Turn,
         wizard: ZaloWizard,
         *,
         hint: str = "",
     ) -> list[str]:
-        target = await target_summary(session=session, notice_id=wizard.notice_id)
+        target = await target_summary(session=turn.session, notice_id=wizard.notice_id)
         options = screens.when_options(quick_month_day(timezone=self.timezone))
         wizard = wizard.model_copy(update={"options": [key for key, _label in options]})
-        await self._save(session, chat_ref, "when", wizard)
+        await self._save(turn, "when", wizard)
         return [screens.when_screen(target, options=options, timezone=self.timezone, hint=hint)]
 
-    async def _at_when(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
-        key = _chosen(wizard.options, word)
+    async def _at_when(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
+        key = _chosen(wizard.options, turn.word)
         if key == "now":
             wizard = wizard.model_copy(update={"at": None, "rrule": None})
-            return await self._confirm(session, official, chat_ref, wizard)
+            return await self._confirm(turn, wizard)
         if key in QUICK_REPEATS:
             wizard = wizard.model_copy(update={"at": None, "rrule": QUICK_REPEATS[key]})
-            return await self._confirm(session, official, chat_ref, wizard)
+            return await self._confirm(turn, wizard)
         if key == "later":
-            await self._save(session, chat_ref, "time", wizard)
+            await self._save(turn, "time", wizard)
             return [screens.time_prompt(timezone=self.timezone)]
-        if _NUMBERS.match(word):  # a number that is not a choice
-            return await self._when(session, chat_ref, wizard, hint=screens.not_understood(text))
-        return await self._typed_time(session, official, chat_ref, wizard, text, step="when")
+        if _NUMBERS.match(turn.word):  # a number that is not a choice
+            return await self._when(turn, wizard, hint=screens.not_understood(turn.text))
+        return await self._typed_time(turn, wizard, step="when")
 
-    async def _at_time(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
-        return await self._typed_time(session, official, chat_ref, wizard, text, step="time")
+    async def _at_time(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
+        return await self._typed_time(turn, wizard, step="time")
 
-    async def _typed_time(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        *,
-        step: str,
-    ) -> list[str]:
+    async def _typed_time(self, turn: _Turn, wizard: ZaloWizard, *, step: str) -> list[str]:
         try:
-            when = read_when(text, timezone=self.timezone)
+            when = read_when(turn.text, timezone=self.timezone)
         except InvalidInput as exc:
-            hint = screens.time_error(exc, text, timezone=self.timezone)
+            hint = screens.time_error(exc, turn.text, timezone=self.timezone)
             if step == "when":
-                return await self._when(session, chat_ref, wizard, hint=hint)
+                return await self._when(turn, wizard, hint=hint)
             return [screens.time_prompt(timezone=self.timezone, hint=hint)]
         wizard = wizard.model_copy(update={"at": when.at, "rrule": when.rrule})
-        return await self._confirm(session, official, chat_ref, wizard)
+        return await self._confirm(turn, wizard)
 
     # -- confirm -----------------------------------------------------------------------
 
     async def _confirm(
         self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
+        turn: _Turn,
         wizard: ZaloWizard,
         hint: str = "",
     ) -> list[str]:
-        summary = await target_summary(session=session, notice_id=wizard.notice_id)
+        summary = await target_summary(session=turn.session, notice_id=wizard.notice_id)
         start = wizard.at or utcnow()
         by = next_local_hour(start, QUICK_DEADLINE_HOUR, timezone=self.timezone)
         tomorrow = by.astimezone(self.zone).date() > start.astimezone(self.zone).date()
@@ -545,8 +493,8 @@ class ZaloComposer:
         ]
         options = screens.confirm_options(scheduled=wizard.at is not None, deadlines=deadlines)
         wizard = wizard.model_copy(update={"options": [key for key, _label in options]})
-        await self._save(session, chat_ref, "confirm", wizard)
-        notice = await get_notice(session=session, notice_id=wizard.notice_id)
+        await self._save(turn, "confirm", wizard)
+        notice = await get_notice(session=turn.session, notice_id=wizard.notice_id)
         warnings = [
             "⚠️ " + screens.plain(screens.zalo_warning(w.code, w.detail, w.locale))
             for w in wizard.warnings
@@ -567,37 +515,27 @@ class ZaloComposer:
                 deadline_line=screens.plain(
                     deadline_choice_line(wizard.deadline, start=start, timezone=self.timezone)
                 ),
-                approval_line=await self._approval_line(session, official, urgent=notice.urgent),
+                approval_line=await self._approval_line(turn, urgent=notice.urgent),
                 warnings=warnings,
                 options=[(key, label) for key, label in options],
                 hint=hint,
             )
         ]
 
-    async def _approval_line(
-        self, session: AsyncSession, official: Official, *, urgent: bool
-    ) -> str:
-        policy = await get_policy(session=session, ward_id=official.ward_id)
-        if not policy.needs_approval or is_approver(official, official.ward_id):
+    async def _approval_line(self, turn: _Turn, *, urgent: bool) -> str:
+        policy = await get_policy(session=turn.session, ward_id=turn.official.ward_id)
+        if not policy.needs_approval or is_approver(turn.official, turn.official.ward_id):
             return ""
         if urgent and policy.urgent_skips_approval:
             return _("🚨 Urgent: it goes out without waiting for approval; the leaders are told.")
         return _("📨 The ward's leaders approve it before it goes out.")
 
-    async def _at_confirm(
-        self,
-        session: AsyncSession,
-        official: Official,
-        chat_ref: str,
-        wizard: ZaloWizard,
-        text: str,
-        word: str,
-    ) -> list[str]:
-        key = _chosen(wizard.options, word)
+    async def _at_confirm(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
+        key = _chosen(wizard.options, turn.word)
         if key == "send":
-            return await self._send(session, official, chat_ref, wizard)
+            return await self._send(turn, wizard)
         if key == "when":
-            return await self._when(session, chat_ref, wizard)
+            return await self._when(turn, wizard)
         if key is not None and key.startswith("deadline:"):
             _prefix, action, number = key.split(":")
             if action == "m":
@@ -607,47 +545,45 @@ class ZaloComposer:
             else:
                 choice = NO_DEADLINE
             wizard = wizard.model_copy(update={"deadline": choice})
-            return await self._confirm(session, official, chat_ref, wizard)
-        if key is None and not _NUMBERS.match(word):  # «trong 2 giờ», «trước 17h»
+            return await self._confirm(turn, wizard)
+        if key is None and not _NUMBERS.match(turn.word):  # «trong 2 giờ», «trước 17h»
             try:
-                value = parse_deadline(text, start=wizard.at or utcnow(), timezone=self.timezone)
+                value = parse_deadline(
+                    turn.text, start=wizard.at or utcnow(), timezone=self.timezone
+                )
             except PastTime:
                 hint = _(
                     "The deadline must come after the notice is sent. Please choose a later one."
                 )
-                return await self._confirm(session, official, chat_ref, wizard, hint)
+                return await self._confirm(turn, wizard, hint)
             except InvalidInput:
                 pass
             else:
                 choice = by_minutes(value) if isinstance(value, int) else by_time(value)
                 wizard = wizard.model_copy(update={"deadline": choice})
-                return await self._confirm(session, official, chat_ref, wizard)
-        return await self._confirm(
-            session, official, chat_ref, wizard, hint=screens.not_understood(text)
-        )
+                return await self._confirm(turn, wizard)
+        return await self._confirm(turn, wizard, hint=screens.not_understood(turn.text))
 
-    async def _send(
-        self, session: AsyncSession, official: Official, chat_ref: str, wizard: ZaloWizard
-    ) -> list[str]:
+    async def _send(self, turn: _Turn, wizard: ZaloWizard) -> list[str]:
         try:
             notice = await confirm_notice(
-                session=session,
+                session=turn.session,
                 notice_id=wizard.notice_id,
                 at=wizard.at,
                 rrule=wizard.rrule,
                 deadline=wizard.deadline,
                 deadline_setting=self.settings.notices.ack_deadline_minutes,
-                actor=f"zalo:{official.user_ref}",
+                actor=f"zalo:{turn.official.user_ref}",
             )
         except InvalidInput as exc:
             if exc.detail.get("reason") != "time_passed":
                 raise
-            await session.rollback()
+            await turn.session.rollback()
             hint = _("The chosen time has passed. Please choose another.")
-            return await self._when(session, chat_ref, wizard, hint=hint)
-        summary = await target_summary(session=session, notice_id=wizard.notice_id)
-        await clear_wizard(session=session, bot_id=self.account_id, chat_ref=chat_ref)
-        await session.commit()
+            return await self._when(turn, wizard, hint=hint)
+        summary = await target_summary(session=turn.session, notice_id=wizard.notice_id)
+        await clear_wizard(session=turn.session, bot_id=self.account_id, chat_ref=turn.chat_ref)
+        await turn.session.commit()
         if notice.approval != Approval.pending:
             self.plan(wizard.notice_id, notice.scheduled_at or utcnow())
         told = screens.sent_text(
@@ -657,24 +593,22 @@ class ZaloComposer:
 
     # -- helpers -----------------------------------------------------------------------
 
-    async def _save(
-        self, session: AsyncSession, chat_ref: str, step: str, wizard: ZaloWizard
-    ) -> None:
+    async def _save(self, turn: _Turn, step: str, wizard: ZaloWizard) -> None:
         await save_wizard(
-            session=session,
+            session=turn.session,
             bot_id=self.account_id,
-            chat_ref=chat_ref,
+            chat_ref=turn.chat_ref,
             step=step,
             data=wizard.model_dump(mode="json"),
         )
-        await session.commit()
+        await turn.session.commit()
 
-    async def _withdraw(self, session: AsyncSession, official: Official, notice_id: int) -> None:
+    async def _withdraw(self, turn: _Turn, notice_id: int) -> None:
         await withdraw_notice(
-            session=session,
-            ward_id=official.ward_id,
+            session=turn.session,
+            ward_id=turn.official.ward_id,
             notice_id=notice_id,
-            actor=f"zalo:{official.user_ref}",
+            actor=f"zalo:{turn.official.user_ref}",
         )
 
 
