@@ -414,9 +414,9 @@ async def _mapped_errors() -> AsyncIterator[None]:
 def _pool_for(url: str, *, limit: int) -> Http1Pool:
     """Keep-alive connections to the Bot API server of `url`, trusting the CAs aiogram's
     session trusts (certifi's), so that both paths accept the same certificates."""
-    return Http1Pool(
-        url, limit=limit, ssl_context=ssl.create_default_context(cafile=certifi.where())
-    )
+    https = url.startswith("https:")
+    context = ssl.create_default_context(cafile=certifi.where()) if https else None
+    return Http1Pool(url, limit=limit, ssl_context=context)
 
 
 class TelegramTransports:
