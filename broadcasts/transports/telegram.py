@@ -1,11 +1,13 @@
 """The Telegram transport: aiogram's `Bot`, one per token, all sharing one HTTP session.
 
 Text messages (the deliveries' hot loop) take a lean path: a JSON body encoded with orjson,
-posted on the aiohttp session aiogram's `Bot` already pools, and only the fields the engine
-reads taken from the answer (ok, message_id; error_code, description, retry_after,
-migrate_to_chat_id on a refusal). aiogram would validate the request into pydantic models,
-build a multipart form and validate what it gets back: a third to a half of a delivery's
-CPU in the benchmark (README, Benchmarks). Files, edits and deletes still go through
+posted on a keep-alive connection of `http1.Http1Pool` (one pool per Bot API server, shared
+by every bot; the request's head is made once per bot), and only the fields the engine
+reads taken from the answer (ok, message_id; description, retry_after, migrate_to_chat_id
+on a refusal). aiogram would validate the request into pydantic models, build a multipart
+form and validate what it gets back, and aiohttp's client builds a request and a response
+object around each post: together most of a delivery's CPU in the benchmark (README,
+Benchmarks). Files, edits and deletes still go through
 aiogram (rarer, and uploads need its multipart). Both paths end in `_refusal`, so an
 answer means the same whichever path sent it.
 
