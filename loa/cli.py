@@ -69,10 +69,12 @@ async def _rotate_key(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, roles: dict[str, bool]) -> None:
+    from broadcasts.delivery.process import freeze_startup_heap
     from loa.runtime import Roles, Runtime
 
     runtime = Runtime(settings, Roles(**roles))
     await runtime.start()
+    freeze_startup_heap()  # everything is loaded: see its docstring
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -120,6 +120,9 @@ class NoticeTexts:
     sent_at: datetime | None = None
     files: tuple[FileInfo, ...] = ()  # attachments, in album order
     title: str = ""  # for follow-ups that name the notice («Thông báo #3 «…»»)
+    # The engine's plan of a delivery without links of its own (`files.plan`), by locale
+    # and transport: the same for each of the notice's deliveries, so made once.
+    plans: dict[tuple[str, TransportCapabilities], Any] = field(default_factory=dict)
     _parts: dict[tuple[str, int, str, bool], tuple[str, ...]] = field(default_factory=dict)
 
     def text_for(self, locale: str) -> str | None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from broadcasts.delivery import files, followups
 from broadcasts.delivery.claims import FileInfo, Job, NoticeTexts
@@ -56,6 +57,17 @@ _MAX_MIGRATIONS = 3
 # can be corrected or recalled in the groups it reached.
 _AMENDS = (DeliveryKind.correction, DeliveryKind.recall)
 T = TypeVar("T")
+
+
+@functools.cache
+def _delivery_count(result: str, transport: str, kind: str) -> Any:
+    """`loa_deliveries` for one (result, transport, kind): looked up once, not per message."""
+    return DELIVERIES.labels(result=result, transport=transport, kind=kind)
+
+
+@functools.cache
+def _send_seconds(transport: str) -> Any:
+    return SEND_SECONDS.labels(transport=transport)
 
 
 def backoff_seconds(
@@ -92,9 +104,7 @@ class Sender:
         """One attempt at `job`: whatever happens, the outcome to record (and count)."""
         used: list[str] = []
         outcome = await self._attempt(job, notice, transports, used)
-        DELIVERIES.labels(
-            result=outcome.result.value, transport=used[0] if used else "none", kind=job.kind
-        ).inc()
+        _delivery_count(outcome.result.value, used[0] if used else "none", job.kind).inc()
         return outcome
 
     async def _attempt(
@@ -119,7 +129,14 @@ class Sender:
                 return await followups.attempt(self, job, notice, transport)
             caps = transport.capabilities
             links = files.delivery_links(self._links, job.id, notice, caps)
-            planned = files.plan(notice, job.locale, caps, links)
+            if links is None:  # the same for every delivery of the notice: planned once
+                key = (job.locale, caps)
+                if key in notice.plans:
+                    planned = notice.plans[key]
+                else:
+                    planned = notice.plans[key] = files.plan(notice, job.locale, caps)
+            else:
+                planned = files.plan(notice, job.locale, caps, links)
             if planned is None:
                 return self._final(job, Result.failed, f"no text for locale {job.locale}")
             steps, markup = planned
@@ -182,6 +199,7 @@ class Sender:
         if not steps:
             return self._final(job, Result.failed, "nothing to send: the text is empty")
         label = ack_label(job.locale)
+        clock, timeout = self._clock, self._settings.send_timeout_seconds
         migrations = 0
         while True:
             done, index = 0, 0
@@ -203,7 +221,9 @@ class Sender:
                     for f, url in zip(
                         step.files, step.urls or (None,) * len(step.files), strict=True
                     )
-                ),
+                )
+                if step.files
+                else (),
                 reply_to=reply_to if index == 0 and transport.capabilities.can_reply else None,
             )
             # A paused account waits here without a slot, so it never holds up the others.
@@ -211,8 +231,11 @@ class Sender:
             try:
                 async with self._limits.turn(job.account_id, job.chat_ref, self._http_slots):
                     job.started = True
-                    async with self._timed(transport.name):
+                    # `_timed`, written out: this is the hot loop, once per message.
+                    started = clock.monotonic()
+                    async with asyncio.timeout(timeout):
                         sent = await transport.send(message)
+                    _send_seconds(transport.name).observe(clock.monotonic() - started)
             except RateLimited as exc:
                 RATE_LIMITED.labels(bot=str(job.account_id), transport=transport.name).inc()
                 await self._limits.pause(job.account_id, exc.retry_after)
@@ -254,7 +277,7 @@ class Sender:
         started = self._clock.monotonic()
         async with asyncio.timeout(self._settings.send_timeout_seconds):
             yield
-        SEND_SECONDS.labels(transport=transport).observe(self._clock.monotonic() - started)
+        _send_seconds(transport).observe(self._clock.monotonic() - started)
 
     def failed(self, job: Job, exc: Exception) -> Outcome:
         """The outcome of a send or a follow-up's call that raised: a rate limit waits

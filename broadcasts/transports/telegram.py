@@ -1,11 +1,13 @@
 """The Telegram transport: aiogram's `Bot`, one per token, all sharing one HTTP session.
 
 Text messages (the deliveries' hot loop) take a lean path: a JSON body encoded with orjson,
-posted on the aiohttp session aiogram's `Bot` already pools, and only the fields the engine
-reads taken from the answer (ok, message_id; error_code, description, retry_after,
-migrate_to_chat_id on a refusal). aiogram would validate the request into pydantic models,
-build a multipart form and validate what it gets back: a third to a half of a delivery's
-CPU in the benchmark (README, Benchmarks). Files, edits and deletes still go through
+posted on a keep-alive connection of `http1.Http1Pool` (one pool per Bot API server, shared
+by every bot; the request's head is made once per bot), and only the fields the engine
+reads taken from the answer (ok, message_id; description, retry_after, migrate_to_chat_id
+on a refusal). aiogram would validate the request into pydantic models, build a multipart
+form and validate what it gets back, and aiohttp's client builds a request and a response
+object around each post: together most of a delivery's CPU in the benchmark (README,
+Benchmarks). Files, edits and deletes still go through
 aiogram (rarer, and uploads need its multipart). Both paths end in `_refusal`, so an
 answer means the same whichever path sent it.
 
@@ -29,11 +31,13 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import certifi
 import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -85,6 +89,7 @@ from broadcasts.transports.base import (
     SentMessage,
     TransportCapabilities,
 )
+from broadcasts.transports.http1 import Http1Pool
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES, encode_ack_data
 
 _JSON = {"Content-Type": "application/json"}
@@ -150,13 +155,16 @@ class TelegramTransport:
     name = "telegram"
     capabilities: TransportCapabilities = TELEGRAM_CAPABILITIES
 
-    def __init__(self, bot: Bot, *, timeout: float = 15.0) -> None:
+    def __init__(self, bot: Bot, *, timeout: float = 15.0, http: Http1Pool | None = None) -> None:
         self.bot = bot
         self._timeout = max(1, math.ceil(timeout))
         self._upload_timeout = max(self._timeout, 60)  # a 20 MB upload on a slow line
-        self._client_timeout = aiohttp.ClientTimeout(total=self._timeout)
         self._send_url = bot.session.api.api_url(token=bot.token, method="sendMessage")
-        self._http: aiohttp.ClientSession | None = None  # aiogram's, opened on first send
+        # The lean path's connections: the factory's, shared by every bot, or its own.
+        self._own_pool = http is None
+        self._pool = http if http is not None else _pool_for(self._send_url, limit=16)
+        self._send_head = self._pool.post_head(self._send_url)
+        self._http: aiohttp.ClientSession | None = None  # aiogram's, opened on first use
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         if message.files:
@@ -192,17 +200,13 @@ class TelegramTransport:
                 "message_id": int(message.reply_to),
                 "allow_sending_without_reply": True,
             }
-        http = self._http
-        if http is None or http.closed:
-            http = await self._open_http()
         try:
-            async with http.post(
-                self._send_url, data=orjson.dumps(body), headers=_JSON, timeout=self._client_timeout
-            ) as response:
-                status, raw = response.status, await response.read()
+            status, raw = await self._pool.post(
+                self._send_head, orjson.dumps(body), timeout=self._timeout
+            )
         except TimeoutError as exc:  # aiogram's words for it, so both paths read the same
             raise NoAnswer("network error: Request timeout error") from exc
-        except aiohttp.ClientError as exc:
+        except OSError as exc:  # unreachable, connection lost, not HTTP: it may have arrived
             raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
         try:
             answer = orjson.loads(raw)
@@ -220,7 +224,8 @@ class TelegramTransport:
         )
 
     async def _open_http(self) -> aiohttp.ClientSession:
-        """The aiohttp session (and its connection pool) that aiogram's session keeps."""
+        """The aiohttp session (and its connection pool) that aiogram's session keeps, for
+        posting other methods the lean way."""
         session = self.bot.session
         if not isinstance(session, AiohttpSession):
             raise TypeError("the lean send path needs aiogram's AiohttpSession")
@@ -328,7 +333,10 @@ class TelegramTransport:
             )
 
     async def close(self) -> None:
-        """Nothing to do: the registry owns the shared HTTP session."""
+        """Close the lean path's connections if they are this transport's own (the
+        factory owns the shared ones, and aiogram's session)."""
+        if self._own_pool:
+            await self._pool.close()
 
 
 _NOT_MODIFIED = "message is not modified"
@@ -405,11 +413,19 @@ async def _mapped_errors() -> AsyncIterator[None]:
         raise _mapped(exc) from exc
 
 
+def _pool_for(url: str, *, limit: int) -> Http1Pool:
+    """Keep-alive connections to the Bot API server of `url`, trusting the CAs aiogram's
+    session trusts (certifi's), so that both paths accept the same certificates."""
+    https = url.startswith("https:")
+    context = ssl.create_default_context(cafile=certifi.where()) if https else None
+    return Http1Pool(url, limit=limit, ssl_context=context)
+
+
 class TelegramTransports:
     """Makes the transport of each Telegram token; every `Bot` shares one HTTP session.
 
     One `AiohttpSession` (one connection pool) pointed at `api_base` serves every account,
-    so 168 ward bots cost one pool, not 168.
+    so 168 ward bots cost one pool, not 168; so does one `Http1Pool` for the lean path.
     """
 
     name = "telegram"
@@ -422,6 +438,7 @@ class TelegramTransports:
         self._timeout = timeout
         self._connection_limit = connection_limit
         self._session: AiohttpSession | None = None
+        self._pool: Http1Pool | None = None
         self._transports: dict[str, TelegramTransport] = {}
 
     def open(self, token: str) -> TelegramTransport:
@@ -435,11 +452,19 @@ class TelegramTransports:
             except TokenValidationError as exc:
                 # The account's row is wrong, not the chat: never deactivate channels for it.
                 raise TemporaryFailure("invalid bot token") from exc
-            transport = self._transports[token] = TelegramTransport(bot, timeout=self._timeout)
+            if self._pool is None:
+                url = self._api.api_url(token=token, method="sendMessage")
+                self._pool = _pool_for(url, limit=self._connection_limit)
+            transport = self._transports[token] = TelegramTransport(
+                bot, timeout=self._timeout, http=self._pool
+            )
         return transport
 
     async def close(self) -> None:
         self._transports.clear()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None

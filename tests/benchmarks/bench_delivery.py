@@ -66,6 +66,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import make_engine, make_sessionmaker, session_scope
 from broadcasts.delivery import DeliveryWorker
+from broadcasts.delivery.process import freeze_startup_heap
 from broadcasts.migrate import upgrade_async
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus, utcnow
 from broadcasts.settings import DeliverySettings, Settings, TelegramSettings
@@ -489,6 +490,7 @@ async def run_engine(
                 on_progress=on_progress,
             )
             poll = 0.25 if workers == 1 else 0.05
+            freeze_startup_heap()  # as a worker process does once it is loaded
             sampler = Sampler()
             sampler.start()
             cpu_children = _cpu(children)
