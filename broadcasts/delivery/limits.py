@@ -196,13 +196,15 @@ class ChatTable:
 
 
 class _Account:
-    """One account's pacing: its log, when its next send may go, one waiter at a time."""
+    """One account's pacing: its log, its pace, when its next send may go, one waiter at a
+    time."""
 
-    __slots__ = ("log", "next_at", "lock", "spacing")
+    __slots__ = ("log", "due", "next_at", "lock", "spacing")
 
     def __init__(self, log: SendLog | None, spacing: float) -> None:
         self.log = log
-        self.next_at = -math.inf
+        self.due = -math.inf  # when the next send is due on the account's pace
+        self.next_at = -math.inf  # when it may go: its due time, or later after a late one
         self.lock = asyncio.Lock()
         self.spacing = spacing
 
@@ -336,12 +338,15 @@ class MemoryLimits:
             # would add every lateness to the pace (10 ms late at 30/s loses a quarter of
             # the rate). An account that fell behind catches up with sends closer together,
             # never closer than half a spacing (sends keep their order of arrival, urgent
-            # first); one idle for longer than `_CATCH_UP` spacings starts afresh. The
-            # account's log still bounds every second to the limit: catching up is no 429.
+            # first), until it is back on its pace: that floor delays the next send, never
+            # the pace itself, or one late timer would set the account back for good. One
+            # idle for longer than `_CATCH_UP` spacings starts afresh. The account's log
+            # still bounds every second to the limit: catching up is no 429.
             now = clock.monotonic()
-            late = now - account.next_at
-            due = account.next_at if late < _CATCH_UP * account.spacing else now
-            account.next_at = max(due + account.spacing, now + account.spacing / 2)
+            late = now - account.due
+            due = account.due if late < _CATCH_UP * account.spacing else now
+            account.due = due + account.spacing
+            account.next_at = max(account.due, now + account.spacing / 2)
             if account.log is not None:
                 account.log.start()
         return account
