@@ -11,15 +11,23 @@ while fewer than `limit` still count. That makes the promise exact, whatever the
     other one had started before it, and arrived (so was answered) after its start minus
     `period`: each still counted when it was let go, so it was not let go.
 
+Any moment after the provider answered serves as "its answer came back"; the earlier, the
+sooner the next send may go, since a bot then sends at most `limit` per `period` plus the
+time from a let-go to that moment. It is taken when the send's block (`turn`) ends, right
+after the transport read the answer, before anything is recorded (against the sandbox on
+the same machine, a few ms after the let-go on average, a tenth of a ms of it reading and
+parsing the answer: README, Benchmarks).
+
 A send whose answer never came (a timeout, a lost connection, a cancel) may still arrive:
 it counts as answered `hold` seconds after it started. Only a provider that takes a message
 later than that can see more than the limit.
 
 `MemoryLimits` keeps the logs in this process (the embedded `loa run`, or one worker);
 `RedisLimits` (`shared_limits.py`) keeps them in Redis for every worker. Both also space one
-account's sends evenly (1/rate apart, no bursts) and carry the pause a 429 imposes on one
-account, so that only that account waits. A rate of 0 switches that limit off. Time comes
-from an injected `Clock`, so the tests run on virtual time.
+account's sends evenly (1/rate apart, no bursts, on a pace that a late timer does not
+shift) and carry the pause a 429 imposes on one account, so that only that account waits.
+A rate of 0 switches that limit off. Time comes from an injected `Clock`, so the tests run
+on virtual time.
 
 A platform slower than Telegram (Zalo's undisclosed quota) has its own account rate in
 `transport_rates` (by transport name); the engine says which transport an account uses
