@@ -51,8 +51,13 @@ from broadcasts.settings import DeliverySettings
 # A chat's state is looked at for forgetting once it has been quiet this long.
 _SPENT_AFTER_SECONDS = 2.0
 _SWEEP_EVERY = 2048
-# How far (in spacings) an account's sends may fall behind their pace and still catch up.
+# How far an account's sends may fall behind their pace and still catch up: 3 spacings for a
+# send that found the account idle; for one the limiter itself held back (the window while
+# earlier sends were answered, its own timer firing late), half a second, or 3 spacings if
+# longer. Either stays under the shortest 429 pause (1 s), so a paused account starts
+# afresh rather than rushing.
 _CATCH_UP = 3
+_CATCH_UP_HELD_SECONDS = 0.5
 
 
 class LimiterBackend(Protocol):
@@ -335,8 +340,10 @@ class MemoryLimits:
         # time, and only that one holds a slot.
         async with account.lock:
             await slots.acquire()
+            held = False
             try:
                 while (wait := self._account_wait(account_id, account, clock.monotonic())) > 0:
+                    held = True
                     await clock.sleep(wait)
             except BaseException:
                 slots.release()
@@ -347,14 +354,20 @@ class MemoryLimits:
             # the rate). An account that fell behind catches up with sends closer together,
             # never closer than half a spacing (sends keep their order of arrival, urgent
             # first), until it is back on its pace: that floor delays the next send, never
-            # the pace itself, or one late timer would set the account back for good. One
-            # idle for longer than `_CATCH_UP` spacings starts afresh. The account's log
-            # still bounds every second to the limit: catching up is no 429.
+            # the pace itself, or one late timer would set the account back for good. So
+            # does the window: a send held until an earlier answer left it goes late, and
+            # the ones after it catch up where the window lets them. One idle for longer
+            # than `_CATCH_UP` spacings, or held for longer than `_CATCH_UP_HELD_SECONDS`,
+            # starts afresh. The account's log still bounds every second to the limit:
+            # catching up is no 429.
             now = clock.monotonic()
-            late = now - account.due
-            due = account.due if late < _CATCH_UP * account.spacing else now
-            account.due = due + account.spacing
-            account.next_at = max(account.due, now + account.spacing / 2)
+            spacing = account.spacing
+            behind = (
+                max(_CATCH_UP * spacing, _CATCH_UP_HELD_SECONDS) if held else _CATCH_UP * spacing
+            )
+            due = account.due if now - account.due < behind else now
+            account.due = due + spacing
+            account.next_at = max(account.due, now + spacing / 2)
             if account.log is not None:
                 account.log.start()
         return account

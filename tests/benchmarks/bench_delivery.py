@@ -31,7 +31,8 @@ stdout, then a short table. Sizes are `--quick`, the default (`make bench`) or `
 Deliveries are made due a few seconds after seeding, so that every worker starts on them at
 the same moment, and the clock of a run starts at that moment, read with the wall clock the
 due time was written by (started before the seeding, it once counted the seeding's time and
-then a poll interval of waiting: 0.5 s of a 10 s run). CPU burners are `python -c "while True: pass"` subprocesses.
+then a poll interval of waiting: 0.5 s of a 10 s run). CPU burners are
+`python -c "while True: pass"` subprocesses.
 """
 
 from __future__ import annotations

@@ -84,6 +84,34 @@ def test_a_late_timer_does_not_set_the_bot_back_for_good() -> None:
     assert _max_in_window(stamps, 1.0) <= 10
 
 
+def test_a_send_held_by_the_window_does_not_set_the_bot_back_for_good() -> None:
+    """At 10/s, the first four sends take 0.35 s to be answered and the others none: the
+    11th waits for the first answer to leave the window (1.35 s, 3.5 spacings behind its
+    pace), the next ones go as the window lets them, half a spacing apart, and the bot is
+    back on its pace by the 18th instead of going on 0.35 s behind."""
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=10, per_chat_per_second=0, clock=clock)
+    slots = asyncio.Semaphore(20)
+    lets: list[float] = []
+    answers: list[float] = []
+
+    async def send(i: int) -> None:
+        async with limits.turn(1, str(-i), slots):
+            lets.append(clock.monotonic())
+            await clock.sleep(0.35 if i < 4 else 0.0)
+            answers.append(clock.monotonic())
+
+    async def main() -> None:
+        await asyncio.gather(*(send(i) for i in range(20)))
+
+    clock.run(main())
+    offsets = [round(t - lets[0], 9) for t in lets]
+    assert offsets[:10] == pytest.approx([i / 10 for i in range(10)])
+    assert offsets[10:17] == pytest.approx([1.35, 1.4, 1.45, 1.5, 1.55, 1.6, 1.65])
+    assert offsets[17:] == pytest.approx([1.7, 1.8, 1.9])  # on its pace again
+    assert _max_in_window(answers, 1.0) <= 10
+
+
 def test_no_window_sees_more_than_the_limit_whatever_the_delays() -> None:
     """Sends take between 0 and 0.4 s to be answered, and each reaches the provider at
     the worst moment: at its start or just before its answer. Spacing alone would let 31
