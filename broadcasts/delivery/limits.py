@@ -11,15 +11,23 @@ while fewer than `limit` still count. That makes the promise exact, whatever the
     other one had started before it, and arrived (so was answered) after its start minus
     `period`: each still counted when it was let go, so it was not let go.
 
+Any moment after the provider answered serves as "its answer came back"; the earlier, the
+sooner the next send may go, since a bot then sends at most `limit` per `period` plus the
+time from a let-go to that moment. It is taken when the send's block (`turn`) ends, right
+after the transport read the answer, before anything is recorded (against the sandbox on
+the same machine, a few ms after the let-go on average, a tenth of a ms of it reading and
+parsing the answer: README, Benchmarks).
+
 A send whose answer never came (a timeout, a lost connection, a cancel) may still arrive:
 it counts as answered `hold` seconds after it started. Only a provider that takes a message
 later than that can see more than the limit.
 
 `MemoryLimits` keeps the logs in this process (the embedded `loa run`, or one worker);
 `RedisLimits` (`shared_limits.py`) keeps them in Redis for every worker. Both also space one
-account's sends evenly (1/rate apart, no bursts) and carry the pause a 429 imposes on one
-account, so that only that account waits. A rate of 0 switches that limit off. Time comes
-from an injected `Clock`, so the tests run on virtual time.
+account's sends evenly (1/rate apart, no bursts, on a pace that a late timer does not
+shift) and carry the pause a 429 imposes on one account, so that only that account waits.
+A rate of 0 switches that limit off. Time comes from an injected `Clock`, so the tests run
+on virtual time.
 
 A platform slower than Telegram (Zalo's undisclosed quota) has its own account rate in
 `transport_rates` (by transport name); the engine says which transport an account uses
@@ -43,8 +51,13 @@ from broadcasts.settings import DeliverySettings
 # A chat's state is looked at for forgetting once it has been quiet this long.
 _SPENT_AFTER_SECONDS = 2.0
 _SWEEP_EVERY = 2048
-# How far (in spacings) an account's sends may fall behind their pace and still catch up.
+# How far an account's sends may fall behind their pace and still catch up: 3 spacings for a
+# send that found the account idle; for one the limiter itself held back (the window while
+# earlier sends were answered, its own timer firing late), half a second, or 3 spacings if
+# longer. Either stays under the shortest 429 pause (1 s), so a paused account starts
+# afresh rather than rushing.
 _CATCH_UP = 3
+_CATCH_UP_HELD_SECONDS = 0.5
 
 
 class LimiterBackend(Protocol):
@@ -196,13 +209,15 @@ class ChatTable:
 
 
 class _Account:
-    """One account's pacing: its log, when its next send may go, one waiter at a time."""
+    """One account's pacing: its log, its pace, when its next send may go, one waiter at a
+    time."""
 
-    __slots__ = ("log", "next_at", "lock", "spacing")
+    __slots__ = ("log", "due", "next_at", "lock", "spacing")
 
     def __init__(self, log: SendLog | None, spacing: float) -> None:
         self.log = log
-        self.next_at = -math.inf
+        self.due = -math.inf  # when the next send is due on the account's pace
+        self.next_at = -math.inf  # when it may go: its due time, or later after a late one
         self.lock = asyncio.Lock()
         self.spacing = spacing
 
@@ -325,8 +340,10 @@ class MemoryLimits:
         # time, and only that one holds a slot.
         async with account.lock:
             await slots.acquire()
+            held = False
             try:
                 while (wait := self._account_wait(account_id, account, clock.monotonic())) > 0:
+                    held = True
                     await clock.sleep(wait)
             except BaseException:
                 slots.release()
@@ -336,12 +353,21 @@ class MemoryLimits:
             # would add every lateness to the pace (10 ms late at 30/s loses a quarter of
             # the rate). An account that fell behind catches up with sends closer together,
             # never closer than half a spacing (sends keep their order of arrival, urgent
-            # first); one idle for longer than `_CATCH_UP` spacings starts afresh. The
-            # account's log still bounds every second to the limit: catching up is no 429.
+            # first), until it is back on its pace: that floor delays the next send, never
+            # the pace itself, or one late timer would set the account back for good. So
+            # does the window: a send held until an earlier answer left it goes late, and
+            # the ones after it catch up where the window lets them. One idle for longer
+            # than `_CATCH_UP` spacings, or held for longer than `_CATCH_UP_HELD_SECONDS`,
+            # starts afresh. The account's log still bounds every second to the limit:
+            # catching up is no 429.
             now = clock.monotonic()
-            late = now - account.next_at
-            due = account.next_at if late < _CATCH_UP * account.spacing else now
-            account.next_at = max(due + account.spacing, now + account.spacing / 2)
+            spacing = account.spacing
+            behind = (
+                max(_CATCH_UP * spacing, _CATCH_UP_HELD_SECONDS) if held else _CATCH_UP * spacing
+            )
+            due = account.due if now - account.due < behind else now
+            account.due = due + spacing
+            account.next_at = max(account.due, now + spacing / 2)
             if account.log is not None:
                 account.log.start()
         return account

@@ -3,10 +3,16 @@
 The same rule as `limits.py`, with the logs in Redis: one sorted set per account, chat and
 group, whose members are the sends that still count, scored by when their answer came (or
 by start + `hold` while in flight). One Lua script checks every log of a message and, when
-all have room, enters the send in each; a second one stamps the answer. Both read Redis's
-own clock, so the processes' clocks never meet. A process also paces its own sends with
-`MemoryLimits`, so it never bursts. Should Redis fail, sending goes on under this process's
-limits alone (a 429 then pauses the bot) and a warning is logged.
+all have room, enters the send in each at Redis's time; a second one stamps the answer.
+Times are Redis's own clock, so the processes' clocks never meet. The answer is stamped at
+the moment it came, not when the stamp reaches Redis (a busy machine's round trip, tens of
+ms, would otherwise count as part of every send): the admission ran on Redis after this
+process asked for it, so Redis's clock at the answer is at most the admission's time plus
+what this process's clock measured from asking to the answer (`answer_bound`, with a
+margin for the two clocks' rates; Redis's time when the stamp runs bounds it too). A
+process also paces its own sends with `MemoryLimits`, so it never bursts; its own log ends
+at the same answer, before the stamp's round trip. Should Redis fail, sending goes on under
+this process's limits alone (a 429 then pauses the bot) and a warning is logged.
 
 A 429's pause is a key with a time to live: every process sees how long is left.
 """
@@ -20,6 +26,8 @@ import logging
 import math
 import secrets
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,7 +45,8 @@ _WARN_EVERY_SECONDS = 10.0
 
 # Lua turns numbers into strings with 14 digits; times in µs need 16: format them whole.
 # KEYS: the logs; ARGV: member, hold (µs), then limit and period (µs) of each log.
-# Returns 0 when the send was entered in every log, else how many µs to wait first.
+# Returns {0, Redis's time (µs)} when the send was entered in every log, else {how many µs
+# to wait first}.
 _ADMIT = """
 local function whole(x) return string.format('%.0f', x) end
 local t = redis.call('TIME')
@@ -54,21 +63,23 @@ for i, key in ipairs(KEYS) do
   end
 end
 if wait > 0 then
-  return math.ceil(wait)
+  return {math.ceil(wait)}
 end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, whole(now + hold), ARGV[1])
   redis.call('PEXPIRE', key, whole(math.ceil((hold + tonumber(ARGV[2 + 2 * i])) / 1000) + 1000))
 end
-return 0
+return {0, now}
 """
 
-# KEYS: the logs the send was entered in; ARGV: member. Stamps the answer's arrival.
+# KEYS: the logs the send was entered in; ARGV: member, the latest the answer can have come
+# (µs, Redis's clock). Stamps the answer's arrival: that, or now if earlier.
 _ANSWERED = """
 local t = redis.call('TIME')
-local now = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local at = string.format('%.0f', math.min(now, tonumber(ARGV[2])))
 for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, 'XX', now, ARGV[1])
+  redis.call('ZADD', key, 'XX', at, ARGV[1])
 end
 return 0
 """
@@ -83,6 +94,31 @@ return 0
 """
 
 _MICROS = 1_000_000
+# How much faster this process's clock may run than Redis's, or the other way round: far
+# more than NTP ever slews a clock (0.05%).
+_RATE_MARGIN = 1e-3
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A send entered in the shared logs: where, and when it was admitted on Redis's clock
+    (`admitted_us`), asked for at `asked` on this process's clock."""
+
+    keys: list[str]
+    member: str
+    admitted_us: int
+    asked: float
+
+
+def answer_bound(admitted_us: int, asked: float, answered: float) -> int:
+    """The latest moment, on Redis's clock (µs), that an answer seen at `answered` can have
+    come, for a send admitted at `admitted_us` after this process asked at `asked`.
+
+    The admission ran at or after the asking, so from the admission to the answer Redis's
+    clock moved at most what this process's measured from the asking to the seeing, give
+    or take the clocks' rates.
+    """
+    return admitted_us + math.ceil(max(0.0, answered - asked) * _MICROS * (1 + _RATE_MARGIN))
 
 
 class RedisLimits:
@@ -156,33 +192,40 @@ class RedisLimits:
     async def turn(
         self, account_id: int, chat_ref: str, slots: asyncio.Semaphore
     ) -> AsyncIterator[None]:
-        async with (
-            self._local.turn(account_id, chat_ref, slots),
-            self._shared(account_id, chat_ref),
+        async with self._shared(
+            self._local.turn(account_id, chat_ref, slots), account_id, chat_ref
         ):
             yield
 
     @contextlib.asynccontextmanager
     async def account_turn(self, account_id: int) -> AsyncIterator[None]:
-        async with self._local.account_turn(account_id), self._shared(account_id, None):
+        async with self._shared(self._local.account_turn(account_id), account_id, None):
             yield
 
     @contextlib.asynccontextmanager
-    async def _shared(self, account_id: int, chat_ref: str | None) -> AsyncIterator[None]:
-        entered: list[str] = []
-        member = next(self._members)
+    async def _shared(
+        self, local: AbstractAsyncContextManager[None], account_id: int, chat_ref: str | None
+    ) -> AsyncIterator[None]:
+        """This process's turn `local`, then a turn in the shared logs. The answer ends the
+        local turn (its log, its slot) at once; the shared logs are stamped after that."""
+        entry: _Entry | None = None
+        answered: float | None = None
         try:
-            entered = await self._shared_turn(account_id, chat_ref, member)
-        except RedisError as exc:
-            self._warn(exc)
-        try:
-            yield
-        except BaseException as exc:
-            if not may_still_arrive(exc):
-                await self._stamp(entered, member)
-            raise
-        else:
-            await self._stamp(entered, member)
+            async with local:
+                try:
+                    entry = await self._shared_turn(account_id, chat_ref, next(self._members))
+                except RedisError as exc:
+                    self._warn(exc)
+                try:
+                    yield
+                except BaseException as exc:
+                    if not may_still_arrive(exc):
+                        answered = self._clock.monotonic()
+                    raise
+                answered = self._clock.monotonic()
+        finally:
+            if entry is not None and answered is not None:
+                await self._stamp(entry, answered)
 
     def _keys(self, account_id: int, chat_ref: str | None) -> list[tuple[str, int, int]]:
         """The logs a send enters: the account's, and its chat's unless `chat_ref` is None."""
@@ -203,12 +246,14 @@ class RedisLimits:
         own = window(self._local.account_rate(account_id), 1.0)
         return (own[0], math.ceil(own[1] * _MICROS)) if own else (limit, period)
 
-    async def _shared_turn(self, account_id: int, chat_ref: str | None, member: str) -> list[str]:
-        """Wait until every shared log has room and enter the send; return the keys used."""
+    async def _shared_turn(
+        self, account_id: int, chat_ref: str | None, member: str
+    ) -> _Entry | None:
+        """Wait until every shared log has room and enter the send (None: no shared log)."""
         await self._wait_pause(account_id)
         keys = self._keys(account_id, chat_ref)
         if not keys:
-            return []
+            return None
         args: list[Any] = [member, self._hold_us]
         for _, limit, period in keys:
             args += [limit, period]
@@ -219,18 +264,19 @@ class RedisLimits:
         async with lock:
             while True:
                 async with self._connections:
-                    wait_us = int(await self._admit(keys=[k for k, _, _ in keys], args=args))
+                    asked = self._clock.monotonic()  # before the call: Redis runs it later
+                    reply = await self._admit(keys=[k for k, _, _ in keys], args=args)
+                wait_us = int(reply[0])
                 if wait_us <= 0:
-                    return [k for k, _, _ in keys]
+                    return _Entry([k for k, _, _ in keys], member, int(reply[1]), asked)
                 # Past one period, every send that counts is in flight: look again then.
                 await self._clock.sleep(min(wait_us, longest) / _MICROS)
 
-    async def _stamp(self, keys: list[str], member: str) -> None:
-        if not keys:
-            return
+    async def _stamp(self, entry: _Entry, answered: float) -> None:
+        at = answer_bound(entry.admitted_us, entry.asked, answered)
         try:
             async with self._connections:
-                await self._answered(keys=keys, args=[member])
+                await self._answered(keys=entry.keys, args=[entry.member, at])
         except RedisError as exc:  # the entry then counts until start + hold
             self._warn(exc)
 

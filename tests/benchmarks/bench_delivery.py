@@ -29,7 +29,10 @@ stdout, then a short table. Sizes are `--quick`, the default (`make bench`) or `
   and its line says so. Throughput and CPU are the restarted run's.
 
 Deliveries are made due a few seconds after seeding, so that every worker starts on them at
-the same moment. CPU burners are `python -c "while True: pass"` subprocesses.
+the same moment, and the clock of a run starts at that moment, read with the wall clock the
+due time was written by (started before the seeding, it once counted the seeding's time and
+then a poll interval of waiting: 0.5 s of a 10 s run). CPU burners are
+`python -c "while True: pass"` subprocesses.
 """
 
 from __future__ import annotations
@@ -400,16 +403,19 @@ async def _seed_due(
     groups: dict[str, list[int]],
     text: str,
     start_at: float,
-) -> int:
+) -> tuple[int, float]:
+    """Seed a notice due `start_at` seconds from now; its id and that moment on
+    `time.monotonic()` (read with the wall clock the database's due time is written by)."""
     seeded = await seed(sessionmaker, groups=groups, text=text)
     # Due a few seconds from now, so that every worker starts on it at the same moment.
+    wall, monotonic = utcnow(), time.monotonic()
     async with session_scope(sessionmaker) as session:
         await session.execute(
             update(Delivery)
             .where(Delivery.notice_id == seeded.notice_id)  # type: ignore[arg-type]
-            .values(next_attempt_at=utcnow() + timedelta(seconds=start_at))
+            .values(next_attempt_at=wall + timedelta(seconds=start_at))
         )
-    return seeded.notice_id
+    return seeded.notice_id, monotonic + start_at
 
 
 async def _done(sessionmaker: async_sessionmaker[AsyncSession], notice_id: int) -> bool:
@@ -470,9 +476,8 @@ async def run_engine(
     with cpu_burners(burners):
         async with worker_processes(workers - 1, workdir=workdir, env=_env(settings)) as children:
             t_seed = time.monotonic()
-            notice_id = await _seed_due(sessionmaker, groups, f"[{name}] {TEXT}", start_at)
+            notice_id, due = await _seed_due(sessionmaker, groups, f"[{name}] {TEXT}", start_at)
             log(f"{name}: {total} deliveries seeded in {time.monotonic() - t_seed:.1f}s")
-            due = t_seed + start_at
             before = await tg.stats()
             transports = _transports(path, settings, sessionmaker)
             changed = asyncio.Event()
@@ -593,7 +598,7 @@ async def run_loa_kill(
     before = (await tg.stats(token))["per_chat"]
     first = await _start_worker(workdir, env, "kill-first")
     cpu_first = _cpu([first])  # from here: its imports are not its sending
-    notice_id = await _seed_due(sessionmaker, groups, f"[loa_kill] {TEXT}", 0.0)
+    notice_id, _ = await _seed_due(sessionmaker, groups, f"[loa_kill] {TEXT}", 0.0)
     t0 = time.monotonic()
     while await _sent_to(tg, token, before) < len(chats) // 3:
         await asyncio.sleep(0.05)

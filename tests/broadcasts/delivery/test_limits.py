@@ -53,6 +53,65 @@ def test_memory_limits_space_one_bot_evenly() -> None:
     assert stamps[-1] - stamps[0] == pytest.approx(44 / 30)
 
 
+class _OneLateTimer(VirtualClock):
+    """Virtual time where the one sleep that reaches `at` first ends `by` seconds late, as
+    a timer does on a busy event loop."""
+
+    def __init__(self, *, at: float, by: float) -> None:
+        super().__init__()
+        self._at = self.monotonic() + at
+        self._by = by
+
+    async def sleep(self, seconds: float) -> None:
+        if self.monotonic() + seconds >= self._at > 0:
+            self._at = 0.0  # once
+            seconds += self._by
+        await super().sleep(seconds)
+
+
+def test_a_late_timer_does_not_set_the_bot_back_for_good() -> None:
+    """Send 5's turn comes 0.22 s late (2.2 spacings at 10/s): the next ones catch up, never
+    closer than half a spacing, and the bot is back on its pace by send 10; it does
+    not go on 0.17 s behind for the rest of the notice."""
+    clock = _OneLateTimer(at=0.5, by=0.22)
+    limits = MemoryLimits(per_bot_per_second=10, per_chat_per_second=0, clock=clock)
+    stamps = clock.run(_times(limits, clock, 1, [str(-i) for i in range(15)]))
+    first = stamps[0]
+    offsets = [round(t - first, 9) for t in stamps]
+    assert offsets[:6] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.72])
+    assert offsets[6:9] == pytest.approx([0.77, 0.82, 0.87])  # half a spacing apart
+    assert offsets[9:] == pytest.approx([0.92, 1.0, 1.1, 1.2, 1.3, 1.4])  # on its pace again
+    assert _max_in_window(stamps, 1.0) <= 10
+
+
+def test_a_send_held_by_the_window_does_not_set_the_bot_back_for_good() -> None:
+    """At 10/s, the first four sends take 0.35 s to be answered and the others none: the
+    11th waits for the first answer to leave the window (1.35 s, 3.5 spacings behind its
+    pace), the next ones go as the window lets them, half a spacing apart, and the bot is
+    back on its pace by the 18th instead of going on 0.35 s behind."""
+    clock = VirtualClock()
+    limits = MemoryLimits(per_bot_per_second=10, per_chat_per_second=0, clock=clock)
+    slots = asyncio.Semaphore(20)
+    lets: list[float] = []
+    answers: list[float] = []
+
+    async def send(i: int) -> None:
+        async with limits.turn(1, str(-i), slots):
+            lets.append(clock.monotonic())
+            await clock.sleep(0.35 if i < 4 else 0.0)
+            answers.append(clock.monotonic())
+
+    async def main() -> None:
+        await asyncio.gather(*(send(i) for i in range(20)))
+
+    clock.run(main())
+    offsets = [round(t - lets[0], 9) for t in lets]
+    assert offsets[:10] == pytest.approx([i / 10 for i in range(10)])
+    assert offsets[10:17] == pytest.approx([1.35, 1.4, 1.45, 1.5, 1.55, 1.6, 1.65])
+    assert offsets[17:] == pytest.approx([1.7, 1.8, 1.9])  # on its pace again
+    assert _max_in_window(answers, 1.0) <= 10
+
+
 def test_no_window_sees_more_than_the_limit_whatever_the_delays() -> None:
     """Sends take between 0 and 0.4 s to be answered, and each reaches the provider at
     the worst moment: at its start or just before its answer. Spacing alone would let 31

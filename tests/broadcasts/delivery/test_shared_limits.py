@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from broadcasts.delivery.shared_limits import RedisLimits
+import redis.asyncio as aioredis
+
+from broadcasts.delivery.shared_limits import RedisLimits, answer_bound
 from tests.broadcasts.delivery.test_limits import _max_in_window
 
 
@@ -78,3 +80,39 @@ async def test_a_pause_is_seen_by_every_process(redis_url: str) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def _redis_time(client: aioredis.Redis) -> int:
+    seconds, micros = await client.time()
+    return int(seconds) * 1_000_000 + int(micros)
+
+
+async def test_the_answer_is_stamped_on_redis_clock_between_its_moment_and_the_stamp(
+    redis_url: str,
+) -> None:
+    """The send's entry is scored no earlier than a moment Redis saw before the answer
+    came, and no later than one it saw after: counted from its answer, never less."""
+    limits = RedisLimits(
+        redis_url, per_bot_per_second=1, per_chat_per_second=0, per_group_per_minute=0,
+        prefix="t4",
+    )  # fmt: skip
+    client = aioredis.from_url(redis_url)
+    key = "t4:log:bot:7"
+    try:
+        async with limits.account_turn(7):
+            ((_, in_flight),) = await client.zrange(key, 0, -1, withscores=True)
+            before = await _redis_time(client)
+        after = await _redis_time(client)
+        ((_, answered),) = await client.zrange(key, 0, -1, withscores=True)
+        assert in_flight > after  # while in flight, it counted until start + hold
+        assert before <= answered <= after
+    finally:
+        await client.aclose()
+        await limits.close()
+
+
+def test_the_answer_bound_is_the_admission_plus_what_this_clock_measured_and_a_margin() -> None:
+    """Admitted at 1 s on Redis's clock after asking at 5.0 s on ours, answered at 5.25 s:
+    at most 1.25 s on Redis's clock, and 0.1% more for the clocks' rates."""
+    assert answer_bound(1_000_000, 5.0, 5.25) == 1_000_000 + 250_250
+    assert answer_bound(1_000_000, 5.0, 5.0) == 1_000_000
