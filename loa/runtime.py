@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.app import create_app
 from api.routes.telegram_webhook import webhook_path
 from api.schemas import BotHealth
+from bot.ack_intake import AckIntake, IntakeDispatcher
 from bot.approvals import SWEEP_SECONDS as APPROVAL_SWEEP_SECONDS
 from bot.approvals import sweep_approvals
 from bot.escalation import tell_escalation
@@ -464,10 +465,17 @@ class Runtime:
         first = self.served[0]
         self.bot, self.services, self.bot_account_id = first.bot, first.services, first.account_id
         storage = make_storage(self.settings)
-        dp = Dispatcher(storage=storage, events_isolation=make_isolation(storage))
-        dp.update.outer_middleware(ServicesByBot({s.bot.id: s.services for s in self.served}))
+        by_bot = {s.bot.id: s.services for s in self.served}
         if self.receives_updates:
             self.monitor = UpdateMonitor(self.settings.telegram.mode)
+        # Đã nhận presses skip the middlewares and the router below (`bot.ack_intake`).
+        intake = AckIntake(by_bot, monitor=self.monitor)
+        dp = IntakeDispatcher(
+            intake=intake, storage=storage, events_isolation=make_isolation(storage)
+        )
+        dp.update.outer_middleware(ServicesByBot(by_bot))
+        if self.receives_updates:
+            assert self.monitor is not None
             dp.update.outer_middleware(SeenUpdates(self.monitor))
             if not self.webhook_mode:
                 for served in self.served:
@@ -491,6 +499,7 @@ class Runtime:
                     secret=secret.get_secret_value(),
                     taken=self._taken(served.account_id),
                     concurrency=self.settings.telegram.update_concurrency,
+                    intake=intake,
                 )
             self.receiver = first.receiver
         log.info("%d bot(s) ready (%s)", len(self.served), self.settings.telegram.mode)

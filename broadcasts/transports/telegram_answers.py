@@ -1,0 +1,73 @@
+"""answerCallbackQuery on the lean path: the toast that answers a button press.
+
+An acknowledgement storm answers every press, so the answer is the bot's most frequent
+request: through aiogram, each one validated an `AnswerCallbackQuery` model, built a
+multipart form (a fifth of the bot's CPU in the storm benchmark, README "Acknowledgement
+storm") and validated the answer. Here the body is one orjson encode, posted on the aiohttp
+session (and connection pool) aiogram's `Bot` already keeps, as the deliveries' lean
+sendMessage does (`broadcasts.transports.telegram`, whose header and refusal classes this
+reuses, so that a refusal reads the same whichever request got it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import orjson
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+
+from broadcasts.errors import NoAnswer, TemporaryFailure
+from broadcasts.transports.telegram import _JSON, _refusal
+
+# Telegram takes an answer up to 15 s after the press; one that has not gone out by then
+# would be refused anyway.
+ANSWER_TIMEOUT_SECONDS = 10.0
+
+
+class CallbackAnswers:
+    """Answers the button presses of one bot."""
+
+    def __init__(self, bot: Bot, *, timeout: float = ANSWER_TIMEOUT_SECONDS) -> None:
+        self._bot = bot
+        self._url = bot.session.api.api_url(token=bot.token, method="answerCallbackQuery")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._http: aiohttp.ClientSession | None = None  # aiogram's, opened on first answer
+
+    async def answer(self, query_id: str, text: str | None = None, *, alert: bool = False) -> None:
+        """Answer the press `query_id`; a refusal raises as the transport's error classes
+        (a press answered already, or too late for Telegram, is a `MessageRejected`)."""
+        body: dict[str, Any] = {"callback_query_id": query_id}
+        if text is not None:
+            body["text"] = text
+        if alert:
+            body["show_alert"] = True
+        http = self._http
+        if http is None or http.closed:
+            http = await self._open_http()
+        try:
+            async with http.post(
+                self._url, data=orjson.dumps(body), headers=_JSON, timeout=self._timeout
+            ) as response:
+                status, raw = response.status, await response.read()
+        except TimeoutError as exc:
+            raise NoAnswer("network error: Request timeout error") from exc
+        except aiohttp.ClientError as exc:
+            raise NoAnswer(f"network error: {type(exc).__name__}: {exc}") from exc
+        try:
+            answer = orjson.loads(raw)
+            if 200 <= status <= 226 and answer["ok"]:
+                return
+            description = str(answer.get("description") or "")
+            parameters = answer.get("parameters") or {}
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise TemporaryFailure(f"telegram error: unreadable answer (HTTP {status})") from exc
+        raise _refusal(status, description, retry_after=parameters.get("retry_after"))
+
+    async def _open_http(self) -> aiohttp.ClientSession:
+        session = self._bot.session
+        if not isinstance(session, AiohttpSession):
+            raise TypeError("the lean answer path needs aiogram's AiohttpSession")
+        self._http = await session.create_session()
+        return self._http
