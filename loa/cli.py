@@ -69,10 +69,11 @@ async def _rotate_key(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, roles: dict[str, bool]) -> None:
-    from loa.runtime import Roles, Runtime
+    from loa.runtime import Roles, Runtime, freeze_startup_objects
 
     runtime = Runtime(settings, Roles(**roles))
     await runtime.start()
+    freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

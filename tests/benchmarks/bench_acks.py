@@ -46,7 +46,7 @@ from broadcasts.db import session_scope
 from broadcasts.migrate import upgrade_async
 from broadcasts.models import Acknowledgement, Channel, Delivery, Notice, NoticeStatus
 from broadcasts.settings import ApiSettings, Settings, TelegramSettings
-from loa.runtime import Roles, Runtime
+from loa.runtime import Roles, Runtime, freeze_startup_objects
 from sandbox.telegram.client import SandboxClient
 from tests.benchmarks.bench_delivery import BENCH_SECRET_KEY, log, sandbox_process
 from tests.broadcasts.delivery.world import seed
@@ -161,6 +161,7 @@ async def run_storm(
     await tg.set_limits(True)
     runtime = Runtime(_settings(database_url, sandbox_url, token, mode), Roles())
     await runtime.start(migrate=False)
+    freeze_startup_objects()  # as `loa run` does
     try:
         status_id = await _status_message(sandbox_url, token, tg)
         t0 = time.monotonic()
