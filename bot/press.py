@@ -6,7 +6,7 @@ error router knows whether it can still show an error as an alert on the press o
 write a message instead. `PressMiddleware` puts one `Press` into every update's data
 (None-safe: updates without a press get one that cannot answer); it answers through
 aiogram. A Đã nhận press taken ahead of aiogram (`bot.ack_intake`) gets a `Press` that
-answers on the lean path (`broadcasts.transports.telegram_answers`).
+answers on the lean path (`broadcasts.transports.telegram_lean`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, TelegramObject, Update
 
 from broadcasts.errors import PermanentFailure
-from broadcasts.transports.telegram_answers import CallbackAnswers
+from broadcasts.transports.telegram_lean import CallbackAnswers
 
 log = logging.getLogger(__name__)
 

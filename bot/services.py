@@ -26,7 +26,7 @@ from broadcasts.models import Official
 from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
 from broadcasts.transports.telegram import ack_keyboard
-from broadcasts.transports.telegram_answers import CallbackAnswers
+from broadcasts.transports.telegram_lean import CallbackAnswers
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 # Presses under one group message within this many seconds cost one edit of it: at most

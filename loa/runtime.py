@@ -1,8 +1,9 @@
 """The runtime: builds the bot, API, scheduler and delivery worker from settings and runs
 any combination of them in one event loop (`loa run` runs them all).
 
-Updates reach the bot by polling (the bot role polls; a webhook left over from another
-tool is deleted first, since Telegram refuses getUpdates while one is set) or by webhook:
+Updates reach the bot by polling (the bot role polls, `bot.polling`; a webhook left over
+from another tool is deleted first, since Telegram refuses getUpdates while one is set) or
+by webhook:
 the bot role calls setWebhook at start and deleteWebhook at stop, and the API role hosts
 the endpoint and handles the updates (`loa run` does both; scaled out, `loa bot` sets the
 webhook and every `loa api` behind the public URL takes updates).
@@ -44,8 +45,9 @@ from bot.escalation import tell_escalation
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
+from bot.polling import Polling
 from bot.press import PressMiddleware
-from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
+from bot.receiving import SeenUpdates, UpdateMonitor
 from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
@@ -217,6 +219,7 @@ class Runtime:
         self._i18n = make_i18n(default_locale=settings.default_locale)
         self.monitor: UpdateMonitor | None = None  # set where this process receives updates
         self.receiver: WebhookReceiver | None = None
+        self.pollings: list[Polling] = []  # one per bot, when this process polls
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._redis: Redis | None = None
@@ -352,18 +355,19 @@ class Runtime:
                 # Telegram answers getUpdates with 409 for as long as a webhook is set.
                 await served.bot.delete_webhook(drop_pending_updates=False)
                 log.info("a webhook was set (url %s); deleted it to poll", _shown(info.url))
-        self._spawn(
-            self.dispatcher.start_polling(
-                *(s.bot for s in self.served),
-                handle_signals=False,
-                close_bot_session=False,
-                polling_timeout=self.settings.telegram.poll_timeout_seconds,
-                # Backpressure: the next getUpdates waits for room (the database pool is
-                # guarded by DbSessionMiddleware's own bound, and presses by their batch).
-                tasks_concurrency_limit=self.settings.telegram.update_concurrency,
-            ),
-            "bot",
-        )
+        assert isinstance(self.dispatcher, IntakeDispatcher)
+        for served in self.served:
+            # Backpressure: the next getUpdates waits for room (the database pool is
+            # guarded by DbSessionMiddleware's own bound, and presses by their batch).
+            polling = Polling(
+                dispatcher=self.dispatcher,
+                bot=served.bot,
+                timeout=self.settings.telegram.poll_timeout_seconds,
+                concurrency=self.settings.telegram.update_concurrency,
+                monitor=self.monitor,
+            )
+            self.pollings.append(polling)
+            self._spawn(polling.run(), "bot")
 
     async def _set_webhook(self) -> None:
         for served in self.served:
@@ -492,9 +496,6 @@ class Runtime:
         if self.receives_updates:
             assert self.monitor is not None
             dp.update.outer_middleware(SeenUpdates(self.monitor))
-            if not self.webhook_mode:
-                for served in self.served:
-                    served.bot.session.middleware(PollWatch(self.monitor))
         dp.update.outer_middleware(PressMiddleware())
         dp.update.outer_middleware(
             DbSessionMiddleware(
@@ -643,13 +644,9 @@ class Runtime:
                     await served.bot.delete_webhook(drop_pending_updates=False)
                 except TelegramAPIError as exc:
                     log.warning("deleteWebhook failed at stop: %s", exc)
-        if self.dispatcher is not None:
-            try:
-                await self.dispatcher.stop_polling()
-            except RuntimeError:  # polling has not started (yet): its task must not start it
-                for task in self._tasks:
-                    if task.get_name() == "bot":
-                        task.cancel()
+        for task in self._tasks:
+            if task.get_name() == "bot":  # polling: no getUpdates after this one
+                task.cancel()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:
@@ -670,6 +667,8 @@ class Runtime:
         for served in self.served:
             if served.receiver is not None:
                 await served.receiver.close()  # the updates taken before the API stopped
+        for polling in self.pollings:
+            await polling.close()  # the updates taken before polling stopped
         for served in self.served:
             await served.services.presses.close()  # the presses in hand, written
         for served in self.served:

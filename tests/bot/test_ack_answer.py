@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broadcasts.ack_batch import PressBatch
 from broadcasts.db import make_engine, make_sessionmaker
 from broadcasts.models import Acknowledgement
-from broadcasts.transports.telegram_answers import CallbackAnswers
+from broadcasts.transports.telegram_lean import CallbackAnswers
 from tests.bot.telegram_world import TOKEN, USERNAME, Loa, open_loa
 
 LEADER = {"id": 8601, "first_name": "Lan"}
