@@ -52,7 +52,7 @@ Errors are RFC 9457 problem details (`application/problem+json`). Lists come as
 """
 
 
-WEBHOOK_MAX_BYTES = 1024 * 1024  # a Telegram update is far smaller
+WEBHOOK_MAX_BYTES = telegram_webhook.MAX_BYTES
 
 
 def _attachment_cap(settings: Settings) -> int:
@@ -169,6 +169,8 @@ def create_app(
     # Added last, so outermost: the body cap runs before routing and authentication, and
     # every answer (a 413 too) gets the security headers.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings))
+    if webhooks:  # Telegram's posts, ahead of the routing (its answers get the headers too)
+        app.add_middleware(telegram_webhook.WebhookShortcut, receivers=webhooks)
     app.add_middleware(
         SecurityHeadersMiddleware,
         pages=pages,

@@ -2,10 +2,11 @@
 
 Polling: the bot receives while its last getUpdates did not fail. A 409 (a webhook is
 set, or another process polls with the same token) or a network error makes it "not
-receiving" until a getUpdates succeeds again; aiogram keeps retrying with backoff and
-`PollWatch` sees every attempt. Webhook: the bot receives once setWebhook succeeded and
-while the webhook is ours; a failed setWebhook, or a webhook that another tool replaced
-or deleted (see `loa.runtime`'s watch), makes it "not receiving".
+receiving" until a getUpdates succeeds again; the polling loop (`bot.polling`) keeps
+retrying with backoff and tells the monitor of every attempt. Webhook: the bot receives
+once setWebhook succeeded and while the webhook is ours; a failed setWebhook, or a webhook
+that another tool replaced or deleted (see `loa.runtime`'s watch), makes it "not
+receiving".
 """
 
 from __future__ import annotations
@@ -16,14 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.exceptions import TelegramConflictError
-from aiogram.methods import GetUpdates, Response, TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
 log = logging.getLogger(__name__)
@@ -72,36 +66,6 @@ class UpdateMonitor:
             last_update_age_seconds=age,
             error=self._error,
         )
-
-
-class PollWatch(BaseRequestMiddleware):
-    """A request middleware on the bot's session: tells the monitor how getUpdates went."""
-
-    def __init__(self, monitor: UpdateMonitor) -> None:
-        self._monitor = monitor
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        polls = isinstance(method, GetUpdates)  # a flag: narrowing would lose TelegramType
-        if not polls:
-            return await make_request(bot, method)
-        try:
-            response = await make_request(bot, method)
-        except TelegramConflictError as exc:
-            self._monitor.failed(
-                f"getUpdates refused with 409 (a webhook is set, or another process polls "
-                f"with this token): {exc.message}"
-            )
-            raise
-        except Exception as exc:  # reported, then re-raised to aiogram's backoff
-            self._monitor.failed(f"getUpdates failed: {type(exc).__name__}: {exc}")
-            raise
-        self._monitor.succeeded()
-        return response
 
 
 class SeenUpdates(BaseMiddleware):

@@ -26,6 +26,7 @@ from broadcasts.models import Official
 from broadcasts.notices import get_notice
 from broadcasts.settings import Settings
 from broadcasts.transports.telegram import ack_keyboard
+from broadcasts.transports.telegram_lean import CallbackAnswers
 from broadcasts.transports.telegram_wire import TELEGRAM_CAPABILITIES
 
 # Presses under one group message within this many seconds cost one edit of it: at most
@@ -51,6 +52,7 @@ class Services:
     ack_gather_seconds: float = ACK_GATHER_SECONDS
     outbox: Outbox = field(init=False)
     presses: PressBatch = field(init=False)  # Đã nhận presses, many to a transaction
+    answers: CallbackAnswers = field(init=False)  # their answers, on the lean path
     attempts: CodeAttempts = field(init=False)
     amend_news: AmendNews = field(init=False, default_factory=AmendNews)
 
@@ -58,6 +60,7 @@ class Services:
         turn = partial(self.limits.account_turn, self.bot_account_id) if self.limits else None
         self.outbox = Outbox(self.bot, account_turn=turn)
         self.presses = PressBatch(self.sessionmaker, max_batch=self.settings.telegram.press_batch)
+        self.answers = CallbackAnswers(self.bot)
         self.attempts = CodeAttempts(sessionmaker=self.sessionmaker, settings=self.settings.codes)
 
     async def refresh_status(self, notice_ids: Iterable[int]) -> None:

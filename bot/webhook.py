@@ -23,6 +23,7 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from bot.ack_intake import AckIntake, AckPress, read_press
 from broadcasts.errors import InvalidInput
 from broadcasts.settings import TelegramSettings
 
@@ -82,10 +83,12 @@ class WebhookReceiver:
         secret: str,
         taken: TakenIds | None = None,
         concurrency: int = TelegramSettings.model_fields["update_concurrency"].default,
+        intake: AckIntake | None = None,
     ) -> None:
         self.secret = secret
         self._dispatcher = dispatcher
         self._bot = bot
+        self._intake = intake if intake is not None and intake.serves(bot) else None
         self._taken = taken or RecentIds()
         self._tasks: set[asyncio.Task[None]] = set()
         # Telegram gets its 200 at once; the handling waits its turn (`update_concurrency`).
@@ -93,28 +96,43 @@ class WebhookReceiver:
 
     async def receive(self, payload: dict[str, Any]) -> bool:
         """Start handling one posted update; False if it was a duplicate (ignored)."""
-        try:
-            update = Update.model_validate(payload, context={"bot": self._bot})
-        except ValidationError as exc:
-            raise InvalidInput(f"not a Telegram update: {exc.error_count()} errors") from exc
-        if not await self._taken.add(update.update_id):
-            log.info("update %s arrived again; ignored", update.update_id)
+        pressed = read_press(payload) if self._intake is not None else None
+        update: Update | None = None
+        if pressed is not None:
+            update_id = pressed.update_id
+        else:
+            try:
+                update = Update.model_validate(payload, context={"bot": self._bot})
+            except ValidationError as exc:
+                raise InvalidInput(f"not a Telegram update: {exc.error_count()} errors") from exc
+            update_id = update.update_id
+        if not await self._taken.add(update_id):
+            log.info("update %s arrived again; ignored", update_id)
             return False
         # Answered once the update has its turn: Telegram posts at most `max_connections`
         # (40) at once, so while every turn is taken it waits, and the updates wait in
         # Telegram's queue instead of this process's memory, where they were lost on a
         # crash, and where taking thousands of posts left no CPU to handle them.
         await self._turns.acquire()
-        task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
+        task = asyncio.create_task(
+            self._handle(update_id, update, pressed), name=f"update-{update_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(
+        self, update_id: int, update: Update | None, pressed: AckPress | None
+    ) -> None:
         try:
-            await self._dispatcher.feed_update(self._bot, update)
+            if pressed is not None:
+                assert self._intake is not None
+                await self._intake.take(self._bot, pressed)
+            else:
+                assert update is not None
+                await self._dispatcher.feed_update(self._bot, update)
         except Exception:  # the error router answered what it could; keep the receiver going
-            log.exception("update %s failed", update.update_id)
+            log.exception("update %s failed", update_id)
         finally:
             self._turns.release()
 

@@ -43,7 +43,6 @@ from broadcasts.message import acknowledged_text
 from broadcasts.metrics import ACKNOWLEDGEMENTS
 from broadcasts.models import (
     Acknowledgement,
-    AuditEvent,
     Channel,
     Delivery,
     DeliveryKind,
@@ -338,7 +337,7 @@ async def record_button_presses(
     verdicts: list[ButtonPress | None] = [None] * len(presses)
     new: dict[AckKey, tuple[int, Acknowledgement]] = {}  # the first press of each key
     counted: list[tuple[int, AckKey, Delivery]] = []
-    events: list[AuditEvent] = []
+    events: list[dict[str, Any]] = []
     for i, press in enumerate(presses):
         delivery, channel = found.get(press.delivery_id, (None, None))
         reason = _refusal(
@@ -375,7 +374,7 @@ async def record_button_presses(
             continue
         log.warning("acknowledge press refused (delivery %s): %s", press.delivery_id, reason)
         events.append(
-            audit.new_event(
+            audit.event_row(
                 actor=f"{channel.transport if channel else 'telegram'}:{press.person_ref}",
                 action="ack.refused",
                 subject=f"delivery:{press.delivery_id}",
@@ -399,7 +398,7 @@ async def record_button_presses(
             ack = new[key][1]
             channel = found[delivery.id or 0][1]
             events.append(
-                audit.new_event(
+                audit.event_row(
                     actor=f"{channel.transport}:{ack.person_ref}",
                     action="ack.button",
                     subject=f"notice:{ack.notice_id}",
@@ -414,8 +413,7 @@ async def record_button_presses(
             delivery.notice_id,
             shown or delivery.id,
         )
-    session.add_all(events)
-    await session.flush()
+    await audit.add_rows(session=session, rows=events)
     return [v for v in verdicts if v is not None]
 
 

@@ -1,8 +1,9 @@
 """The runtime: builds the bot, API, scheduler and delivery worker from settings and runs
 any combination of them in one event loop (`loa run` runs them all).
 
-Updates reach the bot by polling (the bot role polls; a webhook left over from another
-tool is deleted first, since Telegram refuses getUpdates while one is set) or by webhook:
+Updates reach the bot by polling (the bot role polls, `bot.polling`; a webhook left over
+from another tool is deleted first, since Telegram refuses getUpdates while one is set) or
+by webhook:
 the bot role calls setWebhook at start and deleteWebhook at stop, and the API role hosts
 the endpoint and handles the updates (`loa run` does both; scaled out, `loa bot` sets the
 webhook and every `loa api` behind the public URL takes updates).
@@ -36,14 +37,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.app import create_app
 from api.routes.telegram_webhook import webhook_path
 from api.schemas import BotHealth
+from bot.ack_intake import AckIntake, IntakeDispatcher
 from bot.approvals import SWEEP_SECONDS as APPROVAL_SWEEP_SECONDS
 from bot.approvals import sweep_approvals
 from bot.escalation import tell_escalation
 from bot.handlers import build_router
 from bot.i18n import OfficialLocaleMiddleware, make_i18n
 from bot.middlewares import DbSessionMiddleware
+from bot.polling import Polling
 from bot.press import PressMiddleware
-from bot.receiving import PollWatch, SeenUpdates, UpdateMonitor
+from bot.receiving import SeenUpdates, UpdateMonitor
 from bot.reviews import show_api_reviews
 from bot.services import Services
 from bot.webhook import SharedIds, WebhookReceiver
@@ -213,6 +216,7 @@ class Runtime:
         self._i18n = make_i18n(default_locale=settings.default_locale)
         self.monitor: UpdateMonitor | None = None  # set where this process receives updates
         self.receiver: WebhookReceiver | None = None
+        self.pollings: list[Polling] = []  # one per bot, when this process polls
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._redis: Redis | None = None
@@ -348,18 +352,19 @@ class Runtime:
                 # Telegram answers getUpdates with 409 for as long as a webhook is set.
                 await served.bot.delete_webhook(drop_pending_updates=False)
                 log.info("a webhook was set (url %s); deleted it to poll", _shown(info.url))
-        self._spawn(
-            self.dispatcher.start_polling(
-                *(s.bot for s in self.served),
-                handle_signals=False,
-                close_bot_session=False,
-                polling_timeout=self.settings.telegram.poll_timeout_seconds,
-                # Backpressure: the next getUpdates waits for room (the database pool is
-                # guarded by DbSessionMiddleware's own bound, and presses by their batch).
-                tasks_concurrency_limit=self.settings.telegram.update_concurrency,
-            ),
-            "bot",
-        )
+        assert isinstance(self.dispatcher, IntakeDispatcher)
+        for served in self.served:
+            # Backpressure: the next getUpdates waits for room (the database pool is
+            # guarded by DbSessionMiddleware's own bound, and presses by their batch).
+            polling = Polling(
+                dispatcher=self.dispatcher,
+                bot=served.bot,
+                timeout=self.settings.telegram.poll_timeout_seconds,
+                concurrency=self.settings.telegram.update_concurrency,
+                monitor=self.monitor,
+            )
+            self.pollings.append(polling)
+            self._spawn(polling.run(), "bot")
 
     async def _set_webhook(self) -> None:
         for served in self.served:
@@ -476,14 +481,17 @@ class Runtime:
         first = self.served[0]
         self.bot, self.services, self.bot_account_id = first.bot, first.services, first.account_id
         storage = make_storage(self.settings)
-        dp = Dispatcher(storage=storage, events_isolation=make_isolation(storage))
-        dp.update.outer_middleware(ServicesByBot({s.bot.id: s.services for s in self.served}))
+        by_bot = {s.bot.id: s.services for s in self.served}
         if self.receives_updates:
             self.monitor = UpdateMonitor(self.settings.telegram.mode)
+        # Đã nhận presses skip the middlewares and the router below (`bot.ack_intake`).
+        intake = AckIntake(by_bot, monitor=self.monitor)
+        dp = IntakeDispatcher(
+            intake=intake, storage=storage, events_isolation=make_isolation(storage)
+        )
+        dp.update.outer_middleware(ServicesByBot(by_bot))
+        if self.monitor is not None:
             dp.update.outer_middleware(SeenUpdates(self.monitor))
-            if not self.webhook_mode:
-                for served in self.served:
-                    served.bot.session.middleware(PollWatch(self.monitor))
         dp.update.outer_middleware(PressMiddleware())
         dp.update.outer_middleware(
             DbSessionMiddleware(
@@ -503,6 +511,7 @@ class Runtime:
                     secret=secret.get_secret_value(),
                     taken=self._taken(served.account_id),
                     concurrency=self.settings.telegram.update_concurrency,
+                    intake=intake,
                 )
             self.receiver = first.receiver
         log.info("%d bot(s) ready (%s)", len(self.served), self.settings.telegram.mode)
@@ -635,13 +644,9 @@ class Runtime:
                     await served.bot.delete_webhook(drop_pending_updates=False)
                 except TelegramAPIError as exc:
                     log.warning("deleteWebhook failed at stop: %s", exc)
-        if self.dispatcher is not None:
-            try:
-                await self.dispatcher.stop_polling()
-            except RuntimeError:  # polling has not started (yet): its task must not start it
-                for task in self._tasks:
-                    if task.get_name() == "bot":
-                        task.cancel()
+        for task in self._tasks:
+            if task.get_name() == "bot":  # polling: no getUpdates after this one
+                task.cancel()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:
@@ -662,6 +667,8 @@ class Runtime:
         for served in self.served:
             if served.receiver is not None:
                 await served.receiver.close()  # the updates taken before the API stopped
+        for polling in self.pollings:
+            await polling.close()  # the updates taken before polling stopped
         for served in self.served:
             await served.services.presses.close()  # the presses in hand, written
         for served in self.served:

@@ -125,18 +125,36 @@ async def on_error(
     press: Press | None = None,
     event_chat: Chat | None = None,
 ) -> None:
-    error = event.exception
+    await tell_error(
+        event.exception,
+        update_id=event.update.update_id,
+        services=services,
+        press=press,
+        chat_id=event_chat.id if event_chat is not None else None,
+    )
+
+
+async def tell_error(
+    error: Exception,
+    *,
+    update_id: int,
+    services: Services,
+    press: Press | None,
+    chat_id: int | None,
+) -> None:
+    """The error as an alert on the press if it can still be answered, else as a message
+    in the chat (also for the Đã nhận presses taken ahead of aiogram, `bot.ack_intake`)."""
     if not isinstance(error, LoaError):
-        log.error("error in update %s", event.update.update_id, exc_info=error)
+        log.error("error in update %s", update_id, exc_info=error)
     text = explain(error)
     if press is not None and await press.answer(text, alert=True):
         return
-    if event_chat is None:
+    if chat_id is None:
         return
     try:
-        await services.outbox.send(event_chat.id, plain(text))
+        await services.outbox.send(chat_id, plain(text))
     except TelegramAPIError as exc:  # the chat takes nothing from us now: nothing more to do
-        log.warning("error reply to chat %s not sent: %s", event_chat.id, exc)
+        log.warning("error reply to chat %s not sent: %s", chat_id, exc)
 
 
 def make_router() -> Router:

@@ -30,7 +30,14 @@ log = logging.getLogger(__name__)
 def freeze_startup_heap() -> None:
     """Keep what is alive now out of the garbage collector's walks (`gc.freeze`): it lives
     as long as the process. Its cycles were collected first, so nothing is kept that would
-    have been freed; objects made later are collected as before."""
+    have been freed; objects made later are collected as before.
+
+    The modules, aiogram's and pydantic's models, SQLAlchemy's mappers and the services
+    live as long as the process, yet every full collection walked all of them again: in a
+    `--quick` polling run of the acknowledgement storm benchmark, 10 full collections took
+    3.95 s of CPU; frozen, 11 took 1.76 s. Called once by each process's entry point after
+    it has started (`loa run` and its roles, the worker), never by the runtime itself:
+    tests start many runtimes in one process, and frozen objects are never freed."""
     gc.collect()
     gc.freeze()
 

@@ -43,6 +43,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from broadcasts.db import session_scope
+from broadcasts.delivery.process import freeze_startup_heap
 from broadcasts.migrate import upgrade_async
 from broadcasts.models import Acknowledgement, Channel, Delivery, Notice, NoticeStatus
 from broadcasts.settings import ApiSettings, Settings, TelegramSettings
@@ -161,6 +162,7 @@ async def run_storm(
     await tg.set_limits(True)
     runtime = Runtime(_settings(database_url, sandbox_url, token, mode), Roles())
     await runtime.start(migrate=False)
+    freeze_startup_heap()  # as `loa run` does
     try:
         status_id = await _status_message(sandbox_url, token, tg)
         t0 = time.monotonic()

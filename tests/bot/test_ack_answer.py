@@ -8,42 +8,32 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
-from aiogram.methods.base import TelegramType
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.ack_batch import PressBatch
 from broadcasts.db import make_engine, make_sessionmaker
 from broadcasts.models import Acknowledgement
+from broadcasts.transports.telegram_lean import CallbackAnswers
 from tests.bot.telegram_world import TOKEN, USERNAME, Loa, open_loa
 
 LEADER = {"id": 8601, "first_name": "Lan"}
 
 
-class RowsAtAnswer(BaseRequestMiddleware):
-    """On the bot's session: counts the committed acknowledgements (from another session)
+class RowsAtAnswer(CallbackAnswers):
+    """The bot's answers, counting the committed acknowledgements (from another session)
     at the moment each answerCallbackQuery leaves for Telegram."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(bot)
         self._sessionmaker = sessionmaker
         self.seen: list[int] = []
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        if isinstance(method, AnswerCallbackQuery):
-            async with self._sessionmaker() as session:
-                count = await session.scalar(select(func.count()).select_from(Acknowledgement))
-            self.seen.append(int(count or 0))
-        return await make_request(bot, method)
+    async def answer(self, query_id: str, text: str | None = None, *, alert: bool = False) -> None:
+        async with self._sessionmaker() as session:
+            count = await session.scalar(select(func.count()).select_from(Acknowledgement))
+        self.seen.append(int(count or 0))
+        await super().answer(query_id, text, alert=alert)
 
 
 async def _delivered(loa: Loa) -> tuple[int, int]:
@@ -78,9 +68,9 @@ async def _rows(loa: Loa) -> int:
 async def test_the_answer_leaves_after_the_commit(database_url: str) -> None:
     async with open_loa(database_url) as loa:
         chat_id, message_id = await _delivered(loa)
-        assert loa.runtime.bot is not None
-        watch = RowsAtAnswer(loa.runtime.sessionmaker)
-        loa.runtime.bot.session.middleware(watch)
+        assert loa.runtime.bot is not None and loa.runtime.services is not None
+        watch = RowsAtAnswer(loa.runtime.bot, loa.runtime.sessionmaker)
+        loa.runtime.services.answers = watch
 
         answer = await _answer(loa, chat_id, message_id)
         assert answer["text"] == "✅ Cảm ơn Lan! Phường đã ghi nhận."
