@@ -15,6 +15,7 @@ from broadcasts.corrections import correct_notice
 from broadcasts.db import session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.delivery.limits import MemoryLimits
+from broadcasts.links import LinkKind, verify
 from broadcasts.models import (
     Area,
     AreaLevel,
@@ -27,7 +28,6 @@ from broadcasts.models import (
     Rendition,
     utcnow,
 )
-from broadcasts.links import LinkKind, verify
 from broadcasts.reminders import remind_silent
 from broadcasts.settings import ApiSettings, DeliverySettings, Settings, ZaloSettings
 from sandbox.zalo import ZaloControl, ZaloSandbox

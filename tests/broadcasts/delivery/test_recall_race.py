@@ -26,8 +26,7 @@ from tests.broadcasts.delivery.conftest import (
 from tests.broadcasts.delivery.world import seed
 
 LONG = "\n\n".join(
-    f"Đoạn {i}: bà con khu phố lưu ý lịch cúp điện và mang theo thẻ căn cước khi đến UBND."
-    * 12
+    f"Đoạn {i}: bà con khu phố lưu ý lịch cúp điện và mang theo thẻ căn cước khi đến UBND." * 12
     for i in range(1, 6)
 )
 
@@ -107,9 +106,10 @@ async def test_a_message_the_provider_took_after_the_recall_is_deleted_too(
     try:
         async with asyncio.timeout(HANG_GUARD_SECONDS):
             await registry.entered.wait()  # the third group's send is on its way
-            while len(await tg.messages(token, chats[0])) + len(
-                await tg.messages(token, chats[1])
-            ) < 2:
+            while (
+                len(await tg.messages(token, chats[0])) + len(await tg.messages(token, chats[1]))
+                < 2
+            ):
                 await asyncio.sleep(0.02)
         async with session_scope(sessionmaker) as session:
             done = await recall_notice(
