@@ -41,7 +41,7 @@ TOKEN_CHARS = 44  # base64 of 33 bytes
 ACK_PATH = "/a/"
 FILE_PATH = "/f/"
 _PERSON_BYTES = 12
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{%d}" % TOKEN_CHARS)  # 33 bytes: no padding bits
+_TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_CHARS}}}")  # 33 bytes: no padding bits
 
 
 class LinkKind(IntEnum):
