@@ -17,7 +17,7 @@ recorder (`queue_late_recalls`), so none is missed and none recalled twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, select
@@ -110,27 +110,30 @@ async def recall_parents(
     return list(await session.scalars(query.order_by(col(Delivery.id))))
 
 
-async def queue_late_recalls(session: AsyncSession, *, delivery_ids: Collection[int]) -> int:
-    """A recall for each of these notice deliveries, just recorded as having sent
-    something, whose notice was recalled meanwhile; the caller commits."""
-    if not delivery_ids:
+async def queue_late_recalls(
+    session: AsyncSession, *, deliveries: Mapping[int, Collection[int]]
+) -> int:
+    """A recall for each of these notice deliveries (by notice id), just recorded as
+    having sent something, whose notice was recalled meanwhile; the caller commits. One
+    query on the notices' keys when none was recalled, the usual case."""
+    if not deliveries:
         return 0
-    recalled = set(
-        await session.scalars(
-            select(col(Delivery.notice_id))
-            .join(Notice, col(Notice.id) == col(Delivery.notice_id))
-            .where(col(Delivery.id).in_(sorted(delivery_ids)), col(Notice.recalled_at).is_not(None))
-            .distinct()
+    recalled = sorted(
+        notice_id
+        for notice_id in await session.scalars(
+            select(col(Notice.id)).where(
+                col(Notice.id).in_(sorted(deliveries)), col(Notice.recalled_at).is_not(None)
+            )
         )
+        if notice_id is not None
     )
-    if not recalled:
-        return 0
-    parents = await recall_parents(session, notice_ids=recalled, delivery_ids=delivery_ids)
     count = 0
-    for notice_id in sorted(recalled):
-        mine = [p for p in parents if p.notice_id == notice_id]
+    for notice_id in recalled:
+        parents = await recall_parents(
+            session, notice_ids=[notice_id], delivery_ids=deliveries[notice_id]
+        )
         count += await queue_follow_ups(
-            session, notice_id=notice_id, kind=DeliveryKind.recall, parents=mine
+            session, notice_id=notice_id, kind=DeliveryKind.recall, parents=parents
         )
     return count
 

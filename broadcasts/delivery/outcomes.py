@@ -132,14 +132,11 @@ async def write_outcomes(
     await session.execute(_UPDATE_DELIVERY, rows)
     # After the UPDATE: a recall running now holds these rows until it commits, so the
     # read below sees it (see `broadcasts.corrections.recall_notice`).
-    await queue_late_recalls(
-        session,
-        delivery_ids=[
-            o.job.id
-            for o in outcomes
-            if o.job.kind == DeliveryKind.notice and o.job.sent_refs and o.result in _SETTLED
-        ],
-    )
+    left: dict[int, list[int]] = {}
+    for o in outcomes:
+        if o.job.kind == DeliveryKind.notice and o.job.sent_refs and o.result in _SETTLED:
+            left.setdefault(o.job.notice_id, []).append(o.job.id)
+    await queue_late_recalls(session, deliveries=left)
     gone = {o.job.channel_id: o for o in outcomes if o.deactivate}
     if gone:
         await session.execute(
