@@ -200,6 +200,7 @@ async def recall_notice(
             col(Delivery.kind) == DeliveryKind.notice,
             col(Delivery.status) == DeliveryStatus.sending,
         )
+        .order_by(col(Delivery.id))  # in id order, as the recorder writes: no deadlock
         .with_for_update()
     )
     stopped = await session.execute(
