@@ -40,7 +40,7 @@ from broadcasts.delivery.files import delivery_links, plan
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.links import LinkMaker
 from broadcasts.message import acknowledged_text
-from broadcasts.metrics import ACKNOWLEDGEMENTS
+from broadcasts.metrics import ACKNOWLEDGEMENTS, count_on_commit
 from broadcasts.models import (
     Acknowledgement,
     Channel,
@@ -221,7 +221,7 @@ async def _record(
         await session.execute(_insert_new(session), [ack.model_dump(exclude={"id"})])
     ).first()
     if written is not None:
-        ACKNOWLEDGEMENTS.labels(method=method).inc()
+        count_on_commit(session, ACKNOWLEDGEMENTS.labels(method=method))
         stored = await session.get(Acknowledgement, written[0])
         assert stored is not None
         return stored, True
@@ -391,7 +391,7 @@ async def record_button_presses(
         result = await session.execute(_insert_new(session), rows)
         written = {(n, c, o, p) for _id, n, c, o, p in result}
         if written:
-            ACKNOWLEDGEMENTS.labels(method="button").inc(len(written))
+            count_on_commit(session, ACKNOWLEDGEMENTS.labels(method="button"), len(written))
     for i, key, delivery in counted:
         created = key in written and new[key][0] == i
         if created:

@@ -29,7 +29,7 @@ from sqlmodel import col
 from broadcasts import audit
 from broadcasts.ai import AISettings, Preparation, check_length, prepare_notice
 from broadcasts.errors import Conflict, InvalidInput
-from broadcasts.followup_rows import latest_round_counts, queue_follow_ups
+from broadcasts.followup_rows import latest_round_counts, queue_follow_ups, recall_parents
 from broadcasts.models import (
     Delivery,
     DeliveryKind,
@@ -190,6 +190,19 @@ async def recall_notice(
         session=session, notice_id=notice_id, kind=DeliveryKind.recall, within=within
     )
     now = utcnow()
+    # Lock the deliveries being sent now: a worker recording one as sent waits for this
+    # recall to commit and then queues its recall itself (`outcomes.write_outcomes`), and
+    # one recorded just before is seen as sent below. Either way, exactly one recall.
+    await session.execute(
+        select(col(Delivery.id))
+        .where(
+            col(Delivery.notice_id) == notice_id,
+            col(Delivery.kind) == DeliveryKind.notice,
+            col(Delivery.status) == DeliveryStatus.sending,
+        )
+        .order_by(col(Delivery.id))  # in id order, as the recorder writes: no deadlock
+        .with_for_update()
+    )
     stopped = await session.execute(
         update(Delivery)
         .where(
@@ -244,14 +257,20 @@ async def _replace_renditions(
 
 
 async def _add_follow_ups(session: AsyncSession, notice: Notice, kind: DeliveryKind) -> int:
-    """One `kind` delivery per sent notice delivery, in the next round of its channel."""
-    parents = await session.scalars(
-        select(Delivery).where(
-            col(Delivery.notice_id) == notice.id,
-            col(Delivery.kind) == DeliveryKind.notice,
-            col(Delivery.status) == DeliveryStatus.sent,
+    """One `kind` delivery per sent notice delivery, in the next round of its channel; a
+    recall also takes the deliveries stopped part-way (some parts went before a retry)."""
+    if kind is DeliveryKind.recall:
+        parents = await recall_parents(session, notice_ids=[notice.id or 0])
+    else:
+        parents = list(
+            await session.scalars(
+                select(Delivery).where(
+                    col(Delivery.notice_id) == notice.id,
+                    col(Delivery.kind) == DeliveryKind.notice,
+                    col(Delivery.status) == DeliveryStatus.sent,
+                )
+            )
         )
-    )
     return await queue_follow_ups(session, notice_id=notice.id or 0, kind=kind, parents=parents)
 
 

@@ -6,19 +6,25 @@ A follow-up copies from its notice delivery (the parent) what the engine needs t
 the sent message: its ids (`target_refs`) and when it went out (`target_sent_at`). Each
 channel's follow-ups of one kind are numbered by `round` per occurrence, so the same notice
 may be reminded or corrected more than once.
+
+A recall reaches further than the other follow-ups: every notice delivery that left a
+message in its group (`recall_parents`: sent, or stopped part-way with some parts out),
+whenever that is recorded. The recall itself queues those known when it runs; a delivery
+recorded later (the provider took it while the recall ran) gets its own recall from the
+recorder (`queue_late_recalls`), so none is missed and none recalled twice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from broadcasts.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
+from broadcasts.models import Delivery, DeliveryKind, DeliveryStatus, Notice, utcnow
 
 _CHUNK = 5000
 
@@ -57,7 +63,8 @@ async def queue_follow_ups(
             "round": rounds.get((p.channel_id, p.occurrence), 0) + 1,
             "parent_id": p.id,
             "target_refs": p.provider_message_ref,
-            "target_sent_at": p.sent_at,
+            # A delivery stopped part-way has no sending time: its last try is the nearest.
+            "target_sent_at": p.sent_at or p.updated_at,
             "locale": p.locale,
             "priority": p.priority if priority is None else priority,
             "status": DeliveryStatus.pending,
@@ -71,6 +78,64 @@ async def queue_follow_ups(
         await session.execute(insert(Delivery), rows[start : start + _CHUNK])
     await session.flush()
     return len(rows)
+
+
+_LEFT_IN_GROUP = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.cancelled)
+
+
+async def recall_parents(
+    session: AsyncSession,
+    *,
+    notice_ids: Collection[int],
+    delivery_ids: Collection[int] | None = None,
+) -> list[Delivery]:
+    """The notice deliveries of `notice_ids` (of those, `delivery_ids` only) that left a
+    message in their group and are settled, and have no recall yet."""
+    recall = Delivery.__table__.alias("recall")  # type: ignore[attr-defined]
+    recalled_already = exists().where(
+        recall.c.notice_id == col(Delivery.notice_id),
+        recall.c.kind == DeliveryKind.recall,
+        recall.c.parent_id == col(Delivery.id),
+    )
+    query = select(Delivery).where(
+        col(Delivery.notice_id).in_(sorted(notice_ids)),
+        col(Delivery.kind) == DeliveryKind.notice,
+        col(Delivery.status).in_(_LEFT_IN_GROUP),
+        col(Delivery.provider_message_ref).is_not(None),
+        col(Delivery.provider_message_ref) != "",
+        ~recalled_already,
+    )
+    if delivery_ids is not None:
+        query = query.where(col(Delivery.id).in_(sorted(delivery_ids)))
+    return list(await session.scalars(query.order_by(col(Delivery.id))))
+
+
+async def queue_late_recalls(
+    session: AsyncSession, *, deliveries: Mapping[int, Collection[int]]
+) -> int:
+    """A recall for each of these notice deliveries (by notice id), just recorded as
+    having sent something, whose notice was recalled meanwhile; the caller commits. One
+    query on the notices' keys when none was recalled, the usual case."""
+    if not deliveries:
+        return 0
+    recalled = sorted(
+        notice_id
+        for notice_id in await session.scalars(
+            select(col(Notice.id)).where(
+                col(Notice.id).in_(sorted(deliveries)), col(Notice.recalled_at).is_not(None)
+            )
+        )
+        if notice_id is not None
+    )
+    count = 0
+    for notice_id in recalled:
+        parents = await recall_parents(
+            session, notice_ids=[notice_id], delivery_ids=deliveries[notice_id]
+        )
+        count += await queue_follow_ups(
+            session, notice_id=notice_id, kind=DeliveryKind.recall, parents=parents
+        )
+    return count
 
 
 async def latest_round_counts(

@@ -13,6 +13,9 @@ aggregate queries, so they are right whichever process or host does the work.
 
 The objects live here, in `broadcasts/`, so that the domain can count without importing
 the API; label values are small closed sets (results, transports, methods) or bot ids.
+A count of rows written in the caller's transaction (acknowledgements) waits for that
+transaction to commit (`count_on_commit`): a write that fails, or is rolled back, is not
+counted, whichever front owns the transaction.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from broadcasts.models import Delivery, DeliveryStatus, Notice, NoticeStatus
@@ -76,6 +80,26 @@ DISPATCH_LAG_SECONDS = Histogram(
     "How late a notice's occurrence was dispatched after its time (the scheduler's lag)",
     buckets=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
 )
+
+_UNCOMMITTED = "loa_metrics_uncommitted"
+
+
+def count_on_commit(session: AsyncSession, counter: Counter, amount: float = 1) -> None:
+    """Add `amount` to `counter` (a labelled child) once `session`'s transaction commits;
+    nothing if it is rolled back."""
+    session.sync_session.info.setdefault(_UNCOMMITTED, []).append((counter, amount))
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for counter, amount in session.info.pop(_UNCOMMITTED, ()):
+        counter.inc(amount)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+
 
 # Follow-ups name their reason after a colon ("gave up after 5 attempts: …"): only the
 # head of a fallback's reason is a label, so the set of values stays small.

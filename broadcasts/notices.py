@@ -476,19 +476,34 @@ async def reschedule_notice(
 ) -> Notice:
     """Move a scheduled notice to `at` (aware, in the future); the caller replans its job.
 
-    A notice the scheduler has fired already is a `Conflict`: one conditional UPDATE.
+    Its «Đã nhận» deadline moves by as much (a recurring notice's later occurrences keep
+    their offset after their own time already). A notice the scheduler has fired already
+    is a `Conflict`: one conditional UPDATE.
     """
     if at.tzinfo is None:
         raise InvalidInput("the schedule time needs a timezone")
     if at <= utcnow():
         raise InvalidInput("the new time is in the past", reason="time_passed")
-    await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    notice = await notice_in_ward(session=session, notice_id=notice_id, ward_id=ward_id)
+    await session.refresh(notice, with_for_update=True)  # two moves at once: one by one
+    was, k = notice.scheduled_at, notice.occurrences
+    values: dict[str, Any] = {"scheduled_at": at, "updated_at": utcnow()}
+    if k == 0 and was is not None:
+        # The «Đã nhận» deadline keeps its offset after the sending time, as each later
+        # occurrence's does (`deadline_for`); reminders and escalation go by it.
+        values["ack_deadline"] = deadline_for(
+            ack_deadline=notice.ack_deadline, first_due=was, due_at=at
+        )
     changed = cast(
         "CursorResult[Any]",
         await session.execute(
             update(Notice)
-            .where(col(Notice.id) == notice_id, col(Notice.status) == NoticeStatus.scheduled)
-            .values(scheduled_at=at, updated_at=utcnow())
+            .where(
+                col(Notice.id) == notice_id,
+                col(Notice.status) == NoticeStatus.scheduled,
+                col(Notice.occurrences) == k,  # the deadline above is this occurrence's
+            )
+            .values(**values)
             .execution_options(synchronize_session=False)
         ),
     )

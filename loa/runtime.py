@@ -69,6 +69,8 @@ from loa.logmask import install_token_mask
 from loa.zalo import ZaloRuntime
 
 log = logging.getLogger(__name__)
+# How long stopping waits for the updates being handled (an answer, a screen or two).
+_HANDLERS_GRACE_SECONDS = 15.0
 
 # What Telegram accepts as a webhook's secret_token.
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -156,6 +158,40 @@ class ServicesByBot(BaseMiddleware):
         return await handler(event, data)
 
 
+class InFlight(BaseMiddleware):
+    """The updates being handled now, so that stopping waits for them before it closes the
+    bots' HTTP sessions (aiogram's polling stops without waiting for its handler tasks; a
+    handler sending after the close would open a session that nothing closes)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        task = asyncio.current_task()
+        if task is None:
+            return await handler(event, data)
+        self._tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self._tasks.discard(task)
+
+    async def settle(self, grace: float) -> None:
+        """Wait up to `grace` seconds for the updates in hand; cancel what is left."""
+        pending = self._tasks - {asyncio.current_task()}
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+
 def check_webhook_settings(telegram: TelegramSettings) -> None:
     """Webhook mode needs a public URL and a secret token: stop at start, saying which."""
     if telegram.mode != "webhook":
@@ -218,6 +254,7 @@ class Runtime:
         self.receiver: WebhookReceiver | None = None
         self.pollings: list[Polling] = []  # one per bot, when this process polls
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight = InFlight()
         self._stopped = False
         self._redis: Redis | None = None
         # One account limit for this process's bot screens and deliveries (Redis-backed
@@ -489,6 +526,7 @@ class Runtime:
         dp = IntakeDispatcher(
             intake=intake, storage=storage, events_isolation=make_isolation(storage)
         )
+        dp.update.outer_middleware(self._in_flight)
         dp.update.outer_middleware(ServicesByBot(by_bot))
         if self.monitor is not None:
             dp.update.outer_middleware(SeenUpdates(self.monitor))
@@ -647,6 +685,7 @@ class Runtime:
         for task in self._tasks:
             if task.get_name() == "bot":  # polling: no getUpdates after this one
                 task.cancel()
+        await self._in_flight.settle(_HANDLERS_GRACE_SECONDS)
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.worker is not None:

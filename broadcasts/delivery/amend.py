@@ -6,7 +6,8 @@ rendering: the same header (the ward, the date the notice went out), a «✏️ 
 line at the end, the acknowledge button of the notice delivery (`job.parent_id`) on the
 last part. Where the platform cannot edit (no edits, the message is gone or too old to
 edit, or the new text needs another number of parts than were sent), it replies to the
-original with «✏️ Đính chính thông báo #N:» and the new text, the button under it.
+original with «✏️ Đính chính thông báo #N:» and the new text, the button under it (and,
+when links are on, the notice delivery's acknowledgement link, as the edit keeps it).
 
 A recall deletes every part when the notice went out within the transport's
 `delete_window_seconds`; otherwise, or where the platform refuses a delete, it replies
@@ -116,16 +117,29 @@ def edited_parts(
 
 
 def reply_parts(
-    notice: NoticeTexts, locale: str, notice_id: int, transport: Transport
+    notice: NoticeTexts,
+    locale: str,
+    notice_id: int,
+    transport: Transport,
+    ack_url: str | None = None,
 ) -> list[str]:
     """«✏️ Đính chính thông báo #N:» and the new rendering, as messages to send; without
-    buttons, the last one ends with how to acknowledge by a reply."""
+    buttons, the last one ends with how to acknowledge by a reply; with `ack_url` (links
+    on), with the notice delivery's acknowledgement link after that."""
     markup = _markup(transport)
     heading = correction_heading(locale, notice_id)
     heading = f"<b>{_esc(heading, markup)}</b>" if markup == "html" else heading
     shown = locale if locale in notice.texts else "vi"
-    hint = "" if transport.capabilities.has_buttons else _esc(ack_reply_hint(shown), markup)
-    room = transport.capabilities.max_text - len(heading) - 2 - (len(hint) + 2 if hint else 0)
+    lines = [] if transport.capabilities.has_buttons else [_esc(ack_reply_hint(shown), markup)]
+    if ack_url is not None:
+        lines.append(_esc(ack_link_line(locale, ack_url), markup))
+    hint = "\n\n".join(lines)
+    room = (
+        transport.capabilities.max_text
+        - text_length(heading)
+        - 2
+        - (text_length(hint) + 2 if hint else 0)
+    )
     parts = _rendered(notice, locale, room, markup)
     if parts:
         parts[0] = f"{heading}\n\n{parts[0]}"
@@ -192,7 +206,7 @@ async def correct(sender: Sender, job: Job, notice: NoticeTexts, transport: Tran
             job.sent_refs.append(targets[index])
     if editable:
         return _done(sender, job, Note.edited)
-    replies = reply_parts(notice, job.locale, job.notice_id, transport)
+    replies = reply_parts(notice, job.locale, job.notice_id, transport, ack_url)
     return await _send(sender, job, transport, replies, reply_to, Note.replied, with_button=True)
 
 

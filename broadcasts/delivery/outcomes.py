@@ -25,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broadcasts.channels import move_channel_chat
 from broadcasts.db import session_scope
 from broadcasts.delivery.claims import Job, encode_refs
+from broadcasts.followup_rows import queue_late_recalls
 from broadcasts.models import (
     AttachmentFile,
     Channel,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Notice,
     NoticeStatus,
@@ -53,6 +55,9 @@ class Result(StrEnum):
     released = "released"  # claimed but never sent: back to pending, nothing counted
     cancelled = "cancelled"  # its notice was cancelled before it went
 
+
+# Outcomes after which a delivery is not tried again: what it sent stays in the group.
+_SETTLED = (Result.sent, Result.failed, Result.cancelled)
 
 _STATUS = {
     Result.sent: DeliveryStatus.sent,
@@ -125,6 +130,13 @@ async def write_outcomes(
     # In id order: two writers that lock rows in one order cannot deadlock each other.
     rows = sorted((_row(o, worker_id) for o in outcomes), key=lambda row: row["b_id"])
     await session.execute(_UPDATE_DELIVERY, rows)
+    # After the UPDATE: a recall running now holds these rows until it commits, so the
+    # read below sees it (see `broadcasts.corrections.recall_notice`).
+    left: dict[int, list[int]] = {}
+    for o in outcomes:
+        if o.job.kind == DeliveryKind.notice and o.job.sent_refs and o.result in _SETTLED:
+            left.setdefault(o.job.notice_id, []).append(o.job.id)
+    await queue_late_recalls(session, deliveries=left)
     gone = {o.job.channel_id: o for o in outcomes if o.deactivate}
     if gone:
         await session.execute(

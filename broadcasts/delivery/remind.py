@@ -6,7 +6,9 @@ part with the button) so the group sees what it is about, and carries the button
 the reminder's delivery id (on a transport without buttons or replies, Zalo, it is a
 text naming the notice and ending with «Trả lời 1 hoặc "đã nhận" để xác nhận.», and a
 reply to it counts for the notice): a press on it counts for the notice's channel and occurrence,
-as the reminder's row carries both (`broadcasts.acks`). It is sent with the Sender's
+as the reminder's row carries both (`broadcasts.acks`). When links are on, it ends with the
+notice delivery's own acknowledgement link («Hoặc bấm: …», `files.ack_link_line`), as the
+notice did. It is sent with the Sender's
 `deliver`, so the limits, retries and error classes are the notice's own.
 
 A group that acknowledged after the reminder was queued is found when the reminder is
@@ -25,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from broadcasts.delivery.claims import Job, NoticeTexts
+from broadcasts.delivery.files import ack_link_line
 from broadcasts.delivery.outcomes import Outcome, Result
+from broadcasts.delivery.split import split_text
 from broadcasts.i18n import ack_reply_hint, translations
 from broadcasts.models import Acknowledgement, DeliveryKind
 from broadcasts.transports.base import Markup, Transport
@@ -39,10 +43,17 @@ _CHUNK = 500
 
 
 def reminder_text(
-    *, notice_id: int, title: str, locale: str, markup: Markup, buttons: bool = True
+    *,
+    notice_id: int,
+    title: str,
+    locale: str,
+    markup: Markup,
+    buttons: bool = True,
+    ack_url: str | None = None,
 ) -> str:
     """«🔔 Nhắc lại: Thông báo #3 «Cắt điện …» chưa có ai bấm «✅ Đã nhận». …», in the
-    chat's language; without `buttons`, how to acknowledge by a reply instead."""
+    chat's language; without `buttons`, how to acknowledge by a reply instead; with
+    `ack_url` (links on), the notice delivery's «Hoặc bấm: <link>» as its last line."""
     catalog = translations(locale)
     title = " ".join(title.split())
     if len(title) > _TITLE_CHARS:
@@ -67,7 +78,11 @@ def reminder_text(
             "Group leader, please press the button below."
         )
     shown = html.escape(title) if markup == "html" else title
-    return template.format(id=notice_id, title=shown)
+    text = template.format(id=notice_id, title=shown)
+    if ack_url is not None:
+        line = ack_link_line(locale, ack_url)
+        text = f"{text}\n\n{html.escape(line, quote=False) if markup == 'html' else line}"
+    return text
 
 
 async def send_reminder(
@@ -88,9 +103,12 @@ async def send_reminder(
         locale=job.locale,
         markup=markup,
         buttons=transport.capabilities.has_buttons,
+        # The notice delivery's own link: it counts for the same channel and occurrence.
+        ack_url=sender.ack_url(job.parent_id) if job.parent_id is not None else None,
     )
     reply_to = next((ref for ref in reversed(job.target_refs) if ref), None)
-    return await sender.deliver(job, [text], transport, markup=markup, reply_to=reply_to)
+    parts = split_text(text, transport.capabilities.max_text)
+    return await sender.deliver(job, parts, transport, markup=markup, reply_to=reply_to)
 
 
 async def mark_acknowledged(*, session: AsyncSession, jobs: Sequence[Job]) -> None:

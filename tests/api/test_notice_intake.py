@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broadcasts.db import session_scope
-from broadcasts.models import AuditEvent, Notice, NoticeStatus, NoticeTarget
+from broadcasts.models import AuditEvent, Notice, NoticeOccurrence, NoticeStatus, NoticeTarget
+from broadcasts.notices import dispatch_notice
 from tests.api.conftest import assert_problem
 from tests.api.factories import add_bot, add_channels, seed_tree
 
@@ -155,3 +156,35 @@ async def test_bad_input_is_refused_and_changes_nothing(
         assert not list(
             await session.scalars(select(Notice).where(Notice.status != NoticeStatus.draft))
         )
+
+
+async def test_rescheduling_moves_the_acknowledgement_deadline_with_the_notice(
+    admin: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _seed(sessionmaker)
+    first = _next_thursday_18()
+    made = await admin.post(
+        "/notices",
+        json={
+            "text": TEXT,
+            "targets": ["BT-KP1"],
+            "ward": "BT",
+            "at": first.isoformat(),
+            "ack_deadline": (first + timedelta(hours=2)).isoformat(),
+            "confirm": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    notice_id = made.json()["id"]
+    later = first + timedelta(days=1, minutes=30)
+    moved = await admin.post(f"/notices/{notice_id}/reschedule", json={"at": later.isoformat()})
+    assert moved.status_code == 200, moved.text
+    # Two hours after the new time, as it was two hours after the old one.
+    deadline = datetime.fromisoformat(moved.json()["ack_deadline"])
+    assert deadline == (later + timedelta(hours=2)).astimezone(UTC)
+    # The occurrence (whose deadline the reminders and the escalation go by) follows.
+    async with session_scope(sessionmaker) as session:
+        assert await dispatch_notice(session=session, notice_id=notice_id, now=later) == 1
+        occurrence = await session.get(NoticeOccurrence, (notice_id, 0))
+        assert occurrence is not None and occurrence.ack_deadline is not None
+        assert occurrence.ack_deadline.replace(tzinfo=UTC) == later + timedelta(hours=2)

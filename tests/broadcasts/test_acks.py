@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from broadcasts.acks import ack_count, record_ack, record_ack_for_channel, record_button_press
+from broadcasts.acks import (
+    PressVerdict,
+    ack_count,
+    record_ack,
+    record_ack_for_channel,
+    record_button_press,
+)
 from broadcasts.db import session_scope
 from broadcasts.errors import InvalidInput, NotFound
 from broadcasts.models import Acknowledgement, AuditEvent, DeliveryStatus
@@ -161,3 +168,52 @@ async def test_a_press_on_a_delivery_not_sent_is_not_counted(session: AsyncSessi
         expected = "refused" if delivery is failed else "early"
         assert result.verdict.value == expected
     assert not await session.scalar(select(func.count()).select_from(Acknowledgement))
+
+
+def _acks_counted(method: str) -> float:
+    return REGISTRY.get_sample_value("loa_acknowledgements_total", {"method": method}) or 0.0
+
+
+async def test_an_acknowledgement_is_counted_only_once_its_transaction_commits(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        areas = await seed_tree(session)
+        channels = await add_channels(session, await add_bot(session), [areas["BT-KP1"]])
+        _, [delivery] = await add_notice(session, areas["BT"], channels, [DeliveryStatus.sent])
+        delivery.provider_message_ref = "7"  # the message with the button
+        session.add(delivery)
+        bot_id, chat_ref = channels[0].bot_id, channels[0].chat_ref
+    before = {m: _acks_counted(m) for m in ("link", "button")}
+
+    async def acknowledge(session: AsyncSession) -> None:
+        await record_ack(
+            session=session,
+            delivery_id=delivery.id or 0,
+            person_ref="21",
+            person_name="Lan",
+            method="link",
+        )
+        verdict = await record_button_press(
+            session=session,
+            delivery_id=delivery.id or 0,
+            bot_id=bot_id,
+            chat_ref=chat_ref,
+            message_ref="7",
+            person_ref="22",
+            person_name="Hà",
+        )
+        assert verdict.verdict is PressVerdict.recorded
+
+    # The write fails after the rows went in (here: the caller's next step raises), so
+    # the transaction is rolled back: nothing was recorded, nothing is counted.
+    with pytest.raises(RuntimeError):
+        async with session_scope(sessionmaker) as session:
+            await acknowledge(session)
+            raise RuntimeError("the request failed before its commit")
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Acknowledgement)) == 0
+    assert {m: _acks_counted(m) for m in before} == before
+    async with session_scope(sessionmaker) as session:
+        await acknowledge(session)
+    assert {m: _acks_counted(m) - before[m] for m in before} == {"link": 1.0, "button": 1.0}

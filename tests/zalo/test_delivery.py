@@ -5,12 +5,17 @@ pause and a retry (not a failure), a Zalo bot paced at its own (slower) rate."""
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from broadcasts.ai import AISettings
+from broadcasts.corrections import correct_notice
 from broadcasts.db import session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.delivery.limits import MemoryLimits
+from broadcasts.links import LinkKind, verify
 from broadcasts.models import (
     Area,
     AreaLevel,
@@ -23,13 +28,15 @@ from broadcasts.models import (
     Rendition,
     utcnow,
 )
-from broadcasts.settings import DeliverySettings, Settings, ZaloSettings
+from broadcasts.reminders import remind_silent
+from broadcasts.settings import ApiSettings, DeliverySettings, Settings, ZaloSettings
 from sandbox.zalo import ZaloControl, ZaloSandbox
 from tests.broadcasts.delivery.virtual_time import VirtualClock
 from tests.broadcasts.delivery.world import add_deliveries
 from tests.zalo.conftest import CHIN, LAN, new_zalo_token
 
 HINT = 'Trả lời 1 hoặc "đã nhận" để xác nhận.'
+PUBLIC = "https://loa.example.vn"
 SENTENCE = "Người dân khu phố 1 chú ý lịch cắt điện để bảo trì lưới điện vào sáng thứ Bảy. "
 
 
@@ -65,11 +72,15 @@ async def _seed(
 
 
 def _worker(
-    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], zalo_url: str
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    zalo_url: str,
+    public_url: str | None = None,
 ) -> DeliveryWorker:
     settings = Settings(
         _env_file=None,
         database_url=database_url,
+        api=ApiSettings(public_url=public_url),
         zalo=ZaloSettings(api_base=zalo_url, per_bot_per_second=20, quota_retry_seconds=0.3),
         delivery=DeliverySettings(
             send_timeout_seconds=2.0,
@@ -155,3 +166,46 @@ def test_a_zalo_account_is_paced_at_its_own_rate() -> None:
     telegram = clock.run(stamps(8))
     assert [b - a for a, b in zip(zalo, zalo[1:], strict=False)] == [0.5] * 4
     assert telegram[-1] - telegram[0] < 0.2
+
+
+LINK = re.compile(r"Hoặc bấm: (" + re.escape(PUBLIC) + r"/a/(\S+))$")
+
+
+async def test_a_reminder_and_a_correction_end_with_the_groups_acknowledgement_link(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    token = new_zalo_token()
+    async with ZaloSandbox() as zalo, ZaloControl(zalo.url) as zc:
+        await zc.add_bot(token, "bot.loa")
+        lan = await zc.say(token, LAN, "xin chào")
+        [delivery_id] = await _seed(sessionmaker, token, [lan], "Cắt điện\n\n" + SENTENCE)
+
+        async def run() -> list[str]:
+            worker = _worker(database_url, sessionmaker, zalo.url, public_url=PUBLIC)
+            assert await worker.run_until_idle(timeout=60)
+            return [m["text"] for m in await zc.messages(token, lan)]
+
+        [first] = await run()
+        async with session_scope(sessionmaker) as session:
+            notice_id = (await session.get(Delivery, delivery_id) or Delivery()).notice_id
+            assert await remind_silent(session=session, notice_id=notice_id) == 1
+        [_, reminder] = await run()
+        async with session_scope(sessionmaker) as session:
+            await correct_notice(
+                session=session,
+                notice_id=notice_id,
+                text="Cắt điện khu phố 1 từ 13 giờ đến 16 giờ chiều thứ Bảy.\n\n" + SENTENCE * 30,
+                ai=AISettings(),
+                actor="Cán bộ Lan",
+            )
+        correction = (await run())[2:]
+    now = datetime.now(UTC)
+    assert reminder.startswith("🔔") and f"{HINT}\n\n" in reminder
+    assert correction[0].startswith(f"✏️ Đính chính thông báo #{notice_id}:")
+    assert all(len(t) <= 2000 for t in correction) and HINT in correction[-1]
+    for text in (first, reminder, correction[-1]):
+        found = LINK.search(text)
+        assert found is not None, text
+        # The notice delivery's own link: pressing it counts for this group.
+        assert verify(found.group(2), LinkKind.ack, now=now).delivery_id == delivery_id
+    assert not any(LINK.search(t) for t in correction[:-1])

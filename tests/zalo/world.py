@@ -83,6 +83,7 @@ async def open_zalo_world(
         session.add(account)
         await session.flush()
         account_id = account.id or 0
+    world: World | None = None
     try:
         await runtime.start()
         chats, leaders, code = await seed_sample_ward(runtime, client)
@@ -95,6 +96,10 @@ async def open_zalo_world(
         world = World(runtime, client, Player(client, TOKEN, OFFICIAL), chats, leaders, code)
         yield ZaloWorld(world, control, zalo_url, account_id)
     finally:
+        # A test may have restarted it: stop the runtime running now (and the first, which
+        # does nothing if stopped already), or the new one's HTTP sessions stay open.
+        if world is not None:
+            await world.runtime.stop()
         await runtime.stop()
         await control.__aexit__(None, None, None)
         await client.aclose()

@@ -18,6 +18,7 @@ from broadcasts.db import session_scope
 from broadcasts.delivery import DeliveryWorker
 from broadcasts.links import LinkKind, verify
 from broadcasts.models import Delivery, DeliveryKind
+from broadcasts.reminders import remind_silent
 from broadcasts.settings import ApiSettings
 from sandbox.telegram.client import SandboxClient
 from sandbox.telegram.server import SandboxServer
@@ -89,3 +90,26 @@ async def test_each_group_gets_its_own_link_and_a_correction_keeps_it(
         claim = verify(found.group(2), LinkKind.ack, now=now)
         assert claim.delivery_id == deliveries[seeded.channel_of(token, chat)]
         assert _buttons(edited) == _buttons(first[chat])
+
+
+async def test_a_reminder_carries_the_groups_link_and_the_button(
+    tg: SandboxClient,
+    sandbox: SandboxServer,
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    token = new_token()
+    [chat] = await make_groups(tg, token, 1)
+    seeded = await seed(sessionmaker, groups={token: [chat]})
+    assert await _worker(database_url, sessionmaker, sandbox).run_until_idle(timeout=60)
+    async with session_scope(sessionmaker) as session:
+        assert await remind_silent(session=session, notice_id=seeded.notice_id) == 1
+    assert await _worker(database_url, sessionmaker, sandbox).run_until_idle(timeout=60)
+    [notice, reminder] = await tg.messages(token, chat)
+    text = reminder["plain_text"]
+    assert text.startswith("🔔") and reminder["reply_to_message_id"] == notice["message_id"]
+    found = LINK.search(text)
+    assert found is not None and text.endswith(found.group(0)), text
+    claim = verify(found.group(2), LinkKind.ack, now=datetime.now(UTC))
+    assert claim.delivery_id == seeded.deliveries[0]  # the notice delivery's own link
+    assert _buttons(reminder)
