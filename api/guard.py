@@ -90,16 +90,7 @@ class BodyLimitMiddleware:
         if _is_json(scope) and (b"\x00" in body or _JSON_NUL.search(body)):
             await _refuse_nul(scope, receive, send, "the body")
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replayed(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
@@ -115,6 +106,21 @@ class BodyLimitMiddleware:
 
 # A JSON string escape for NUL: `\u0000` after an even number of backslashes.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def replayed(body: bytes, receive: Receive, *, more: bool = False) -> Receive:
+    """`receive` for the app below, once a middleware has read `body`: that body first
+    (`more` when the stream goes on), then whatever `receive` still has."""
+    done = False
+
+    async def again() -> Message:
+        nonlocal done
+        if not done:
+            done = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return again
 
 
 def _is_json(scope: Scope) -> bool:

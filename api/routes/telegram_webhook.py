@@ -22,9 +22,10 @@ from typing import Annotated, Any, Protocol
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import problem_responses
+from api.guard import replayed
 from api.params import IdPath
 from broadcasts.errors import InvalidInput
 
@@ -127,12 +128,12 @@ class WebhookShortcut:
         body, more = await _read(receive, MAX_BYTES)
         payload = _json_object(body) if not more and len(body) <= MAX_BYTES else None
         if payload is None:
-            await self.app(scope, _replay(body, more, receive), send)
+            await self.app(scope, replayed(body, receive, more=more), send)
             return
         try:
             taken = await receiver.receive(payload)
         except InvalidInput:  # not an update: nothing was taken, and the route says why
-            await self.app(scope, _replay(body, more, receive), send)
+            await self.app(scope, replayed(body, receive, more=more), send)
             return
         await send(
             {
@@ -170,17 +171,3 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return payload if isinstance(payload, dict) else None
-
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    """`receive` for the app below: the body read here, then the rest of the stream."""
-    replayed = False
-
-    async def again() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return again
