@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, exists, select, update
+from sqlalchemy import CursorResult, Update, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -309,10 +309,8 @@ async def claim_requests(*, session: AsyncSession, notice_id: int) -> list[Offic
             result = cast(
                 "CursorResult[Any]",
                 await session.execute(
-                    update(ApprovalPrompt)
+                    _update_prompt(notice_id, approver.id or 0)
                     .where(
-                        col(ApprovalPrompt.notice_id) == notice_id,
-                        col(ApprovalPrompt.official_id) == approver.id,
                         col(ApprovalPrompt.message_ref).is_(None),
                         col(ApprovalPrompt.asked_at) < now - UNSENT_RETRY_AFTER,
                     )
@@ -322,6 +320,14 @@ async def claim_requests(*, session: AsyncSession, notice_id: int) -> list[Offic
         if result.rowcount == 1:
             claimed.append(approver)
     return claimed
+
+
+def _update_prompt(notice_id: int, official_id: int) -> Update:
+    """An UPDATE of one approver's request for one notice."""
+    return update(ApprovalPrompt).where(
+        col(ApprovalPrompt.notice_id) == notice_id,
+        col(ApprovalPrompt.official_id) == official_id,
+    )
 
 
 async def request_sent(
@@ -335,12 +341,9 @@ async def request_sent(
     """The request went out as `message_ref`; `closed` when it asks nothing (it tells of
     an urgent notice sent without waiting), so no sweep ever edits it to show an outcome."""
     await session.execute(
-        update(ApprovalPrompt)
-        .where(
-            col(ApprovalPrompt.notice_id) == notice_id,
-            col(ApprovalPrompt.official_id) == official_id,
+        _update_prompt(notice_id, official_id).values(
+            message_ref=message_ref, closed_at=utcnow() if closed else None
         )
-        .values(message_ref=message_ref, closed_at=utcnow() if closed else None)
     )
 
 
@@ -377,11 +380,4 @@ async def settled_requests(*, session: AsyncSession) -> list[ApprovalPrompt]:
 
 
 async def close_request(*, session: AsyncSession, notice_id: int, official_id: int) -> None:
-    await session.execute(
-        update(ApprovalPrompt)
-        .where(
-            col(ApprovalPrompt.notice_id) == notice_id,
-            col(ApprovalPrompt.official_id) == official_id,
-        )
-        .values(closed_at=utcnow())
-    )
+    await session.execute(_update_prompt(notice_id, official_id).values(closed_at=utcnow()))

@@ -12,42 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    DeleteMessage,
-    DeleteWebhook,
-    EditMessageCaption,
-    EditMessageReplyMarkup,
-    EditMessageText,
-    GetMe,
-    GetUpdates,
-    GetWebhookInfo,
-    Response,
-    SendDocument,
-    SendMediaGroup,
-    SendMessage,
-    SendPhoto,
-    SendVoice,
-    SetWebhook,
-)
+from aiogram import methods
 
 # The methods Loa calls often: the bot's answers and edits, polling, the engine's sends.
 _HOT = (
-    AnswerCallbackQuery,
-    DeleteMessage,
-    DeleteWebhook,
-    EditMessageCaption,
-    EditMessageReplyMarkup,
-    EditMessageText,
-    GetMe,
-    GetUpdates,
-    GetWebhookInfo,
-    SendDocument,
-    SendMediaGroup,
-    SendMessage,
-    SendPhoto,
-    SendVoice,
-    SetWebhook,
+    methods.AnswerCallbackQuery,
+    methods.DeleteMessage,
+    methods.DeleteWebhook,
+    methods.EditMessageCaption,
+    methods.EditMessageReplyMarkup,
+    methods.EditMessageText,
+    methods.GetMe,
+    methods.GetUpdates,
+    methods.GetWebhookInfo,
+    methods.SendDocument,
+    methods.SendMediaGroup,
+    methods.SendMessage,
+    methods.SendPhoto,
+    methods.SendVoice,
+    methods.SetWebhook,
 )
 
-KEPT: tuple[Any, ...] = tuple(Response[method.__returning__] for method in _HOT)  # type: ignore[name-defined]
+KEPT: tuple[Any, ...] = tuple(methods.Response[method.__returning__] for method in _HOT)  # type: ignore[name-defined]

@@ -164,7 +164,6 @@ class TelegramTransport:
         self._own_pool = http is None
         self._pool = http if http is not None else _pool_for(self._send_url, limit=16)
         self._send_head = self._pool.post_head(self._send_url)
-        self._http: aiohttp.ClientSession | None = None  # aiogram's, opened on first use
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         if message.files:
@@ -222,15 +221,6 @@ class TelegramTransport:
             retry_after=parameters.get("retry_after"),
             migrate_to=parameters.get("migrate_to_chat_id"),
         )
-
-    async def _open_http(self) -> aiohttp.ClientSession:
-        """The aiohttp session (and its connection pool) that aiogram's session keeps, for
-        posting other methods the lean way."""
-        session = self.bot.session
-        if not isinstance(session, AiohttpSession):
-            raise TypeError("the lean send path needs aiogram's AiohttpSession")
-        self._http = await session.create_session()
-        return self._http
 
     async def _send_files(
         self, message: OutgoingMessage, markup: InlineKeyboardMarkup | None
